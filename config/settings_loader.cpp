@@ -1,0 +1,80 @@
+#include "config/settings_loader.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "config/yaml_reader.hpp"
+
+namespace govjobd::config {
+
+namespace {
+
+using std::chrono::milliseconds;
+constexpr int kMaxConcurrency = 10'000;
+
+void read_database(MapReader& m, DatabaseSettings& s) {
+  m.text("url", s.url);
+  m.finish();
+}
+
+void read_worker(MapReader& m, WorkerSettings& s) {
+  m.text("id", s.id, false);
+  m.integer("concurrency", s.concurrency, 1, kMaxConcurrency);
+  m.duration("poll_interval", s.poll_interval, milliseconds(10));
+  m.duration("heartbeat_interval", s.heartbeat_interval, milliseconds(100));
+  m.duration("lease_timeout", s.lease_timeout, milliseconds(1000));
+  m.duration("shutdown_grace", s.shutdown_grace, milliseconds(0));
+  m.finish();
+  if (s.lease_timeout <= s.heartbeat_interval)
+    m.sink().add(m.node().Mark(), m.path() + ".lease_timeout",
+                 "must be longer than worker.heartbeat_interval, or live workers lose their jobs");
+}
+
+void read_logging(MapReader& m, LoggingSettings& s) {
+  m.choice("level", s.level, {"trace", "debug", "info", "warn", "error"});
+  m.choice("format", s.format, {"text", "json", "journal"});
+  m.finish();
+}
+
+void read_root(MapReader& root, Settings& s) {
+  if (auto m = root.map("database")) read_database(*m, s.database);
+  if (auto m = root.map("worker")) read_worker(*m, s.worker);
+  if (auto m = root.map("logging")) read_logging(*m, s.logging);
+  root.finish();
+}
+
+}  // namespace
+
+Settings parse_settings(std::string_view yaml, const std::string& source) {
+  IssueSink sink(source);
+  Settings settings;
+  settings.source = source;
+  YAML::Node document;
+  try {
+    document = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    sink.add(e.mark, "", "invalid YAML: " + e.msg);
+    throw ConfigError(sink.take());
+  }
+  if (document.IsMap()) {
+    MapReader root(document, "", sink);
+    read_root(root, settings);
+  } else if (document.IsDefined() && !document.IsNull()) {
+    sink.add(document.Mark(), "", "expected a mapping of sections (database, worker, logging)");
+  }
+  if (!sink.empty()) throw ConfigError(sink.take());
+  if (const char* url = std::getenv(kDatabaseUrlEnv); url && *url) settings.database.url = url;
+  return settings;
+}
+
+Settings load_settings(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError({{path, 0, 0, "", "cannot read the file"}});
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_settings(text.str(), path);
+}
+
+}  // namespace govjobd::config

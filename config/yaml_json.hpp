@@ -1,0 +1,12 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+namespace govjobd::config {
+
+// A YAML document as JSON. Plain scalars become null, booleans (true/false only), integers or floats when
+// they read as such; quoted scalars stay strings.
+nlohmann::json yaml_to_json(const YAML::Node& node);
+
+}  // namespace govjobd::config

@@ -1,0 +1,154 @@
+#include "daemon/cli/commands.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "config/settings_loader.hpp"
+#include "config/yaml_json.hpp"
+#include "daemon/cli/exit_codes.hpp"
+#include "daemon/model/job_types.hpp"
+#include "daemon/model/steps_parser.hpp"
+#include "daemon/store/store.hpp"
+
+namespace govjobd::cli {
+
+namespace {
+
+config::Settings load_config(const CommonOptions& common) {
+  if (!common.config_path.empty()) return config::load_settings(common.config_path);
+  std::error_code ec;
+  if (std::filesystem::exists(config::kDefaultConfigPath, ec)) return config::load_settings(config::kDefaultConfigPath);
+  return config::parse_settings("", "<built-in defaults>");
+}
+
+std::unique_ptr<store::Store> open_store(const CommonOptions& common) {
+  return store::Store::connect(load_config(common).database.url);
+}
+
+std::string default_actor() {
+  const passwd* pw = ::getpwuid(::geteuid());
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return fmt::format("cli:{}@{}", pw ? pw->pw_name : std::to_string(::geteuid()), host);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot read the file", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A list of steps from a .json file, or from YAML (any other name).
+nlohmann::json read_steps_file(const std::string& path) {
+  const std::string text = read_file(path);
+  if (path.ends_with(".json")) {
+    try {
+      return nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw InputError(fmt::format("{}: invalid JSON at byte {}", path, e.byte));
+    }
+  }
+  try {
+    return config::yaml_to_json(YAML::Load(text));
+  } catch (const YAML::Exception& e) {
+    throw InputError(fmt::format("{}:{}:{}: invalid YAML: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+}
+
+void require_uuid(const std::string& what, const std::string& text) {
+  if (!model::is_uuid(text)) throw InputError(fmt::format("{} '{}' is not a UUID", what, text));
+}
+
+std::string or_dash(const std::optional<model::Timestamp>& t) { return t ? model::format_timestamp(*t) : "-"; }
+
+nlohmann::json summary_json(const store::JobSummary& s) {
+  auto optional_time = [](const std::optional<model::Timestamp>& t) {
+    return t ? nlohmann::json(model::format_timestamp(*t)) : nlohmann::json();
+  };
+  return {{"job_id", s.job_id},
+          {"contract_id", s.contract_id},
+          {"status", s.status},
+          {"status_reason", s.status_reason ? nlohmann::json(*s.status_reason) : nlohmann::json()},
+          {"current_step_index", s.current_step_index},
+          {"total_steps", s.total_steps},
+          {"created_at", optional_time(s.created_at)},
+          {"started_at", optional_time(s.started_at)},
+          {"completed_at", optional_time(s.completed_at)},
+          {"timeout_at", optional_time(s.timeout_at)},
+          {"created_by", s.created_by ? nlohmann::json(*s.created_by) : nlohmann::json()}};
+}
+
+}  // namespace
+
+int command_check_config(const CommonOptions& common) {
+  const config::Settings settings = load_config(common);
+  fmt::print("{}: OK\n", settings.source);
+  return kExitOk;
+}
+
+int command_migrate(const CommonOptions& common) {
+  const auto report = open_store(common)->migrate();
+  if (report.applied.empty())
+    fmt::print("schema already at version {}; nothing to do\n", report.current_version);
+  else
+    fmt::print("schema migrated from version {} to {}: {}\n", report.previous_version, report.current_version,
+               fmt::join(report.applied, ", "));
+  return kExitOk;
+}
+
+int command_enqueue(const CommonOptions& common, const EnqueueOptions& options) {
+  require_uuid("contract", options.contract_id);
+  const auto parsed = model::parse_steps(read_steps_file(options.steps_path));
+  if (!parsed.ok()) throw InputError(fmt::format("{}: {}", options.steps_path, parsed.problems_text()));
+  auto store = open_store(common);
+  store::JobEnqueueParams params{options.contract_id, nlohmann::json(parsed.steps), options.timeout_minutes,
+                                 options.created_by.empty() ? default_actor() : options.created_by};
+  fmt::print("{}\n", store->job_enqueue(params));
+  return kExitOk;
+}
+
+int command_jobs_list(const CommonOptions& common, const ListOptions& options) {
+  const auto jobs = open_store(common)->job_list({options.status, options.limit});
+  if (options.json) {
+    for (const auto& job : jobs) fmt::print("{}\n", summary_json(job).dump());
+    return kExitOk;
+  }
+  fmt::print("{:<36}  {:<9}  {:>5}  {:<27}  {:<27}  {}\n", "JOB_ID", "STATUS", "STEP", "CREATED_AT", "COMPLETED_AT",
+             "REASON");
+  for (const auto& job : jobs)
+    fmt::print("{:<36}  {:<9}  {:>5}  {:<27}  {:<27}  {}\n", job.job_id, job.status,
+               fmt::format("{}/{}", job.current_step_index, job.total_steps), or_dash(job.created_at),
+               or_dash(job.completed_at), job.status_reason.value_or(""));
+  return kExitOk;
+}
+
+int command_jobs_show(const CommonOptions& common, const std::string& job_id) {
+  require_uuid("job", job_id);
+  const auto job = open_store(common)->job_get(job_id);
+  if (!job) throw InputError(fmt::format("job {} not found", job_id));
+  fmt::print("{}\n", job->dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  return kExitOk;
+}
+
+int command_cancel(const CommonOptions& common, const CancelOptions& options) {
+  require_uuid("job", options.job_id);
+  const std::string by = options.requested_by.empty() ? default_actor() : options.requested_by;
+  const auto outcome = open_store(common)->job_cancel({options.job_id, options.reason, by});
+  if (outcome == store::CancelOutcome::Cancelled)
+    fmt::print("job {} CANCELLED\n", options.job_id);
+  else
+    fmt::print("job {} is RUNNING: cancel requested; its daemon stops it and records it CANCELLED\n", options.job_id);
+  return kExitOk;
+}
+
+}  // namespace govjobd::cli

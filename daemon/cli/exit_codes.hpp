@@ -1,0 +1,14 @@
+#pragma once
+
+namespace govjobd::cli {
+
+// sysexits.h values, so that systemd and scripts can tell failures apart.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;        // a command's negative answer (e.g. verify found problems)
+inline constexpr int kExitUsage = 2;          // bad command line
+inline constexpr int kExitDataError = 65;     // bad input: steps, ids, a refused request
+inline constexpr int kExitUnavailable = 69;   // database unreachable
+inline constexpr int kExitSoftware = 70;      // an unexpected internal error
+inline constexpr int kExitConfig = 78;        // bad config or incompatible schema; systemd does not restart
+
+}  // namespace govjobd::cli

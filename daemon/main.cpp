@@ -1,0 +1,3 @@
+#include "daemon/cli/cli.hpp"
+
+int main(int argc, char** argv) { return govjobd::cli::run(argc, argv); }

@@ -1,0 +1,242 @@
+#include "daemon/model/steps_parser.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+#include <map>
+
+#include <fmt/format.h>
+
+namespace govjobd::model {
+
+using nlohmann::json;
+
+std::string StepProblem::text() const {
+  std::string where = position ? fmt::format("steps[{}]", *position) : std::string("steps");
+  if (!field.empty()) where += "." + field;
+  return where + ": " + message;
+}
+
+std::string StepsParse::problems_text() const {
+  std::string out;
+  const std::size_t shown = std::min(problems.size(), kMaxReportedProblems);
+  for (std::size_t i = 0; i < shown; ++i) {
+    if (i) out += "; ";
+    out += problems[i].text();
+  }
+  if (problems.size() > shown) out += fmt::format("; and {} more problems", problems.size() - shown);
+  return out;
+}
+
+std::string describe_json_value(const json& value) {
+  switch (value.type()) {
+    case json::value_t::string: {
+      std::string s = value.dump(-1, ' ', false, json::error_handler_t::replace);
+      s = s.substr(1, s.size() - 2);  // drop the JSON quotes, keep the escapes (NULs stay visible)
+      if (s.size() > 60) s = s.substr(0, 57) + "...";
+      return "'" + s + "'";
+    }
+    case json::value_t::array: return "an array";
+    case json::value_t::object: return "an object";
+    case json::value_t::null: return "null";
+    default: return value.dump();
+  }
+}
+
+bool is_clean_text(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+    std::size_t extra = 0;
+    unsigned min = 0;
+    unsigned cp = c;
+    if (c < 0x80) extra = 0;
+    else if ((c & 0xe0) == 0xc0) extra = 1, min = 0x80, cp = c & 0x1f;
+    else if ((c & 0xf0) == 0xe0) extra = 2, min = 0x800, cp = c & 0x0f;
+    else if ((c & 0xf8) == 0xf0) extra = 3, min = 0x10000, cp = c & 0x07;
+    else return false;
+    if (extra && i + extra >= text.size()) return false;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if (extra && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+namespace {
+
+class StepReader {
+ public:
+  StepReader(const json& step, std::size_t position, std::vector<StepProblem>& problems)
+      : step_(step), position_(position), problems_(problems) {}
+
+  std::optional<JobStep> read() {
+    if (!step_.is_object()) {
+      problem("", "expected an object, got " + describe_json_value(step_));
+      return std::nullopt;
+    }
+    JobStep out;
+    const std::size_t before = problems_.size();
+    read_int("step_index", true, 0, std::numeric_limits<int>::max(), "a non-negative integer", out.step_index);
+    read_text("step_type", true, kMaxStepTypeLength, out.step_type);
+    if (!out.step_type.empty() && !std::all_of(out.step_type.begin(), out.step_type.end(), is_type_char))
+      problem("step_type", "expected letters, digits, '_', '-' or '.', got " + describe_json_value(out.step_type));
+    read_text("target", false, kMaxTargetLength, out.target);
+    read_parameters(out.parameters);
+    read_int("timeout_seconds", false, 1, kMaxTimeoutSeconds,
+             fmt::format("a positive integer no larger than {}", kMaxTimeoutSeconds), out.timeout_seconds);
+    if (problems_.size() != before) return std::nullopt;
+    return out;
+  }
+
+ private:
+  static bool is_type_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  }
+
+  void problem(std::string field, std::string message) {
+    problems_.push_back({position_, std::move(field), std::move(message)});
+  }
+
+  const json* field(const char* name, bool required) {
+    const auto it = step_.find(name);
+    if (it == step_.end() || (!required && it->is_null())) {
+      if (required) problem(name, "missing");
+      return nullptr;
+    }
+    return &*it;
+  }
+
+  void read_int(const char* name, bool required, long long min, long long max, const std::string& expected,
+                int& out) {
+    const json* v = field(name, required);
+    if (!v) return;
+    if (!v->is_number_integer() || v->get<long long>() < min || v->get<long long>() > max ||
+        (v->is_number_unsigned() && v->get<unsigned long long>() > static_cast<unsigned long long>(max))) {
+      problem(name, "expected " + expected + ", got " + describe_json_value(*v));
+      return;
+    }
+    out = static_cast<int>(v->get<long long>());
+  }
+
+  void read_text(const char* name, bool required, std::size_t max_length, std::string& out) {
+    const json* v = field(name, required);
+    if (!v) return;
+    if (!v->is_string()) {
+      problem(name, "expected a string, got " + describe_json_value(*v));
+      return;
+    }
+    const auto& s = v->get_ref<const std::string&>();
+    if (required && s.empty()) problem(name, "must not be empty");
+    else if (s.size() > max_length) problem(name, fmt::format("longer than {} bytes ({})", max_length, s.size()));
+    else if (!is_clean_text(s))
+      problem(name, "contains invalid UTF-8 or a control character: " + describe_json_value(*v));
+    else out = s;
+  }
+
+  void read_parameters(json& out) {
+    const json* v = field("parameters", false);
+    if (!v) return;
+    if (!v->is_object()) {
+      problem("parameters", "expected an object, got " + describe_json_value(*v));
+      return;
+    }
+    const std::size_t size = v->dump(-1, ' ', false, json::error_handler_t::replace).size();
+    if (size > kMaxParametersBytes) {
+      problem("parameters", fmt::format("larger than {} bytes ({})", kMaxParametersBytes, size));
+      return;
+    }
+    out = *v;
+  }
+
+  const json& step_;
+  std::size_t position_;
+  std::vector<StepProblem>& problems_;
+};
+
+void check_indexes(const std::vector<std::pair<std::size_t, int>>& indexes, std::vector<StepProblem>& problems) {
+  std::map<int, std::size_t> first_at;
+  for (const auto& [position, index] : indexes) {
+    auto [it, inserted] = first_at.emplace(index, position);
+    if (!inserted)
+      problems.push_back({position, "step_index",
+                          fmt::format("duplicate step_index {} (also at steps[{}])", index, it->second)});
+  }
+  if (first_at.empty()) return;
+  const int start = first_at.begin()->first;
+  if (start > 1)
+    problems.push_back({std::nullopt, "", fmt::format("step_index must start at 0 or 1, the first is {}", start)});
+  int expected = start;
+  for (const auto& [index, position] : first_at) {
+    if (index != expected) {
+      problems.push_back({std::nullopt, "",
+                          expected + 1 == index ? fmt::format("step_index {} is missing", expected)
+                                                : fmt::format("step_index {} to {} are missing", expected, index - 1)});
+    }
+    expected = index + 1;
+  }
+}
+
+std::optional<int> valid_index(const json& step) {
+  if (!step.is_object()) return std::nullopt;
+  const auto it = step.find("step_index");
+  if (it == step.end() || !it->is_number_integer()) return std::nullopt;
+  const long long v = it->get<long long>();
+  if (v < 0 || v > std::numeric_limits<int>::max() ||
+      (it->is_number_unsigned() && it->get<unsigned long long>() > 0x7fffffffULL))
+    return std::nullopt;
+  return static_cast<int>(v);
+}
+
+}  // namespace
+
+std::optional<JobStep> parse_step(const json& step, std::size_t position, std::vector<StepProblem>& problems) {
+  return StepReader(step, position, problems).read();
+}
+
+StepsParse parse_steps(const json& steps) {
+  StepsParse out;
+  if (!steps.is_array()) {
+    out.problems.push_back({std::nullopt, "", "expected an array of steps, got " + describe_json_value(steps)});
+    return out;
+  }
+  if (steps.empty()) {
+    out.problems.push_back({std::nullopt, "", "a job needs at least one step"});
+    return out;
+  }
+  if (steps.size() > kMaxSteps) {
+    out.problems.push_back(
+        {std::nullopt, "", fmt::format("{} steps, more than the limit of {}", steps.size(), kMaxSteps)});
+    return out;
+  }
+  std::vector<std::pair<std::size_t, int>> indexes;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (auto step = parse_step(steps[i], i, out.problems)) {
+      indexes.emplace_back(i, step->step_index);
+      out.steps.push_back(std::move(*step));
+    } else if (auto index = valid_index(steps[i])) {
+      indexes.emplace_back(i, *index);  // still checked for duplicates and gaps
+    }
+  }
+  check_indexes(indexes, out.problems);
+  std::sort(out.steps.begin(), out.steps.end(),
+            [](const JobStep& a, const JobStep& b) { return a.step_index < b.step_index; });
+  return out;
+}
+
+StepsParse parse_steps_text(std::string_view text) {
+  json parsed = json::parse(text.begin(), text.end(), nullptr, false);
+  if (parsed.is_discarded()) {
+    StepsParse out;
+    out.problems.push_back({std::nullopt, "", "not valid JSON"});
+    return out;
+  }
+  return parse_steps(parsed);
+}
+
+}  // namespace govjobd::model

@@ -1,0 +1,33 @@
+#pragma once
+
+// Private to daemon/store: turns libpqxx exceptions into the store's own error types.
+
+#include <string>
+#include <utility>
+
+#include <pqxx/pqxx>
+
+#include "daemon/store/store_errors.hpp"
+
+namespace govjobd::store::detail {
+
+// "ERROR:  governance job ... \nCONTEXT: ..." -> "governance job ..."
+std::string first_line(const std::string& message);
+
+// Runs f; a broken connection becomes DatabaseUnavailable, a refusal by one of govjobd's triggers or a
+// malformed value becomes RequestRejected. Other SQL errors propagate as they are.
+template <class F>
+auto translate_errors(F&& f) -> decltype(f()) {
+  try {
+    return std::forward<F>(f)();
+  } catch (const pqxx::broken_connection& e) {
+    throw DatabaseUnavailable("database unreachable: " + first_line(e.what()));
+  } catch (const pqxx::sql_error& e) {
+    const std::string& state = e.sqlstate();
+    if (state.starts_with("GJ") || state == "22P02" || state == "23505" || state == "22023")
+      throw RequestRejected(first_line(e.what()));
+    throw;
+  }
+}
+
+}  // namespace govjobd::store::detail

@@ -1,0 +1,2 @@
+-- Serialises migrations run by several hosts at once; released at commit.
+SELECT pg_advisory_xact_lock(hashtext('govjobd.migrate'))

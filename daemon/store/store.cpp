@@ -1,0 +1,151 @@
+#include "daemon/store/store.hpp"
+
+#include <regex>
+
+#include <pqxx/pqxx>
+
+#include "daemon/store/pg_errors.hpp"
+#include "daemon/store/sql_files.hpp"
+#include "daemon/store/store_impl.hpp"
+
+namespace govjobd::store {
+
+using detail::translate_errors;
+
+namespace detail {
+std::string first_line(const std::string& message) {
+  std::string s = message;
+  for (const char* prefix : {"ERROR:  ", "FATAL:  "})
+    if (s.starts_with(prefix)) s.erase(0, std::string_view(prefix).size());
+  const auto nl = s.find('\n');
+  if (nl != std::string::npos) s.erase(nl);
+  return s;
+}
+}  // namespace detail
+
+namespace {
+
+constexpr const char* kPreparedQueries[] = {"job_enqueue",    "job_find_by_contract", "job_list",
+                                            "job_get",        "job_status_get",       "job_cancel_pending",
+                                            "job_cancel_request"};
+
+std::optional<model::Timestamp> timestamp_field(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return model::parse_timestamp(f.c_str());
+}
+
+std::optional<std::string> optional_text(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return std::string(f.c_str());
+}
+
+// PostgreSQL writes `timestamp` columns as "2026-11-28T16:19:50.123456" in JSON; every time is UTC, so
+// say so: "...Z".
+void mark_utc(nlohmann::json& object) {
+  for (auto& [key, value] : object.items()) {
+    if (!value.is_string() || !key.ends_with("_at")) continue;
+    if (auto t = model::parse_timestamp(value.get_ref<const std::string&>())) value = model::format_timestamp(*t);
+  }
+}
+
+}  // namespace
+
+Store::Impl::Impl(const std::string& url) : conn(url) {
+  pqxx::nontransaction setup(conn);
+  setup.exec0("SET application_name = 'govjobd'; SET DateStyle = 'ISO'; SET TimeZone = 'UTC'");
+  for (const char* name : kPreparedQueries) conn.prepare(name, std::string(query(name)));
+}
+
+std::unique_ptr<Store> Store::connect(const std::string& url) {
+  return translate_errors([&] { return std::unique_ptr<Store>(new Store(std::make_unique<Impl>(url))); });
+}
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+int latest_schema_version() { return static_cast<int>(migrations().size()); }
+
+std::string redact_database_url(const std::string& url) {
+  static const std::regex uri_password(R"(^([a-z]+://[^:/@]*):[^@]*@)", std::regex::icase);
+  static const std::regex keyword_password(R"((password\s*=\s*)('[^']*'|\S+))", std::regex::icase);
+  std::string out = std::regex_replace(url, uri_password, "$1:***@");
+  return std::regex_replace(out, keyword_password, "$1***");
+}
+
+std::string Store::job_enqueue(const JobEnqueueParams& p) {
+  return translate_errors([&] {
+    try {
+      pqxx::work w(impl_->conn);
+      const auto row = w.exec_prepared1("job_enqueue", p.contract_id, p.steps.dump(), p.timeout_minutes,
+                                        p.created_by, "enqueued by " + p.created_by);
+      w.commit();
+      return row[0].as<std::string>();
+    } catch (const pqxx::unique_violation&) {
+      pqxx::read_transaction r(impl_->conn);
+      const auto existing = r.exec_prepared("job_find_by_contract", p.contract_id);
+      throw RequestRejected("contract " + p.contract_id + " already has a job" +
+                            (existing.empty() ? std::string() : " (" + existing[0][0].as<std::string>() + ")") +
+                            "; one job per contract");
+    }
+  });
+}
+
+std::vector<JobSummary> Store::job_list(const JobListParams& p) {
+  return translate_errors([&] {
+    pqxx::read_transaction r(impl_->conn);
+    const auto rows = r.exec_prepared("job_list", p.status, p.limit);
+    std::vector<JobSummary> out;
+    out.reserve(rows.size());
+    for (const auto& row : rows) {
+      JobSummary s;
+      s.job_id = row[0].as<std::string>();
+      s.contract_id = row[1].is_null() ? std::string() : row[1].as<std::string>();
+      s.status = row[2].is_null() ? std::string() : row[2].as<std::string>();
+      s.status_reason = optional_text(row[3]);
+      s.current_step_index = row[4].is_null() ? 0 : row[4].as<int>();
+      s.total_steps = row[5].is_null() ? 0 : row[5].as<int>();
+      s.created_at = timestamp_field(row[6]);
+      s.started_at = timestamp_field(row[7]);
+      s.completed_at = timestamp_field(row[8]);
+      s.timeout_at = timestamp_field(row[9]);
+      s.created_by = optional_text(row[10]);
+      out.push_back(std::move(s));
+    }
+    return out;
+  });
+}
+
+std::optional<nlohmann::json> Store::job_get(const std::string& job_id) {
+  return translate_errors([&]() -> std::optional<nlohmann::json> {
+    pqxx::read_transaction r(impl_->conn);
+    const auto rows = r.exec_prepared("job_get", job_id);
+    if (rows.empty()) return std::nullopt;
+    auto job = nlohmann::json::parse(rows[0][0].c_str());
+    mark_utc(job);
+    for (auto& t : job["transitions"]) mark_utc(t);
+    return job;
+  });
+}
+
+CancelOutcome Store::job_cancel(const JobCancelParams& p) {
+  return translate_errors([&] {
+    pqxx::work w(impl_->conn);
+    const std::string status_reason = "cancelled by " + p.requested_by + ": " + p.reason;
+    if (!w.exec_prepared("job_cancel_pending", p.job_id, status_reason, p.requested_by, p.reason).empty()) {
+      w.commit();
+      return CancelOutcome::Cancelled;
+    }
+    const auto status = w.exec_prepared("job_status_get", p.job_id);
+    if (status.empty()) throw RequestRejected("job " + p.job_id + " not found");
+    const std::string current = status[0][0].is_null() ? "NULL" : status[0][0].as<std::string>();
+    if (current == "RUNNING") {
+      if (w.exec_prepared("job_cancel_request", p.job_id, p.requested_by, p.reason).empty())
+        throw RequestRejected("job " + p.job_id + " is RUNNING and already has a cancel request");
+      w.commit();
+      return CancelOutcome::Requested;
+    }
+    throw RequestRejected("job " + p.job_id + " is " + current + ", a terminal state; nothing to cancel");
+  });
+}
+
+}  // namespace govjobd::store

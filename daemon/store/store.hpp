@@ -1,0 +1,87 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/model/timestamp.hpp"
+#include "daemon/store/store_errors.hpp"
+
+namespace govjobd::store {
+
+struct MigrationReport {
+  int previous_version = 0;
+  int current_version = 0;
+  std::vector<std::string> applied;  // file names, in order
+};
+
+struct JobEnqueueParams {
+  std::string contract_id;
+  nlohmann::json steps;  // already validated by model::parse_steps
+  int timeout_minutes = 60;
+  std::string created_by;
+};
+
+struct JobListParams {
+  std::optional<std::string> status;
+  int limit = 100;
+};
+
+struct JobSummary {
+  std::string job_id;
+  std::string contract_id;
+  std::string status;
+  std::optional<std::string> status_reason;
+  int current_step_index = 0;
+  int total_steps = 0;
+  std::optional<model::Timestamp> created_at;
+  std::optional<model::Timestamp> started_at;
+  std::optional<model::Timestamp> completed_at;
+  std::optional<model::Timestamp> timeout_at;
+  std::optional<std::string> created_by;
+};
+
+struct JobCancelParams {
+  std::string job_id;
+  std::string reason;
+  std::string requested_by;
+};
+
+enum class CancelOutcome { Cancelled, Requested };
+
+// The only code that talks to PostgreSQL. One connection; every method is one transaction and takes and
+// returns plain structs. Throws DatabaseUnavailable, SchemaMismatch or RequestRejected.
+class Store {
+ public:
+  // url: a libpq URI or key=value string; empty uses libpq's PG* environment.
+  static std::unique_ptr<Store> connect(const std::string& url);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  MigrationReport migrate();
+  int schema_version();  // 0 when never migrated
+  // Throws SchemaMismatch unless the database is at exactly the version this binary knows.
+  void check_schema_version();
+
+  std::string job_enqueue(const JobEnqueueParams& params);  // the new job_id
+  std::vector<JobSummary> job_list(const JobListParams& params);
+  std::optional<nlohmann::json> job_get(const std::string& job_id);  // every column plus "transitions"
+  CancelOutcome job_cancel(const JobCancelParams& params);
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The newest migration this binary carries.
+int latest_schema_version();
+
+// "postgresql://app:secret@db/x" -> "postgresql://app:***@db/x"; also password=... in key=value form.
+std::string redact_database_url(const std::string& url);
+
+}  // namespace govjobd::store

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace govjobd::executors {
+
+// How one step ended. Only Completed lets the job go on.
+enum class StepOutcome { Completed, Failed, TimedOut, Cancelled, SpawnFailed };
+
+std::string_view to_string(StepOutcome outcome);
+
+struct StepExecution {
+  StepOutcome outcome = StepOutcome::Failed;
+  nlohmann::json output = nlohmann::json::object();
+  std::string error;
+  std::optional<int> exit_code;  // when a process exited
+  std::optional<int> signal;     // when a process was killed by a signal
+  std::chrono::milliseconds duration{0};
+};
+
+}  // namespace govjobd::executors

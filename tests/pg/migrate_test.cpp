@@ -1,0 +1,161 @@
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "daemon/store/store.hpp"
+#include "tests/support/test_database.hpp"
+
+using govjobd::store::latest_schema_version;
+using govjobd::store::SchemaMismatch;
+using govjobd::store::Store;
+using govjobd::testing::TestDatabase;
+
+namespace {
+
+// column -> "type|nullable|default" for a table, ordered by name.
+std::string columns_of(TestDatabase& db, const std::string& table) {
+  return db.scalar(
+      "SELECT string_agg(column_name || ':' || data_type || '|' || is_nullable || '|' || coalesce(column_default, ''),"
+      " ', ' ORDER BY column_name) FROM information_schema.columns WHERE table_name = '" + table + "'");
+}
+
+// The governance_jobs table as the job-creating system defines it: its columns only, its own defaults.
+const char* kCreatorDdl = R"(
+CREATE TABLE governance_jobs (
+  job_id uuid PRIMARY KEY, contract_id uuid NOT NULL UNIQUE, status varchar(20), status_reason text,
+  steps jsonb, current_step_index int, total_steps int, step_results jsonb, execution_evidence jsonb,
+  health_snapshot_before jsonb, health_snapshot_after jsonb, created_at timestamp, started_at timestamp,
+  completed_at timestamp, timeout_at timestamp, created_by varchar(100));
+INSERT INTO governance_jobs (job_id, contract_id, status, steps, current_step_index, total_steps, step_results,
+                             created_at, created_by)
+VALUES ('00000000-0000-0000-0000-00000000000a', '00000000-0000-0000-0000-0000000000c1', 'PENDING',
+        '[{"step_index":0,"step_type":"noop","target":"a"}]', 0, 1, '[]', '2026-01-01 00:00:00', 'creator'),
+       ('00000000-0000-0000-0000-00000000000b', '00000000-0000-0000-0000-0000000000c2', 'COMPLETED',
+        '[]', 0, 0, '[]', '2026-01-01 00:00:01', 'creator');
+)";
+
+}  // namespace
+
+TEST_CASE("migrate creates governance_jobs with exactly the documented columns on an empty database", "[migrate]") {
+  TestDatabase db(TestDatabase::Kind::Empty);
+  auto store = Store::connect(db.url());
+  CHECK(store->schema_version() == 0);
+  const auto report = store->migrate();
+  CHECK(report.previous_version == 0);
+  CHECK(report.current_version == latest_schema_version());
+  CHECK(report.applied.size() == static_cast<std::size_t>(latest_schema_version()));
+  CHECK(store->schema_version() == latest_schema_version());
+  CHECK_NOTHROW(store->check_schema_version());
+
+  const std::string documented =
+      "job_id contract_id status status_reason steps current_step_index total_steps step_results "
+      "execution_evidence health_snapshot_before health_snapshot_after created_at started_at completed_at "
+      "timeout_at created_by";
+  const std::string ours = "claimed_by lease_expires_at cancel_requested_at cancel_requested_by cancel_reason";
+  CHECK(db.scalar("SELECT string_agg(column_name, ' ' ORDER BY ordinal_position) FROM information_schema.columns "
+                  "WHERE table_name = 'governance_jobs'") == documented + " " + ours);
+  // govjobd's own columns are nullable without defaults, so the creating system's inserts are unaffected
+  CHECK(db.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'governance_jobs' AND "
+                  "column_name IN ('claimed_by','lease_expires_at','cancel_requested_at','cancel_requested_by',"
+                  "'cancel_reason') AND is_nullable = 'YES' AND column_default IS NULL") == "5");
+  // the documented defaults
+  db.exec("INSERT INTO governance_jobs (contract_id) VALUES ('00000000-0000-0000-0000-000000000001')");
+  CHECK(db.scalar("SELECT status || ' ' || steps::text || ' ' || step_results::text || ' ' || current_step_index || "
+                  "' ' || total_steps || ' ' || created_by || ' ' || (job_id IS NOT NULL) || ' ' || "
+                  "(abs(extract(epoch FROM created_at - (now() AT TIME ZONE 'UTC'))) < 60) FROM governance_jobs") ==
+        "PENDING [] [] 0 0 system true true");
+  for (const char* index : {"governance_jobs_status_created_at_idx", "governance_jobs_status_timeout_at_idx",
+                            "governance_jobs_pending_idx", "governance_jobs_running_lease_idx",
+                            "governance_jobs_contract_id_key"})
+    CHECK(db.scalar(std::string("SELECT count(*) FROM pg_indexes WHERE indexname = '") + index + "'") == "1");
+  CHECK(db.scalar("SELECT to_regclass('governance_job_transitions') IS NOT NULL AND "
+                  "to_regclass('govjobd_workers') IS NOT NULL") == "t");
+}
+
+TEST_CASE("migrate twice in a row changes nothing the second time", "[migrate]") {
+  TestDatabase db(TestDatabase::Kind::Empty);
+  auto store = Store::connect(db.url());
+  store->migrate();
+  const std::string jobs_before = columns_of(db, "governance_jobs");
+  const std::string transitions_before = columns_of(db, "governance_job_transitions");
+  const auto second = store->migrate();
+  CHECK(second.applied.empty());
+  CHECK(second.previous_version == latest_schema_version());
+  CHECK(columns_of(db, "governance_jobs") == jobs_before);
+  CHECK(columns_of(db, "governance_job_transitions") == transitions_before);
+  CHECK(db.scalar("SELECT count(*) FROM govjobd_schema_migrations") == std::to_string(latest_schema_version()));
+}
+
+TEST_CASE("migrate adopts a governance_jobs table that the creating system made, rows and all", "[migrate]") {
+  TestDatabase db(TestDatabase::Kind::Empty);
+  db.exec(kCreatorDdl);
+  const std::string before = columns_of(db, "governance_jobs");
+  Store::connect(db.url())->migrate();
+
+  CHECK(db.scalar("SELECT count(*) FROM governance_jobs") == "2");
+  CHECK(db.scalar("SELECT status FROM governance_jobs WHERE job_id = '00000000-0000-0000-0000-00000000000b'") ==
+        "COMPLETED");
+  // the creator's columns keep their types, nullability and defaults
+  const std::string after = columns_of(db, "governance_jobs");
+  for (const char* ours : {"cancel_reason:", "cancel_requested_at:", "cancel_requested_by:", "claimed_by:",
+                           "lease_expires_at:"})
+    CHECK(after.find(ours) != std::string::npos);
+  for (std::size_t start = 0; start < after.size();) {
+    const auto end = std::min(after.find(", ", start), after.size());
+    const std::string column = after.substr(start, end - start);
+    if (before.find(column) == std::string::npos) CHECK(column.find("|YES|") != std::string::npos);  // ours
+    start = end + 2;
+  }
+  // the creator's own insert, with only its columns, still works, and its reads see the same rows
+  db.exec("INSERT INTO governance_jobs (job_id, contract_id, status, steps, current_step_index, total_steps, "
+          "step_results, created_at, created_by) VALUES (gen_random_uuid(), gen_random_uuid(), 'PENDING', '[]', 0, 0, "
+          "'[]', now() AT TIME ZONE 'UTC', 'creator')");
+  CHECK(db.scalar("SELECT count(*) FROM governance_jobs WHERE created_by = 'creator'") == "3");
+}
+
+TEST_CASE("migrate refuses a governance_jobs table it cannot adopt, naming the column", "[migrate]") {
+  TestDatabase db(TestDatabase::Kind::Empty);
+  db.exec("CREATE TABLE governance_jobs (job_id uuid PRIMARY KEY, contract_id uuid NOT NULL, steps text)");
+  auto store = Store::connect(db.url());
+  try {
+    store->migrate();
+    FAIL("migrate accepted an incompatible table");
+  } catch (const SchemaMismatch& e) {
+    const std::string message = e.what();
+    CHECK(message.find("0001_governance_jobs.sql failed") != std::string::npos);
+    CHECK(message.find("column status is missing") != std::string::npos);
+    CHECK(message.find("column steps is text, expected jsonb") != std::string::npos);
+  }
+  CHECK(store->schema_version() == 0);  // nothing half-applied
+}
+
+TEST_CASE("migrate refuses a database migrated by a newer govjobd", "[migrate]") {
+  TestDatabase db;
+  db.exec("INSERT INTO govjobd_schema_migrations (version, name, govjobd_version) VALUES (999, '0999_future.sql', "
+          "'99.0.0')");
+  auto store = Store::connect(db.url());
+  CHECK_THROWS_AS(store->migrate(), SchemaMismatch);
+  CHECK_THROWS_WITH(store->check_schema_version(), Catch::Contains("version 999, newer than this govjobd"));
+}
+
+TEST_CASE("check_schema_version asks for migrate on an unmigrated database", "[migrate]") {
+  TestDatabase db(TestDatabase::Kind::Empty);
+  CHECK_THROWS_WITH(Store::connect(db.url())->check_schema_version(), Catch::Contains("run govjobd migrate"));
+}
+
+TEST_CASE("two hosts migrating at once both succeed and apply each migration once", "[migrate]") {
+  TestDatabase db(TestDatabase::Kind::Empty);
+  std::vector<std::string> errors(4);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back([&, i] {
+      try {
+        Store::connect(db.url())->migrate();
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors) CHECK(e.empty());
+  CHECK(db.scalar("SELECT count(*) FROM govjobd_schema_migrations") == std::to_string(latest_schema_version()));
+}

@@ -1,0 +1,128 @@
+#include <catch2/catch.hpp>
+
+#include "daemon/store/store.hpp"
+#include "tests/support/test_database.hpp"
+
+using namespace govjobd::store;
+using govjobd::testing::TestDatabase;
+using nlohmann::json;
+
+namespace {
+
+const json kSteps = json::parse(R"([{"step_index":0,"step_type":"noop","target":"a","parameters":{},"timeout_seconds":30},
+                                    {"step_index":1,"step_type":"noop","target":"b","parameters":{},"timeout_seconds":30}])");
+
+std::string enqueue(Store& store, const std::string& contract, int timeout_minutes = 60) {
+  return store.job_enqueue({contract, kSteps, timeout_minutes, "tester"});
+}
+
+}  // namespace
+
+TEST_CASE("enqueue writes the job and its first transition together", "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  const std::string id = enqueue(*store, "10000000-0000-0000-0000-000000000001", 15);
+  CHECK(db.scalar("SELECT status || ' ' || total_steps || ' ' || current_step_index || ' ' || created_by || ' ' || "
+                  "(timeout_at - created_at) FROM governance_jobs WHERE job_id = '" + id + "'") ==
+        "PENDING 2 0 tester 00:15:00");
+  CHECK(db.scalar("SELECT coalesce(from_status, 'NULL') || ' -> ' || to_status || ' by ' || transitioned_by || ' ' || "
+                  "(step_index IS NULL) FROM governance_job_transitions WHERE job_id = '" + id + "'") ==
+        "NULL -> PENDING by tester true");
+  CHECK(json::parse(db.scalar("SELECT steps::text FROM governance_jobs WHERE job_id = '" + id + "'")) == kSteps);
+}
+
+TEST_CASE("a second job for the same contract is refused with a clear error", "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  const std::string first = enqueue(*store, "10000000-0000-0000-0000-000000000002");
+  CHECK_THROWS_WITH(enqueue(*store, "10000000-0000-0000-0000-000000000002"),
+                    "contract 10000000-0000-0000-0000-000000000002 already has a job (" + first +
+                        "); one job per contract");
+  CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions") == "1");  // nothing half-written
+}
+
+TEST_CASE("list filters by status, limits, and shows newest first", "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  const std::string a = enqueue(*store, "10000000-0000-0000-0000-00000000000a");
+  const std::string b = enqueue(*store, "10000000-0000-0000-0000-00000000000b");
+  const std::string c = enqueue(*store, "10000000-0000-0000-0000-00000000000c");
+  store->job_cancel({b, "not needed", "tester"});
+  const auto all = store->job_list({});
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].job_id == c);
+  CHECK(all[2].job_id == a);
+  CHECK(all[0].total_steps == 2);
+  CHECK(all[0].created_at.has_value());
+  CHECK(all[0].timeout_at.has_value());
+  const auto cancelled = store->job_list({std::string("CANCELLED"), 10});
+  REQUIRE(cancelled.size() == 1);
+  CHECK(cancelled[0].job_id == b);
+  CHECK(cancelled[0].status_reason == "cancelled by tester: not needed");
+  CHECK(store->job_list({std::nullopt, 1}).size() == 1);
+}
+
+TEST_CASE("get returns every column plus the transitions, timestamps in UTC", "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  const std::string id = enqueue(*store, "10000000-0000-0000-0000-000000000003");
+  store->job_cancel({id, "changed plans", "ops"});
+  const auto job = store->job_get(id);
+  REQUIRE(job);
+  for (const char* column : {"job_id", "contract_id", "status", "status_reason", "steps", "current_step_index",
+                             "total_steps", "step_results", "execution_evidence", "health_snapshot_before",
+                             "health_snapshot_after", "created_at", "started_at", "completed_at", "timeout_at",
+                             "created_by", "transitions"})
+    CHECK(job->contains(column));
+  CHECK(job->at("status") == "CANCELLED");
+  CHECK(job->at("created_at").get<std::string>().ends_with("Z"));
+  const auto& transitions = job->at("transitions");
+  REQUIRE(transitions.size() == 2);
+  CHECK(transitions[0].at("to_status") == "PENDING");
+  CHECK(transitions[1].at("from_status") == "PENDING");
+  CHECK(transitions[1].at("to_status") == "CANCELLED");
+  CHECK(transitions[1].at("reason") == "cancelled by ops: changed plans");
+  CHECK(transitions[1].at("transitioned_by") == "ops");
+  CHECK(transitions[1].at("transitioned_at").get<std::string>().ends_with("Z"));
+  CHECK_FALSE(store->job_get("10000000-0000-0000-0000-0000000000ff"));
+}
+
+TEST_CASE("cancel: PENDING ends CANCELLED, RUNNING gets a request, terminal and unknown are refused", "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  const std::string pending = enqueue(*store, "10000000-0000-0000-0000-000000000004");
+  CHECK(store->job_cancel({pending, "no longer needed", "ops"}) == CancelOutcome::Cancelled);
+  CHECK(db.scalar("SELECT status || ' ' || (completed_at IS NOT NULL) FROM governance_jobs WHERE job_id = '" +
+                  pending + "'") == "CANCELLED true");
+  CHECK_THROWS_WITH(store->job_cancel({pending, "again", "ops"}),
+                    "job " + pending + " is CANCELLED, a terminal state; nothing to cancel");
+
+  const std::string running = enqueue(*store, "10000000-0000-0000-0000-000000000005");
+  db.exec("UPDATE governance_jobs SET status = 'RUNNING' WHERE job_id = '" + running + "'");
+  pqxx::connection listener(db.url());
+  struct Seen : pqxx::notification_receiver {
+    using notification_receiver::notification_receiver;
+    std::string payload;
+    void operator()(const std::string& p, int) override { payload = p; }
+  } seen(listener, "govjobd_cancel");
+  CHECK(store->job_cancel({running, "wrong target", "ops"}) == CancelOutcome::Requested);
+  CHECK(db.scalar("SELECT status || ' ' || cancel_requested_by || ' ' || cancel_reason FROM governance_jobs WHERE "
+                  "job_id = '" + running + "'") == "RUNNING ops wrong target");
+  for (int i = 0; i < 50 && seen.payload.empty(); ++i) listener.await_notification(0, 100'000);
+  CHECK(seen.payload == running);
+  CHECK_THROWS_WITH(store->job_cancel({running, "again", "ops"}),
+                    "job " + running + " is RUNNING and already has a cancel request");
+  CHECK_THROWS_WITH(store->job_cancel({"10000000-0000-0000-0000-0000000000ff", "x", "ops"}),
+                    "job 10000000-0000-0000-0000-0000000000ff not found");
+}
+
+TEST_CASE("an unreachable database is DatabaseUnavailable", "[store]") {
+  CHECK_THROWS_AS(Store::connect("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2"), DatabaseUnavailable);
+}
+
+TEST_CASE("database URLs are redacted before they are shown", "[store]") {
+  CHECK(redact_database_url("postgresql://app:s3cret@db:5432/x") == "postgresql://app:***@db:5432/x");
+  CHECK(redact_database_url("postgresql://app@db/x") == "postgresql://app@db/x");
+  CHECK(redact_database_url("host=db password=s3cret dbname=x") == "host=db password=*** dbname=x");
+  CHECK(redact_database_url("host=db password='s 3' dbname=x") == "host=db password=*** dbname=x");
+}

@@ -1,0 +1,131 @@
+#include <set>
+
+#include <catch2/catch.hpp>
+
+#include "tests/support/test_database.hpp"
+
+using govjobd::testing::TestDatabase;
+
+namespace {
+
+const char* kJob = "00000000-0000-0000-0000-0000000000a1";
+
+// A job inserted the way the creating system does it: only the documented columns.
+void insert_job(TestDatabase& db, const char* job_id, const char* status) {
+  db.exec(std::string("INSERT INTO governance_jobs (job_id, contract_id, status, steps, total_steps) VALUES ('") +
+          job_id + "', gen_random_uuid(), '" + status + "', '[]', 0)");
+}
+
+// The SQLSTATE and message of a statement that must fail.
+std::pair<std::string, std::string> refusal(TestDatabase& db, const std::string& sql) {
+  try {
+    db.exec(sql);
+  } catch (const pqxx::sql_error& e) {
+    return {e.sqlstate(), e.what()};
+  }
+  return {"", "statement succeeded"};
+}
+
+std::string set_status(const char* status) {
+  return std::string("UPDATE governance_jobs SET status = '") + status + "' WHERE job_id = '" + kJob + "'";
+}
+
+}  // namespace
+
+TEST_CASE("plain SQL cannot move a COMPLETED job back to RUNNING", "[trigger]") {
+  TestDatabase db;
+  insert_job(db, kJob, "PENDING");
+  db.exec(set_status("RUNNING"));
+  db.exec(set_status("COMPLETED"));
+  const auto [state, message] = refusal(db, "UPDATE governance_jobs SET status='RUNNING' WHERE status='COMPLETED'");
+  CHECK(state == "GJ001");
+  CHECK_THAT(message, Catch::Contains(std::string("governance job ") + kJob +
+                                      " is COMPLETED (terminal) and cannot be changed (attempted status RUNNING)"));
+  CHECK(db.scalar(std::string("SELECT status FROM governance_jobs WHERE job_id = '") + kJob + "'") == "COMPLETED");
+}
+
+TEST_CASE("the trigger allows exactly the transitions of the state machine", "[trigger]") {
+  const std::vector<std::string> statuses{"PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"};
+  const std::set<std::pair<std::string, std::string>> valid{{"PENDING", "RUNNING"},
+                                                            {"PENDING", "CANCELLED"},
+                                                            {"RUNNING", "COMPLETED"},
+                                                            {"RUNNING", "FAILED"},
+                                                            {"RUNNING", "CANCELLED"}};
+  TestDatabase db;
+  for (const auto& from : {std::string("PENDING"), std::string("RUNNING")}) {
+    for (const auto& to : statuses) {
+      if (from == to) continue;
+      INFO(from << " -> " << to);
+      db.exec(std::string("DELETE FROM governance_jobs"));
+      insert_job(db, kJob, "PENDING");
+      if (from == "RUNNING") db.exec(set_status("RUNNING"));
+      const auto [state, message] = refusal(db, set_status(to.c_str()));
+      if (valid.count({from, to})) {
+        CHECK(state.empty());
+      } else {
+        CHECK(state == "GJ002");
+        CHECK_THAT(message, Catch::Contains("invalid status transition " + from + " -> " + to));
+      }
+    }
+  }
+}
+
+TEST_CASE("no column of a terminal job can change, whoever writes it", "[trigger]") {
+  TestDatabase db;
+  for (const char* terminal : {"COMPLETED", "FAILED", "CANCELLED"}) {
+    INFO(terminal);
+    db.exec("DELETE FROM governance_jobs");
+    insert_job(db, kJob, "PENDING");
+    db.exec(set_status("RUNNING"));
+    db.exec(set_status(terminal));
+    for (const char* change : {"status_reason = 'rewritten'", "step_results = '[]'", "completed_at = NULL",
+                               "status = status", "status = 'PENDING'"}) {
+      INFO(change);
+      const auto [state, message] =
+          refusal(db, std::string("UPDATE governance_jobs SET ") + change + " WHERE job_id = '" + kJob + "'");
+      CHECK(state == "GJ001");
+      CHECK_THAT(message, Catch::Contains(std::string("is ") + terminal + " (terminal)"));
+    }
+  }
+}
+
+TEST_CASE("an unknown status cannot be inserted or set", "[trigger]") {
+  TestDatabase db;
+  CHECK(refusal(db, "INSERT INTO governance_jobs (contract_id, status) VALUES (gen_random_uuid(), 'DONE')").first ==
+        "GJ002");
+  insert_job(db, kJob, "PENDING");
+  CHECK(refusal(db, set_status("DONE")).first == "GJ002");
+}
+
+TEST_CASE("transitions are append-only: no update, no delete while the job exists, no truncate", "[trigger]") {
+  TestDatabase db;
+  insert_job(db, kJob, "PENDING");
+  db.exec(std::string("INSERT INTO governance_job_transitions (job_id, to_status, reason, transitioned_by) VALUES ('") +
+          kJob + "', 'PENDING', 'created', 'creator')");
+  auto [u_state, u_message] = refusal(db, "UPDATE governance_job_transitions SET reason = 'forged'");
+  CHECK(u_state == "GJ003");
+  CHECK_THAT(u_message, Catch::Contains("append-only"));
+  CHECK(refusal(db, "DELETE FROM governance_job_transitions").first == "GJ003");
+  CHECK(refusal(db, "TRUNCATE governance_job_transitions").first == "GJ003");
+  CHECK(refusal(db, std::string("INSERT INTO governance_job_transitions (job_id, to_status, transitioned_by) VALUES ('") +
+                        kJob + "', 'DONE', 'x')")
+            .first == "23514");  // check constraint
+  CHECK(db.scalar("SELECT reason FROM governance_job_transitions") == "created");
+  // deleting the job itself (retention) takes its transitions with it
+  db.exec(std::string("DELETE FROM governance_jobs WHERE job_id = '") + kJob + "'");
+  CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions") == "0");
+}
+
+TEST_CASE("inserting a PENDING job notifies govjobd_jobs once per statement", "[trigger]") {
+  TestDatabase db;
+  pqxx::connection listener(db.url());
+  struct Counter : pqxx::notification_receiver {
+    using notification_receiver::notification_receiver;
+    int seen = 0;
+    void operator()(const std::string&, int) override { ++seen; }
+  } counter(listener, "govjobd_jobs");  // LISTENs
+  db.exec("INSERT INTO governance_jobs (contract_id) SELECT gen_random_uuid() FROM generate_series(1, 100)");
+  for (int i = 0; i < 20 && counter.seen == 0; ++i) listener.await_notification(0, 100'000);
+  listener.await_notification(0, 200'000);  // any further notification would arrive with the first
+  CHECK(counter.seen == 1);
+}

@@ -1,0 +1,103 @@
+#include "tests/support/test_database.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <functional>
+#include <random>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "daemon/store/sql_files.hpp"
+#include "daemon/store/store.hpp"
+
+namespace govjobd::testing {
+
+std::string admin_url() {
+  const char* url = std::getenv("GOVJOBD_TEST_DATABASE_URL");
+  if (!url || !*url)
+    throw std::runtime_error("GOVJOBD_TEST_DATABASE_URL is not set: run the tests through scripts/test");
+  return url;
+}
+
+std::string with_database(const std::string& url, const std::string& database) {
+  // URI form only ("postgresql://user@host:port/db?params"), which is what scripts/test provides.
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) throw std::runtime_error("GOVJOBD_TEST_DATABASE_URL must be a postgresql:// URI");
+  const auto slash = url.find('/', scheme + 3);
+  const auto query = url.find('?', scheme + 3);
+  const std::string base = url.substr(0, slash == std::string::npos ? query : slash);
+  const std::string params = query == std::string::npos ? "" : url.substr(query);
+  return base + "/" + database + params;
+}
+
+namespace {
+
+// Named after what it holds, so that a changed migration never reuses a stale template.
+std::string template_name() {
+  std::size_t h = 0;
+  for (const auto& m : store::migrations()) h = h * 31 + std::hash<std::string_view>{}(m.sql);
+  return fmt::format("govjobd_template_{}_{:x}", store::latest_schema_version(), h & 0xffffffffff);
+}
+
+void ensure_template(pqxx::connection& admin) {
+  const std::string name = template_name();
+  pqxx::nontransaction n(admin);
+  n.exec("SELECT pg_advisory_lock(hashtext('govjobd.test_template'))");
+  const bool exists = !n.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", name).empty();
+  if (!exists) {
+    n.exec("CREATE DATABASE " + n.quote_name(name));
+    store::Store::connect(with_database(admin_url(), name))->migrate();
+  }
+  n.exec("SELECT pg_advisory_unlock(hashtext('govjobd.test_template'))");
+}
+
+std::string unique_name() {
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  return fmt::format("govjobd_test_{}_{}_{:x}", ::getpid(), counter++, rd());
+}
+
+}  // namespace
+
+TestDatabase::TestDatabase(Kind kind) : name_(unique_name()) {
+  pqxx::connection admin(admin_url());
+  if (kind == Kind::Migrated) ensure_template(admin);
+  pqxx::nontransaction n(admin);
+  n.exec("CREATE DATABASE " + n.quote_name(name_) +
+         (kind == Kind::Migrated ? " TEMPLATE " + n.quote_name(template_name()) : std::string()));
+  url_ = with_database(admin_url(), name_);
+}
+
+TestDatabase::~TestDatabase() {
+  try {
+    conn_.reset();
+    pqxx::connection admin(admin_url());
+    pqxx::nontransaction n(admin);
+    n.exec("DROP DATABASE IF EXISTS " + n.quote_name(name_) + " WITH (FORCE)");
+  } catch (...) {
+    // The cluster is thrown away after the run; a leftover database is harmless.
+  }
+}
+
+pqxx::connection& TestDatabase::sql() {
+  if (!conn_) conn_ = std::make_unique<pqxx::connection>(url_);
+  return *conn_;
+}
+
+std::string TestDatabase::scalar(const std::string& query) {
+  pqxx::work w(sql());
+  const auto r = w.exec(query);
+  w.commit();
+  return r.empty() || r[0][0].is_null() ? std::string() : r[0][0].as<std::string>();
+}
+
+void TestDatabase::exec(const std::string& query) {
+  pqxx::work w(sql());
+  w.exec(query);
+  w.commit();
+}
+
+}  // namespace govjobd::testing

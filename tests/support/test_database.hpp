@@ -1,0 +1,42 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <pqxx/pqxx>
+
+namespace govjobd::testing {
+
+// The admin URL of the PostgreSQL the tests run against (GOVJOBD_TEST_DATABASE_URL, set by scripts/test).
+// Throws when unset: a missing database fails the tests, it never skips them.
+std::string admin_url();
+
+// A fresh database of its own for one test. Migrated (the default) databases are cloned from a template
+// that is migrated once per schema version; an empty one is created plain.
+class TestDatabase {
+ public:
+  enum class Kind { Migrated, Empty };
+  explicit TestDatabase(Kind kind = Kind::Migrated);
+  ~TestDatabase();
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::string& url() const { return url_; }
+
+  // A connection for the test's own SQL (lazily opened, kept).
+  pqxx::connection& sql();
+  // Runs SQL in its own transaction and returns the first column of the first row ("" when none or NULL).
+  std::string scalar(const std::string& query);
+  void exec(const std::string& query);
+
+ private:
+  std::string name_;
+  std::string url_;
+  std::unique_ptr<pqxx::connection> conn_;
+};
+
+// url with its database name replaced.
+std::string with_database(const std::string& url, const std::string& database);
+
+}  // namespace govjobd::testing
