@@ -5,6 +5,7 @@
 #include <limits>
 #include <sstream>
 
+#include "config/executor_settings_reader.hpp"
 #include "config/yaml_reader.hpp"
 
 namespace govjobd::config {
@@ -42,6 +43,7 @@ void read_root(MapReader& root, Settings& s) {
   if (auto m = root.map("database")) read_database(*m, s.database);
   if (auto m = root.map("worker")) read_worker(*m, s.worker);
   if (auto m = root.map("logging")) read_logging(*m, s.logging);
+  if (auto m = root.map("executors")) read_executors(*m, s.executors);
   root.finish();
 }
 
@@ -62,7 +64,7 @@ Settings parse_settings(std::string_view yaml, const std::string& source) {
     MapReader root(document, "", sink);
     read_root(root, settings);
   } else if (document.IsDefined() && !document.IsNull()) {
-    sink.add(document.Mark(), "", "expected a mapping of sections (database, worker, logging)");
+    sink.add(document.Mark(), "", "expected a mapping of sections (database, worker, logging, executors)");
   }
   if (!sink.empty()) throw ConfigError(sink.take());
   if (const char* url = std::getenv(kDatabaseUrlEnv); url && *url) settings.database.url = url;

@@ -42,3 +42,38 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
 }
 
 }  // namespace govjobd::config
+
+namespace govjobd::config {
+
+namespace {
+
+void emit(YAML::Emitter& out, const nlohmann::json& value) {
+  switch (value.type()) {
+    case nlohmann::json::value_t::object:
+      out << YAML::BeginMap;
+      for (const auto& [k, v] : value.items()) {
+        out << YAML::Key << k << YAML::Value;
+        emit(out, v);
+      }
+      out << YAML::EndMap;
+      break;
+    case nlohmann::json::value_t::array:
+      out << YAML::BeginSeq;
+      for (const auto& v : value) emit(out, v);
+      out << YAML::EndSeq;
+      break;
+    case nlohmann::json::value_t::string: out << YAML::DoubleQuoted << value.get<std::string>(); break;
+    case nlohmann::json::value_t::null: out << YAML::Null; break;
+    default: out << value.dump(); break;
+  }
+}
+
+}  // namespace
+
+std::string json_to_yaml(const nlohmann::json& value) {
+  YAML::Emitter out;
+  emit(out, value);
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace govjobd::config

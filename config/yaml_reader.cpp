@@ -107,6 +107,23 @@ void MapReader::string_list(const char* key, std::vector<std::string>& out) {
   out = std::move(items);
 }
 
+void MapReader::string_map(const char* key, std::map<std::string, std::string>& out) {
+  YAML::Node value = scalar(key);
+  if (!value.IsDefined() || value.IsNull()) return;
+  if (!value.IsMap()) return bad(key, value, "a mapping of names to strings");
+  std::map<std::string, std::string> items;
+  for (const auto& kv : value) {
+    const std::string name = kv.first.Scalar();
+    if (!kv.second.IsScalar()) {
+      sink_.add(kv.second.Mark(), key_path(key) + "." + name, "expected a string");
+      continue;
+    }
+    if (!items.emplace(name, kv.second.Scalar()).second)
+      sink_.add(kv.first.Mark(), key_path(key) + "." + name, "duplicate key");
+  }
+  out = std::move(items);
+}
+
 std::optional<MapReader> MapReader::map(const char* key) {
   declared_.insert(key);
   YAML::Node value = std::as_const(node_)[key];

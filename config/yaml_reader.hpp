@@ -1,6 +1,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -44,6 +45,7 @@ class MapReader {
   void choice(const char* key, std::string& out, std::initializer_list<const char*> choices);
   void boolean(const char* key, bool& out);
   void string_list(const char* key, std::vector<std::string>& out);
+  void string_map(const char* key, std::map<std::string, std::string>& out);
 
   // A nested mapping; absent when the key is missing (or not a mapping, which is reported).
   std::optional<MapReader> map(const char* key);

@@ -15,4 +15,18 @@ std::string_view to_string(StepOutcome outcome) {
   throw std::logic_error("unknown StepOutcome");
 }
 
+StepExecution StepExecution::completed(nlohmann::json output) {
+  StepExecution r;
+  r.outcome = StepOutcome::Completed;
+  r.output = std::move(output);
+  return r;
+}
+
+StepExecution StepExecution::ended(StepOutcome outcome, std::string error) {
+  StepExecution r;
+  r.outcome = outcome;
+  r.error = std::move(error);
+  return r;
+}
+
 }  // namespace govjobd::executors

@@ -102,7 +102,7 @@ TEST_CASE("each kind of config error names file, line, column and key", "[config
         V{"govjobd.yaml:3:3: worker.concurrency: duplicate key (first at line 2)"});
   CHECK(errors_of("worker:\n  heartbeat_interval: 30s\n  lease_timeout: 10s\n") ==
         V{"govjobd.yaml:2:3: worker.lease_timeout: must be longer than worker.heartbeat_interval, or live workers lose their jobs"});
-  CHECK(errors_of("- a\n- b\n") == V{"govjobd.yaml:1:1: expected a mapping of sections (database, worker, logging)"});
+  CHECK(errors_of("- a\n- b\n") == V{"govjobd.yaml:1:1: expected a mapping of sections (database, worker, logging, executors)"});
   const auto syntax = errors_of("worker:\n  concurrency: [1\n");
   REQUIRE(syntax.size() == 1);
   CHECK(syntax[0].starts_with("govjobd.yaml:3:1: invalid YAML: "));
@@ -141,4 +141,59 @@ TEST_CASE("YAML becomes JSON with types inferred only for plain scalars", "[conf
 )"));
   CHECK(j == nlohmann::json::parse(R"([{"step_index":0,"target":"007","parameters":
       {"count":3,"ratio":0.5,"on":true,"name":"payments","nothing":null,"quoted":"true"}}])"));
+}
+
+TEST_CASE("executors map step types to validated executor settings", "[config]") {
+  const Settings s = parse_settings(R"(
+executors:
+  noop: {kind: noop}
+  capability_disable:
+    kind: process
+    command: ["/usr/lib/govjobd/capability.sh", "disable", "{target}", "--job={job_id}"]
+    env: [PATH]
+    set_env: {CAPABILITY_STATE_DIR: /var/lib/govjobd/capabilities}
+    workdir: /var/lib/govjobd
+    max_output_bytes: 1024
+    kill_grace: 2s
+    output: json
+  config_update:
+    kind: config_update
+    files: {payments: /etc/payments/routing.yaml}
+)", "f.yaml");
+  REQUIRE(s.executors.size() == 3);
+  const auto& p = s.executors.at("capability_disable");
+  CHECK(p.kind == "process");
+  CHECK(p.command.size() == 4);
+  CHECK(p.env == std::vector<std::string>{"PATH"});
+  CHECK(p.set_env.at("CAPABILITY_STATE_DIR") == "/var/lib/govjobd/capabilities");
+  CHECK(p.max_output_bytes == 1024);
+  CHECK(p.kill_grace == 2s);
+  CHECK(p.output == "json");
+  CHECK(s.executors.at("config_update").files.at("payments") == "/etc/payments/routing.yaml");
+  CHECK(s.executors.at("noop").kill_grace == 5s);  // defaults
+  CHECK(s.executors.at("noop").max_output_bytes == 65536);
+}
+
+TEST_CASE("executor settings errors name the step type and key", "[config]") {
+  using V = std::vector<std::string>;
+  CHECK(errors_of("executors:\n  x: {}\n") == V{"govjobd.yaml:2:6: executors.x.kind: missing"});
+  CHECK(errors_of("executors:\n  x: {kind: shell}\n") ==
+        V{"govjobd.yaml:2:13: executors.x.kind: expected one of process noop sleep signal_record config_update, got 'shell'"});
+  CHECK(errors_of("executors:\n  x: {kind: process}\n") ==
+        V{"govjobd.yaml:2:6: executors.x.command: a process executor needs a non-empty command list"});
+  CHECK(errors_of("executors:\n  x: {kind: process, command: \"rm -rf /\"}\n") ==
+        V{"govjobd.yaml:2:31: executors.x.command: expected a list of strings, got 'rm -rf /'"});
+  CHECK(errors_of("executors:\n  x:\n    kind: process\n    command: [/bin/echo, \"{jobid}\"]\n") ==
+        V{"govjobd.yaml:4:26: executors.x.command[1]: unknown placeholder {jobid}; known: {job_id} {contract_id} "
+          "{step_index} {step_type} {target}"});
+  CHECK(errors_of("executors:\n  x: {kind: noop, command: [/bin/true]}\n") ==
+        V{"govjobd.yaml:2:28: executors.x.command: not used by kind noop (only by process)"});
+  CHECK(errors_of("executors:\n  x: {kind: config_update}\n") ==
+        V{"govjobd.yaml:2:6: executors.x.files: a config_update executor needs files: {target: path}"});
+  CHECK(errors_of("executors:\n  x: {kind: process, command: [/bin/true], user: no-such-user-here}\n") ==
+        V{"govjobd.yaml:2:50: executors.x.user: no such user 'no-such-user-here'"});
+  CHECK(errors_of("executors:\n  x: {kind: process, command: [/bin/true], timeout: 5s}\n") ==
+        V{"govjobd.yaml:2:44: executors.x.timeout: unknown key"});
+  CHECK(errors_of("executors:\n  \"bad type\": {kind: noop}\n") ==
+        V{"govjobd.yaml:2:3: executors.bad type: expected letters, digits, '_', '-' or '.' in a step type"});
 }

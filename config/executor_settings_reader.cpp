@@ -1,0 +1,106 @@
+#include "config/executor_settings_reader.hpp"
+
+#include <grp.h>
+#include <pwd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace govjobd::config {
+
+namespace {
+
+bool is_known_placeholder(std::string_view name) {
+  return std::any_of(std::begin(kCommandPlaceholders), std::end(kCommandPlaceholders),
+                     [&](const char* p) { return name == p; });
+}
+
+void check_placeholders(MapReader& m, const ExecutorSettings& s) {
+  for (std::size_t i = 0; i < s.command.size(); ++i) {
+    const std::string& arg = s.command[i];
+    for (std::size_t open = arg.find('{'); open != std::string::npos; open = arg.find('{', open + 1)) {
+      const auto close = arg.find('}', open);
+      if (close == std::string::npos) break;
+      const std::string name = arg.substr(open + 1, close - open - 1);
+      if (!is_known_placeholder(name))
+        m.sink().add(m.node()["command"][i].Mark(), fmt::format("{}.command[{}]", m.path(), i),
+                     fmt::format("unknown placeholder {{{}}}; known: {{job_id}} {{contract_id}} {{step_index}} "
+                                 "{{step_type}} {{target}}", name));
+    }
+  }
+}
+
+// A key that only some kinds use, written for another kind, is a mistake worth reporting.
+void refuse_for_kind(MapReader& m, const ExecutorSettings& s, const char* key, std::initializer_list<const char*> kinds) {
+  if (!m.node()[key].IsDefined()) return;
+  for (const char* k : kinds)
+    if (s.kind == k) return;
+  m.sink().add(m.node()[key].Mark(), m.path() + "." + key,
+               fmt::format("not used by kind {} (only by {})", s.kind, *kinds.begin()));
+}
+
+void check_identity(MapReader& m, const ExecutorSettings& s) {
+  if (!s.user.empty() && ::getpwnam(s.user.c_str()) == nullptr)
+    m.sink().add(m.node()["user"].Mark(), m.path() + ".user", fmt::format("no such user '{}'", s.user));
+  if (!s.group.empty() && ::getgrnam(s.group.c_str()) == nullptr)
+    m.sink().add(m.node()["group"].Mark(), m.path() + ".group", fmt::format("no such group '{}'", s.group));
+}
+
+void read_executor(MapReader& m, ExecutorSettings& s) {
+  m.choice("kind", s.kind, {"process", "noop", "sleep", "signal_record", "config_update"});
+  m.string_list("command", s.command);
+  m.string_list("env", s.env);
+  m.string_map("set_env", s.set_env);
+  m.text("workdir", s.workdir, false);
+  m.text("user", s.user, false);
+  m.text("group", s.group, false);
+  m.integer("max_output_bytes", s.max_output_bytes, 1, 64 * 1024 * 1024);
+  m.duration("kill_grace", s.kill_grace, std::chrono::milliseconds(0));
+  m.choice("output", s.output, {"text", "json"});
+  m.string_map("files", s.files);
+  m.finish();
+  if (s.kind.empty()) {
+    if (!m.node()["kind"].IsDefined()) m.sink().add(m.node().Mark(), m.path() + ".kind", "missing");
+    return;
+  }
+  for (const char* key : {"command", "env", "set_env", "workdir", "user", "group", "max_output_bytes", "kill_grace", "output"})
+    refuse_for_kind(m, s, key, {"process"});
+  refuse_for_kind(m, s, "files", {"config_update"});
+  if (s.kind == "process") {
+    const bool reported = m.node()["command"].IsDefined() && s.command.empty();  // not a list: said already
+    if (!reported && (s.command.empty() || s.command.front().empty()))
+      m.sink().add(m.node().Mark(), m.path() + ".command", "a process executor needs a non-empty command list");
+    check_placeholders(m, s);
+    check_identity(m, s);
+  }
+  if (s.kind == "config_update" && s.files.empty())
+    m.sink().add(m.node().Mark(), m.path() + ".files", "a config_update executor needs files: {target: path}");
+}
+
+}  // namespace
+
+void read_executors(MapReader& section, std::map<std::string, ExecutorSettings>& out) {
+  for (const std::string& step_type : section.names()) {
+    const bool valid_name = !step_type.empty() && std::all_of(step_type.begin(), step_type.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+    });
+    if (!valid_name) {
+      for (const auto& kv : section.node())
+        if (kv.first.Scalar() == step_type)
+          section.sink().add(kv.first.Mark(), section.path() + "." + step_type,
+                             "expected letters, digits, '_', '-' or '.' in a step type");
+      continue;
+    }
+    if (auto m = section.map(step_type.c_str())) {
+      ExecutorSettings s;
+      read_executor(*m, s);
+      out[step_type] = std::move(s);
+    }
+  }
+  section.finish();
+}
+
+}  // namespace govjobd::config

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "config/settings.hpp"
+#include "executors/signal_sink.hpp"
+#include "executors/step_executor.hpp"
+
+namespace boost::asio {
+class io_context;
+class thread_pool;
+}  // namespace boost::asio
+
+namespace govjobd::executors {
+
+// The executors of one configuration, step_type -> executor, built explicitly at start-up (and again on
+// reload). Throws std::invalid_argument when a setting cannot be honoured (e.g. an unknown user).
+class ExecutorRegistry {
+ public:
+  ExecutorRegistry(boost::asio::io_context& io, const std::map<std::string, config::ExecutorSettings>& settings,
+                   std::shared_ptr<SignalSink> signals);
+  ~ExecutorRegistry();
+
+  // nullptr when no executor is configured for step_type.
+  StepExecutor* find(const std::string& step_type) const;
+
+  // "no executor configured for step type 'X'"
+  static std::string missing_message(const std::string& step_type);
+
+ private:
+  std::unique_ptr<boost::asio::thread_pool> blocking_;
+  std::map<std::string, std::unique_ptr<StepExecutor>> executors_;
+};
+
+}  // namespace govjobd::executors

@@ -1,0 +1,85 @@
+#include "executors/output_text.hpp"
+
+#include <algorithm>
+
+namespace govjobd::executors {
+
+namespace {
+
+// Length of the valid UTF-8 sequence at text[i], or 0 when invalid.
+std::size_t utf8_length(std::string_view text, std::size_t i) {
+  const auto c = static_cast<unsigned char>(text[i]);
+  std::size_t n = 0;
+  unsigned cp = 0, min = 0;
+  if (c < 0x80) return 1;
+  if ((c & 0xe0) == 0xc0) n = 2, cp = c & 0x1f, min = 0x80;
+  else if ((c & 0xf0) == 0xe0) n = 3, cp = c & 0x0f, min = 0x800;
+  else if ((c & 0xf8) == 0xf0) n = 4, cp = c & 0x07, min = 0x10000;
+  else return 0;
+  if (i + n > text.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    const auto cc = static_cast<unsigned char>(text[i + k]);
+    if ((cc & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+}  // namespace
+
+std::string sanitize_output(std::string_view bytes) {
+  static constexpr std::string_view kReplacement = "\xef\xbf\xbd";
+  std::string out;
+  out.reserve(bytes.size());
+  for (std::size_t i = 0; i < bytes.size();) {
+    const std::size_t n = bytes[i] == '\0' ? 0 : utf8_length(bytes, i);
+    if (n == 0) {
+      out += kReplacement;
+      ++i;
+    } else {
+      out.append(bytes.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+void BoundedCapture::append(const char* data, std::size_t size) {
+  total_ += size;
+  if (kept_.size() < limit_) kept_.append(data, std::min(size, limit_ - kept_.size()));
+}
+
+std::string substitute_placeholders(const std::string& arg, const std::map<std::string, std::string>& values) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < arg.size()) {
+    const auto open = arg.find('{', pos);
+    const auto close = open == std::string::npos ? std::string::npos : arg.find('}', open);
+    if (close == std::string::npos) break;
+    const auto it = values.find(arg.substr(open + 1, close - open - 1));
+    out.append(arg, pos, open - pos);
+    if (it != values.end()) {
+      out += it->second;
+      pos = close + 1;
+    } else {
+      out += '{';
+      pos = open + 1;
+    }
+  }
+  out.append(arg, pos, std::string::npos);
+  return out;
+}
+
+std::string tail_of(std::string_view text, std::size_t max_bytes) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\r')) text.remove_suffix(1);
+  if (text.size() > max_bytes) {
+    text = text.substr(text.size() - max_bytes);
+    const auto nl = text.find('\n');
+    if (nl != std::string_view::npos && nl + 1 < text.size()) text = text.substr(nl + 1);
+    while (!text.empty() && (static_cast<unsigned char>(text.front()) & 0xc0) == 0x80) text.remove_prefix(1);
+  }
+  return std::string(text);
+}
+
+}  // namespace govjobd::executors

@@ -1,0 +1,451 @@
+// The only file that includes Boost.Process (its headers compile slowly). Every trap of Boost.Process v1
+// listed in STACK_NOTES.md is handled here; each is named where it is handled.
+#include "executors/process_executor.hpp"
+
+#include <grp.h>
+#include <linux/close_range.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <boost/asio.hpp>
+#include <boost/process.hpp>
+#include <boost/process/extend.hpp>
+#include <boost/process/posix.hpp>
+#include <fmt/format.h>
+
+#include "executors/output_text.hpp"
+
+namespace govjobd::executors {
+
+namespace asio = boost::asio;
+namespace bp = boost::process;
+using std::chrono::milliseconds;
+using steady = std::chrono::steady_clock;
+
+struct ProcessExecutor::Identity {
+  std::string user;
+  std::string group;
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  std::vector<gid_t> groups;
+};
+
+namespace {
+
+constexpr milliseconds kGroupPollInterval{10};
+constexpr milliseconds kDrainTimeout{500};    // after the group is gone, how long a stray writer may hold a pipe
+constexpr milliseconds kReapGiveUp{2000};     // after SIGKILL, how long to wait for the group to be reaped
+constexpr std::size_t kErrorTailBytes = 512;
+constexpr std::size_t kMaxParametersEnvBytes = 32 * 1024;
+
+// Runs in the child between vfork and exec: async-signal-safe calls only, no allocation.
+struct ChildSetup : bp::extend::handler {
+  const gid_t* groups = nullptr;
+  std::size_t group_count = 0;
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+
+  static void fail(const char* message) {
+    (void)!::write(2, message, std::strlen(message));
+    ::_exit(126);
+  }
+
+  template <class Executor>
+  void on_exec_setup(Executor&) {
+    ::setpgid(0, 0);  // trap 6: its own group, so that the whole tree can be signalled
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    // trap 1: no inherited descriptors (stdio is already in place), without bp::limit_handles
+    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    // raw syscalls: glibc's set*id would signal the parent's other threads from a vfork child
+    if (gid) {
+      if (::syscall(SYS_setgroups, group_count, groups) != 0) fail("govjobd: setgroups failed\n");
+      if (::syscall(SYS_setresgid, *gid, *gid, *gid) != 0) fail("govjobd: setresgid failed\n");
+    }
+    if (uid && ::syscall(SYS_setresuid, *uid, *uid, *uid) != 0) fail("govjobd: setresuid failed\n");
+  }
+
+  // trap 5: a failed exec leaves a zombie; reap it here
+  template <class Executor>
+  void on_error(Executor& exec, const std::error_code&) {
+    if (exec.pid > 0) {
+      int status = 0;
+      while (::waitpid(exec.pid, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+};
+
+std::string signal_name(int sig) {
+  const char* name = ::sigabbrev_np(sig);
+  return name ? fmt::format("SIG{}", name) : fmt::format("signal {}", sig);
+}
+
+std::string env_name_for(const std::string& key) {
+  std::string out = "GOVJOBD_PARAM_";
+  for (char c : key) out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(c)) : '_';
+  return out;
+}
+
+// One running child and everything it needs until its result is delivered.
+class ProcessRun : public std::enable_shared_from_this<ProcessRun> {
+ public:
+  ProcessRun(asio::io_context& io, std::shared_ptr<const config::ExecutorSettings> settings,
+             const model::JobStep& step, const StepContext& context, StepDone done)
+      : io_(io), settings_holder_(std::move(settings)), settings_(*settings_holder_), step_(step), context_(context), done_(std::move(done)),
+        in_(io), out_(io), err_(io), deadline_timer_(io), grace_timer_(io), poll_timer_(io), drain_timer_(io),
+        stdout_(static_cast<std::size_t>(settings_.max_output_bytes)),
+        stderr_(static_cast<std::size_t>(settings_.max_output_bytes)) {}
+
+  void launch(const ProcessExecutor::Identity* identity);
+
+ private:
+  struct Stream {
+    bp::async_pipe* pipe;
+    BoundedCapture* capture;
+    std::array<char, 65536> buffer{};
+    bool open = true;
+  };
+
+  std::vector<std::string> argv() const;
+  bp::environment environment() const;
+  std::string stdin_document() const;
+  void read(Stream& s);
+  void stop(StepOutcome why);
+  void signal_group(int sig);
+  bool group_alive() const;
+  void on_leader_exit();
+  void poll_group();
+  void maybe_finish();
+  void finish();
+  void fail_to_spawn(std::string error);
+  StepExecution result() const;
+
+  asio::io_context& io_;
+  std::shared_ptr<const config::ExecutorSettings> settings_holder_;  // outlives a SIGHUP swap
+  const config::ExecutorSettings& settings_;
+  model::JobStep step_;
+  StepContext context_;
+  StepDone done_;
+  bp::async_pipe in_, out_, err_;
+  asio::steady_timer deadline_timer_, grace_timer_, poll_timer_, drain_timer_;
+  BoundedCapture stdout_, stderr_;
+  Stream out_stream_{&out_, &stdout_};
+  Stream err_stream_{&err_, &stderr_};
+  std::shared_ptr<std::string> stdin_doc_;
+  bp::child child_;
+  pid_t pgid_ = 0;
+  Deadline deadline_;
+  steady::time_point started_{};
+  std::optional<StepOutcome> ended_by_;  // TimedOut or Cancelled, when we stopped it
+  bool term_sent_ = false;
+  bool kill_sent_ = false;
+  steady::time_point kill_sent_at_{};
+  bool leader_exited_ = false;
+  int raw_status_ = 0;
+  bool group_gone_ = false;
+  bool drained_ = false;
+  bool finished_ = false;
+};
+
+std::vector<std::string> ProcessRun::argv() const {
+  const std::map<std::string, std::string> values{{"job_id", context_.job_id},
+                                                  {"contract_id", context_.contract_id},
+                                                  {"step_index", std::to_string(step_.step_index)},
+                                                  {"step_type", step_.step_type},
+                                                  {"target", step_.target}};
+  std::vector<std::string> out;
+  for (const auto& arg : settings_.command) out.push_back(substitute_placeholders(arg, values));
+  return out;
+}
+
+bp::environment ProcessRun::environment() const {
+  bp::environment env;
+  for (const auto& name : settings_.env)
+    if (const char* value = std::getenv(name.c_str())) env[name] = value;
+  for (const auto& [name, value] : settings_.set_env) env[name] = value;
+  env["GOVJOBD_JOB_ID"] = context_.job_id;
+  env["GOVJOBD_CONTRACT_ID"] = context_.contract_id;
+  env["GOVJOBD_WORKER_ID"] = context_.worker_id.empty() ? std::string("-") : context_.worker_id;
+  env["GOVJOBD_STEP_INDEX"] = std::to_string(step_.step_index);
+  env["GOVJOBD_STEP_TYPE"] = step_.step_type;
+  env["GOVJOBD_TARGET"] = step_.target.empty() ? std::string("-") : step_.target;
+  const std::string parameters = step_.parameters.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (parameters.size() <= kMaxParametersEnvBytes) env["GOVJOBD_PARAMETERS"] = parameters;
+  for (const auto& [key, value] : step_.parameters.items()) {
+    if (value.is_string()) {
+      const auto& s = value.get_ref<const std::string&>();
+      if (!s.empty() && s.size() <= kMaxParametersEnvBytes && s.find('\0') == std::string::npos)
+        env[env_name_for(key)] = s;
+    } else if (value.is_number() || value.is_boolean()) {
+      env[env_name_for(key)] = value.dump();
+    }
+  }
+  return env;
+}
+
+std::string ProcessRun::stdin_document() const {
+  const nlohmann::json doc{{"job_id", context_.job_id},         {"contract_id", context_.contract_id},
+                           {"step_index", step_.step_index},     {"step_type", step_.step_type},
+                           {"target", step_.target},             {"parameters", step_.parameters}};
+  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+void ProcessRun::launch(const ProcessExecutor::Identity* identity) {
+  started_ = steady::now();
+  deadline_ = step_deadline(step_, context_);
+  std::vector<std::string> args = argv();
+  boost::filesystem::path exe = args.front();
+  if (args.front().find('/') == std::string::npos) {
+    exe = bp::search_path(args.front());
+    if (exe.empty()) return fail_to_spawn(fmt::format("executable '{}' not found in PATH", args.front()));
+  }
+  if (identity && ::geteuid() != 0)
+    return fail_to_spawn(fmt::format("cannot run as user '{}' group '{}': govjobd is not running as root",
+                                     identity->user, identity->group));
+  args.erase(args.begin());
+
+  ChildSetup setup;
+  if (identity) {
+    setup.uid = identity->uid;
+    setup.gid = identity->gid;
+    setup.groups = identity->groups.data();
+    setup.group_count = identity->groups.size();
+  }
+  auto self = shared_from_this();
+  // trap 2: never act inside on_exit (it runs while Boost iterates its waiter list); post out of it
+  auto on_exit = [self](int, const std::error_code&) { asio::post(self->io_, [self] { self->on_leader_exit(); }); };
+  std::error_code ec;
+  auto spawn = [&](auto&&... extra) {
+    // trap 8: vfork (built with BOOST_POSIX_HAS_VFORK=1), so the loop is not blocked copying page tables
+    child_ = bp::child(bp::exe = exe, bp::args = args, bp::std_in < in_, bp::std_out > out_, bp::std_err > err_,
+                       environment(), io_, bp::on_exit = on_exit, bp::posix::use_vfork, extra..., setup, ec);
+  };
+  if (settings_.workdir.empty()) spawn();
+  else spawn(bp::start_dir = settings_.workdir);
+  if (ec || !child_.valid()) return fail_to_spawn(fmt::format("{}: {}", exe.string(), ec.message()));
+
+  pgid_ = child_.id();
+  ::setpgid(pgid_, pgid_);  // the child did it already (vfork returns after exec); harmless if so
+  child_.detach();  // trap 3 and 6: we never wait(); the child object lives until on_exit, we signal the group
+
+  stdin_doc_ = std::make_shared<std::string>(stdin_document());
+  asio::async_write(in_, asio::buffer(*stdin_doc_), [self](const boost::system::error_code&, std::size_t) {
+    boost::system::error_code ignored;
+    self->in_.close(ignored);  // EOF for the child; EPIPE when it does not read is fine (SIGPIPE is ignored)
+  });
+  read(out_stream_);
+  read(err_stream_);
+
+  deadline_timer_.expires_at(deadline_.at);
+  deadline_timer_.async_wait([self](const boost::system::error_code& e) {
+    if (!e) self->stop(StepOutcome::TimedOut);
+  });
+  if (context_.cancel) {
+    std::weak_ptr<ProcessRun> weak = self;
+    context_.cancel->on_request([weak] {
+      if (auto run = weak.lock()) run->stop(StepOutcome::Cancelled);
+    });
+  }
+}
+
+void ProcessRun::read(Stream& s) {
+  auto self = shared_from_this();
+  s.pipe->async_read_some(asio::buffer(s.buffer), [self, &s](const boost::system::error_code& ec, std::size_t n) {
+    if (n > 0) s.capture->append(s.buffer.data(), n);
+    if (ec) {
+      s.open = false;
+      self->maybe_finish();
+      return;
+    }
+    self->read(s);
+  });
+}
+
+void ProcessRun::signal_group(int sig) {
+  if (pgid_ > 0) ::kill(-pgid_, sig);
+  if (sig == SIGTERM) term_sent_ = true;
+  if (sig == SIGKILL && !kill_sent_) {
+    kill_sent_ = true;
+    kill_sent_at_ = steady::now();
+  }
+}
+
+bool ProcessRun::group_alive() const { return pgid_ > 0 && (::kill(-pgid_, 0) == 0 || errno == EPERM); }
+
+// SIGTERM to the group now, SIGKILL after kill_grace unless the group is gone by then.
+void ProcessRun::stop(StepOutcome why) {
+  if (finished_ || group_gone_) return;
+  if (!ended_by_ && !leader_exited_) ended_by_ = why;
+  if (term_sent_) return;
+  signal_group(SIGTERM);
+  grace_timer_.expires_after(settings_.kill_grace);
+  grace_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+    if (!e && !self->group_gone_) self->signal_group(SIGKILL);
+  });
+  poll_group();
+}
+
+void ProcessRun::on_leader_exit() {
+  leader_exited_ = true;
+  raw_status_ = child_.native_exit_code();  // trap 4: the raw wait status tells exit 15 from SIGTERM
+  deadline_timer_.cancel();
+  // trap 7: whatever the leader left in its group (background children holding the pipes) goes too
+  if (group_alive()) stop(ended_by_.value_or(StepOutcome::Completed));
+  poll_group();
+}
+
+void ProcessRun::poll_group() {
+  if (group_gone_ || finished_) return;
+  if (leader_exited_) {
+    // Orphans of the group are ours to reap (subreaper); only the group's pids, never another child's.
+    while (::waitpid(-pgid_, nullptr, WNOHANG) > 0) {
+    }
+    const bool gave_up = kill_sent_ && steady::now() - kill_sent_at_ > kReapGiveUp;
+    if (!group_alive() || gave_up) {
+      group_gone_ = true;
+      grace_timer_.cancel();
+      poll_timer_.cancel();
+      drain_timer_.expires_after(kDrainTimeout);
+      drain_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+        if (e) return;
+        self->drained_ = true;
+        self->maybe_finish();
+      });
+      maybe_finish();
+      return;
+    }
+  }
+  poll_timer_.expires_after(kGroupPollInterval);
+  poll_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+    if (!e) self->poll_group();
+  });
+}
+
+void ProcessRun::maybe_finish() {
+  if (finished_ || !leader_exited_ || !group_gone_) return;
+  if ((out_stream_.open || err_stream_.open) && !drained_) return;
+  finish();
+}
+
+void ProcessRun::finish() {
+  finished_ = true;
+  for (auto* timer : {&deadline_timer_, &grace_timer_, &poll_timer_, &drain_timer_}) timer->cancel();
+  boost::system::error_code ignored;
+  in_.close(ignored);
+  out_.close(ignored);
+  err_.close(ignored);
+  if (context_.cancel) context_.cancel->clear_handler();
+  asio::post(io_, [done = std::move(done_), r = result()]() mutable { done(std::move(r)); });
+}
+
+void ProcessRun::fail_to_spawn(std::string error) {
+  finished_ = true;
+  StepExecution r;
+  r.outcome = StepOutcome::SpawnFailed;
+  r.error = "spawn failed: " + std::move(error);
+  r.output = nlohmann::json::object();
+  r.duration = std::chrono::duration_cast<milliseconds>(steady::now() - started_);
+  asio::post(io_, [done = std::move(done_), r = std::move(r)]() mutable { done(std::move(r)); });
+}
+
+StepExecution ProcessRun::result() const {
+  StepExecution r;
+  r.duration = std::chrono::duration_cast<milliseconds>(steady::now() - started_);
+  if (WIFEXITED(raw_status_)) r.exit_code = WEXITSTATUS(raw_status_);
+  if (WIFSIGNALED(raw_status_)) r.signal = WTERMSIG(raw_status_);
+  const std::string out = sanitize_output(stdout_.kept());
+  const std::string err = sanitize_output(stderr_.kept());
+  r.output = {{"stdout", out},
+              {"stderr", err},
+              {"exit_code", r.exit_code ? nlohmann::json(*r.exit_code) : nlohmann::json()},
+              {"signal", r.signal ? nlohmann::json(signal_name(*r.signal)) : nlohmann::json()},
+              {"truncated", stdout_.truncated() || stderr_.truncated()},
+              {"stdout_bytes", stdout_.total()},
+              {"stderr_bytes", stderr_.total()}};
+  const std::string tail = tail_of(err, kErrorTailBytes);
+  const std::string with_tail = tail.empty() ? std::string() : ": " + tail;
+  const std::string how = kill_sent_ ? fmt::format(" (SIGTERM, then SIGKILL after {}ms)", settings_.kill_grace.count())
+                                     : std::string(" (SIGTERM)");
+  if (ended_by_ == StepOutcome::TimedOut) {
+    r.outcome = StepOutcome::TimedOut;
+    r.error = deadline_.exceeded_message() + how;
+  } else if (ended_by_ == StepOutcome::Cancelled) {
+    r.outcome = StepOutcome::Cancelled;
+    r.error = "cancelled: " + (context_.cancel ? context_.cancel->reason() : std::string()) + how;
+  } else if (r.exit_code == 0) {
+    r.outcome = StepOutcome::Completed;
+    if (settings_.output == "json") {
+      const std::string last = tail_of(out, std::string::npos);
+      const auto nl = last.rfind('\n');
+      auto parsed = nlohmann::json::parse(nl == std::string::npos ? last : last.substr(nl + 1), nullptr, false);
+      if (parsed.is_object()) {
+        r.output = std::move(parsed);
+      } else {
+        r.outcome = StepOutcome::Failed;
+        r.error = stdout_.truncated() ? "output: stdout was truncated before its last line"
+                                      : "output: the last line of stdout is not a JSON object";
+      }
+    }
+  } else if (r.exit_code) {
+    r.outcome = StepOutcome::Failed;
+    r.error = fmt::format("exit code {}{}", *r.exit_code, with_tail);
+  } else {
+    r.outcome = StepOutcome::Failed;
+    r.error = fmt::format("killed by {}{}", r.signal ? signal_name(*r.signal) : "a signal", with_tail);
+  }
+  return r;
+}
+
+}  // namespace
+
+ProcessExecutor::ProcessExecutor(asio::io_context& io, config::ExecutorSettings settings)
+    : io_(io), settings_(std::make_shared<const config::ExecutorSettings>(std::move(settings))) {
+  const config::ExecutorSettings& s = *settings_;
+  if (s.user.empty() && s.group.empty()) return;
+  auto identity = std::make_shared<Identity>();
+  identity->user = s.user;
+  identity->group = s.group;
+  if (!s.user.empty()) {
+    const passwd* pw = ::getpwnam(s.user.c_str());
+    if (!pw) throw std::invalid_argument("no such user '" + s.user + "'");
+    identity->uid = pw->pw_uid;
+    identity->gid = pw->pw_gid;
+    int count = 64;
+    identity->groups.resize(static_cast<std::size_t>(count));
+    if (::getgrouplist(pw->pw_name, pw->pw_gid, identity->groups.data(), &count) < 0) {
+      identity->groups.resize(static_cast<std::size_t>(count));
+      ::getgrouplist(pw->pw_name, pw->pw_gid, identity->groups.data(), &count);
+    }
+    identity->groups.resize(static_cast<std::size_t>(count));
+  }
+  if (!s.group.empty()) {
+    const group* gr = ::getgrnam(s.group.c_str());
+    if (!gr) throw std::invalid_argument("no such group '" + s.group + "'");
+    identity->gid = gr->gr_gid;
+    if (s.user.empty()) identity->groups = {gr->gr_gid};
+  }
+  identity_ = std::move(identity);
+}
+
+ProcessExecutor::~ProcessExecutor() = default;
+
+void ProcessExecutor::start(const model::JobStep& step, const StepContext& context, StepDone done) {
+  auto run = std::make_shared<ProcessRun>(io_, settings_, step, context, std::move(done));
+  run->launch(identity_.get());
+}
+
+void prepare_process_for_children() {
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+}  // namespace govjobd::executors

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <memory>
+
+#include "config/settings.hpp"
+#include "executors/step_executor.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace govjobd::executors {
+
+// Runs a step as a child process (Boost.Process v1, no shell): argv from config with placeholders
+// substituted inside single arguments; the step as one JSON document on stdin; an allowlisted environment
+// plus GOVJOBD_* variables; its own process group; no inherited descriptors. On its deadline or a cancel:
+// SIGTERM to the group, kill_grace, SIGKILL. Output is captured up to max_output_bytes per stream.
+class ProcessExecutor : public StepExecutor {
+ public:
+  ProcessExecutor(boost::asio::io_context& io, config::ExecutorSettings settings);
+  ~ProcessExecutor() override;
+  void start(const model::JobStep& step, const StepContext& context, StepDone done) override;
+
+  struct Identity;  // the user and group to switch to, resolved once
+
+ private:
+  boost::asio::io_context& io_;
+  std::shared_ptr<const config::ExecutorSettings> settings_;
+  std::shared_ptr<const Identity> identity_;
+};
+
+// Makes the calling process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER) and ignores
+// SIGPIPE, so that a step's leftover processes can be reaped and a child closing its stdin cannot kill us.
+// Idempotent; the daemon and the tests call it once at start-up.
+void prepare_process_for_children();
+
+}  // namespace govjobd::executors

@@ -1,0 +1,269 @@
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <catch2/catch.hpp>
+
+#include "executors/output_text.hpp"
+#include "executors/process_executor.hpp"
+#include "tests/support/step_runner.hpp"
+
+using namespace govjobd;
+using namespace govjobd::testing;
+using executors::StepOutcome;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+long rss_kib() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("exit 0 completes the step; any other exit fails it with the code and the tail of stderr", "[process]") {
+  auto ok = run_process_step(process_settings({"/bin/sh", "-c", "echo hello; echo warn >&2"}), make_step());
+  CHECK(ok.outcome == StepOutcome::Completed);
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.output.at("stdout") == "hello\n");
+  CHECK(ok.output.at("stderr") == "warn\n");
+  CHECK(ok.output.at("exit_code") == 0);
+  CHECK(ok.output.at("truncated") == false);
+
+  auto bad = run_process_step(process_settings({"/bin/sh", "-c", "echo starting; echo 'disk full' >&2; exit 3"}),
+                              make_step());
+  CHECK(bad.outcome == StepOutcome::Failed);
+  CHECK(bad.exit_code == 3);
+  CHECK(bad.error == "exit code 3: disk full");
+
+  // exit 15 is an exit code, not "killed by SIGTERM" (the raw wait status tells them apart)
+  auto fifteen = run_process_step(process_settings({"/bin/sh", "-c", "exit 15"}), make_step());
+  CHECK(fifteen.exit_code == 15);
+  CHECK_FALSE(fifteen.signal.has_value());
+  auto killed = run_process_step(process_settings({"/bin/sh", "-c", "kill -TERM $$"}), make_step());
+  CHECK(killed.outcome == StepOutcome::Failed);
+  CHECK(killed.signal == SIGTERM);
+  CHECK(killed.error == "killed by SIGTERM");
+  CHECK(zombie_children().empty());
+}
+
+TEST_CASE("a timeout kills the whole tree and leaves no process behind", "[process]") {
+  const std::string marker = unique_marker();
+  auto r = run_process_step(process_settings({"/bin/sh", "-c", "sleep " + marker + " & sleep " + marker}), make_step(1));
+  CHECK(r.outcome == StepOutcome::TimedOut);
+  CHECK(r.error == "step timeout of 1s exceeded (SIGTERM)");
+  CHECK(r.duration >= 900ms);
+  CHECK(r.duration < 10s);
+  CHECK(processes_with(marker).empty());
+  CHECK(zombie_children().empty());
+}
+
+TEST_CASE("a child that ignores SIGTERM is killed after the grace", "[process]") {
+  const std::string marker = unique_marker();
+  auto settings = process_settings({"/bin/sh", "-c", "trap '' TERM; sleep " + marker + " & sleep " + marker});
+  settings.kill_grace = 700ms;
+  auto r = run_process_step(settings, make_step(1));
+  CHECK(r.outcome == StepOutcome::TimedOut);
+  CHECK(r.error == "step timeout of 1s exceeded (SIGTERM, then SIGKILL after 700ms)");
+  CHECK(r.duration >= 1600ms);
+  CHECK(processes_with(marker).empty());
+  CHECK(zombie_children().empty());
+}
+
+TEST_CASE("the job's timeout_at cuts a step short when it comes first", "[process]") {
+  executors::StepContext context;
+  context.job_deadline = model::now_utc() + std::chrono::milliseconds(800);
+  auto r = run_process_step(process_settings({"/bin/sleep", "30"}), make_step(300), context);
+  CHECK(r.outcome == StepOutcome::TimedOut);
+  CHECK(r.error == "job timeout exceeded (SIGTERM)");
+}
+
+TEST_CASE("cancel stops a running step, its group included", "[process]") {
+  const std::string marker = unique_marker();
+  executors::StepContext context;
+  context.cancel = std::make_shared<executors::CancelSignal>();
+  boost::asio::steady_timer* timer = nullptr;
+  auto r = run_process_step(process_settings({"/bin/sh", "-c", "sleep " + marker + " & sleep " + marker}), make_step(60),
+                            context, [&](boost::asio::io_context& io) {
+                              timer = new boost::asio::steady_timer(io, 200ms);
+                              timer->async_wait([&](auto) { context.cancel->request("operator said stop"); });
+                            });
+  delete timer;
+  CHECK(r.outcome == StepOutcome::Cancelled);
+  CHECK(r.error == "cancelled: operator said stop (SIGTERM)");
+  CHECK(r.duration < 5s);
+  CHECK(processes_with(marker).empty());
+}
+
+TEST_CASE("a 100 MB output flood is capped and counted, and memory stays bounded", "[process]") {
+  const long before = rss_kib();
+  auto r = run_process_step(process_settings({"/bin/sh", "-c", "head -c 100000000 /dev/zero | tr '\\0' x; echo done >&2"}),
+                            make_step());
+  CHECK(r.outcome == StepOutcome::Completed);
+  CHECK(r.output.at("stdout").get<std::string>().size() == 64 * 1024);
+  CHECK(r.output.at("stdout_bytes") == 100000000);
+  CHECK(r.output.at("truncated") == true);
+  CHECK(r.output.at("stderr") == "done\n");
+  CHECK(rss_kib() - before < 32 * 1024);  // 100 MB went through; well under 32 MB stayed
+}
+
+TEST_CASE("binary output, NULs and invalid UTF-8 never break recording", "[process]") {
+  auto r = run_process_step(process_settings({"/usr/bin/printf", "ok\\000\\377\\376 caf\\303\\251\\n"}), make_step());
+  CHECK(r.outcome == StepOutcome::Completed);
+  const std::string out = r.output.at("stdout");
+  CHECK(out == "ok\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd caf\xc3\xa9\n");
+  CHECK_NOTHROW(r.output.dump());
+  CHECK(out.find('\0') == std::string::npos);
+}
+
+TEST_CASE("a missing executable is spawn_failed with a clear error, and leaves no zombie", "[process]") {
+  auto absolute = run_process_step(process_settings({"/nonexistent/govjobd-step"}), make_step());
+  CHECK(absolute.outcome == StepOutcome::SpawnFailed);
+  CHECK(absolute.error == "spawn failed: /nonexistent/govjobd-step: No such file or directory");
+  auto relative = run_process_step(process_settings({"no-such-govjobd-command"}), make_step());
+  CHECK(relative.outcome == StepOutcome::SpawnFailed);
+  CHECK(relative.error == "spawn failed: executable 'no-such-govjobd-command' not found in PATH");
+  auto not_executable = run_process_step(process_settings({"/etc/hostname"}), make_step());
+  CHECK(not_executable.outcome == StepOutcome::SpawnFailed);
+  CHECK(zombie_children().empty());
+}
+
+TEST_CASE("50 children at once all complete", "[process]") {
+  executors::prepare_process_for_children();
+  boost::asio::io_context io;
+  executors::ProcessExecutor executor(io, process_settings({"/bin/sh", "-c", "sleep 0.3; echo $GOVJOBD_STEP_INDEX"}));
+  std::map<int, executors::StepExecution> results;
+  for (int i = 0; i < 50; ++i) {
+    auto step = make_step();
+    step.step_index = i;
+    executor.start(step, {"job", "contract", "w", std::nullopt, nullptr},
+                   [&results, i](executors::StepExecution r) { results.emplace(i, std::move(r)); });
+  }
+  const auto started = std::chrono::steady_clock::now();
+  io.run_for(60s);
+  REQUIRE(results.size() == 50);
+  for (auto& [i, r] : results) {
+    CHECK(r.outcome == StepOutcome::Completed);
+    CHECK(r.output.at("stdout") == std::to_string(i) + "\n");
+  }
+  CHECK(std::chrono::steady_clock::now() - started < 10s);  // concurrent, not 50 x 0.3 s one by one... generously
+  CHECK(zombie_children().empty());
+}
+
+TEST_CASE("no file descriptor of the daemon leaks into a step", "[process]") {
+  const int leaked = ::open("/dev/null", O_RDONLY);  // deliberately without O_CLOEXEC
+  REQUIRE(leaked >= 0);
+  REQUIRE(::dup2(leaked, 77) == 77);
+  auto r = run_process_step(process_settings({"/bin/ls", "-1", "/proc/self/fd"}), make_step());
+  ::close(77);
+  ::close(leaked);
+  CHECK(r.outcome == StepOutcome::Completed);
+  // 0, 1, 2, and the directory ls itself opened to list them
+  CHECK(lines(r.output.at("stdout")) == std::vector<std::string>{"0", "1", "2", "3"});
+}
+
+TEST_CASE("arguments with shell metacharacters reach the child verbatim", "[process]") {
+  const std::vector<std::string> hostile{"; rm -rf /", "$(touch /tmp/govjobd-pwned)", "`id`", "'single' \"double\"",
+                                         "a && b || c", "*", "$HOME", "line\\nbreak"};
+  std::vector<std::string> command{"/usr/bin/printf", "%s\\n", "{target}", "pre-{step_index}-post"};
+  command.insert(command.end(), hostile.begin(), hostile.end());
+  auto r = run_process_step(process_settings(command), make_step(30, nlohmann::json::object(), "pay; $(reboot)"));
+  REQUIRE(r.outcome == StepOutcome::Completed);
+  std::vector<std::string> expected{"pay; $(reboot)", "pre-0-post"};
+  expected.insert(expected.end(), hostile.begin(), hostile.end());
+  CHECK(lines(r.output.at("stdout")) == expected);
+  CHECK_FALSE(std::filesystem::exists("/tmp/govjobd-pwned"));
+}
+
+TEST_CASE("the step arrives as JSON on stdin and in an allowlisted environment", "[process]") {
+  ::setenv("GOVJOBD_TEST_ALLOWED", "yes", 1);
+  ::setenv("GOVJOBD_TEST_SECRET", "must-not-pass", 1);
+  auto settings = process_settings({"/bin/sh", "-c", "cat; echo; env | sort"});
+  settings.env = {"GOVJOBD_TEST_ALLOWED", "PATH"};
+  settings.set_env = {{"FIXED", "1"}};
+  executors::StepContext context{"11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222",
+                                 "worker-1", std::nullopt, nullptr};
+  auto step = make_step(30, {{"reason", "it's \"maintenance\"; $(x)"}, {"count", 3}}, "payments");
+  step.step_index = 4;
+  auto r = run_process_step(settings, step, context);
+  REQUIRE(r.outcome == StepOutcome::Completed);
+  const auto out = lines(r.output.at("stdout"));
+  REQUIRE(!out.empty());
+  CHECK(nlohmann::json::parse(out[0]) ==
+        nlohmann::json{{"job_id", context.job_id}, {"contract_id", context.contract_id}, {"step_index", 4},
+                       {"step_type", "test_step"}, {"target", "payments"}, {"parameters", step.parameters}});
+  const std::set<std::string> env(out.begin() + 1, out.end());
+  CHECK(env.count("GOVJOBD_TEST_ALLOWED=yes"));
+  CHECK(env.count("FIXED=1"));
+  CHECK(env.count("GOVJOBD_JOB_ID=11111111-1111-1111-1111-111111111111"));
+  CHECK(env.count("GOVJOBD_CONTRACT_ID=22222222-2222-2222-2222-222222222222"));
+  CHECK(env.count("GOVJOBD_STEP_INDEX=4"));
+  CHECK(env.count("GOVJOBD_STEP_TYPE=test_step"));
+  CHECK(env.count("GOVJOBD_TARGET=payments"));
+  CHECK(env.count("GOVJOBD_PARAM_REASON=it's \"maintenance\"; $(x)"));
+  CHECK(env.count("GOVJOBD_PARAM_COUNT=3"));
+  CHECK(env.count("GOVJOBD_PARAMETERS=" + step.parameters.dump()));
+  for (const auto& line : env) CHECK(line.find("must-not-pass") == std::string::npos);
+}
+
+TEST_CASE("output: json takes the last stdout line as the output object", "[process]") {
+  auto settings = process_settings({"/bin/sh", "-c", "echo progress; echo '{\"changed\": true, \"count\": 2}'"});
+  settings.output = "json";
+  auto r = run_process_step(settings, make_step());
+  CHECK(r.outcome == StepOutcome::Completed);
+  CHECK(r.output == nlohmann::json{{"changed", true}, {"count", 2}});
+  settings.command = {"/bin/sh", "-c", "echo not json"};
+  auto bad = run_process_step(settings, make_step());
+  CHECK(bad.outcome == StepOutcome::Failed);
+  CHECK(bad.error == "output: the last line of stdout is not a JSON object");
+}
+
+TEST_CASE("a workdir and the example capability script", "[process]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("govjobd-cap-" + unique_marker());
+  auto settings = process_settings({std::string(GOVJOBD_SOURCE_DIR) + "/executors/examples/capability.sh", "disable",
+                                    "{target}"});
+  settings.set_env = {{"CAPABILITY_STATE_DIR", dir.string()}};
+  settings.output = "json";
+  settings.workdir = "/";
+  auto r = run_process_step(settings, make_step());
+  REQUIRE(r.outcome == StepOutcome::Completed);
+  CHECK(r.output == nlohmann::json{{"capability", "payments"}, {"previous", "unknown"}, {"state", "disabled"}});
+  settings.command[1] = "enable";
+  CHECK(run_process_step(settings, make_step()).output.at("previous") == "disabled");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("output helpers: sanitizing, capture bounds, placeholders, tails", "[process]") {
+  using namespace executors;
+  CHECK(sanitize_output("plain") == "plain");
+  CHECK(sanitize_output(std::string("a\0b", 3)) == "a\xef\xbf\xbd" "b");
+  CHECK(sanitize_output("\xe2\x82") == "\xef\xbf\xbd\xef\xbf\xbd");
+  BoundedCapture c(4);
+  c.append("abc", 3);
+  c.append("defg", 4);
+  CHECK(c.kept() == "abcd");
+  CHECK(c.total() == 7);
+  CHECK(c.truncated());
+  CHECK(substitute_placeholders("--id={job_id}/{unknown}/{target}", {{"job_id", "J"}, {"target", "{job_id}"}}) ==
+        "--id=J/{unknown}/{job_id}");
+  CHECK(tail_of("one\ntwo\nthree\n", 7) == "three");
+  CHECK(tail_of("short\n", 100) == "short");
+}
