@@ -1,0 +1,74 @@
+// /bin/true steps per second through the process executor, against a posix_spawn + waitpid loop, measured
+// side by side in one run. Usage: govjobd_process_bench [N] [IN_FLIGHT]
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+
+#include <boost/asio/io_context.hpp>
+#include <fmt/format.h>
+
+#include "executors/process_executor.hpp"
+
+extern char** environ;
+
+using namespace govjobd;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(steady::time_point t) { return std::chrono::duration<double>(steady::now() - t).count(); }
+
+double posix_spawn_rate(int n) {
+  char arg0[] = "/bin/true";
+  char* argv[] = {arg0, nullptr};
+  const auto started = steady::now();
+  for (int i = 0; i < n; ++i) {
+    pid_t pid = 0;
+    if (::posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, environ) != 0) std::abort();
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+  }
+  return n / seconds_since(started);
+}
+
+double executor_rate(int n, int in_flight) {
+  boost::asio::io_context io;
+  config::ExecutorSettings settings;
+  settings.kind = "process";
+  settings.command = {"/bin/true"};
+  executors::ProcessExecutor executor(io, settings);
+  int started_steps = 0, finished = 0, failed = 0;
+  std::function<void()> start_one = [&] {
+    const model::JobStep step{started_steps++, "bench", "", nlohmann::json::object(), 30};
+    executor.start(step, {"job", "contract", "bench", std::nullopt, nullptr}, [&](executors::StepExecution r) {
+      ++finished;
+      if (r.outcome != executors::StepOutcome::Completed) ++failed;
+      if (started_steps < n) start_one();
+    });
+  };
+  const auto started = steady::now();
+  for (int i = 0; i < in_flight && started_steps < n; ++i) start_one();
+  io.run();
+  if (failed) fmt::print(stderr, "{} steps failed\n", failed);
+  return finished / seconds_since(started);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int n = argc > 1 ? std::atoi(argv[1]) : 2000;
+  const int in_flight = argc > 2 ? std::atoi(argv[2]) : 16;
+  executors::prepare_process_for_children();
+  executor_rate(std::min(n, 50), in_flight);  // warm-up
+  const double baseline = posix_spawn_rate(n);
+  const double executor = executor_rate(n, in_flight);
+  fmt::print("process steps: {} x /bin/true, {} in flight\n", n, in_flight);
+  fmt::print("  {:<36} {:>10.0f} /s\n", "posix_spawn + waitpid loop", baseline);
+  fmt::print("  {:<36} {:>10.0f} /s\n", "govjobd process executor", executor);
+  fmt::print("  {:<36} {:>10.2f}   (target >= 0.70)\n", "ratio", executor / baseline);
+  return 0;
+}
