@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,12 +50,52 @@ struct ExecutorSettings {
 inline constexpr const char* kExecutorKinds[] = {"process", "noop", "sleep", "signal_record", "config_update"};
 inline constexpr const char* kCommandPlaceholders[] = {"job_id", "contract_id", "step_index", "step_type", "target"};
 
+// One threshold pair: at or beyond `degraded` the check is DEGRADED, at or beyond `blocked` BLOCKED.
+struct Threshold {
+  double degraded = 0;
+  double blocked = 0;
+};
+
+struct SystemHealthSettings {
+  bool enabled = true;
+  Threshold load_per_cpu{2.0, 4.0};          // 1-minute load average per CPU; higher is worse
+  Threshold memory_available_pct{10, 5};     // MemAvailable / MemTotal; lower is worse
+  Threshold disk_free_pct{10, 5};            // per path in `disks`; lower is worse
+  std::vector<std::string> disks{"/"};
+};
+
+// A capability's probe. `kind` selects which keys apply.
+struct ProbeSettings {
+  std::string kind;                          // command | tcp | http | file | systemd_unit
+  std::vector<std::string> command;          // command
+  std::vector<int> degraded_exit_codes;      // command: these codes are DEGRADED (0 HEALTHY, others BLOCKED)
+  std::string host;                          // tcp
+  int port = 0;                              // tcp
+  std::string url;                           // http (http:// only)
+  std::vector<int> healthy_status{200, 204}; // http
+  std::vector<int> degraded_status{429};     // http; any other status is BLOCKED
+  std::string path;                          // file
+  std::optional<Duration> max_age;           // file: older than this is BLOCKED
+  std::string unit;                          // systemd_unit
+  std::optional<Duration> timeout;           // default health.probe_timeout
+  std::string on_error = "BLOCKED";          // BLOCKED | DEGRADED: the state of a probe that fails or times out
+};
+
+struct HealthSettings {
+  Duration probe_timeout = std::chrono::seconds(2);
+  Duration cache_ttl = std::chrono::milliseconds(0);  // 0: every snapshot probes afresh
+  std::vector<std::string> block_on{"BLOCKED"};       // states that stop a step: [BLOCKED] or [BLOCKED, DEGRADED]
+  SystemHealthSettings system;
+  std::map<std::string, ProbeSettings> capabilities;  // capability (a step's target) -> probe
+};
+
 struct Settings {
   std::string source;  // the file these came from, or "" for built-in defaults
   DatabaseSettings database;
   WorkerSettings worker;
   LoggingSettings logging;
   std::map<std::string, ExecutorSettings> executors;  // step_type -> executor
+  HealthSettings health;
 };
 
 }  // namespace govjobd::config

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "config/executor_settings_reader.hpp"
+#include "config/health_settings_reader.hpp"
 #include "config/yaml_reader.hpp"
 
 namespace govjobd::config {
@@ -44,6 +45,7 @@ void read_root(MapReader& root, Settings& s) {
   if (auto m = root.map("worker")) read_worker(*m, s.worker);
   if (auto m = root.map("logging")) read_logging(*m, s.logging);
   if (auto m = root.map("executors")) read_executors(*m, s.executors);
+  if (auto m = root.map("health")) read_health(*m, s.health);
   root.finish();
 }
 
@@ -64,7 +66,7 @@ Settings parse_settings(std::string_view yaml, const std::string& source) {
     MapReader root(document, "", sink);
     read_root(root, settings);
   } else if (document.IsDefined() && !document.IsNull()) {
-    sink.add(document.Mark(), "", "expected a mapping of sections (database, worker, logging, executors)");
+    sink.add(document.Mark(), "", "expected a mapping of sections (database, worker, logging, executors, health)");
   }
   if (!sink.empty()) throw ConfigError(sink.take());
   if (const char* url = std::getenv(kDatabaseUrlEnv); url && *url) settings.database.url = url;

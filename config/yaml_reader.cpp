@@ -107,6 +107,43 @@ void MapReader::string_list(const char* key, std::vector<std::string>& out) {
   out = std::move(items);
 }
 
+void MapReader::integer_list(const char* key, std::vector<int>& out, int min, int max) {
+  YAML::Node value = scalar(key);
+  if (!value.IsDefined()) return;
+  const std::string expected = fmt::format("a list of integers from {} to {}", min, max);
+  if (!value.IsSequence()) return bad(key, value, expected);
+  std::vector<int> items;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    long long v = 0;
+    const std::string s = value[i].IsScalar() ? value[i].Scalar() : std::string();
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size() || v < min || v > max) {
+      sink_.add(value[i].Mark(), fmt::format("{}[{}]", key_path(key), i), fmt::format("expected an integer from {} to {}", min, max));
+      return;
+    }
+    items.push_back(static_cast<int>(v));
+  }
+  out = std::move(items);
+}
+
+void MapReader::number(const char* key, double& out, double min, double max) {
+  YAML::Node value = scalar(key);
+  if (!value.IsDefined()) return;
+  const std::string expected = fmt::format("a number from {} to {}", min, max);
+  if (!value.IsScalar()) return bad(key, value, expected);
+  const std::string& s = value.Scalar();
+  double v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size() || !(v >= min && v <= max)) return bad(key, value, expected);
+  out = v;
+}
+
+void MapReader::optional_duration(const char* key, std::optional<Duration>& out, Duration min) {
+  Duration d{-1};
+  duration(key, d, min);
+  if (d.count() >= 0) out = d;  // read and valid (an absent or invalid key leaves d untouched)
+}
+
 void MapReader::string_map(const char* key, std::map<std::string, std::string>& out) {
   YAML::Node value = scalar(key);
   if (!value.IsDefined() || value.IsNull()) return;

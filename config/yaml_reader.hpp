@@ -45,6 +45,9 @@ class MapReader {
   void choice(const char* key, std::string& out, std::initializer_list<const char*> choices);
   void boolean(const char* key, bool& out);
   void string_list(const char* key, std::vector<std::string>& out);
+  void integer_list(const char* key, std::vector<int>& out, int min, int max);
+  void number(const char* key, double& out, double min, double max);
+  void optional_duration(const char* key, std::optional<Duration>& out, Duration min);
   void string_map(const char* key, std::map<std::string, std::string>& out);
 
   // A nested mapping; absent when the key is missing (or not a mapping, which is reported).

@@ -108,6 +108,10 @@ int run(int argc, char** argv) {
   cancel->add_option("--by", cancel_options.requested_by, "Who (default cli:<user>@<host>)");
   cancel->callback([&] { chosen = [&] { return command_cancel(common, cancel_options); }; });
 
+  auto* health = app.add_subcommand("health", "Print one HealthSnapshot as JSON; exit 1 when anything is BLOCKED");
+  add_config_option(*health, common);
+  health->callback([&] { chosen = [&] { return command_health(common); }; });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

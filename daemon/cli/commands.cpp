@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -17,6 +18,7 @@
 #include "daemon/model/job_types.hpp"
 #include "daemon/model/steps_parser.hpp"
 #include "daemon/store/store.hpp"
+#include "health/health_monitor.hpp"
 
 namespace govjobd::cli {
 
@@ -149,6 +151,22 @@ int command_cancel(const CommonOptions& common, const CancelOptions& options) {
   else
     fmt::print("job {} is RUNNING: cancel requested; its daemon stops it and records it CANCELLED\n", options.job_id);
   return kExitOk;
+}
+
+}  // namespace govjobd::cli
+
+namespace govjobd::cli {
+
+int command_health(const CommonOptions& common) {
+  const config::Settings settings = load_config(common);
+  boost::asio::io_context io;
+  health::HealthMonitor monitor(io, settings.health);
+  std::optional<model::HealthSnapshot> snapshot;
+  monitor.snapshot([&](model::HealthSnapshot s) { snapshot = std::move(s); });
+  io.run();
+  if (!snapshot) throw std::logic_error("no health snapshot");
+  fmt::print("{}\n", nlohmann::json(*snapshot).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  return health::nothing_blocked(*snapshot) ? kExitOk : kExitFailure;
 }
 
 }  // namespace govjobd::cli

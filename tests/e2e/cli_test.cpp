@@ -167,3 +167,16 @@ TEST_CASE("a job inserted by plain SQL with only the documented columns appears 
   CHECK(listed.exit_code == 0);
   CHECK_THAT(listed.out, Catch::Contains("30000000-0000-0000-0000-000000000001") && Catch::Contains("0/1"));
 }
+
+TEST_CASE("govjobd health prints a HealthSnapshot and exits 1 when something is BLOCKED", "[cli]") {
+  const auto blocked = write_temp("health-blocked.yaml",
+                                  "health:\n  capabilities:\n    payments: {kind: tcp, host: 127.0.0.1, port: 1}\n");
+  const auto r = run_govjobd({"health", "-c", blocked});
+  CHECK(r.exit_code == 1);
+  const auto snapshot = nlohmann::json::parse(r.out);
+  CHECK(snapshot.size() == 3);
+  CHECK(snapshot.at("capabilities").at("payments").at("state") == "BLOCKED");
+  const auto fine = write_temp("health-fine.yaml",
+                               "health:\n  system: {enabled: false}\n  capabilities:\n    root: {kind: file, path: /}\n");
+  CHECK(run_govjobd({"health", "-c", fine}).exit_code == 0);
+}

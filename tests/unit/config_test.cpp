@@ -102,7 +102,7 @@ TEST_CASE("each kind of config error names file, line, column and key", "[config
         V{"govjobd.yaml:3:3: worker.concurrency: duplicate key (first at line 2)"});
   CHECK(errors_of("worker:\n  heartbeat_interval: 30s\n  lease_timeout: 10s\n") ==
         V{"govjobd.yaml:2:3: worker.lease_timeout: must be longer than worker.heartbeat_interval, or live workers lose their jobs"});
-  CHECK(errors_of("- a\n- b\n") == V{"govjobd.yaml:1:1: expected a mapping of sections (database, worker, logging, executors)"});
+  CHECK(errors_of("- a\n- b\n") == V{"govjobd.yaml:1:1: expected a mapping of sections (database, worker, logging, executors, health)"});
   const auto syntax = errors_of("worker:\n  concurrency: [1\n");
   REQUIRE(syntax.size() == 1);
   CHECK(syntax[0].starts_with("govjobd.yaml:3:1: invalid YAML: "));

@@ -1,0 +1,46 @@
+#include "health/health_gate.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace govjobd::health {
+
+namespace {
+
+std::string short_details(const nlohmann::json& details) {
+  std::string text = details.is_null() ? "{}" : details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (text.size() > 300) text = text.substr(0, 297) + "...";
+  return text;
+}
+
+}  // namespace
+
+GateDecision decide_gate(const model::HealthSnapshot& snapshot, const std::string& target,
+                         const std::vector<std::string>& block_on) {
+  auto stops = [&](const std::string& state) {
+    return std::find(block_on.begin(), block_on.end(), state) != block_on.end();
+  };
+  GateDecision d;
+  const std::string system_state = snapshot.system_health.value("state", "HEALTHY");
+  const auto cap = snapshot.capabilities.find(target);
+  const std::string target_state = cap == snapshot.capabilities.end() ? "" : cap->second.value("state", "BLOCKED");
+  d.evidence = {{"target", target},
+                {"target_state", target_state.empty() ? nlohmann::json() : nlohmann::json(target_state)},
+                {"system_state", system_state}};
+  if (stops(system_state)) {
+    d.run = false;
+    d.reason = fmt::format("blocked by health: system {} ({})", system_state,
+                           short_details(snapshot.system_health.value("checks", nlohmann::json::object())));
+  } else if (!target_state.empty() && stops(target_state)) {
+    d.run = false;
+    d.reason = fmt::format("blocked by health: {} {} ({})", target, target_state,
+                           short_details(cap->second.value("details", nlohmann::json::object())));
+  }
+  d.evidence["decision"] = d.run ? "run" : "blocked";
+  if (!d.run) d.evidence["reason"] = d.reason;
+  if (d.run && (system_state == "DEGRADED" || target_state == "DEGRADED")) d.evidence["degraded"] = true;
+  return d;
+}
+
+}  // namespace govjobd::health

@@ -1,0 +1,70 @@
+#include "health/health_monitor.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include "health/system_metrics.hpp"
+
+namespace govjobd::health {
+
+namespace asio = boost::asio;
+
+struct HealthMonitor::Pending {
+  model::HealthSnapshot snapshot;
+  std::size_t waiting = 0;
+  std::vector<std::function<void(model::HealthSnapshot)>> callers;
+};
+
+HealthMonitor::HealthMonitor(asio::io_context& io, config::HealthSettings settings)
+    : io_(io), settings_(std::move(settings)) {
+  for (const auto& [name, probe] : settings_.capabilities)
+    probes_.emplace(name, make_probe(io_, probe, settings_.probe_timeout));
+}
+
+HealthMonitor::~HealthMonitor() = default;
+
+void HealthMonitor::snapshot(std::function<void(model::HealthSnapshot)> done) {
+  const auto now = std::chrono::steady_clock::now();
+  if (cached_ && settings_.cache_ttl.count() > 0 && now - cached_at_ < settings_.cache_ttl) {
+    asio::post(io_, [done = std::move(done), s = *cached_] { done(s); });
+    return;
+  }
+  if (in_flight_) {
+    in_flight_->callers.push_back(std::move(done));
+    return;
+  }
+  auto pending = std::make_shared<Pending>();
+  in_flight_ = pending;
+  pending->callers.push_back(std::move(done));
+  pending->waiting = probes_.size();
+  pending->snapshot.system_health = settings_.system.enabled
+      ? evaluate_system(read_system_readings(settings_.system), settings_.system)
+      : nlohmann::json{{"state", "HEALTHY"}, {"enabled", false}};
+  auto complete = [this, pending] {
+    pending->snapshot.captured_at = model::now_utc();
+    cached_ = pending->snapshot;
+    cached_at_ = std::chrono::steady_clock::now();
+    if (in_flight_ == pending) in_flight_.reset();
+    for (auto& caller : pending->callers) caller(pending->snapshot);
+  };
+  if (probes_.empty()) {
+    asio::post(io_, complete);
+    return;
+  }
+  for (auto& [name, probe] : probes_) {
+    probe->sample([pending, name = name, complete](ProbeResult r) {
+      pending->snapshot.capabilities[name] = {
+          {"state", to_string(r.state)}, {"details", std::move(r.details)}, {"latency_ms", r.latency.count()}};
+      if (--pending->waiting == 0) complete();
+    });
+  }
+}
+
+bool nothing_blocked(const model::HealthSnapshot& snapshot) {
+  if (snapshot.system_health.value("state", "HEALTHY") == "BLOCKED") return false;
+  for (const auto& [name, cap] : snapshot.capabilities)
+    if (cap.value("state", "BLOCKED") == "BLOCKED") return false;
+  return true;
+}
+
+}  // namespace govjobd::health

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "config/settings.hpp"
+#include "daemon/model/job_types.hpp"
+#include "health/probe.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace govjobd::health {
+
+// Takes HealthSnapshots: every capability probe at once on the loop, plus the system checks. Observes,
+// never changes anything. With a cache TTL, snapshots within the TTL reuse the last one.
+class HealthMonitor {
+ public:
+  HealthMonitor(boost::asio::io_context& io, config::HealthSettings settings);
+  ~HealthMonitor();
+  void snapshot(std::function<void(model::HealthSnapshot)> done);
+  const config::HealthSettings& settings() const { return settings_; }
+
+ private:
+  struct Pending;
+  boost::asio::io_context& io_;
+  config::HealthSettings settings_;
+  std::map<std::string, std::unique_ptr<Probe>> probes_;
+  std::optional<model::HealthSnapshot> cached_;
+  std::chrono::steady_clock::time_point cached_at_{};
+  std::shared_ptr<Pending> in_flight_;  // concurrent callers share one round of probes
+};
+
+// True when nothing in the snapshot is BLOCKED (the exit status of `govjobd health`).
+bool nothing_blocked(const model::HealthSnapshot& snapshot);
+
+}  // namespace govjobd::health

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "config/settings.hpp"
+#include "health/health_state.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace govjobd::health {
+
+struct ProbeResult {
+  HealthState state = HealthState::Blocked;
+  nlohmann::json details = nlohmann::json::object();
+  std::chrono::milliseconds latency{0};
+};
+
+// Samples one capability on the event loop within its own timeout. A probe that fails or times out
+// reports the configured on_error state with the error in its details. `done` runs once, on the loop.
+class Probe {
+ public:
+  virtual ~Probe() = default;
+  virtual void sample(std::function<void(ProbeResult)> done) = 0;
+};
+
+std::unique_ptr<Probe> make_probe(boost::asio::io_context& io, const config::ProbeSettings& settings,
+                                  config::Duration default_timeout);
+
+}  // namespace govjobd::health
