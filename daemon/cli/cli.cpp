@@ -112,6 +112,12 @@ int run(int argc, char** argv) {
   add_config_option(*health, common);
   health->callback([&] { chosen = [&] { return command_health(common); }; });
 
+  bool exit_when_idle = false;
+  auto* run = app.add_subcommand("run", "The daemon: claim, run and record jobs until SIGTERM");
+  add_config_option(*run, common);
+  run->add_flag("--exit-when-idle", exit_when_idle, "Exit 0 once no PENDING job is left and nothing runs");
+  run->callback([&] { chosen = [&] { return command_run(common, exit_when_idle); }; });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -10,6 +10,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
 #include "config/settings_loader.hpp"
@@ -17,6 +18,7 @@
 #include "daemon/cli/exit_codes.hpp"
 #include "daemon/model/job_types.hpp"
 #include "daemon/model/steps_parser.hpp"
+#include "daemon/run/daemon.hpp"
 #include "daemon/store/store.hpp"
 #include "health/health_monitor.hpp"
 
@@ -167,6 +169,21 @@ int command_health(const CommonOptions& common) {
   if (!snapshot) throw std::logic_error("no health snapshot");
   fmt::print("{}\n", nlohmann::json(*snapshot).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   return health::nothing_blocked(*snapshot) ? kExitOk : kExitFailure;
+}
+
+}  // namespace govjobd::cli
+
+namespace govjobd::cli {
+
+int command_run(const CommonOptions& common, bool exit_when_idle) {
+  const config::Settings settings = load_config(common);
+  auto logger = spdlog::default_logger();
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v", spdlog::pattern_time_type::utc);
+  logger->set_level(spdlog::level::from_str(settings.logging.level));
+  logger->flush_on(spdlog::level::trace);
+  spdlog::info("config {} ({}), database {}", settings.source, settings.source.empty() ? "defaults" : "file",
+               store::redact_database_url(settings.database.url.empty() ? "(libpq environment)" : settings.database.url));
+  return run::run_daemon(settings, {common.config_path.empty() ? settings.source : common.config_path, exit_when_idle});
 }
 
 }  // namespace govjobd::cli

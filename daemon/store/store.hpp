@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/model/timestamp.hpp"
+#include "daemon/store/run_store.hpp"
 #include "daemon/store/store_errors.hpp"
 
 namespace govjobd::store {
@@ -71,6 +73,20 @@ class Store {
   std::vector<JobSummary> job_list(const JobListParams& params);
   std::optional<nlohmann::json> job_get(const std::string& job_id);  // every column plus "transitions"
   CancelOutcome job_cancel(const JobCancelParams& params);
+
+  // The run loop (store_run.cpp).
+  void worker_register(const std::string& worker_id, const std::string& host, int pid, const std::string& version);
+  HeartbeatResult worker_heartbeat(const std::string& worker_id, const std::vector<std::string>& job_ids,
+                                   long long lease_ms);
+  void worker_stop(const std::string& worker_id);
+  std::vector<ClaimedJob> job_claim(const std::string& worker_id, int limit, long long lease_ms);
+  // All in one transaction (one commit for the batch); a write that fails alone is retried by itself.
+  std::vector<WriteOutcome> job_write_batch(const std::vector<JobWrite>& writes);
+  std::vector<CancelRequest> job_cancel_requests(const std::string& worker_id);
+  // Ends up to `limit` lost jobs FAILED, each as `decide` says; returns how many.
+  int job_reap(const std::string& reaper_id, int limit, const std::function<ReapDecision(const LostJob&)>& decide);
+  long long jobs_pending_count();
+  long long signal_record(const SignalRow& signal);  // the signal's id
 
  private:
   struct Impl;

@@ -1,0 +1,413 @@
+#include "daemon/run/daemon.hpp"
+
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <random>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "config/settings_loader.hpp"
+#include "daemon/run/db_worker.hpp"
+#include "daemon/run/job_run.hpp"
+#include "daemon/run/recorder.hpp"
+#include "daemon/store/listener.hpp"
+#include "executors/process_executor.hpp"
+#include "govjobd/version.hpp"
+
+namespace govjobd::run {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr int kExitConfig = 78;
+constexpr int kReapBatch = 100;
+
+std::string host_name() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return host;
+}
+
+// signal_record steps write through the database thread.
+class DbSignalSink : public executors::SignalSink {
+ public:
+  DbSignalSink(asio::io_context& io, DbWorker& db) : io_(io), db_(db) {}
+  void record(const executors::GovernanceSignal& s, std::function<void(Outcome)> done) override {
+    db_.post([this, s, done = std::move(done)](store::Store& store) {
+      Outcome outcome;
+      try {
+        outcome.signal_id = store.signal_record(
+            {s.job_id, s.contract_id, s.step_index, s.scope, s.signal_type, s.decision, s.reason, s.recorded_by});
+      } catch (const store::DatabaseUnavailable&) {
+        throw;
+      } catch (const std::exception& e) {
+        outcome.error = e.what();
+      }
+      asio::post(io_, [done, outcome] { done(outcome); });
+    });
+  }
+
+ private:
+  asio::io_context& io_;
+  DbWorker& db_;
+};
+
+milliseconds jittered(milliseconds base) {
+  static std::mt19937 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> factor(0.8, 1.2);
+  return milliseconds(static_cast<long long>(static_cast<double>(base.count()) * factor(rng)));
+}
+
+class Daemon {
+ public:
+  Daemon(config::Settings settings, DaemonOptions options)
+      : settings_(std::move(settings)), options_(std::move(options)), host_(host_name()),
+        worker_id_(settings_.worker.id.empty() ? fmt::format("{}:{}", host_, ::getpid()) : settings_.worker.id) {}
+
+  int run();
+
+ private:
+  void on_db_state(bool up);
+  void on_ready();
+  void listen_loop();
+  void on_notification(const store::Notification& n);
+  void maybe_claim();
+  void start_job(store::ClaimedJob job);
+  void on_job_finished(const JobRun& run);
+  void check_idle();
+  void poll_tick();
+  void heartbeat_tick();
+  void reaper_tick();
+  void watchdog_tick(milliseconds every);
+  void apply_cancel_requests();
+  void on_signal(int sig);
+  void begin_shutdown();
+  void cancel_all(const std::string& reason);
+  void finish_shutdown();
+  void reload();
+  void notify_status();
+  RunEnv env();
+  long long lease_ms() const { return settings_.worker.lease_timeout.count(); }
+
+  asio::io_context io_;
+  config::Settings settings_;
+  DaemonOptions options_;
+  std::string host_;
+  std::string worker_id_;
+  std::unique_ptr<DbWorker> db_;
+  std::unique_ptr<Recorder> recorder_;
+  std::shared_ptr<executors::SignalSink> signals_sink_;
+  std::shared_ptr<executors::ExecutorRegistry> executors_;
+  std::shared_ptr<health::HealthMonitor> health_;
+  std::map<std::string, std::shared_ptr<JobRun>> running_;
+  asio::steady_timer poll_timer_{io_}, heartbeat_timer_{io_}, reaper_timer_{io_}, grace_timer_{io_},
+      watchdog_timer_{io_};
+  asio::signal_set signals_{io_, SIGTERM, SIGINT, SIGHUP};
+  std::thread listener_;
+  std::atomic<bool> listener_stop_{false};
+  bool ready_ = false, db_up_ = true, draining_ = false, stopped_ = false;
+  bool claim_in_flight_ = false, claim_again_ = false, heartbeat_in_flight_ = false, idle_check_in_flight_ = false;
+  long long finished_ = 0;
+  int exit_code_ = 0;
+};
+
+RunEnv Daemon::env() {
+  return RunEnv{io_, *recorder_, executors_, health_, settings_.health.block_on, worker_id_, host_};
+}
+
+int Daemon::run() {
+  executors::prepare_process_for_children();
+  db_ = std::make_unique<DbWorker>(io_, settings_.database.url, [this](bool up) { on_db_state(up); });
+  recorder_ = std::make_unique<Recorder>(io_, *db_);
+  signals_sink_ = std::make_shared<DbSignalSink>(io_, *db_);
+  try {
+    executors_ = std::make_shared<executors::ExecutorRegistry>(io_, settings_.executors, signals_sink_);
+    health_ = std::make_shared<health::HealthMonitor>(io_, settings_.health);
+  } catch (const std::invalid_argument& e) {
+    spdlog::error("{}: {}", settings_.source, e.what());
+    db_->stop(0ms);
+    return kExitConfig;
+  }
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) { if (!ec) on_signal(sig); });
+  spdlog::info("govjobd {} starting as worker {} (concurrency {})", kVersion, worker_id_, settings_.worker.concurrency);
+  db_->post([this](store::Store& store) {
+    std::string problem;
+    try {
+      store.check_schema_version();
+      store.worker_register(worker_id_, host_, ::getpid(), kVersion);
+    } catch (const store::SchemaMismatch& e) {
+      problem = e.what();
+    }
+    asio::post(io_, [this, problem] {
+      if (problem.empty()) return on_ready();
+      spdlog::error("{}", problem);
+      exit_code_ = kExitConfig;
+      finish_shutdown();
+    });
+  });
+  io_.run();
+  listener_stop_ = true;
+  if (listener_.joinable()) listener_.join();
+  db_->stop(5s);
+  return exit_code_;
+}
+
+void Daemon::on_ready() {
+  ready_ = true;
+  sd_notify(0, "READY=1");
+  notify_status();
+  spdlog::info("worker {} ready: connected, schema checked", worker_id_);
+  listener_ = std::thread([this] { listen_loop(); });
+  uint64_t watchdog_usec = 0;
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
+    watchdog_tick(std::chrono::duration_cast<milliseconds>(std::chrono::microseconds(watchdog_usec / 2)));
+  poll_tick();
+  heartbeat_tick();
+  reaper_tick();
+  maybe_claim();
+}
+
+void Daemon::on_db_state(bool up) {
+  db_up_ = up;
+  if (up) {
+    spdlog::info("database connection restored; claiming again");
+    maybe_claim();
+  } else {
+    spdlog::warn("database connection lost: running steps go on, claiming stops until it is back");
+  }
+}
+
+void Daemon::listen_loop() {
+  auto backoff = 100ms;
+  while (!listener_stop_) {
+    try {
+      auto listener = store::Listener::connect(settings_.database.url, {"govjobd_jobs", "govjobd_cancel"});
+      backoff = 100ms;
+      asio::post(io_, [this] {  // whatever was notified while not listening
+        maybe_claim();
+        apply_cancel_requests();
+      });
+      while (!listener_stop_)
+        for (auto& n : listener->wait(250ms)) asio::post(io_, [this, n] { on_notification(n); });
+    } catch (const std::exception& e) {
+      spdlog::warn("LISTEN connection lost ({}); listening again in {}ms", e.what(), backoff.count());
+      for (auto waited = 0ms; waited < backoff && !listener_stop_; waited += 50ms) std::this_thread::sleep_for(50ms);
+      backoff = std::min(backoff * 2, milliseconds(5000));
+    }
+  }
+}
+
+void Daemon::on_notification(const store::Notification& n) {
+  if (n.channel == "govjobd_jobs") return maybe_claim();
+  if (n.channel == "govjobd_cancel" && running_.count(n.payload)) apply_cancel_requests();
+}
+
+void Daemon::maybe_claim() {
+  if (!ready_ || draining_ || !db_up_) return;
+  if (claim_in_flight_) {
+    claim_again_ = true;
+    return;
+  }
+  const int free = settings_.worker.concurrency - static_cast<int>(running_.size());
+  if (free <= 0) return;
+  claim_in_flight_ = true;
+  claim_again_ = false;
+  db_->post([this, free, lease = lease_ms()](store::Store& store) {
+    std::vector<store::ClaimedJob> jobs;
+    try {
+      jobs = store.job_claim(worker_id_, free, lease);
+    } catch (const store::DatabaseUnavailable&) {
+      throw;
+    } catch (const std::exception& e) {
+      spdlog::error("claim failed: {}", e.what());
+    }
+    asio::post(io_, [this, free, jobs = std::move(jobs)]() mutable {
+      claim_in_flight_ = false;
+      const bool full = static_cast<int>(jobs.size()) == free;
+      for (auto& job : jobs) start_job(std::move(job));
+      if (full || claim_again_) return maybe_claim();
+      if (jobs.empty()) check_idle();
+    });
+  });
+}
+
+void Daemon::start_job(store::ClaimedJob job) {
+  const std::string id = job.job_id;
+  auto run = std::make_shared<JobRun>(env(), std::move(job), [this](const JobRun& r) { on_job_finished(r); });
+  running_.emplace(id, run);
+  run->start();
+}
+
+void Daemon::on_job_finished(const JobRun& run) {
+  const std::string id = run.job_id();
+  asio::post(io_, [this, id] {  // not inside the run's own callback
+    running_.erase(id);
+    ++finished_;
+    notify_status();
+    if (draining_) {
+      if (running_.empty()) finish_shutdown();
+      return;
+    }
+    maybe_claim();
+  });
+}
+
+void Daemon::check_idle() {
+  if (!options_.exit_when_idle || !running_.empty() || draining_ || idle_check_in_flight_) return;
+  idle_check_in_flight_ = true;
+  db_->post([this](store::Store& store) {
+    const long long pending = store.jobs_pending_count();
+    asio::post(io_, [this, pending] {
+      idle_check_in_flight_ = false;
+      if (pending == 0 && running_.empty() && !claim_in_flight_ && !draining_) {
+        spdlog::info("no PENDING job left and nothing running: exiting (--exit-when-idle)");
+        draining_ = true;
+        finish_shutdown();
+      }
+    });
+  });
+}
+
+void Daemon::poll_tick() {
+  maybe_claim();
+  if (!running_.empty()) apply_cancel_requests();
+  if (running_.empty() && !claim_in_flight_) check_idle();
+  poll_timer_.expires_after(jittered(settings_.worker.poll_interval));
+  poll_timer_.async_wait([this](const boost::system::error_code& ec) { if (!ec) poll_tick(); });
+}
+
+void Daemon::heartbeat_tick() {
+  if (!heartbeat_in_flight_) {
+    heartbeat_in_flight_ = true;
+    std::vector<std::string> ids;
+    for (const auto& [id, run] : running_) ids.push_back(id);
+    db_->post([this, ids, lease = lease_ms()](store::Store& store) {
+      auto beat = store.worker_heartbeat(worker_id_, ids, lease);
+      if (!beat.worker_known) store.worker_register(worker_id_, host_, ::getpid(), kVersion);
+      asio::post(io_, [this] { heartbeat_in_flight_ = false; });
+    });
+  }
+  heartbeat_timer_.expires_after(settings_.worker.heartbeat_interval);
+  heartbeat_timer_.async_wait([this](const boost::system::error_code& ec) { if (!ec) heartbeat_tick(); });
+}
+
+void Daemon::reaper_tick() {
+  if (db_up_) {
+    db_->post([this](store::Store& store) {
+      const int reaped = store.job_reap("reaper:" + worker_id_, kReapBatch, [](const store::LostJob& lost) {
+        auto d = decide_reap(lost);
+        spdlog::warn("job {} step {} RUNNING -> FAILED: {}", lost.job_id, d.step_index ? std::to_string(*d.step_index) : "-",
+                     d.reason);
+        return d;
+      });
+      if (reaped > 0) spdlog::info("reaper ended {} jobs of lost workers", reaped);
+    });
+  }
+  reaper_timer_.expires_after(jittered(std::max(milliseconds(500), settings_.worker.lease_timeout / 2)));
+  reaper_timer_.async_wait([this](const boost::system::error_code& ec) { if (!ec) reaper_tick(); });
+}
+
+void Daemon::watchdog_tick(milliseconds every) {
+  sd_notify(0, "WATCHDOG=1");
+  watchdog_timer_.expires_after(every);
+  watchdog_timer_.async_wait([this, every](const boost::system::error_code& ec) { if (!ec) watchdog_tick(every); });
+}
+
+void Daemon::apply_cancel_requests() {
+  if (running_.empty()) return;
+  db_->post([this](store::Store& store) {
+    auto requests = store.job_cancel_requests(worker_id_);
+    asio::post(io_, [this, requests = std::move(requests)] {
+      for (const auto& r : requests)
+        if (auto it = running_.find(r.job_id); it != running_.end()) it->second->request_cancel(r.requested_by, r.reason);
+    });
+  });
+}
+
+void Daemon::on_signal(int sig) {
+  signals_.async_wait([this](const boost::system::error_code& ec, int s) { if (!ec) on_signal(s); });
+  if (sig == SIGHUP) return reload();
+  if (!draining_) return begin_shutdown();
+  spdlog::warn("second signal: cancelling the {} running jobs now", running_.size());
+  cancel_all("daemon shutdown");
+}
+
+void Daemon::begin_shutdown() {
+  draining_ = true;
+  sd_notify(0, "STOPPING=1");
+  spdlog::info("shutting down: no new claims; waiting up to {}ms for {} running jobs",
+               settings_.worker.shutdown_grace.count(), running_.size());
+  if (running_.empty() || !ready_) return finish_shutdown();
+  grace_timer_.expires_after(settings_.worker.shutdown_grace);
+  grace_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) cancel_all("daemon shutdown");
+  });
+}
+
+void Daemon::cancel_all(const std::string& reason) {
+  for (auto& [id, run] : running_) run->request_cancel("govjobd " + worker_id_, reason);
+}
+
+void Daemon::finish_shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto* t : {&poll_timer_, &heartbeat_timer_, &reaper_timer_, &grace_timer_, &watchdog_timer_}) t->cancel();
+  signals_.cancel();
+  if (!ready_) return io_.stop();
+  db_->post([this](store::Store& store) {
+    store.worker_stop(worker_id_);
+    asio::post(io_, [this] {
+      spdlog::info("worker {} stopped after {} jobs", worker_id_, finished_);
+      io_.stop();
+    });
+  });
+}
+
+void Daemon::reload() {
+  spdlog::info("SIGHUP: reloading {}", options_.config_path);
+  try {
+    config::Settings next = config::load_settings(options_.config_path);
+    auto executors = std::make_shared<executors::ExecutorRegistry>(io_, next.executors, signals_sink_);
+    auto health = std::make_shared<health::HealthMonitor>(io_, next.health);
+    if (next.database.url != settings_.database.url)
+      spdlog::warn("database.url changed: it applies after a restart, not on reload");
+    executors_ = std::move(executors);
+    health_ = std::move(health);
+    next.database = settings_.database;
+    next.worker.id = settings_.worker.id;
+    settings_ = std::move(next);
+    spdlog::set_level(spdlog::level::from_str(settings_.logging.level));
+    spdlog::info("configuration reloaded: concurrency {}, {} executors, {} probes (running jobs keep the old ones)",
+                 settings_.worker.concurrency, settings_.executors.size(), settings_.health.capabilities.size());
+    maybe_claim();
+  } catch (const config::ConfigError& e) {
+    for (const auto& issue : e.issues()) spdlog::error("reload refused, keeping the running configuration: {}", issue.text());
+  } catch (const std::exception& e) {
+    spdlog::error("reload refused, keeping the running configuration: {}", e.what());
+  }
+}
+
+void Daemon::notify_status() {
+  sd_notify(0, fmt::format("STATUS=worker {}: {} running, {} finished", worker_id_, running_.size(), finished_).c_str());
+}
+
+}  // namespace
+
+int run_daemon(const config::Settings& settings, const DaemonOptions& options) {
+  Daemon daemon(settings, options);
+  return daemon.run();
+}
+
+}  // namespace govjobd::run

@@ -1,0 +1,97 @@
+#include "daemon/run/db_worker.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+namespace govjobd::run {
+
+using namespace std::chrono_literals;
+
+DbWorker::DbWorker(boost::asio::io_context& io, std::string url, std::function<void(bool)> on_state)
+    : io_(io), url_(std::move(url)), on_state_(std::move(on_state)), thread_([this] { loop(); }) {}
+
+DbWorker::~DbWorker() { stop(0ms); }
+
+void DbWorker::post(std::function<void(store::Store&)> task) {
+  {
+    std::lock_guard lock(mutex_);
+    tasks_.push_back(std::move(task));
+  }
+  wake_.notify_one();
+}
+
+void DbWorker::stop(std::chrono::milliseconds patience) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      stopping_ = true;
+      give_up_at_ = std::chrono::steady_clock::now() + patience;
+    }
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::size_t DbWorker::queued() const {
+  std::lock_guard lock(mutex_);
+  return tasks_.size();
+}
+
+void DbWorker::set_state(bool up) {
+  if (up == up_) return;
+  up_ = up;
+  if (on_state_) boost::asio::post(io_, [f = on_state_, up] { f(up); });
+}
+
+// Called with the lock held; releases it while connecting and while backing off.
+bool DbWorker::ensure_connected(std::unique_lock<std::mutex>& lock) {
+  auto backoff = 100ms;
+  while (!store_) {
+    lock.unlock();
+    try {
+      store_ = store::Store::connect(url_);
+    } catch (const std::exception& e) {
+      spdlog::warn("database unavailable, retrying in {}ms: {}", backoff.count(), e.what());
+    }
+    lock.lock();
+    if (store_) {
+      if (!up_) ++reconnects_;
+      set_state(true);
+      return true;
+    }
+    set_state(false);
+    if (stopping_ && std::chrono::steady_clock::now() >= give_up_at_) return false;
+    wake_.wait_for(lock, backoff, [this] { return stopping_ && std::chrono::steady_clock::now() >= give_up_at_; });
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+  }
+  return true;
+}
+
+void DbWorker::loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+    if (tasks_.empty()) return;  // stopping, nothing left
+    if (!ensure_connected(lock)) {
+      spdlog::error("database unavailable at shutdown: {} queued writes were not recorded", tasks_.size());
+      return;
+    }
+    auto task = std::move(tasks_.front());
+    lock.unlock();
+    bool done = true;
+    try {
+      task(*store_);
+    } catch (const store::DatabaseUnavailable& e) {
+      spdlog::warn("{}; reconnecting", e.what());
+      store_.reset();
+      done = false;
+    } catch (const std::exception& e) {
+      spdlog::error("database task failed: {}", e.what());
+    }
+    lock.lock();
+    if (done) tasks_.pop_front();
+  }
+}
+
+}  // namespace govjobd::run

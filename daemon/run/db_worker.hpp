@@ -1,0 +1,55 @@
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "daemon/store/store.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace govjobd::run {
+
+// The database thread: libpqxx blocks, the event loop must not. Tasks run in order on one connection;
+// a task that meets a lost connection is retried, unchanged and still in order, after a reconnect with
+// capped exponential backoff. Tasks hand their results back to the loop themselves (asio::post).
+class DbWorker {
+ public:
+  // on_state(up) runs on the loop when the connection goes down or comes back.
+  DbWorker(boost::asio::io_context& io, std::string url, std::function<void(bool up)> on_state);
+  ~DbWorker();
+  DbWorker(const DbWorker&) = delete;
+  DbWorker& operator=(const DbWorker&) = delete;
+
+  void post(std::function<void(store::Store&)> task);
+  // Runs what is queued, then ends the thread. While the database is down, gives up after `patience`.
+  void stop(std::chrono::milliseconds patience);
+  std::size_t queued() const;
+  int reconnects() const { return reconnects_; }
+
+ private:
+  void loop();
+  bool ensure_connected(std::unique_lock<std::mutex>& lock);
+  void set_state(bool up);
+
+  boost::asio::io_context& io_;
+  std::string url_;
+  std::function<void(bool)> on_state_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void(store::Store&)>> tasks_;
+  std::unique_ptr<store::Store> store_;
+  bool stopping_ = false;
+  std::chrono::steady_clock::time_point give_up_at_ = std::chrono::steady_clock::time_point::max();
+  bool up_ = true;
+  int reconnects_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace govjobd::run

@@ -1,0 +1,263 @@
+#include "daemon/run/job_run.hpp"
+
+#include <unistd.h>
+
+#include <set>
+
+#include <boost/asio/io_context.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/model/steps_parser.hpp"
+#include "govjobd/version.hpp"
+#include "health/health_gate.hpp"
+
+namespace govjobd::run {
+
+using model::JobStatus;
+using model::StepStatus;
+using nlohmann::json;
+
+namespace {
+
+store::JobWrite write_for(const std::string& job_id, const std::string& worker_id) {
+  store::JobWrite w;
+  w.job_id = job_id;
+  w.worker_id = worker_id;
+  return w;
+}
+
+long long ms_between(model::Timestamp a, model::Timestamp b) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
+}
+
+}  // namespace
+
+JobRun::JobRun(RunEnv env, store::ClaimedJob job, Finished on_finished)
+    : env_(std::move(env)), job_(std::move(job)), on_finished_(std::move(on_finished)) {}
+
+void JobRun::start() {
+  spdlog::info("job {} step - PENDING -> RUNNING: claimed by {}", job_.job_id, env_.worker_id);
+  if (auto problem = preflight()) return end_job(JobStatus::Failed, *problem, std::nullopt, skipped_from(0), std::nullopt);
+  auto self = shared_from_this();
+  env_.health->snapshot([self](model::HealthSnapshot snapshot) {
+    self->health_ = std::move(snapshot);
+    self->next_step();
+  });
+}
+
+// Everything that makes a job unrunnable is found before its first step: nothing is half-done.
+std::optional<std::string> JobRun::preflight() {
+  if (!job_.contract_id) return model::OrphanJob(job_.job_id).what();
+  if (!job_.steps_json) return std::string("invalid steps: steps is NULL");
+  auto parsed = model::parse_steps_text(*job_.steps_json);
+  if (!parsed.ok()) return "invalid steps: " + parsed.problems_text();
+  steps_ = std::move(parsed.steps);
+  std::string missing;
+  for (std::size_t i = 0; i < steps_.size(); ++i)
+    if (!env_.executors->find(steps_[i].step_type))
+      missing += fmt::format("{}step {}.step_type: {}", missing.empty() ? "" : "; ", steps_[i].step_index,
+                             executors::ExecutorRegistry::missing_message(steps_[i].step_type));
+  if (!missing.empty()) return "invalid steps: " + missing;
+  if (job_.timeout_at && *job_.timeout_at <= model::now_utc())
+    return fmt::format("job timeout exceeded before it started (timeout_at {})", model::format_timestamp(*job_.timeout_at));
+  return std::nullopt;
+}
+
+void JobRun::request_cancel(const std::string& by, const std::string& reason) {
+  if (ending_ || cancel_reason_) return;
+  cancel_reason_ = fmt::format("cancelled by {}: {}", by, reason);
+  spdlog::info("job {} cancel requested: {}", job_.job_id, *cancel_reason_);
+  cancel_->request(*cancel_reason_);  // kills the running step, if any; otherwise next_step sees it
+}
+
+void JobRun::next_step() {
+  if (ending_) return;
+  if (cancel_reason_)
+    return end_job(JobStatus::Cancelled, *cancel_reason_,
+                   next_ < steps_.size() ? std::optional<int>(steps_[next_].step_index) : std::nullopt,
+                   skipped_from(next_), health_);
+  if (next_ == steps_.size()) return end_job(JobStatus::Completed, "all steps completed", std::nullopt, json::array(), health_);
+  const model::JobStep& step = steps_[next_];
+  if (job_.timeout_at && *job_.timeout_at <= model::now_utc())
+    return end_job(JobStatus::Failed, "job timeout exceeded", step.step_index, skipped_from(next_), health_);
+
+  const health::GateDecision gate = health::decide_gate(*health_, step.target, env_.block_on);
+  json decision = gate.evidence;
+  decision["step_index"] = step.step_index;
+  gate_decisions_.push_back(decision);
+  if (!gate.run) {
+    // the executor is never invoked for a blocked step
+    const auto now = model::now_utc();
+    model::StepResult blocked{step.step_index, StepStatus::Failed, now, now, std::nullopt, gate.reason, health_};
+    json results = json::array({json(blocked)});
+    for (const auto& s : skipped_from(next_ + 1)) results.push_back(s);
+    ++failed_;
+    ++blocked_;
+    log_step(step, blocked, 0);
+    return end_job(JobStatus::Failed, fmt::format("step {} failed: {}", step.step_index, gate.reason), step.step_index,
+                   std::move(results), health_);
+  }
+  if (decision.contains("degraded"))
+    spdlog::warn("job {} step {} runs into DEGRADED health ({})", job_.job_id, step.step_index, decision.dump());
+
+  store::JobWrite w = write_for(job_.job_id, env_.worker_id);
+  w.current_step_index = step.step_index;
+  if (!health_before_written_) w.health_before = json(*health_);
+  health_before_written_ = true;
+  write(std::move(w), [self = shared_from_this(), step] { self->start_step(step); });
+}
+
+void JobRun::start_step(const model::JobStep& step) {
+  if (cancel_reason_) return next_step();
+  executors::StepContext context{job_.job_id, *job_.contract_id, env_.worker_id, job_.timeout_at, cancel_};
+  const auto started = model::now_utc();
+  ++executed_;
+  env_.executors->find(step.step_type)->start(step, context, [self = shared_from_this(), step, started](executors::StepExecution r) {
+    self->on_step_done(step, started, std::move(r));
+  });
+}
+
+void JobRun::on_step_done(const model::JobStep& step, model::Timestamp started, executors::StepExecution r) {
+  auto self = shared_from_this();
+  env_.health->snapshot([self, step, started, r = std::move(r)](model::HealthSnapshot after) mutable {
+    self->health_ = after;
+    const auto ended = model::now_utc();
+    const bool ok = r.outcome == executors::StepOutcome::Completed;
+    std::string error = r.error;
+    if (r.outcome == executors::StepOutcome::Cancelled && self->cancel_reason_) error = *self->cancel_reason_;
+    model::StepResult result{step.step_index, ok ? StepStatus::Completed : StepStatus::Failed, started, ended,
+                             r.output.is_object() ? std::optional<json>(r.output) : std::nullopt,
+                             ok ? std::nullopt : std::optional<std::string>(error), after};
+    self->step_durations_[std::to_string(step.step_index)] = r.duration.count();
+    self->log_step(step, result, r.duration.count());
+    ++self->next_;
+    if (ok) {
+      ++self->succeeded_;
+      if (self->next_ < self->steps_.size()) {
+        store::JobWrite w = write_for(self->job_.job_id, self->env_.worker_id);
+        w.append_results = json::array({json(result)});
+        return self->write(std::move(w), [self] { self->next_step(); });
+      }
+      return self->end_job(JobStatus::Completed, "all steps completed", std::nullopt, json::array({json(result)}), after);
+    }
+    ++self->failed_;
+    json results = json::array({json(result)});
+    for (const auto& s : self->skipped_from(self->next_)) results.push_back(s);
+    if (r.outcome == executors::StepOutcome::Cancelled && self->cancel_reason_)
+      return self->end_job(JobStatus::Cancelled, *self->cancel_reason_, step.step_index, std::move(results), after);
+    const bool job_deadline = r.outcome == executors::StepOutcome::TimedOut && error.starts_with("job timeout exceeded");
+    self->end_job(JobStatus::Failed,
+                  job_deadline ? std::string("job timeout exceeded") : fmt::format("step {} failed: {}", step.step_index, error),
+                  step.step_index, std::move(results), after);
+  });
+}
+
+void JobRun::end_job(JobStatus status, const std::string& reason, std::optional<int> step_index, json results,
+                     std::optional<model::HealthSnapshot> health_after) {
+  if (ending_) return;
+  ending_ = true;
+  store::JobWrite w = write_for(job_.job_id, env_.worker_id);
+  w.append_results = std::move(results);
+  if (health_after) w.health_after = json(*health_after);
+  if (health_ && !health_before_written_) w.health_before = json(*health_);
+  w.terminal_status = std::string(model::to_string(status));
+  w.status_reason = reason;
+  w.transition_step_index = step_index;
+  w.evidence = evidence(model::now_utc());
+  auto self = shared_from_this();
+  env_.recorder.write(std::move(w), [self, status, reason, step_index](store::WriteOutcome o) {
+    if (o == store::WriteOutcome::Fenced) {
+      spdlog::warn("job {} step {} no longer RUNNING under {} (cancelled or reaped elsewhere); its end was not recorded",
+                   self->job_.job_id, step_index ? std::to_string(*step_index) : "-", self->env_.worker_id);
+      return self->finished("taken away");
+    }
+    spdlog::info("job {} step {} RUNNING -> {}: {}", self->job_.job_id, step_index ? std::to_string(*step_index) : "-",
+                 model::to_string(status), reason);
+    self->finished(std::string(model::to_string(status)));
+  });
+}
+
+void JobRun::write(store::JobWrite w, std::function<void()> then) {
+  auto self = shared_from_this();
+  env_.recorder.write(std::move(w), [self, then = std::move(then)](store::WriteOutcome o) {
+    if (o == store::WriteOutcome::Applied) return then();
+    spdlog::warn("job {} no longer RUNNING under {} (cancelled or reaped elsewhere); stopping it", self->job_.job_id,
+                 self->env_.worker_id);
+    self->ending_ = true;
+    self->cancel_->request("job taken away");
+    self->finished("taken away");
+  });
+}
+
+json JobRun::skipped_from(std::size_t first) const {
+  json out = json::array();
+  for (std::size_t i = first; i < steps_.size(); ++i) {
+    model::StepResult skipped;
+    skipped.step_index = steps_[i].step_index;
+    skipped.status = StepStatus::Skipped;
+    out.push_back(skipped);
+  }
+  return out;
+}
+
+json JobRun::evidence(const model::Timestamp& ended) const {
+  const int skipped = static_cast<int>(steps_.size()) - executed_ - blocked_;
+  return {{"daemon_version", kVersion},
+          {"worker_id", env_.worker_id},
+          {"host", env_.host},
+          {"pid", ::getpid()},
+          {"started_at", model::format_timestamp(started_at_)},
+          {"completed_at", model::format_timestamp(ended)},
+          {"duration_ms", ms_between(started_at_, ended)},
+          {"steps_executed", executed_},
+          {"steps_succeeded", succeeded_},
+          {"steps_failed", failed_},
+          {"steps_skipped", std::max(0, skipped)},
+          {"step_durations_ms", step_durations_},
+          {"gate_decisions", gate_decisions_}};
+}
+
+void JobRun::log_step(const model::JobStep& step, const model::StepResult& result, long long ms) const {
+  spdlog::info("job {} step {} {} ({} {}) in {}ms{}", job_.job_id, step.step_index, model::to_string(result.status),
+               step.step_type, step.target, ms, result.error ? ": " + *result.error : std::string());
+}
+
+void JobRun::finished(std::string outcome) {
+  outcome_ = std::move(outcome);
+  if (auto f = std::exchange(on_finished_, nullptr)) f(*this);
+}
+
+store::ReapDecision decide_reap(const store::LostJob& lost) {
+  store::ReapDecision d;
+  const std::string heartbeat = lost.last_heartbeat ? model::format_timestamp(*lost.last_heartbeat) : "never";
+  d.reason = fmt::format("worker {} lost (last heartbeat {})", lost.claimed_by, heartbeat);
+  d.evidence = {{"reaped", {{"worker_id", lost.claimed_by}, {"last_heartbeat", heartbeat},
+                            {"reaped_at", model::format_timestamp(model::now_utc())}}}};
+  const auto parsed = lost.steps_json ? model::parse_steps_text(*lost.steps_json) : model::StepsParse{};
+  if (!parsed.ok()) return d;
+  std::set<int> recorded;
+  const auto existing = json::parse(lost.step_results_json, nullptr, false);
+  if (existing.is_array())
+    for (const auto& r : existing)
+      if (r.is_object() && r.contains("step_index") && r["step_index"].is_number_integer()) recorded.insert(r["step_index"].get<int>());
+  bool in_flight_found = false;
+  for (const auto& step : parsed.steps) {
+    if (recorded.count(step.step_index)) continue;
+    model::StepResult r;
+    r.step_index = step.step_index;
+    if (!in_flight_found && step.step_index == lost.current_step_index) {
+      in_flight_found = true;
+      r.status = StepStatus::Failed;
+      r.completed_at = model::now_utc();
+      r.error = d.reason;
+      d.step_index = step.step_index;
+    } else {
+      r.status = StepStatus::Skipped;
+    }
+    d.append_results.push_back(r);
+  }
+  return d;
+}
+
+}  // namespace govjobd::run

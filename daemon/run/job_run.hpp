@@ -1,0 +1,76 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/model/job_types.hpp"
+#include "daemon/run/recorder.hpp"
+#include "daemon/store/run_store.hpp"
+#include "executors/executor_registry.hpp"
+#include "health/health_monitor.hpp"
+
+namespace govjobd::run {
+
+// What a job needs from the daemon, fixed when it is claimed (a reload changes it for later claims only).
+struct RunEnv {
+  boost::asio::io_context& io;
+  Recorder& recorder;
+  std::shared_ptr<executors::ExecutorRegistry> executors;
+  std::shared_ptr<health::HealthMonitor> health;
+  std::vector<std::string> block_on;
+  std::string worker_id;
+  std::string host;
+};
+
+// One claimed job, from RUNNING to its terminal state: health before, each step in step_index order
+// behind the health gate and under its deadline, health after each step, every result recorded (and
+// committed) before the next step starts. Loop-thread only.
+class JobRun : public std::enable_shared_from_this<JobRun> {
+ public:
+  using Finished = std::function<void(const JobRun&)>;
+  JobRun(RunEnv env, store::ClaimedJob job, Finished on_finished);
+  void start();
+  // Kills the running step (SIGTERM, grace, SIGKILL) and ends the job CANCELLED.
+  void request_cancel(const std::string& by, const std::string& reason);
+  const std::string& job_id() const { return job_.job_id; }
+  const std::string& outcome() const { return outcome_; }
+
+ private:
+  std::optional<std::string> preflight();
+  void next_step();
+  void start_step(const model::JobStep& step);
+  void on_step_done(const model::JobStep& step, model::Timestamp started, executors::StepExecution r);
+  void end_job(model::JobStatus status, const std::string& reason, std::optional<int> step_index,
+               nlohmann::json results, std::optional<model::HealthSnapshot> health_after);
+  void write(store::JobWrite w, std::function<void()> then);
+  nlohmann::json skipped_from(std::size_t first) const;
+  nlohmann::json evidence(const model::Timestamp& ended) const;
+  void log_step(const model::JobStep& step, const model::StepResult& result, long long ms) const;
+  void finished(std::string outcome);
+
+  RunEnv env_;
+  store::ClaimedJob job_;
+  Finished on_finished_;
+  std::vector<model::JobStep> steps_;
+  std::size_t next_ = 0;
+  std::optional<model::HealthSnapshot> health_;  // the latest snapshot: gates the next step
+  bool health_before_written_ = false;
+  std::shared_ptr<executors::CancelSignal> cancel_ = std::make_shared<executors::CancelSignal>();
+  std::optional<std::string> cancel_reason_;  // "cancelled by <who>: <reason>"
+  bool ending_ = false;
+  std::string outcome_;
+  model::Timestamp started_at_ = model::now_utc();
+  int executed_ = 0, succeeded_ = 0, failed_ = 0, blocked_ = 0;  // blocked: failed by the gate, never run
+  nlohmann::json step_durations_ = nlohmann::json::object();
+  nlohmann::json gate_decisions_ = nlohmann::json::array();
+};
+
+// What the reaper records for a job whose worker was lost: the step in flight FAILED, the rest SKIPPED.
+store::ReapDecision decide_reap(const store::LostJob& lost);
+
+}  // namespace govjobd::run

@@ -1,0 +1,40 @@
+#include "daemon/run/recorder.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+namespace govjobd::run {
+
+void Recorder::write(store::JobWrite write, std::function<void(store::WriteOutcome)> done) {
+  pending_.emplace_back(std::move(write), std::move(done));
+  flush();
+}
+
+void Recorder::flush() {
+  if (in_flight_ || pending_.empty()) return;
+  in_flight_ = true;
+  auto batch = std::make_shared<decltype(pending_)>(std::move(pending_));
+  pending_.clear();
+  db_.post([this, batch](store::Store& store) {
+    std::vector<store::JobWrite> writes;
+    writes.reserve(batch->size());
+    for (const auto& [w, done] : *batch) writes.push_back(w);
+    std::vector<store::WriteOutcome> outcomes;
+    try {
+      outcomes = store.job_write_batch(writes);
+    } catch (const store::DatabaseUnavailable&) {
+      throw;  // the worker reconnects and runs this batch again
+    } catch (const std::exception& e) {
+      spdlog::error("writing {} job updates failed: {}", writes.size(), e.what());
+      outcomes.assign(writes.size(), store::WriteOutcome::Fenced);
+    }
+    boost::asio::post(io_, [this, batch, outcomes = std::move(outcomes)] {
+      in_flight_ = false;
+      for (std::size_t i = 0; i < batch->size(); ++i) (*batch)[i].second(outcomes[i]);
+      flush();
+    });
+  });
+}
+
+}  // namespace govjobd::run

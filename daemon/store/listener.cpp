@@ -1,0 +1,54 @@
+#include "daemon/store/listener.hpp"
+
+#include <pqxx/pqxx>
+
+#include "daemon/store/pg_errors.hpp"
+
+namespace govjobd::store {
+
+namespace {
+
+class Receiver : public pqxx::notification_receiver {
+ public:
+  Receiver(pqxx::connection_base& c, const std::string& channel, std::vector<Notification>& sink)
+      : pqxx::notification_receiver(c, channel), sink_(sink) {}
+  void operator()(const std::string& payload, int) override { sink_.push_back({channel(), payload}); }
+
+ private:
+  std::vector<Notification>& sink_;
+};
+
+}  // namespace
+
+struct Listener::Impl {
+  explicit Impl(const std::string& url) : conn(url) {}
+  pqxx::connection conn;
+  std::vector<Notification> received;
+  std::vector<std::unique_ptr<Receiver>> receivers;
+};
+
+std::unique_ptr<Listener> Listener::connect(const std::string& url, const std::vector<std::string>& channels) {
+  return detail::translate_errors([&] {
+    auto impl = std::make_unique<Impl>(url);
+    for (const auto& channel : channels) impl->receivers.push_back(std::make_unique<Receiver>(impl->conn, channel, impl->received));
+    impl->conn.get_notifs();  // issues the LISTENs now
+    return std::unique_ptr<Listener>(new Listener(std::move(impl)));
+  });
+}
+
+Listener::Listener(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Listener::~Listener() = default;
+
+std::vector<Notification> Listener::wait(std::chrono::milliseconds timeout) {
+  return detail::translate_errors([&] {
+    impl_->received.clear();
+    if (impl_->conn.get_notifs() == 0) {
+      const auto us = timeout.count() * 1000;
+      impl_->conn.await_notification(static_cast<long>(us / 1'000'000), static_cast<long>(us % 1'000'000));
+    }
+    if (!impl_->conn.is_open()) throw pqxx::broken_connection("listener connection closed");
+    return std::move(impl_->received);
+  });
+}
+
+}  // namespace govjobd::store

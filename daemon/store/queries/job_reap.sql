@@ -1,0 +1,13 @@
+-- $1 job_id, $2 reaper id, $3 StepResults to append (jsonb array), $4 status_reason, $5 step_index of the
+-- step in flight or NULL, $6 execution_evidence. RUNNING -> FAILED with its transition.
+WITH reaped AS (
+    UPDATE governance_jobs j
+       SET status = 'FAILED', status_reason = $4, completed_at = now() AT TIME ZONE 'UTC',
+           step_results = coalesce(j.step_results, '[]'::jsonb) || $3::jsonb,
+           execution_evidence = coalesce(j.execution_evidence, '{}'::jsonb) || $6::jsonb
+     WHERE j.job_id = $1::uuid AND j.status = 'RUNNING'
+    RETURNING j.job_id, j.completed_at
+)
+INSERT INTO governance_job_transitions (job_id, from_status, to_status, step_index, reason, transitioned_by,
+                                        transitioned_at)
+SELECT job_id, 'RUNNING', 'FAILED', $5::int, $4, $2, completed_at FROM reaped

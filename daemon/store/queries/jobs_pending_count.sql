@@ -1,0 +1,1 @@
+SELECT count(*) FROM governance_jobs WHERE status = 'PENDING'

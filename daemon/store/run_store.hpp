@@ -1,0 +1,79 @@
+#pragma once
+
+// The store's methods for the run loop, as plain structs (see Store in store.hpp).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/model/timestamp.hpp"
+
+namespace govjobd::store {
+
+struct ClaimedJob {
+  std::string job_id;
+  std::optional<std::string> contract_id;
+  std::optional<std::string> steps_json;  // the steps column as written by the creating system
+  std::optional<model::Timestamp> timeout_at;
+  model::Timestamp started_at{};
+};
+
+// One fenced write of a RUNNING job by its worker; see queries/job_write.sql.
+struct JobWrite {
+  std::string job_id;
+  std::string worker_id;
+  std::optional<int> current_step_index;
+  nlohmann::json append_results = nlohmann::json::array();
+  std::optional<nlohmann::json> health_before;
+  std::optional<nlohmann::json> health_after;
+  std::optional<std::string> terminal_status;  // COMPLETED | FAILED | CANCELLED
+  std::optional<std::string> status_reason;
+  std::optional<nlohmann::json> evidence;
+  std::optional<int> transition_step_index;
+};
+
+enum class WriteOutcome { Applied, Fenced };
+
+struct HeartbeatResult {
+  bool worker_known = false;
+  int leases_renewed = 0;
+};
+
+struct CancelRequest {
+  std::string job_id;
+  std::string requested_by;
+  std::string reason;
+};
+
+// A RUNNING job whose lease ran out, as the reaper finds it.
+struct LostJob {
+  std::string job_id;
+  std::string claimed_by;
+  std::optional<std::string> steps_json;
+  std::string step_results_json;
+  int current_step_index = 0;
+  std::optional<model::Timestamp> last_heartbeat;
+  std::optional<model::Timestamp> lease_expires_at;
+};
+
+struct ReapDecision {
+  nlohmann::json append_results = nlohmann::json::array();
+  std::string reason;
+  std::optional<int> step_index;
+  nlohmann::json evidence = nlohmann::json::object();
+};
+
+struct SignalRow {
+  std::string job_id;
+  std::string contract_id;
+  int step_index = 0;
+  std::string scope;
+  std::string signal_type;
+  std::string decision;
+  std::string reason;
+  std::string recorded_by;
+};
+
+}  // namespace govjobd::store
