@@ -77,7 +77,9 @@ void DbWorker::loop() {
       spdlog::error("database unavailable at shutdown: {} queued writes were not recorded", tasks_.size());
       return;
     }
-    auto task = std::move(tasks_.front());
+    // By reference, not moved: a task that meets a lost connection stays queued, whole, for its retry.
+    // Only this thread pops, and push_back keeps references to a deque's elements valid.
+    auto& task = tasks_.front();
     lock.unlock();
     bool done = true;
     try {

@@ -32,6 +32,18 @@ pg_start() {
     || { cat "$PG_TMP/server.log" >&2; return 1; }
   PG_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
   export PG_TMP PG_PORT PG_URL PG_OPTS
+  # For outage tests: $PG_TMP/outage SECONDS stops the server, waits, starts it again (0: a restart).
+  local as_owner=""
+  [[ $(id -u) -eq 0 ]] && as_owner="runuser -u postgres --"
+  cat >"$PG_TMP/outage" <<SCRIPT
+#!/bin/sh
+set -e
+cd "$PG_TMP"
+$as_owner "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m fast -w stop >/dev/null
+sleep "\${1:-0}"
+$as_owner "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w -t 60 -o "$PG_OPTS" start >/dev/null
+SCRIPT
+  chmod 755 "$PG_TMP/outage"
 }
 
 pg_restart() {

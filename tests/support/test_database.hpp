@@ -29,6 +29,8 @@ class TestDatabase {
   // Runs SQL in its own transaction and returns the first column of the first row ("" when none or NULL).
   std::string scalar(const std::string& query);
   void exec(const std::string& query);
+  // Drops the test's own connection (after a server restart); the next call opens a new one.
+  void reset_connection() { conn_.reset(); }
 
  private:
   std::string name_;

@@ -1,0 +1,306 @@
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/run_process.hpp"
+#include "tests/support/step_runner.hpp"
+#include "tests/support/test_database.hpp"
+
+using namespace govjobd::testing;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A file that process steps append "<job_id> <step_index>" to: the side effects, counted.
+struct SideEffects {
+  std::string path = (std::filesystem::temp_directory_path() / ("govjobd-effects-" + unique_marker())).string();
+  ~SideEffects() { std::filesystem::remove(path); }
+  std::map<std::string, int> counts() const {
+    std::map<std::string, int> out;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) ++out[line];
+    return out;
+  }
+  std::string executor(const std::string& name) const {
+    return "  " + name + ":\n    kind: process\n    command: [/bin/sh, -c, 'echo \"$GOVJOBD_JOB_ID $GOVJOBD_STEP_INDEX\" >> " +
+           path + "']\n";
+  }
+};
+
+const char* kExecutors = R"(  noop: {kind: noop}
+  sleep: {kind: sleep}
+  fail: {kind: process, command: [/bin/sh, -c, "echo 'disk full' >&2; exit 4"]}
+)";
+
+std::string insert_job(TestDatabase& db, const json& steps, const std::string& timeout = "1 hour") {
+  return db.scalar("INSERT INTO governance_jobs (contract_id, steps, total_steps, timeout_at) VALUES (gen_random_uuid(), '" +
+                   steps.dump() + "', " + std::to_string(steps.size()) + ", (now() AT TIME ZONE 'UTC') + interval '" +
+                   timeout + "') RETURNING job_id");
+}
+
+json step(int index, const std::string& type, json parameters = json::object(), int timeout = 30,
+          const std::string& target = "payments") {
+  return {{"step_index", index}, {"step_type", type}, {"target", target}, {"parameters", parameters},
+          {"timeout_seconds", timeout}};
+}
+
+json job_of(TestDatabase& db, const std::string& id) {
+  return json::parse(db.scalar("SELECT row_to_json(j)::text FROM governance_jobs j WHERE job_id = '" + id + "'"));
+}
+
+std::vector<std::string> transitions_of(TestDatabase& db, const std::string& id) {
+  std::vector<std::string> out;
+  pqxx::work w(db.sql());
+  for (const auto& r : w.exec("SELECT coalesce(from_status, 'NULL') || '->' || to_status || '@' || "
+                              "coalesce(step_index::text, '-') FROM governance_job_transitions WHERE job_id = '" +
+                              id + "' ORDER BY transition_id"))
+    out.push_back(r[0].c_str());
+  return out;
+}
+
+std::string status_of(TestDatabase& db, const std::string& id) {
+  return db.scalar("SELECT status FROM governance_jobs WHERE job_id = '" + id + "'");
+}
+
+std::vector<std::string> step_statuses(const json& job) {
+  std::vector<std::string> out;
+  for (const auto& r : job.at("step_results")) out.push_back(r.at("status"));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a multi-step job runs in step_index order and ends COMPLETED with its evidence", "[daemon]") {
+  TestDatabase db;
+  SideEffects effects;
+  const auto config = write_daemon_config("multi", std::string(kExecutors) + effects.executor("touch"));
+  // JSON order differs from step_index order
+  const auto id = insert_job(db, json::array({step(2, "touch"), step(0, "touch"), step(1, "noop")}));
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
+  REQUIRE(daemon.wait_exit() == 0);
+  const json job = job_of(db, id);
+  CHECK(job.at("status") == "COMPLETED");
+  CHECK(step_statuses(job) == std::vector<std::string>{"COMPLETED", "COMPLETED", "COMPLETED"});
+  CHECK(job.at("step_results")[0].at("step_index") == 0);
+  CHECK(job.at("step_results")[2].at("step_index") == 2);
+  CHECK(job.at("step_results")[1].at("health_after").contains("captured_at"));
+  CHECK(job.at("completed_at").is_string());
+  CHECK(job.at("current_step_index") == 2);
+  CHECK(job.at("health_snapshot_before").contains("system_health"));
+  CHECK(job.at("health_snapshot_after").contains("capabilities"));
+  const json& evidence = job.at("execution_evidence");
+  CHECK(evidence.at("steps_executed") == 3);
+  CHECK(evidence.at("steps_succeeded") == 3);
+  CHECK(evidence.at("steps_skipped") == 0);
+  CHECK(evidence.at("gate_decisions").size() == 3);
+  for (const char* key : {"daemon_version", "worker_id", "host", "pid", "started_at", "completed_at", "duration_ms",
+                          "step_durations_ms"})
+    CHECK(evidence.contains(key));
+  CHECK(transitions_of(db, id) == std::vector<std::string>{"PENDING->RUNNING@-", "RUNNING->COMPLETED@-"});
+  CHECK(effects.counts() == std::map<std::string, int>{{id + " 0", 1}, {id + " 2", 1}});
+  CHECK_THAT(daemon.log(), Catch::Contains("job " + id + " step - RUNNING -> COMPLETED: all steps completed"));
+}
+
+TEST_CASE("a failing step ends the job FAILED and the remaining steps are SKIPPED, not run", "[daemon]") {
+  TestDatabase db;
+  SideEffects effects;
+  const auto config = write_daemon_config("fail", std::string(kExecutors) + effects.executor("touch"));
+  const auto id = insert_job(db, json::array({step(0, "touch"), step(1, "fail"), step(2, "touch"), step(3, "touch")}));
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
+  REQUIRE(daemon.wait_exit() == 0);
+  const json job = job_of(db, id);
+  CHECK(job.at("status") == "FAILED");
+  CHECK(job.at("status_reason") == "step 1 failed: exit code 4: disk full");
+  CHECK(step_statuses(job) == std::vector<std::string>{"COMPLETED", "FAILED", "SKIPPED", "SKIPPED"});
+  CHECK(job.at("step_results")[1].at("error") == "exit code 4: disk full");
+  CHECK(transitions_of(db, id) == std::vector<std::string>{"PENDING->RUNNING@-", "RUNNING->FAILED@1"});
+  CHECK(effects.counts() == std::map<std::string, int>{{id + " 0", 1}});
+  CHECK(job.at("execution_evidence").at("steps_skipped") == 2);
+}
+
+TEST_CASE("step timeout and job timeout", "[daemon]") {
+  TestDatabase db;
+  const auto config = write_daemon_config("timeouts", "  hang: {kind: process, command: [/bin/sleep, '60'], kill_grace: 200ms}\n");
+  const auto step_timeout = insert_job(db, json::array({step(0, "hang", json::object(), 1), step(1, "hang")}));
+  const auto job_timeout = insert_job(db, json::array({step(0, "hang", json::object(), 600)}), "2 seconds");
+  const auto expired = insert_job(db, json::array({step(0, "hang")}), "-1 minute");
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
+  REQUIRE(daemon.wait_exit() == 0);
+  const json a = job_of(db, step_timeout);
+  CHECK(a.at("status") == "FAILED");
+  CHECK(a.at("status_reason") == "step 0 failed: step timeout of 1s exceeded (SIGTERM)");
+  CHECK(step_statuses(a) == std::vector<std::string>{"FAILED", "SKIPPED"});
+  const json b = job_of(db, job_timeout);
+  CHECK(b.at("status") == "FAILED");
+  CHECK(b.at("status_reason") == "job timeout exceeded");
+  const json c = job_of(db, expired);
+  CHECK(c.at("status") == "FAILED");
+  CHECK_THAT(c.at("status_reason").get<std::string>(), Catch::StartsWith("job timeout exceeded before it started"));
+  CHECK(step_statuses(c) == std::vector<std::string>{"SKIPPED"});
+  CHECK(transitions_of(db, expired) == std::vector<std::string>{"PENDING->RUNNING@-", "RUNNING->FAILED@-"});
+}
+
+TEST_CASE("cancel while PENDING and while RUNNING", "[daemon]") {
+  TestDatabase db;
+  const auto config = write_daemon_config("cancel", "  hang: {kind: process, command: [/bin/sleep, '60'], kill_grace: 200ms}\n");
+  const auto pending = insert_job(db, json::array({step(0, "hang")}));
+  const auto cancelled = run_process({GOVJOBD_BINARY, "cancel", pending, "--reason", "not today", "--by", "alice"},
+                                     {{"GOVJOBD_DATABASE_URL", db.url()}});
+  CHECK(cancelled.exit_code == 0);
+  CHECK(status_of(db, pending) == "CANCELLED");
+
+  const auto running = insert_job(db, json::array({step(0, "hang"), step(1, "hang")}));
+  DaemonProcess daemon(config, db.url());
+  REQUIRE(eventually([&] { return db.scalar("SELECT current_step_index FROM governance_jobs WHERE job_id = '" + running + "' AND status = 'RUNNING' AND step_results = '[]' AND health_snapshot_before IS NOT NULL") == "0"; }));
+  const auto requested_at = std::chrono::steady_clock::now();
+  const auto request = run_process({GOVJOBD_BINARY, "cancel", running, "--reason", "wrong window", "--by", "bob"},
+                                   {{"GOVJOBD_DATABASE_URL", db.url()}});
+  INFO(request.err);
+  CHECK(request.exit_code == 0);
+  REQUIRE(eventually([&] { return status_of(db, running) == "CANCELLED"; }, 10s));
+  CHECK(std::chrono::steady_clock::now() - requested_at < 5s);  // the issue asks for 1 s; the bench measures it
+  const json job = job_of(db, running);
+  CHECK(job.at("status_reason") == "cancelled by bob: wrong window");
+  CHECK(step_statuses(job) == std::vector<std::string>{"FAILED", "SKIPPED"});
+  CHECK(job.at("step_results")[0].at("error") == "cancelled by bob: wrong window");
+  CHECK(transitions_of(db, running) == std::vector<std::string>{"PENDING->RUNNING@-", "RUNNING->CANCELLED@0"});
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit() == 0);
+}
+
+TEST_CASE("a bad job among good ones ends FAILED naming the step and field; the others run", "[daemon]") {
+  TestDatabase db;
+  const auto config = write_daemon_config("bad", kExecutors);
+  const auto good1 = insert_job(db, json::array({step(0, "noop")}));
+  const auto bad_timeout = insert_job(db, json::array({step(0, "noop"), step(1, "noop", json::object(), -5)}));
+  const auto no_executor = insert_job(db, json::array({step(0, "noop"), step(1, "capability_disable")}));
+  const auto not_array = db.scalar("INSERT INTO governance_jobs (contract_id, steps) VALUES (gen_random_uuid(), "
+                                   "'{\"step_index\": 0}') RETURNING job_id");
+  const auto good2 = insert_job(db, json::array({step(0, "noop")}));
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
+  REQUIRE(daemon.wait_exit() == 0);
+  CHECK(status_of(db, good1) == "COMPLETED");
+  CHECK(status_of(db, good2) == "COMPLETED");
+  CHECK(job_of(db, bad_timeout).at("status_reason") ==
+        "invalid steps: steps[1].timeout_seconds: expected a positive integer no larger than 604800, got -5");
+  CHECK(job_of(db, no_executor).at("status_reason") ==
+        "invalid steps: step 1.step_type: no executor configured for step type 'capability_disable'");
+  CHECK(step_statuses(job_of(db, no_executor)) == std::vector<std::string>{"SKIPPED", "SKIPPED"});  // nothing ran
+  CHECK(job_of(db, not_array).at("status_reason") == "invalid steps: steps: expected an array of steps, got an object");
+}
+
+TEST_CASE("a step into a BLOCKED capability does not run: its executor is never invoked", "[daemon]") {
+  TestDatabase db;
+  SideEffects effects;
+  const auto config = write_daemon_config("gate", effects.executor("touch"), "  concurrency: 2\n",
+                                          "  capabilities:\n    payments: {kind: tcp, host: 127.0.0.1, port: 1}\n");
+  const auto id = insert_job(db, json::array({step(0, "touch", json::object(), 30, "ledger"), step(1, "touch"), step(2, "touch", json::object(), 30, "ledger")}));
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
+  REQUIRE(daemon.wait_exit() == 0);
+  const json job = job_of(db, id);
+  CHECK(job.at("status") == "FAILED");
+  CHECK_THAT(job.at("status_reason").get<std::string>(), Catch::StartsWith("step 1 failed: blocked by health: payments BLOCKED ("));
+  CHECK(step_statuses(job) == std::vector<std::string>{"COMPLETED", "FAILED", "SKIPPED"});
+  CHECK(effects.counts() == std::map<std::string, int>{{id + " 0", 1}});  // step 1 never executed
+  CHECK(job.at("execution_evidence").at("gate_decisions")[1].at("decision") == "blocked");
+  CHECK(job.at("execution_evidence").at("steps_executed") == 1);
+}
+
+TEST_CASE("two daemons and 1,000 jobs: each step runs exactly once", "[daemon]") {
+  TestDatabase db;
+  SideEffects effects;
+  const auto config = write_daemon_config("pair", effects.executor("touch"), "  concurrency: 16\n");
+  db.exec("INSERT INTO governance_jobs (contract_id, steps, total_steps) SELECT gen_random_uuid(), "
+          "'[{\"step_index\":0,\"step_type\":\"touch\",\"target\":\"a\"},{\"step_index\":1,\"step_type\":\"touch\",\"target\":\"b\"}]', 2 "
+          "FROM generate_series(1, 1000)");
+  DaemonProcess a(config, db.url(), {"--exit-when-idle"});
+  DaemonProcess b(config, db.url(), {"--exit-when-idle"});
+  REQUIRE(a.wait_exit(240s) == 0);
+  REQUIRE(b.wait_exit(60s) == 0);
+  CHECK(db.scalar("SELECT count(*) FROM governance_jobs WHERE status = 'COMPLETED'") == "1000");
+  const auto counts = effects.counts();
+  CHECK(counts.size() == 2000);
+  int twice = 0;
+  for (const auto& [line, n] : counts) twice += n != 1;
+  CHECK(twice == 0);
+  CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions WHERE to_status = 'RUNNING'") == "1000");
+  // both took part (SKIP LOCKED shares the work)
+  CHECK(db.scalar("SELECT count(DISTINCT claimed_by) FROM governance_jobs") == "2");
+}
+
+TEST_CASE("kill -9 of a daemon mid-step: another daemon reaps the job, FAILED, no retry", "[daemon]") {
+  TestDatabase db;
+  const auto config = write_daemon_config("reap", "  hang: {kind: process, command: [/bin/sleep, '60']}\n  noop: {kind: noop}\n");
+  const auto id = insert_job(db, json::array({step(0, "noop"), step(1, "hang"), step(2, "noop")}));
+  auto victim = std::make_unique<DaemonProcess>(config, db.url());
+  REQUIRE(eventually([&] { return db.scalar("SELECT current_step_index FROM governance_jobs WHERE job_id = '" + id + "'") == "1"; }));
+  const std::string victim_id = db.scalar("SELECT claimed_by FROM governance_jobs WHERE job_id = '" + id + "'");
+  victim->signal(SIGKILL);
+  victim.reset();
+  DaemonProcess rescuer(config, db.url());
+  REQUIRE(eventually([&] { return status_of(db, id) == "FAILED"; }, 20s));
+  const json job = job_of(db, id);
+  CHECK_THAT(job.at("status_reason").get<std::string>(), Catch::StartsWith("worker " + victim_id + " lost (last heartbeat "));
+  CHECK(step_statuses(job) == std::vector<std::string>{"COMPLETED", "FAILED", "SKIPPED"});
+  CHECK(transitions_of(db, id).back() == "RUNNING->FAILED@1");
+  CHECK_THAT(db.scalar("SELECT transitioned_by FROM governance_job_transitions WHERE job_id = '" + id +
+                       "' ORDER BY transition_id DESC LIMIT 1"),
+             Catch::StartsWith("reaper:"));
+  rescuer.signal(SIGTERM);
+  CHECK(rescuer.wait_exit() == 0);
+}
+
+TEST_CASE("SIGTERM drains running jobs; a job past the grace is cancelled with 'daemon shutdown'", "[daemon]") {
+  TestDatabase db;
+  const auto config = write_daemon_config("drain", kExecutors, "  concurrency: 4\n  shutdown_grace: 1500ms\n");
+  const auto quick = insert_job(db, json::array({step(0, "sleep", {{"seconds", 0.5}})}));
+  const auto slow = insert_job(db, json::array({step(0, "sleep", {{"seconds", 60}}), step(1, "noop")}));
+  DaemonProcess daemon(config, db.url());
+  REQUIRE(eventually([&] { return db.scalar("SELECT count(*) FROM governance_jobs WHERE status = 'RUNNING'") == "2"; }));
+  daemon.signal(SIGTERM);
+  REQUIRE(daemon.wait_exit(30s) == 0);
+  CHECK(status_of(db, quick) == "COMPLETED");
+  const json job = job_of(db, slow);
+  CHECK(job.at("status") == "CANCELLED");
+  CHECK_THAT(job.at("status_reason").get<std::string>(), Catch::EndsWith(": daemon shutdown"));
+  CHECK(step_statuses(job) == std::vector<std::string>{"FAILED", "SKIPPED"});
+  CHECK(db.scalar("SELECT count(*) FROM govjobd_workers WHERE stopped_at IS NOT NULL") == "1");
+}
+
+TEST_CASE("SIGHUP with a broken file keeps the daemon on its old config; a good one is swapped in", "[daemon]") {
+  TestDatabase db;
+  const auto config = write_daemon_config("reload", kExecutors);
+  DaemonProcess daemon(config, db.url());
+  REQUIRE(daemon.wait_for_log("ready"));
+  std::ofstream(config, std::ios::app) << "  extra: {kind: nope}\n";
+  daemon.signal(SIGHUP);
+  REQUIRE(daemon.wait_for_log("reload refused, keeping the running configuration"));
+  CHECK_THAT(daemon.log(), Catch::Contains("executors.extra.kind: expected one of"));
+  const auto id = insert_job(db, json::array({step(0, "noop")}));
+  REQUIRE(eventually([&] { return status_of(db, id) == "COMPLETED"; }));
+  // a valid file with a new step type: later claims use it
+  std::ofstream(config) << "worker: {poll_interval: 500ms, heartbeat_interval: 300ms, lease_timeout: 2s}\n"
+                           "health: {system: {enabled: false}}\nexecutors:\n  fresh: {kind: noop}\n";
+  daemon.signal(SIGHUP);
+  REQUIRE(daemon.wait_for_log("configuration reloaded"));
+  const auto fresh = insert_job(db, json::array({step(0, "fresh")}));
+  REQUIRE(eventually([&] { return status_of(db, fresh) == "COMPLETED"; }));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit() == 0);
+}
+
+TEST_CASE("a newer database schema stops the daemon with exit 78", "[daemon]") {
+  TestDatabase db;
+  db.exec("INSERT INTO govjobd_schema_migrations (version, name, govjobd_version) VALUES (999, 'x', '99')");
+  DaemonProcess daemon(write_daemon_config("newer", kExecutors), db.url());
+  CHECK(daemon.wait_exit() == 78);
+  CHECK_THAT(daemon.log(), Catch::Contains("newer than this govjobd"));
+}

@@ -1,0 +1,96 @@
+#include "tests/support/daemon_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "tests/support/step_runner.hpp"
+
+namespace govjobd::testing {
+
+DaemonProcess::DaemonProcess(const std::string& config_path, const std::string& database_url,
+                             std::vector<std::string> extra) {
+  log_path_ = (std::filesystem::temp_directory_path() / ("govjobd-daemon-" + unique_marker() + ".log")).string();
+  std::vector<std::string> args{GOVJOBD_BINARY, "run", "-c", config_path};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const std::string url_env = "GOVJOBD_DATABASE_URL=" + database_url;
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::setpgid(0, 0);
+    ::putenv(const_cast<char*>(url_env.c_str()));
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+}
+
+DaemonProcess::~DaemonProcess() {
+  if (!exited_ && pid_ > 0) {
+    ::kill(-pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  std::error_code ec;
+  std::filesystem::remove(log_path_, ec);
+}
+
+std::string DaemonProcess::log() const {
+  std::ifstream in(log_path_);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool DaemonProcess::wait_for_log(const std::string& text, std::chrono::milliseconds timeout) const {
+  return eventually([&] { return log().find(text) != std::string::npos; }, timeout);
+}
+
+void DaemonProcess::signal(int sig) const { ::kill(pid_, sig); }
+
+std::optional<int> DaemonProcess::wait_exit(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      exited_ = true;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return std::nullopt;
+}
+
+std::string write_daemon_config(const std::string& name, const std::string& executors_yaml,
+                                const std::string& worker_yaml, const std::string& health_yaml) {
+  const auto path = std::filesystem::temp_directory_path() / ("govjobd-" + unique_marker() + "-" + name + ".yaml");
+  std::ofstream(path) << "worker:\n  poll_interval: 500ms\n  heartbeat_interval: 300ms\n  lease_timeout: 2s\n"
+                      << worker_yaml << "health:\n  system: {enabled: false}\n"
+                      << health_yaml << "executors:\n"
+                      << executors_yaml;
+  return path.string();
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return condition();
+}
+
+}  // namespace govjobd::testing

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace govjobd::testing {
+
+// The real govjobd binary running as a daemon (`govjobd run`), its output in a log file.
+class DaemonProcess {
+ public:
+  DaemonProcess(const std::string& config_path, const std::string& database_url, std::vector<std::string> extra = {});
+  ~DaemonProcess();  // SIGKILL if still running
+  DaemonProcess(const DaemonProcess&) = delete;
+  DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  std::string log() const;
+  // Waits until the log contains `text`; false on timeout.
+  bool wait_for_log(const std::string& text, std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
+  void signal(int sig) const;
+  // The exit code once it exits (-1 when killed by a signal); nullopt on timeout.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_path_;
+  bool exited_ = false;
+};
+
+// Writes a config file for tests: short worker timings, system health off. `worker_yaml` and `health_yaml`
+// are lines (indented by two) added under worker: and health:, `executors_yaml` under executors:.
+std::string write_daemon_config(const std::string& name, const std::string& executors_yaml,
+                                const std::string& worker_yaml = "  concurrency: 8\n", const std::string& health_yaml = "");
+
+// Polls `condition` every 50 ms until true or timeout.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+}  // namespace govjobd::testing
