@@ -267,3 +267,18 @@ TEST_CASE("output helpers: sanitizing, capture bounds, placeholders, tails", "[p
   CHECK(tail_of("one\ntwo\nthree\n", 7) == "three");
   CHECK(tail_of("short\n", 100) == "short");
 }
+
+TEST_CASE("a step runs as the configured user and group when the daemon is root", "[process]") {
+  auto settings = process_settings({"/bin/sh", "-c", "id -u; id -g"});
+  settings.user = "nobody";
+  settings.group = "nogroup";
+  if (::geteuid() != 0) {
+    auto r = run_process_step(settings, make_step());
+    CHECK(r.outcome == StepOutcome::SpawnFailed);
+    CHECK_THAT(r.error, Catch::Contains("govjobd is not running as root"));
+    return;
+  }
+  auto r = run_process_step(settings, make_step());
+  REQUIRE(r.outcome == StepOutcome::Completed);
+  CHECK(lines(r.output.at("stdout")) == std::vector<std::string>{"65534", "65534"});
+}

@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -196,4 +198,27 @@ TEST_CASE("the gate: BLOCKED target or system stops a step, DEGRADED only when c
   CHECK_FALSE(system.run);
   CHECK_THAT(system.reason, Catch::StartsWith("blocked by health: system BLOCKED ("));
   CHECK_FALSE(health::nothing_blocked(s));
+}
+
+TEST_CASE("a cache TTL reuses the last snapshot instead of probing again", "[health]") {
+  const auto counter = std::filesystem::temp_directory_path() / ("govjobd-probe-count-" + std::to_string(::getpid()));
+  std::filesystem::remove(counter);
+  auto counting = probe("command");
+  counting.command = {"/bin/sh", "-c", "echo x >> " + counter.string()};
+  auto settings = with({{"counted", counting}});
+  settings.cache_ttl = 1h;
+  executors::prepare_process_for_children();
+  asio::io_context io;
+  health::HealthMonitor monitor(io, settings);
+  int snapshots = 0;
+  for (int i = 0; i < 5; ++i) {
+    monitor.snapshot([&](model::HealthSnapshot) { ++snapshots; });
+    io.restart();
+    io.run_for(10s);
+  }
+  CHECK(snapshots == 5);
+  std::ifstream in(counter);
+  std::string all((std::istreambuf_iterator<char>(in)), {});
+  CHECK(all == "x\n");  // probed once
+  std::filesystem::remove(counter);
 }

@@ -197,3 +197,36 @@ TEST_CASE("executor settings errors name the step type and key", "[config]") {
   CHECK(errors_of("executors:\n  \"bad type\": {kind: noop}\n") ==
         V{"govjobd.yaml:2:3: executors.bad type: expected letters, digits, '_', '-' or '.' in a step type"});
 }
+
+TEST_CASE("the health section is read and validated", "[config]") {
+  const Settings s = parse_settings(R"(
+health:
+  probe_timeout: 500ms
+  cache_ttl: 5s
+  block_on: [BLOCKED, DEGRADED]
+  system:
+    load_per_cpu: {degraded: 1.5, blocked: 3}
+    disks: [/, /var]
+  capabilities:
+    payments: {kind: http, url: "http://127.0.0.1:8080/health", healthy_status: [200], timeout: 1s}
+    ledger: {kind: tcp, host: db.internal, port: 5432, on_error: DEGRADED}
+    flag: {kind: file, path: /run/flag, max_age: 10m}
+)", "f.yaml");
+  CHECK(s.health.probe_timeout == 500ms);
+  CHECK(s.health.cache_ttl == 5s);
+  CHECK(s.health.block_on.size() == 2);
+  CHECK(s.health.system.load_per_cpu.degraded == 1.5);
+  CHECK(s.health.system.disks.size() == 2);
+  CHECK(s.health.capabilities.at("payments").timeout == 1s);
+  CHECK(s.health.capabilities.at("ledger").on_error == "DEGRADED");
+  CHECK(s.health.capabilities.at("flag").max_age == 10min);
+  using V = std::vector<std::string>;
+  CHECK(errors_of("health:\n  capabilities:\n    x: {kind: tcp, host: h}\n") ==
+        V{"govjobd.yaml:3:8: health.capabilities.x.port: required for a tcp probe"});
+  CHECK(errors_of("health:\n  capabilities:\n    x: {kind: http, url: \"https://h/\"}\n") ==
+        V{"govjobd.yaml:3:26: health.capabilities.x.url: expected an http:// URL"});
+  CHECK(errors_of("health:\n  block_on: [DEGRADED]\n") ==
+        V{"govjobd.yaml:2:3: health.block_on: must contain BLOCKED: a BLOCKED target never runs"});
+  CHECK(errors_of("health:\n  system:\n    memory_available_pct: {degraded: 5, blocked: 10}\n") ==
+        V{"govjobd.yaml:3:27: health.system.memory_available_pct: blocked must be no higher than degraded"});
+}
