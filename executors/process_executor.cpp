@@ -12,6 +12,11 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
 
 #include <boost/asio.hpp>
 #include <boost/process.hpp>
@@ -37,6 +42,16 @@ struct ProcessExecutor::Identity {
 };
 
 namespace {
+
+// Leaders of running steps, whose exit Boost.Process reaps: reap_stray_children() must leave them alone.
+std::mutex g_leaders_mutex;
+std::set<pid_t> g_leaders;
+
+void track_leader(pid_t pid, bool running) {
+  std::lock_guard lock(g_leaders_mutex);
+  if (running) g_leaders.insert(pid);
+  else g_leaders.erase(pid);
+}
 
 constexpr milliseconds kGroupPollInterval{10};
 constexpr milliseconds kDrainTimeout{500};    // after the group is gone, how long a stray writer may hold a pipe
@@ -234,6 +249,7 @@ void ProcessRun::launch(const ProcessExecutor::Identity* identity) {
   if (ec || !child_.valid()) return fail_to_spawn(fmt::format("{}: {}", exe.string(), ec.message()));
 
   pgid_ = child_.id();
+  track_leader(pgid_, true);
   ::setpgid(pgid_, pgid_);  // the child did it already (vfork returns after exec); harmless if so
   child_.detach();  // trap 3 and 6: we never wait(); the child object lives until on_exit, we signal the group
 
@@ -296,6 +312,7 @@ void ProcessRun::stop(StepOutcome why) {
 
 void ProcessRun::on_leader_exit() {
   leader_exited_ = true;
+  track_leader(pgid_, false);
   raw_status_ = child_.native_exit_code();  // trap 4: the raw wait status tells exit 15 from SIGTERM
   deadline_timer_.cancel();
   // trap 7: whatever the leader left in its group (background children holding the pipes) goes too
@@ -441,6 +458,30 @@ ProcessExecutor::~ProcessExecutor() = default;
 void ProcessExecutor::start(const model::JobStep& step, const StepContext& context, StepDone done) {
   auto run = std::make_shared<ProcessRun>(io_, settings_, step, context, std::move(done));
   run->launch(identity_.get());
+}
+
+int reap_stray_children() {
+  int reaped = 0;
+  const std::string self = std::to_string(::getpid());
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos || close + 4 >= stat.size()) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string state, ppid;
+    rest >> state >> ppid;
+    if (state != "Z" || ppid != self) continue;
+    const pid_t pid = std::stoi(name);
+    {
+      std::lock_guard lock(g_leaders_mutex);
+      if (g_leaders.count(pid)) continue;
+    }
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) ++reaped;
+  }
+  return reaped;
 }
 
 void prepare_process_for_children() {

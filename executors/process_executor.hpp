@@ -34,4 +34,9 @@ class ProcessExecutor : public StepExecutor {
 // Idempotent; the daemon and the tests call it once at start-up.
 void prepare_process_for_children();
 
+// Reaps zombie children that no running step owns: descendants that left their step's process group
+// (setsid) and were handed to us as subreaper when their parent died. Only for the daemon, whose only
+// children are steps; returns how many were reaped.
+int reap_stray_children();
+
 }  // namespace govjobd::executors

@@ -289,6 +289,8 @@ void Daemon::poll_tick() {
 }
 
 void Daemon::heartbeat_tick() {
+  if (const int strays = executors::reap_stray_children(); strays > 0)
+    spdlog::warn("reaped {} stray processes that had left their step's process group", strays);
   if (!heartbeat_in_flight_) {
     heartbeat_in_flight_ = true;
     std::vector<std::string> ids;

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -318,4 +319,34 @@ TEST_CASE("signal_record writes its signal to governance_signals", "[daemon]") {
   CHECK(job.at("status_reason") ==
         "step 1 failed: parameters.decision: expected a non-empty string; parameters.reason: expected a non-empty string");
   CHECK(job.at("step_results")[0].at("output").at("signal_id").is_number());
+}
+
+TEST_CASE("a process that escapes its step's group with setsid is still reaped by the daemon", "[daemon]") {
+  TestDatabase db;
+  const auto config = write_daemon_config(
+      "setsid", "  escape: {kind: process, command: [/bin/sh, -c, 'setsid sh -c \"sleep 0.3\" > /dev/null 2>&1 < /dev/null & sleep 0.2; exit 0']}\n");
+  const auto id = insert_job(db, json::array({step(0, "escape")}));
+  DaemonProcess daemon(config, db.url());
+  REQUIRE(eventually([&] { return status_of(db, id) == "COMPLETED"; }));
+  auto zombies_of_daemon = [&] {
+    int n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      if (entry.path().filename().string().find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream in(entry.path() / "stat");
+      std::string stat((std::istreambuf_iterator<char>(in)), {});
+      const auto close = stat.rfind(')');
+      if (close == std::string::npos || close + 4 >= stat.size()) continue;
+      std::istringstream rest(stat.substr(close + 2));
+      std::string state;
+      int ppid = 0;
+      rest >> state >> ppid;
+      n += state == "Z" && ppid == daemon.pid();
+    }
+    return n;
+  };
+  // the escapee ends after 0.3 s; the daemon (its subreaper) reaps it within a heartbeat
+  std::this_thread::sleep_for(1500ms);
+  CHECK(zombies_of_daemon() == 0);
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit() == 0);
 }
