@@ -29,7 +29,7 @@ struct WorkerSettings {
 
 struct LoggingSettings {
   std::string level = "info";   // trace | debug | info | warn | error
-  std::string format = "text";  // text | json | journal
+  std::string format;  // text | json | journal; empty: journal when stderr is the journal, else text
 };
 
 // How one step_type runs. `kind` selects the executor; the other keys apply to the kinds named.

@@ -18,6 +18,7 @@
 #include "daemon/cli/exit_codes.hpp"
 #include "daemon/model/job_types.hpp"
 #include "daemon/model/steps_parser.hpp"
+#include "daemon/log/logging.hpp"
 #include "daemon/run/daemon.hpp"
 #include "daemon/store/store.hpp"
 #include "health/health_monitor.hpp"
@@ -177,10 +178,7 @@ namespace govjobd::cli {
 
 int command_run(const CommonOptions& common, bool exit_when_idle) {
   const config::Settings settings = load_config(common);
-  auto logger = spdlog::default_logger();
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v", spdlog::pattern_time_type::utc);
-  logger->set_level(spdlog::level::from_str(settings.logging.level));
-  logger->flush_on(spdlog::level::trace);
+  log::configure(settings.logging, settings.worker.id.empty() ? run::default_worker_id() : settings.worker.id);
   spdlog::info("config {} ({}), database {}", settings.source, settings.source.empty() ? "defaults" : "file",
                store::redact_database_url(settings.database.url.empty() ? "(libpq environment)" : settings.database.url));
   return run::run_daemon(settings, {common.config_path.empty() ? settings.source : common.config_path, exit_when_idle});

@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/settings_loader.hpp"
+#include "daemon/log/logging.hpp"
 #include "daemon/run/db_worker.hpp"
 #include "daemon/run/job_run.hpp"
 #include "daemon/run/recorder.hpp"
@@ -24,6 +25,8 @@
 #include "govjobd/version.hpp"
 
 namespace govjobd::run {
+
+std::string default_worker_id();
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -74,7 +77,7 @@ class Daemon {
  public:
   Daemon(config::Settings settings, DaemonOptions options)
       : settings_(std::move(settings)), options_(std::move(options)), host_(host_name()),
-        worker_id_(settings_.worker.id.empty() ? fmt::format("{}:{}", host_, ::getpid()) : settings_.worker.id) {}
+        worker_id_(settings_.worker.id.empty() ? default_worker_id() : settings_.worker.id) {}
 
   int run();
 
@@ -390,7 +393,7 @@ void Daemon::reload() {
     next.database = settings_.database;
     next.worker.id = settings_.worker.id;
     settings_ = std::move(next);
-    spdlog::set_level(spdlog::level::from_str(settings_.logging.level));
+    log::set_level(settings_.logging.level);
     spdlog::info("configuration reloaded: concurrency {}, {} executors, {} probes (running jobs keep the old ones)",
                  settings_.worker.concurrency, settings_.executors.size(), settings_.health.capabilities.size());
     maybe_claim();
@@ -406,6 +409,8 @@ void Daemon::notify_status() {
 }
 
 }  // namespace
+
+std::string default_worker_id() { return fmt::format("{}:{}", host_name(), ::getpid()); }
 
 int run_daemon(const config::Settings& settings, const DaemonOptions& options) {
   Daemon daemon(settings, options);

@@ -1,0 +1,101 @@
+#include "daemon/log/logging.hpp"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/model/timestamp.hpp"
+
+namespace govjobd::log {
+
+namespace {
+
+thread_local std::optional<JobFields> t_fields;
+
+int journal_priority(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace:
+    case spdlog::level::debug: return 7;
+    case spdlog::level::info: return 6;
+    case spdlog::level::warn: return 4;
+    case spdlog::level::err: return 3;
+    default: return 2;
+  }
+}
+
+class JournalFormatter : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const std::string line = fmt::format("<{}>{}\n", journal_priority(msg.level),
+                                         std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(line.data(), line.data() + line.size());
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JournalFormatter>(); }
+};
+
+class JsonFormatter : public spdlog::formatter {
+ public:
+  explicit JsonFormatter(std::string worker) : worker_(std::move(worker)) {}
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    nlohmann::json j{
+        {"ts", model::format_timestamp(std::chrono::time_point_cast<std::chrono::microseconds>(msg.time))},
+        {"level", std::string(spdlog::level::to_string_view(msg.level).data(), spdlog::level::to_string_view(msg.level).size())},
+        {"msg", std::string(msg.payload.data(), msg.payload.size())},
+        {"worker", worker_}};
+    if (t_fields) {
+      j["job_id"] = t_fields->job_id;
+      if (!t_fields->contract_id.empty()) j["contract_id"] = t_fields->contract_id;
+      if (t_fields->step_index) j["step_index"] = *t_fields->step_index;
+      if (!t_fields->step_type.empty()) j["step_type"] = t_fields->step_type;
+    }
+    const std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    dest.append(line.data(), line.data() + line.size());
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(worker_); }
+
+ private:
+  std::string worker_;
+};
+
+bool stderr_is_journal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  if (!stream) return false;
+  struct stat st {};
+  if (::fstat(2, &st) != 0) return false;
+  return fmt::format("{}:{}", st.st_dev, st.st_ino) == stream;
+}
+
+}  // namespace
+
+ScopedJob::ScopedJob(JobFields fields) : previous_(std::move(t_fields)) { t_fields = std::move(fields); }
+ScopedJob::~ScopedJob() { t_fields = std::move(previous_); }
+
+std::string effective_format(const config::LoggingSettings& settings) {
+  if (!settings.format.empty()) return settings.format;
+  return stderr_is_journal() ? "journal" : "text";
+}
+
+void configure(const config::LoggingSettings& settings, const std::string& worker_id) {
+  auto logger = std::make_shared<spdlog::logger>("govjobd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  const std::string format = effective_format(settings);
+  if (format == "json")
+    logger->set_formatter(std::make_unique<JsonFormatter>(worker_id));
+  else if (format == "journal")
+    logger->set_formatter(std::make_unique<JournalFormatter>());
+  else
+    logger->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%fZ %l %v",
+                                                                      spdlog::pattern_time_type::utc));
+  logger->flush_on(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+  set_level(settings.level);
+}
+
+void set_level(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }
+
+}  // namespace govjobd::log
