@@ -16,5 +16,6 @@ depends=$(dpkg-deb -f "$deb" Depends)
 for d in libpqxx-6.4 libyaml-cpp0.7 libspdlog1.10 libsystemd0 libboost-filesystem1.74.0 systemd; do
   grep -q "$d" <<<"$depends" || { echo "Depends lacks $d: $depends"; exit 1; }
 done
-dpkg-deb -I "$deb" | grep -q conffiles || { echo "no conffiles"; exit 1; }
+info=$(dpkg-deb -I "$deb")
+grep -q conffiles <<<"$info" || { echo "no conffiles"; exit 1; }
 echo "$(basename "$deb"): ok; Depends: $depends"
