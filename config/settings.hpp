@@ -89,6 +89,16 @@ struct HealthSettings {
   std::map<std::string, ProbeSettings> capabilities;  // capability (a step's target) -> probe
 };
 
+struct MetricsSettings {
+  std::string listen;  // "127.0.0.1:9464"; empty: no metrics endpoint
+};
+
+struct RetentionSettings {
+  std::optional<Duration> keep_terminal;  // delete terminal jobs completed longer ago than this; none: keep all
+  Duration interval = std::chrono::hours(1);
+  int batch_size = 500;
+};
+
 struct Settings {
   std::string source;  // the file these came from, or "" for built-in defaults
   DatabaseSettings database;
@@ -96,6 +106,8 @@ struct Settings {
   LoggingSettings logging;
   std::map<std::string, ExecutorSettings> executors;  // step_type -> executor
   HealthSettings health;
+  MetricsSettings metrics;
+  RetentionSettings retention;
 };
 
 }  // namespace govjobd::config

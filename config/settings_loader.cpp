@@ -1,5 +1,6 @@
 #include "config/settings_loader.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -40,12 +41,30 @@ void read_logging(MapReader& m, LoggingSettings& s) {
   m.finish();
 }
 
+void read_metrics(MapReader& m, MetricsSettings& s) {
+  m.text("listen", s.listen, false);
+  m.finish();
+  const auto colon = s.listen.rfind(':');
+  if (!s.listen.empty() && (colon == std::string::npos || colon == 0 || colon + 1 == s.listen.size() ||
+                            s.listen.find_first_not_of("0123456789", colon + 1) != std::string::npos))
+    m.sink().add(m.node()["listen"].Mark(), m.path() + ".listen", "expected host:port such as 127.0.0.1:9464");
+}
+
+void read_retention(MapReader& m, RetentionSettings& s) {
+  m.optional_duration("keep_terminal", s.keep_terminal, std::chrono::hours(1));
+  m.duration("interval", s.interval, std::chrono::seconds(1));
+  m.integer("batch_size", s.batch_size, 1, 100000);
+  m.finish();
+}
+
 void read_root(MapReader& root, Settings& s) {
   if (auto m = root.map("database")) read_database(*m, s.database);
   if (auto m = root.map("worker")) read_worker(*m, s.worker);
   if (auto m = root.map("logging")) read_logging(*m, s.logging);
   if (auto m = root.map("executors")) read_executors(*m, s.executors);
   if (auto m = root.map("health")) read_health(*m, s.health);
+  if (auto m = root.map("metrics")) read_metrics(*m, s.metrics);
+  if (auto m = root.map("retention")) read_retention(*m, s.retention);
   root.finish();
 }
 
@@ -66,11 +85,36 @@ Settings parse_settings(std::string_view yaml, const std::string& source) {
     MapReader root(document, "", sink);
     read_root(root, settings);
   } else if (document.IsDefined() && !document.IsNull()) {
-    sink.add(document.Mark(), "", "expected a mapping of sections (database, worker, logging, executors, health)");
+    sink.add(document.Mark(), "", "expected a mapping of sections (database, worker, logging, executors, health, metrics, retention)");
   }
   if (!sink.empty()) throw ConfigError(sink.take());
   if (const char* url = std::getenv(kDatabaseUrlEnv); url && *url) settings.database.url = url;
   return settings;
+}
+
+std::vector<std::string> schema_keys() {
+  // Every section present, so that every reader runs and declares its keys.
+  static constexpr const char* kEverySection = R"(
+database: {}
+worker: {}
+logging: {}
+executors: {NAME: {kind: noop}}
+health: {system: {load_per_cpu: {}, memory_available_pct: {}, disk_free_pct: {}}, capabilities: {NAME: {kind: file, path: /}}}
+metrics: {}
+retention: {}
+)";
+  std::vector<std::string> keys;
+  MapReader::declared_log = &keys;
+  try {
+    parse_settings(kEverySection, "<schema>");
+  } catch (...) {
+    MapReader::declared_log = nullptr;
+    throw;
+  }
+  MapReader::declared_log = nullptr;
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
 }
 
 Settings load_settings(const std::string& path) {

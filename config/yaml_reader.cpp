@@ -18,6 +18,8 @@ void IssueSink::add_at_document(std::string key, std::string message) {
   issues_.push_back({file_, 0, 0, std::move(key), std::move(message)});
 }
 
+std::vector<std::string>* MapReader::declared_log = nullptr;
+
 MapReader::MapReader(YAML::Node node, std::string path, IssueSink& sink)
     : node_(std::move(node)), path_(std::move(path)), sink_(sink) {}
 
@@ -33,6 +35,7 @@ void MapReader::bad(const char* key, const YAML::Node& value, const std::string&
 
 YAML::Node MapReader::scalar(const char* key) {
   declared_.insert(key);
+  if (declared_log) declared_log->push_back(key_path(key));
   return std::as_const(node_)[key];  // const: a missing key must not be inserted
 }
 
@@ -163,6 +166,7 @@ void MapReader::string_map(const char* key, std::map<std::string, std::string>& 
 
 std::optional<MapReader> MapReader::map(const char* key) {
   declared_.insert(key);
+  if (declared_log) declared_log->push_back(key_path(key));
   YAML::Node value = std::as_const(node_)[key];
   if (!value.IsDefined() || value.IsNull()) return std::nullopt;
   if (!value.IsMap()) {

@@ -56,6 +56,9 @@ class MapReader {
   std::vector<std::string> names();
 
   void finish();
+
+  // When set, every key a reader declares is appended here as a dotted path (for the documented-keys check).
+  static std::vector<std::string>* declared_log;
   const std::string& path() const { return path_; }
   IssueSink& sink() { return sink_; }
   const YAML::Node& node() const { return node_; }

@@ -19,6 +19,8 @@
 #include "daemon/log/logging.hpp"
 #include "daemon/run/db_worker.hpp"
 #include "daemon/run/job_run.hpp"
+#include "daemon/run/metrics.hpp"
+#include "daemon/run/metrics_server.hpp"
 #include "daemon/run/recorder.hpp"
 #include "daemon/store/listener.hpp"
 #include "executors/process_executor.hpp"
@@ -93,6 +95,8 @@ class Daemon {
   void poll_tick();
   void heartbeat_tick();
   void reaper_tick();
+  void retention_tick();
+  void retention_batch(long long keep_ms, int total);
   void watchdog_tick(milliseconds every);
   void apply_cancel_requests();
   void on_signal(int sig);
@@ -115,8 +119,10 @@ class Daemon {
   std::shared_ptr<executors::ExecutorRegistry> executors_;
   std::shared_ptr<health::HealthMonitor> health_;
   std::map<std::string, std::shared_ptr<JobRun>> running_;
+  Metrics metrics_;
+  std::unique_ptr<MetricsServer> metrics_server_;
   asio::steady_timer poll_timer_{io_}, heartbeat_timer_{io_}, reaper_timer_{io_}, grace_timer_{io_},
-      watchdog_timer_{io_};
+      watchdog_timer_{io_}, retention_timer_{io_};
   asio::signal_set signals_{io_, SIGTERM, SIGINT, SIGHUP};
   std::thread listener_;
   std::atomic<bool> listener_stop_{false};
@@ -127,7 +133,7 @@ class Daemon {
 };
 
 RunEnv Daemon::env() {
-  return RunEnv{io_, *recorder_, executors_, health_, settings_.health.block_on, worker_id_, host_};
+  return RunEnv{io_, *recorder_, executors_, health_, settings_.health.block_on, worker_id_, host_, &metrics_};
 }
 
 int Daemon::run() {
@@ -142,6 +148,20 @@ int Daemon::run() {
     spdlog::error("{}: {}", settings_.source, e.what());
     db_->stop(0ms);
     return kExitConfig;
+  }
+  if (!settings_.metrics.listen.empty()) {
+    try {
+      metrics_server_ = std::make_unique<MetricsServer>(io_, settings_.metrics.listen, [this] {
+        metrics_.set_running(static_cast<int>(running_.size()));
+        metrics_.set_database_reconnects(db_->reconnects());
+        return metrics_.render();
+      });
+      spdlog::info("metrics on http://{}/metrics", settings_.metrics.listen);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      db_->stop(0ms);
+      return 1;
+    }
   }
   signals_.async_wait([this](const boost::system::error_code& ec, int sig) { if (!ec) on_signal(sig); });
   spdlog::info("govjobd {} starting as worker {} (concurrency {})", kVersion, worker_id_, settings_.worker.concurrency);
@@ -179,6 +199,7 @@ void Daemon::on_ready() {
   poll_tick();
   heartbeat_tick();
   reaper_tick();
+  if (settings_.retention.keep_terminal) retention_tick();
   maybe_claim();
 }
 
@@ -227,7 +248,8 @@ void Daemon::maybe_claim() {
   if (free <= 0) return;
   claim_in_flight_ = true;
   claim_again_ = false;
-  db_->post([this, free, lease = lease_ms()](store::Store& store) {
+  const auto asked = std::chrono::steady_clock::now();
+  db_->post([this, free, asked, lease = lease_ms()](store::Store& store) {
     std::vector<store::ClaimedJob> jobs;
     try {
       jobs = store.job_claim(worker_id_, free, lease);
@@ -236,8 +258,10 @@ void Daemon::maybe_claim() {
     } catch (const std::exception& e) {
       spdlog::error("claim failed: {}", e.what());
     }
-    asio::post(io_, [this, free, jobs = std::move(jobs)]() mutable {
+    asio::post(io_, [this, free, asked, jobs = std::move(jobs)]() mutable {
       claim_in_flight_ = false;
+      metrics_.jobs_claimed(static_cast<int>(jobs.size()),
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count());
       const bool full = static_cast<int>(jobs.size()) == free;
       for (auto& job : jobs) start_job(std::move(job));
       if (full || claim_again_) return maybe_claim();
@@ -324,6 +348,25 @@ void Daemon::reaper_tick() {
   reaper_timer_.async_wait([this](const boost::system::error_code& ec) { if (!ec) reaper_tick(); });
 }
 
+void Daemon::retention_tick() {
+  if (db_up_) retention_batch(settings_.retention.keep_terminal->count(), 0);
+  retention_timer_.expires_after(jittered(settings_.retention.interval));
+  retention_timer_.async_wait([this](const boost::system::error_code& ec) { if (!ec) retention_tick(); });
+}
+
+// One small batch per transaction, the next only after the previous committed: no long locks.
+void Daemon::retention_batch(long long keep_ms, int total) {
+  db_->post([this, keep_ms, total, batch = settings_.retention.batch_size](store::Store& store) {
+    const int deleted = store.jobs_delete_terminal(keep_ms, batch);
+    asio::post(io_, [this, keep_ms, total, deleted, batch] {
+      if (deleted == batch && !draining_) return retention_batch(keep_ms, total + deleted);
+      if (total + deleted > 0)
+        spdlog::info("retention deleted {} terminal jobs completed more than {}ms ago, with their transitions",
+                     total + deleted, keep_ms);
+    });
+  });
+}
+
 void Daemon::watchdog_tick(milliseconds every) {
   sd_notify(0, "WATCHDOG=1");
   watchdog_timer_.expires_after(every);
@@ -368,7 +411,9 @@ void Daemon::cancel_all(const std::string& reason) {
 void Daemon::finish_shutdown() {
   if (stopped_) return;
   stopped_ = true;
-  for (auto* t : {&poll_timer_, &heartbeat_timer_, &reaper_timer_, &grace_timer_, &watchdog_timer_}) t->cancel();
+  for (auto* t : {&poll_timer_, &heartbeat_timer_, &reaper_timer_, &grace_timer_, &watchdog_timer_, &retention_timer_})
+    t->cancel();
+  if (metrics_server_) metrics_server_->stop();
   signals_.cancel();
   if (!ready_) return io_.stop();
   db_->post([this](store::Store& store) {

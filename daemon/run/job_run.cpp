@@ -42,6 +42,7 @@ void JobRun::start() {
   if (auto problem = preflight()) return end_job(JobStatus::Failed, *problem, std::nullopt, skipped_from(0), std::nullopt);
   auto self = shared_from_this();
   env_.health->snapshot([self](model::HealthSnapshot snapshot) {
+    if (self->env_.metrics) self->env_.metrics->health_observed(snapshot);
     self->health_ = std::move(snapshot);
     self->next_step();
   });
@@ -122,7 +123,9 @@ void JobRun::start_step(const model::JobStep& step) {
 
 void JobRun::on_step_done(const model::JobStep& step, model::Timestamp started, executors::StepExecution r) {
   auto self = shared_from_this();
+  if (env_.metrics) env_.metrics->step_finished(step.step_type, std::chrono::duration<double>(r.duration).count());
   env_.health->snapshot([self, step, started, r = std::move(r)](model::HealthSnapshot after) mutable {
+    if (self->env_.metrics) self->env_.metrics->health_observed(after);
     self->health_ = after;
     const auto ended = model::now_utc();
     const bool ok = r.outcome == executors::StepOutcome::Completed;
@@ -178,6 +181,7 @@ void JobRun::end_job(JobStatus status, const std::string& reason, std::optional<
     self->say(spdlog::level::info, step_index, "",
               fmt::format("job {} step {} RUNNING -> {}: {}", self->job_.job_id,
                           step_index ? std::to_string(*step_index) : "-", model::to_string(status), reason));
+    if (self->env_.metrics) self->env_.metrics->job_finished(std::string(model::to_string(status)), reason);
     self->finished(std::string(model::to_string(status)));
   });
 }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/model/job_types.hpp"
+#include "daemon/run/metrics.hpp"
 #include "daemon/run/recorder.hpp"
 #include "daemon/store/run_store.hpp"
 #include "executors/executor_registry.hpp"
@@ -25,6 +26,7 @@ struct RunEnv {
   std::vector<std::string> block_on;
   std::string worker_id;
   std::string host;
+  Metrics* metrics = nullptr;
 };
 
 // One claimed job, from RUNNING to its terminal state: health before, each step in step_index order

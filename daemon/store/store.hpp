@@ -87,6 +87,8 @@ class Store {
   int job_reap(const std::string& reaper_id, int limit, const std::function<ReapDecision(const LostJob&)>& decide);
   long long jobs_pending_count();
   long long signal_record(const SignalRow& signal);  // the signal's id
+  // Retention: one batch; returns how many jobs were deleted.
+  int jobs_delete_terminal(long long keep_ms, int batch_size);
 
  private:
   struct Impl;

@@ -140,4 +140,13 @@ long long Store::signal_record(const SignalRow& s) {
   });
 }
 
+int Store::jobs_delete_terminal(long long keep_ms, int batch_size) {
+  return translate_errors([&] {
+    pqxx::work w(impl_->conn);
+    const auto r = w.exec_prepared("jobs_delete_terminal", keep_ms, batch_size);
+    w.commit();
+    return static_cast<int>(r.affected_rows());
+  });
+}
+
 }  // namespace govjobd::store

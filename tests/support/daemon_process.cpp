@@ -1,6 +1,7 @@
 #include "tests/support/daemon_process.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,15 +17,22 @@
 namespace govjobd::testing {
 
 DaemonProcess::DaemonProcess(const std::string& config_path, const std::string& database_url,
-                             std::vector<std::string> extra) {
+                             std::vector<std::string> extra, std::map<std::string, std::string> env) {
   log_path_ = (std::filesystem::temp_directory_path() / ("govjobd-daemon-" + unique_marker() + ".log")).string();
   std::vector<std::string> args{GOVJOBD_BINARY, "run", "-c", config_path};
   args.insert(args.end(), extra.begin(), extra.end());
   const std::string url_env = "GOVJOBD_DATABASE_URL=" + database_url;
+  std::ofstream(log_path_).flush();  // exists before the child opens it
+  struct stat st {};
+  ::stat(log_path_.c_str(), &st);
+  std::vector<std::string> extra_env;
+  for (const auto& [k, v] : env)  // "@LOG_STREAM@": the log file's device:inode, as systemd names the journal
+    extra_env.push_back(k + "=" + (v == "@LOG_STREAM@" ? std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) : v));
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
-    const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int fd = ::open(log_path_.c_str(), O_WRONLY | O_APPEND);
+    for (auto& e : extra_env) ::putenv(e.data());
     ::dup2(fd, 1);
     ::dup2(fd, 2);
     ::setpgid(0, 0);

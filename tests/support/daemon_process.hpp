@@ -14,7 +14,10 @@ namespace govjobd::testing {
 // The real govjobd binary running as a daemon (`govjobd run`), its output in a log file.
 class DaemonProcess {
  public:
-  DaemonProcess(const std::string& config_path, const std::string& database_url, std::vector<std::string> extra = {});
+  // env values "@LOG_STREAM@" become the log file's device:inode (a JOURNAL_STREAM for it).
+  DaemonProcess(const std::string& config_path, const std::string& database_url, std::vector<std::string> extra = {},
+                std::map<std::string, std::string> env = {});
+  const std::string& log_path() const { return log_path_; }
   ~DaemonProcess();  // SIGKILL if still running
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;

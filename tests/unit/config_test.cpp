@@ -102,7 +102,7 @@ TEST_CASE("each kind of config error names file, line, column and key", "[config
         V{"govjobd.yaml:3:3: worker.concurrency: duplicate key (first at line 2)"});
   CHECK(errors_of("worker:\n  heartbeat_interval: 30s\n  lease_timeout: 10s\n") ==
         V{"govjobd.yaml:2:3: worker.lease_timeout: must be longer than worker.heartbeat_interval, or live workers lose their jobs"});
-  CHECK(errors_of("- a\n- b\n") == V{"govjobd.yaml:1:1: expected a mapping of sections (database, worker, logging, executors, health)"});
+  CHECK(errors_of("- a\n- b\n") == V{"govjobd.yaml:1:1: expected a mapping of sections (database, worker, logging, executors, health, metrics, retention)"});
   const auto syntax = errors_of("worker:\n  concurrency: [1\n");
   REQUIRE(syntax.size() == 1);
   CHECK(syntax[0].starts_with("govjobd.yaml:3:1: invalid YAML: "));
@@ -229,4 +229,25 @@ health:
         V{"govjobd.yaml:2:3: health.block_on: must contain BLOCKED: a BLOCKED target never runs"});
   CHECK(errors_of("health:\n  system:\n    memory_available_pct: {degraded: 5, blocked: 10}\n") ==
         V{"govjobd.yaml:3:27: health.system.memory_available_pct: blocked must be no higher than degraded"});
+}
+
+TEST_CASE("every key of the config schema is documented in README.md", "[config]") {
+  std::ifstream in(std::string(GOVJOBD_SOURCE_DIR) + "/README.md");
+  const std::string readme((std::istreambuf_iterator<char>(in)), {});
+  const auto keys = schema_keys();
+  CHECK(keys.size() > 50);
+  for (const auto& key : keys) {
+    INFO(key);
+    CHECK(readme.find("`" + key + "`") != std::string::npos);
+  }
+}
+
+TEST_CASE("metrics and retention sections", "[config]") {
+  const Settings s = parse_settings("metrics: {listen: '127.0.0.1:9464'}\nretention: {keep_terminal: 90d, batch_size: 100}\n", "f.yaml");
+  CHECK(s.metrics.listen == "127.0.0.1:9464");
+  CHECK(s.retention.keep_terminal == std::chrono::hours(90 * 24));
+  CHECK(s.retention.batch_size == 100);
+  CHECK_FALSE(parse_settings("", "f.yaml").retention.keep_terminal.has_value());
+  CHECK(errors_of("metrics: {listen: 9464}\n") ==
+        std::vector<std::string>{"govjobd.yaml:1:19: metrics.listen: expected host:port such as 127.0.0.1:9464"});
 }

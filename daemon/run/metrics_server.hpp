@@ -1,0 +1,27 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace govjobd::run {
+
+// GET /metrics on host:port (Boost.Beast), answered on the event loop from `render`.
+class MetricsServer {
+ public:
+  // Throws std::runtime_error when the address cannot be bound.
+  MetricsServer(boost::asio::io_context& io, const std::string& listen, std::function<std::string()> render);
+  ~MetricsServer();
+  void stop();
+  unsigned short port() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace govjobd::run
