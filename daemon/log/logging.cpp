@@ -63,12 +63,15 @@ class JsonFormatter : public spdlog::formatter {
   std::string worker_;
 };
 
+// systemd connects stdout and stderr to the same journal stream; we write to stderr.
 bool stderr_is_journal() {
   const char* stream = std::getenv("JOURNAL_STREAM");
   if (!stream) return false;
-  struct stat st {};
-  if (::fstat(2, &st) != 0) return false;
-  return fmt::format("{}:{}", st.st_dev, st.st_ino) == stream;
+  for (int fd : {2, 1}) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && fmt::format("{}:{}", st.st_dev, st.st_ino) == stream) return true;
+  }
+  return false;
 }
 
 }  // namespace

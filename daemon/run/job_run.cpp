@@ -43,6 +43,7 @@ void JobRun::start() {
   auto self = shared_from_this();
   env_.health->snapshot([self](model::HealthSnapshot snapshot) {
     if (self->env_.metrics) self->env_.metrics->health_observed(snapshot);
+    self->health_before_ = snapshot;
     self->health_ = std::move(snapshot);
     self->next_step();
   });
@@ -104,10 +105,11 @@ void JobRun::next_step() {
     say(spdlog::level::warn, step.step_index, step.step_type,
         fmt::format("job {} step {} runs into DEGRADED health ({})", job_.job_id, step.step_index, decision.dump()));
 
+  // The claim already moved current_step_index to the first step: no write needed to start it.
+  if (next_ == 0 && job_.current_step_index == step.step_index) return start_step(step);
   store::JobWrite w = write_for(job_.job_id, env_.worker_id);
   w.current_step_index = step.step_index;
-  if (!health_before_written_) w.health_before = json(*health_);
-  health_before_written_ = true;
+  attach_health_before(w);
   write(std::move(w), [self = shared_from_this(), step] { self->start_step(step); });
 }
 
@@ -142,6 +144,7 @@ void JobRun::on_step_done(const model::JobStep& step, model::Timestamp started, 
       if (self->next_ < self->steps_.size()) {
         store::JobWrite w = write_for(self->job_.job_id, self->env_.worker_id);
         w.append_results = json::array({json(result)});
+        self->attach_health_before(w);
         return self->write(std::move(w), [self] { self->next_step(); });
       }
       return self->end_job(JobStatus::Completed, "all steps completed", std::nullopt, json::array({json(result)}), after);
@@ -165,7 +168,7 @@ void JobRun::end_job(JobStatus status, const std::string& reason, std::optional<
   store::JobWrite w = write_for(job_.job_id, env_.worker_id);
   w.append_results = std::move(results);
   if (health_after) w.health_after = json(*health_after);
-  if (health_ && !health_before_written_) w.health_before = json(*health_);
+  attach_health_before(w);
   w.terminal_status = std::string(model::to_string(status));
   w.status_reason = reason;
   w.transition_step_index = step_index;
@@ -184,6 +187,11 @@ void JobRun::end_job(JobStatus status, const std::string& reason, std::optional<
     if (self->env_.metrics) self->env_.metrics->job_finished(std::string(model::to_string(status)), reason);
     self->finished(std::string(model::to_string(status)));
   });
+}
+
+void JobRun::attach_health_before(store::JobWrite& w) {
+  if (health_before_ && !health_before_written_) w.health_before = json(*health_before_);
+  health_before_written_ = true;
 }
 
 void JobRun::write(store::JobWrite w, std::function<void()> then) {

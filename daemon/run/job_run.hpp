@@ -50,6 +50,8 @@ class JobRun : public std::enable_shared_from_this<JobRun> {
   void end_job(model::JobStatus status, const std::string& reason, std::optional<int> step_index,
                nlohmann::json results, std::optional<model::HealthSnapshot> health_after);
   void write(store::JobWrite w, std::function<void()> then);
+  // health_snapshot_before goes with the job's first write after the claim.
+  void attach_health_before(store::JobWrite& w);
   nlohmann::json skipped_from(std::size_t first) const;
   nlohmann::json evidence(const model::Timestamp& ended) const;
   void log_step(const model::JobStep& step, const model::StepResult& result, long long ms) const;
@@ -63,6 +65,7 @@ class JobRun : public std::enable_shared_from_this<JobRun> {
   std::vector<model::JobStep> steps_;
   std::size_t next_ = 0;
   std::optional<model::HealthSnapshot> health_;  // the latest snapshot: gates the next step
+  std::optional<model::HealthSnapshot> health_before_;
   bool health_before_written_ = false;
   std::shared_ptr<executors::CancelSignal> cancel_ = std::make_shared<executors::CancelSignal>();
   std::optional<std::string> cancel_reason_;  // "cancelled by <who>: <reason>"

@@ -18,6 +18,7 @@ struct ClaimedJob {
   std::optional<std::string> steps_json;  // the steps column as written by the creating system
   std::optional<model::Timestamp> timeout_at;
   model::Timestamp started_at{};
+  std::optional<int> current_step_index;  // set by the claim to the first step's index
 };
 
 // One fenced write of a RUNNING job by its worker; see queries/job_write.sql.

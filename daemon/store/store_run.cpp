@@ -69,7 +69,8 @@ std::vector<ClaimedJob> Store::job_claim(const std::string& worker_id, int limit
     out.reserve(rows.size());
     for (const auto& r : rows)
       out.push_back({r[0].c_str(), text_or_null(r[1]), text_or_null(r[2]), time_or_null(r[3]),
-                     time_or_null(r[4]).value_or(model::now_utc())});
+                     time_or_null(r[4]).value_or(model::now_utc()),
+                     r[5].is_null() ? std::nullopt : std::optional<int>(r[5].as<int>())});
     return out;
   });
 }

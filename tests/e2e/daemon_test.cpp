@@ -151,7 +151,9 @@ TEST_CASE("step timeout and job timeout", "[daemon]") {
 
 TEST_CASE("cancel while PENDING and while RUNNING", "[daemon]") {
   TestDatabase db;
-  const auto config = write_daemon_config("cancel", "  hang: {kind: process, command: [/bin/sleep, '60'], kill_grace: 200ms}\n");
+  const std::string started = (std::filesystem::temp_directory_path() / ("govjobd-started-" + unique_marker())).string();
+  const auto config = write_daemon_config(
+      "cancel", "  hang: {kind: process, command: [/bin/sh, -c, 'touch " + started + "; exec sleep 60'], kill_grace: 200ms}\n");
   const auto pending = insert_job(db, json::array({step(0, "hang")}));
   const auto cancelled = run_process({GOVJOBD_BINARY, "cancel", pending, "--reason", "not today", "--by", "alice"},
                                      {{"GOVJOBD_DATABASE_URL", db.url()}});
@@ -160,7 +162,8 @@ TEST_CASE("cancel while PENDING and while RUNNING", "[daemon]") {
 
   const auto running = insert_job(db, json::array({step(0, "hang"), step(1, "hang")}));
   DaemonProcess daemon(config, db.url());
-  REQUIRE(eventually([&] { return db.scalar("SELECT current_step_index FROM governance_jobs WHERE job_id = '" + running + "' AND status = 'RUNNING' AND step_results = '[]' AND health_snapshot_before IS NOT NULL") == "0"; }));
+  REQUIRE(eventually([&] { return std::filesystem::exists(started); }));  // step 0 is running
+  std::filesystem::remove(started);
   const auto requested_at = std::chrono::steady_clock::now();
   const auto request = run_process({GOVJOBD_BINARY, "cancel", running, "--reason", "wrong window", "--by", "bob"},
                                    {{"GOVJOBD_DATABASE_URL", db.url()}});
