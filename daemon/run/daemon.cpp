@@ -126,7 +126,7 @@ class Daemon {
   asio::signal_set signals_{io_, SIGTERM, SIGINT, SIGHUP};
   std::thread listener_;
   std::atomic<bool> listener_stop_{false};
-  bool ready_ = false, db_up_ = true, draining_ = false, stopped_ = false;
+  bool ready_ = false, db_up_ = true, heartbeat_ok_ = true, draining_ = false, stopped_ = false;
   bool claim_in_flight_ = false, claim_again_ = false, heartbeat_in_flight_ = false, idle_check_in_flight_ = false;
   long long finished_ = 0;
   int exit_code_ = 0;
@@ -239,7 +239,7 @@ void Daemon::on_notification(const store::Notification& n) {
 }
 
 void Daemon::maybe_claim() {
-  if (!ready_ || draining_ || !db_up_) return;
+  if (!ready_ || draining_ || !db_up_ || !heartbeat_ok_) return;
   if (claim_in_flight_) {
     claim_again_ = true;
     return;
@@ -295,7 +295,14 @@ void Daemon::check_idle() {
   if (!options_.exit_when_idle || !running_.empty() || draining_ || idle_check_in_flight_) return;
   idle_check_in_flight_ = true;
   db_->post([this](store::Store& store) {
-    const long long pending = store.jobs_pending_count();
+    long long pending = 1;
+    try {
+      pending = store.jobs_pending_count();
+    } catch (const store::DatabaseUnavailable&) {
+      throw;
+    } catch (const std::exception& e) {
+      spdlog::error("counting PENDING jobs failed: {}", e.what());
+    }
     asio::post(io_, [this, pending] {
       idle_check_in_flight_ = false;
       if (pending == 0 && running_.empty() && !claim_in_flight_ && !draining_) {
@@ -323,9 +330,24 @@ void Daemon::heartbeat_tick() {
     std::vector<std::string> ids;
     for (const auto& [id, run] : running_) ids.push_back(id);
     db_->post([this, ids, lease = lease_ms()](store::Store& store) {
-      auto beat = store.worker_heartbeat(worker_id_, ids, lease);
-      if (!beat.worker_known) store.worker_register(worker_id_, host_, ::getpid(), kVersion);
-      asio::post(io_, [this] { heartbeat_in_flight_ = false; });
+      bool ok = true;
+      try {
+        auto beat = store.worker_heartbeat(worker_id_, ids, lease);
+        if (!beat.worker_known) store.worker_register(worker_id_, host_, ::getpid(), kVersion);
+      } catch (const store::DatabaseUnavailable&) {
+        throw;  // retried after the reconnect
+      } catch (const std::exception& e) {
+        spdlog::error("heartbeat failed: {}", e.what());
+        ok = false;
+      }
+      asio::post(io_, [this, ok] {
+        heartbeat_in_flight_ = false;
+        if (ok != heartbeat_ok_) {
+          heartbeat_ok_ = ok;
+          if (ok) maybe_claim();
+          else spdlog::warn("heartbeats fail: no new claims until one succeeds");
+        }
+      });
     });
   }
   heartbeat_timer_.expires_after(settings_.worker.heartbeat_interval);
