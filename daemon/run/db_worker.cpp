@@ -51,6 +51,7 @@ bool DbWorker::ensure_connected(std::unique_lock<std::mutex>& lock) {
     lock.unlock();
     try {
       store_ = store::Store::connect(url_);
+      store_->set_timeouts(60'000, 30'000);
     } catch (const std::exception& e) {
       spdlog::warn("database unavailable, retrying in {}ms: {}", backoff.count(), e.what());
     }

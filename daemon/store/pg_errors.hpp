@@ -26,8 +26,9 @@ auto translate_errors(F&& f) -> decltype(f()) {
     throw DatabaseUnavailable("database connection lost during commit: " + first_line(e.what()));
   } catch (const pqxx::sql_error& e) {
     const std::string& state = e.sqlstate();
-    // 08: connection exception; 57: operator intervention (shutdown, terminated backend)
-    if (state.starts_with("08") || state.starts_with("57") || state.empty())
+    // 08: connection exception; 57: operator intervention (shutdown, terminated backend, statement
+    // timeout); 55P03: lock timeout. Each is retried on a new connection, in order.
+    if (state.starts_with("08") || state.starts_with("57") || state == "55P03" || state.empty())
       throw DatabaseUnavailable("database unreachable: " + first_line(e.what()));
     if (state.starts_with("GJ") || state == "22P02" || state == "23505" || state == "22023")
       throw RequestRejected(first_line(e.what()));

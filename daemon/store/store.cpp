@@ -74,6 +74,13 @@ std::string redact_database_url(const std::string& url) {
   return std::regex_replace(out, keyword_password, "$1***");
 }
 
+void Store::set_timeouts(long long statement_ms, long long lock_ms) {
+  translate_errors([&] {
+    pqxx::nontransaction n(impl_->conn);
+    n.exec0("SET statement_timeout = " + std::to_string(statement_ms) + "; SET lock_timeout = " + std::to_string(lock_ms));
+  });
+}
+
 std::string Store::job_enqueue(const JobEnqueueParams& p) {
   return translate_errors([&] {
     try {

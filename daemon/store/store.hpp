@@ -64,6 +64,9 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
+  // Bounds every later statement of this connection (the daemon's: no wait on the database is unbounded).
+  void set_timeouts(long long statement_ms, long long lock_ms);
+
   MigrationReport migrate();
   int schema_version();  // 0 when never migrated
   // Throws SchemaMismatch unless the database is at exactly the version this binary knows.

@@ -62,9 +62,9 @@ void Store::worker_stop(const std::string& worker_id) {
 
 std::vector<ClaimedJob> Store::job_claim(const std::string& worker_id, int limit, long long lease_ms) {
   return translate_errors([&] {
-    pqxx::work w(impl_->conn);
+    // One statement, atomic by itself: autocommit saves the BEGIN and COMMIT round trips.
+    pqxx::nontransaction w(impl_->conn);
     const auto rows = w.exec_prepared("job_claim", worker_id, limit, lease_ms);
-    w.commit();
     std::vector<ClaimedJob> out;
     out.reserve(rows.size());
     for (const auto& r : rows)
@@ -78,6 +78,11 @@ std::vector<ClaimedJob> Store::job_claim(const std::string& worker_id, int limit
 std::vector<WriteOutcome> Store::job_write_batch(const std::vector<JobWrite>& writes) {
   return translate_errors([&] {
     std::vector<WriteOutcome> out;
+    if (writes.size() == 1) {  // one statement, atomic by itself
+      pqxx::nontransaction n(impl_->conn);
+      out.push_back(write_one(n, writes.front()));
+      return out;
+    }
     try {
       pqxx::work w(impl_->conn);
       for (const auto& write : writes) out.push_back(write_one(w, write));

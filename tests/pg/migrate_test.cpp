@@ -65,7 +65,7 @@ TEST_CASE("migrate creates governance_jobs with exactly the documented columns o
                   "(abs(extract(epoch FROM created_at - (now() AT TIME ZONE 'UTC'))) < 60) FROM governance_jobs") ==
         "PENDING [] [] 0 0 system true true");
   for (const char* index : {"governance_jobs_status_created_at_idx", "governance_jobs_status_timeout_at_idx",
-                            "governance_jobs_pending_idx", "governance_jobs_running_lease_idx",
+                            "governance_jobs_pending_order_idx", "governance_jobs_running_lease_idx",
                             "governance_jobs_contract_id_key"})
     CHECK(db.scalar(std::string("SELECT count(*) FROM pg_indexes WHERE indexname = '") + index + "'") == "1");
   CHECK(db.scalar("SELECT to_regclass('governance_job_transitions') IS NOT NULL AND "
