@@ -460,21 +460,27 @@ void ProcessExecutor::start(const model::JobStep& step, const StepContext& conte
   run->launch(identity_.get());
 }
 
-int reap_stray_children() {
-  int reaped = 0;
-  const std::string self = std::to_string(::getpid());
+std::vector<int> zombie_children(int parent) {
+  std::vector<int> out;
+  const std::string wanted = std::to_string(parent);
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::ifstream in(entry.path() / "stat");
     std::string stat((std::istreambuf_iterator<char>(in)), {});
-    const auto close = stat.rfind(')');
+    const auto close = stat.rfind(')');  // the command name may hold spaces and parentheses
     if (close == std::string::npos || close + 4 >= stat.size()) continue;
     std::istringstream rest(stat.substr(close + 2));
     std::string state, ppid;
     rest >> state >> ppid;
-    if (state != "Z" || ppid != self) continue;
-    const pid_t pid = std::stoi(name);
+    if (state == "Z" && ppid == wanted) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+int reap_stray_children() {
+  int reaped = 0;
+  for (const int pid : zombie_children(::getpid())) {
     {
       std::lock_guard lock(g_leaders_mutex);
       if (g_leaders.count(pid)) continue;

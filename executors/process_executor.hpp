@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "config/settings.hpp"
 #include "executors/step_executor.hpp"
@@ -38,5 +39,8 @@ void prepare_process_for_children();
 // (setsid) and were handed to us as subreaper when their parent died. Only for the daemon, whose only
 // children are steps; returns how many were reaped.
 int reap_stray_children();
+
+// The zombie children of `parent`, read from /proc.
+std::vector<int> zombie_children(int parent);
 
 }  // namespace govjobd::executors

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "executors/process_executor.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/run_process.hpp"
 #include "tests/support/step_runner.hpp"
@@ -331,22 +332,7 @@ TEST_CASE("a process that escapes its step's group with setsid is still reaped b
   const auto id = insert_job(db, json::array({step(0, "escape")}));
   DaemonProcess daemon(config, db.url());
   REQUIRE(eventually([&] { return status_of(db, id) == "COMPLETED"; }));
-  auto zombies_of_daemon = [&] {
-    int n = 0;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-      if (entry.path().filename().string().find_first_not_of("0123456789") != std::string::npos) continue;
-      std::ifstream in(entry.path() / "stat");
-      std::string stat((std::istreambuf_iterator<char>(in)), {});
-      const auto close = stat.rfind(')');
-      if (close == std::string::npos || close + 4 >= stat.size()) continue;
-      std::istringstream rest(stat.substr(close + 2));
-      std::string state;
-      int ppid = 0;
-      rest >> state >> ppid;
-      n += state == "Z" && ppid == daemon.pid();
-    }
-    return n;
-  };
+  auto zombies_of_daemon = [&] { return govjobd::executors::zombie_children(daemon.pid()).size(); };
   // the escapee ends after 0.3 s; the daemon (its subreaper) reaps it within a heartbeat
   std::this_thread::sleep_for(1500ms);
   CHECK(zombies_of_daemon() == 0);

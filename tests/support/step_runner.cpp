@@ -57,23 +57,7 @@ std::vector<int> processes_with(const std::string& marker) {
   return out;
 }
 
-std::vector<int> zombie_children() {
-  std::vector<int> out;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), {});
-    const auto close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    char state = 0;
-    int ppid = 0;
-    std::istringstream rest(stat.substr(close + 2));
-    rest >> state >> ppid;
-    if (state == 'Z' && ppid == ::getpid()) out.push_back(std::stoi(name));
-  }
-  return out;
-}
+std::vector<int> zombie_children() { return executors::zombie_children(::getpid()); }
 
 std::string unique_marker() {
   static std::atomic<int> counter{0};
