@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# No-op job throughput and pickup latency of the real daemon on a throwaway PostgreSQL 15 with its default
-# settings (fsync on). Usage: bench/daemon_bench.sh GOVJOBD_BINARY [JOBS]
+# The real daemon on a throwaway PostgreSQL 15 with its default settings (fsync on): no-op throughput,
+# process-step jobs, pickup latency, claim cost as terminal rows accumulate, idle cost.
+# Usage: bench/daemon_bench.sh GOVJOBD_BINARY [JOBS] [LARGEST_HISTORY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/pg.sh
 GOVJOBD=$1
 N=${2:-20000}
+HISTORY=${3:-1000000}
 
 trap pg_stop EXIT
 pg_start -c max_connections=100
@@ -22,29 +24,39 @@ logging: {level: warn}
 health: {system: {enabled: false}}
 executors:
   noop: {kind: noop}
+  "true": {kind: process, command: [/bin/true]}
+  sleep: {kind: sleep}
 YAML
   echo "$WORK/c$1.yaml"
 }
 
-steps_json() {  # count
+steps_json() {  # count [step_type] [parameters]
   local s="" i
-  for ((i = 0; i < $1; i++)); do s+="${s:+,}{\"step_index\":$i,\"step_type\":\"noop\",\"target\":\"t\"}"; done
+  for ((i = 0; i < $1; i++)); do
+    s+="${s:+,}{\"step_index\":$i,\"step_type\":\"${2:-noop}\",\"target\":\"t\",\"parameters\":${3:-{\}}}"
+  done
   echo "[$s]"
 }
 
-throughput() {  # concurrency steps_per_job
-  pg_psql bench -c "TRUNCATE governance_jobs CASCADE" 2>/dev/null || pg_psql bench -c "DELETE FROM governance_jobs"
+clear_jobs() {  # removes every job (transitions refuse TRUNCATE; deleting a job takes its transitions)
+  pg_psql bench -c "DELETE FROM governance_jobs" -c "VACUUM ANALYZE governance_jobs" -c "VACUUM ANALYZE governance_job_transitions"
+}
+
+throughput() {  # concurrency steps_per_job [step_type] [jobs] [keep: do not clear first]
+  local jobs=${4:-$N}
+  [[ -n ${5:-} ]] || clear_jobs
   pg_psql bench -c "INSERT INTO governance_jobs (contract_id, steps, total_steps)
-                    SELECT gen_random_uuid(), '$(steps_json "$2")', $2 FROM generate_series(1, $N)"
+                    SELECT gen_random_uuid(), '$(steps_json "$2" "${3:-noop}")', $2 FROM generate_series(1, $jobs)"
   local cfg start end
   cfg=$(config "$1")
   start=$(date +%s.%N)
   "$GOVJOBD" run -c "$cfg" --exit-when-idle 2>>"$WORK/daemon.log"
   end=$(date +%s.%N)
   local done
-  done=$(pg_psql bench -At -c "SELECT count(*) FROM governance_jobs WHERE status = 'COMPLETED'")
-  printf '  %-44s %8.0f jobs/s  (%s of %s COMPLETED in %.2f s)\n' "concurrency $1, $2-step no-op jobs" \
-    "$(echo "$done / ($end - $start)" | bc -l)" "$done" "$N" "$(echo "$end - $start" | bc -l)"
+  done=$(pg_psql bench -At -c "SELECT count(*) FROM governance_jobs WHERE status = 'COMPLETED' AND started_at >= now() AT TIME ZONE 'UTC' - interval '1 hour'")
+  RATE=$(echo "$done / ($end - $start)" | bc -l)
+  printf '  %-44s %8.0f jobs/s  (%s of %s COMPLETED in %.2f s)\n' "concurrency $1, $2-step ${3:-noop} jobs" \
+    "$RATE" "$done" "$jobs" "$(echo "$end - $start" | bc -l)"
 }
 
 echo "== govjobd no-op throughput ($N jobs, PostgreSQL 15 defaults, fsync on)"
@@ -52,6 +64,9 @@ throughput 1 1
 throughput 10 1
 throughput 50 1
 throughput 50 3
+
+echo "== process steps through the daemon: jobs of one /bin/true step"
+throughput 16 1 true
 
 echo "== pickup latency: idle daemon, 200 single jobs 20 ms apart (created_at to step start)"
 pg_psql bench -c "DELETE FROM governance_jobs"
@@ -71,4 +86,64 @@ SELECT count(*) AS jobs,
        round((percentile_cont(0.99) WITHIN GROUP (ORDER BY ms))::numeric, 2) AS p99_ms
   FROM (SELECT extract(epoch FROM ((step_results->0->>'started_at')::timestamp - created_at)) * 1000 AS ms
           FROM governance_jobs WHERE status = 'COMPLETED') l"
+
+echo "== claim cost as terminal jobs accumulate (claim: EXPLAIN ANALYZE execution time, median of 5)"
+claim_ms() {  # one session, 6 claims of 10 in one rolled-back transaction; the median of the last 5
+  pg_psql bench -At -c "INSERT INTO governance_jobs (contract_id, steps, total_steps)
+                        SELECT gen_random_uuid(), '$(steps_json 1)', 1 FROM generate_series(1, 100)" >/dev/null
+  local q="EXPLAIN ANALYZE WITH picked AS (SELECT job_id FROM governance_jobs WHERE status = 'PENDING'
+           ORDER BY created_at, job_id LIMIT 10 FOR UPDATE SKIP LOCKED)
+           UPDATE governance_jobs j SET status = 'RUNNING', claimed_by = 'bench' FROM picked WHERE j.job_id = picked.job_id;"
+  { echo "BEGIN;"; for i in 1 2 3 4 5 6; do echo "$q"; done; echo "ROLLBACK;"; } | pg_psql bench -At \
+    | awk '/Execution Time/ {print $3}' | tail -n 5 | sort -n | sed -n 3p
+}
+history=0
+for size in 1000 100000 "$HISTORY"; do
+  (( size > HISTORY )) && continue
+  add=$((size - history))
+  if (( add > 0 )); then
+    pg_psql bench -c "ALTER TABLE governance_jobs DISABLE TRIGGER govjobd_notify_pending" \
+      -c "INSERT INTO governance_jobs (contract_id, status, steps, total_steps, created_at, started_at, completed_at)
+          SELECT gen_random_uuid(), 'COMPLETED', '$(steps_json 1)', 1, now() - interval '1 day', now() - interval '1 day', now() - interval '1 day'
+            FROM generate_series(1, $add)" \
+      -c "ALTER TABLE governance_jobs ENABLE TRIGGER govjobd_notify_pending" -c "VACUUM ANALYZE governance_jobs"
+    history=$size
+  fi
+  ms=$(claim_ms)
+  pg_psql bench -c "DELETE FROM governance_jobs WHERE status <> 'COMPLETED' OR started_at > now() - interval '1 hour'" >/dev/null
+  throughput 10 1 noop 2000 keep >"$WORK/t.txt"
+  printf '  %-12s terminal rows: claim %6.3f ms, %6.0f jobs/s at concurrency 10\n' "$size" "$ms" "$RATE"
+  pg_psql bench -c "DELETE FROM governance_jobs WHERE started_at > now() - interval '1 hour'" >/dev/null
+done
+echo "  the claim's plan with $history terminal rows:"
+pg_psql bench -At -c "EXPLAIN WITH picked AS (SELECT job_id FROM governance_jobs WHERE status = 'PENDING' ORDER BY created_at, job_id LIMIT 10 FOR UPDATE SKIP LOCKED) SELECT * FROM picked" | sed 's/^/    /'
+
+echo "== idle cost: a daemon with nothing to do, default intervals (poll 2s, heartbeat 5s), ${IDLE_SECONDS:=60} s"
+clear_jobs
+cat >"$WORK/idle.yaml" <<YAML
+worker: {concurrency: 50}
+logging: {level: warn}
+health: {system: {enabled: false}}
+executors:
+  sleep: {kind: sleep}
+YAML
+"$GOVJOBD" run -c "$WORK/idle.yaml" 2>>"$WORK/daemon.log" &
+daemon=$!
+trap 'kill $daemon 2>/dev/null || true; pg_stop' EXIT
+sleep 3
+xacts() { pg_psql bench -At -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'bench'"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$daemon/stat"; }
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$daemon/status"; }
+x0=$(xacts); c0=$(cpu_ticks)
+sleep "$IDLE_SECONDS"
+x1=$(xacts); c1=$(cpu_ticks)
+hz=$(getconf CLK_TCK)
+printf '  transactions/s (all clients; this psql adds 2): %.2f\n' "$(echo "($x1 - $x0 - 2) / $IDLE_SECONDS" | bc -l)"
+printf '  CPU: %.3f %% of one core\n' "$(echo "100 * ($c1 - $c0) / $hz / $IDLE_SECONDS" | bc -l)"
+echo "  RSS idle: $(rss_kib) KiB"
+pg_psql bench -c "INSERT INTO governance_jobs (contract_id, steps, total_steps)
+                  SELECT gen_random_uuid(), '$(steps_json 1 sleep '{"seconds":5}')', 1 FROM generate_series(1, 50)" >/dev/null
+sleep 2
+echo "  RSS with 50 jobs running: $(rss_kib) KiB (running: $(pg_psql bench -At -c "SELECT count(*) FROM governance_jobs WHERE status = 'RUNNING'"))"
+kill -TERM $daemon; wait $daemon || true
 rm -rf "$WORK"
