@@ -61,9 +61,36 @@ throughput() {  # concurrency steps_per_job [step_type] [jobs] [keep: do not cle
 
 echo "== govjobd no-op throughput ($N jobs, PostgreSQL 15 defaults, fsync on)"
 throughput 1 1
+GOV_C1=$RATE
 throughput 10 1
+GOV_C10=$RATE
 throughput 50 1
 throughput 50 3
+
+# Side by side: graphile-worker on this same cluster, right after govjobd's own runs (PEER_DIR: an
+# installed copy of ../shared/peer, see scripts/bench).
+if [[ -n ${PEER_DIR:-} && -x ${PEER_DIR}/graphile-bench.sh ]]; then
+  echo "== side by side: graphile-worker on the same cluster, $N jobs"
+  printf 'PGDATA_DIR=%q\nPG_PORT=%q\n' "$PG_TMP/data" "$PG_PORT" >"$PEER_DIR/.pgstate"
+  chmod 755 "$PG_TMP"
+  if GW_CONCURRENCY="1 10" LAT_CONCURRENCY="1" "$PEER_DIR/graphile-bench.sh" "$N" >"$WORK/graphile.log" 2>&1; then
+    GOV_C1=$GOV_C1 GOV_C10=$GOV_C10 python3 - "$WORK/graphile.log" <<'PY'
+import json, os, sys
+rows = [json.loads(l.split("RESULT ", 1)[1]) for l in open(sys.argv[1]) if l.startswith("RESULT ")]
+gov = {1: float(os.environ["GOV_C1"]), 10: float(os.environ["GOV_C10"])}
+for r in rows:
+    if r["kind"] == "throughput":
+        c = r["concurrency"]
+        g = gov.get(c, gov[10])
+        print(f"  graphile-worker {r['variant']:<8} concurrency {c:<3} {r['jobs_per_s']:>8.0f} jobs/s   govjobd / graphile = {g / r['jobs_per_s']:.2f}")
+    else:
+        print(f"  graphile-worker pickup (concurrency {r['concurrency']}): p50 {r['vs_ack']['p50_ms']:.2f} ms, p99 {r['vs_ack']['p99_ms']:.2f} ms (from the commit acknowledgement)")
+PY
+  else
+    echo "  graphile-worker run failed: see below"; tail -5 "$WORK/graphile.log"
+  fi
+  rm -f "$PEER_DIR/.pgstate"
+fi
 
 echo "== process steps through the daemon: jobs of one /bin/true step"
 throughput 16 1 true
