@@ -112,6 +112,12 @@ int run(int argc, char** argv) {
   add_config_option(*health, common);
   health->callback([&] { chosen = [&] { return command_health(common); }; });
 
+  std::optional<std::string> since;
+  auto* verify = app.add_subcommand("verify", "Check the recorded evidence; exit 1 listing every broken invariant");
+  add_config_option(*verify, common);
+  verify->add_option("--since", since, "Only jobs created at or after this UTC time (2026-11-28T00:00:00Z)");
+  verify->callback([&] { chosen = [&] { return command_verify(common, since); }; });
+
   bool exit_when_idle = false;
   auto* run = app.add_subcommand("run", "The daemon: claim, run and record jobs until SIGTERM");
   add_config_option(*run, common);

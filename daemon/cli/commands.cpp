@@ -185,3 +185,20 @@ int command_run(const CommonOptions& common, bool exit_when_idle) {
 }
 
 }  // namespace govjobd::cli
+
+namespace govjobd::cli {
+
+int command_verify(const CommonOptions& common, const std::optional<std::string>& since) {
+  if (since && !model::parse_timestamp(*since))
+    throw InputError(fmt::format("--since '{}' is not an ISO-8601 UTC timestamp", *since));
+  const auto problems = open_store(common)->jobs_verify(since);
+  for (const auto& [job, problem] : problems) fmt::print("{}  {}\n", job, problem);
+  if (problems.empty()) {
+    fmt::print("verify: clean\n");
+    return kExitOk;
+  }
+  fmt::print(stderr, "verify: {} problems\n", problems.size());
+  return kExitFailure;
+}
+
+}  // namespace govjobd::cli

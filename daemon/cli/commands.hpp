@@ -37,6 +37,7 @@ int command_jobs_list(const CommonOptions& common, const ListOptions& options);
 int command_jobs_show(const CommonOptions& common, const std::string& job_id);
 int command_cancel(const CommonOptions& common, const CancelOptions& options);
 int command_health(const CommonOptions& common);
+int command_verify(const CommonOptions& common, const std::optional<std::string>& since);
 int command_run(const CommonOptions& common, bool exit_when_idle);
 
 // Bad input on the command line or in a file it names (exit 65).

@@ -29,7 +29,7 @@ constexpr const char* kPreparedQueries[] = {
     "job_enqueue",       "job_find_by_contract", "job_list",            "job_get",          "job_status_get",
     "job_cancel_pending", "job_cancel_request",  "worker_register",     "worker_heartbeat", "worker_stop",
     "job_claim",         "job_write",            "job_cancel_requests", "job_reap_candidates", "job_reap",
-    "jobs_pending_count", "signal_record",  "jobs_delete_terminal"};
+    "jobs_pending_count", "signal_record",  "jobs_delete_terminal", "jobs_verify"};
 
 std::optional<model::Timestamp> timestamp_field(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
@@ -133,6 +133,15 @@ std::optional<nlohmann::json> Store::job_get(const std::string& job_id) {
     mark_utc(job);
     for (auto& t : job["transitions"]) mark_utc(t);
     return job;
+  });
+}
+
+std::vector<std::pair<std::string, std::string>> Store::jobs_verify(const std::optional<std::string>& since) {
+  return translate_errors([&] {
+    pqxx::read_transaction r(impl_->conn);
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& row : r.exec_prepared("jobs_verify", since)) out.emplace_back(row[0].c_str(), row[1].c_str());
+    return out;
   });
 }
 

@@ -76,6 +76,8 @@ class Store {
   std::vector<JobSummary> job_list(const JobListParams& params);
   std::optional<nlohmann::json> job_get(const std::string& job_id);  // every column plus "transitions"
   CancelOutcome job_cancel(const JobCancelParams& params);
+  // Every broken invariant of the recorded evidence: (job_id, problem). `since`: created_at lower bound.
+  std::vector<std::pair<std::string, std::string>> jobs_verify(const std::optional<std::string>& since);
 
   // The run loop (store_run.cpp).
   void worker_register(const std::string& worker_id, const std::string& host, int pid, const std::string& version);

@@ -239,6 +239,7 @@ TEST_CASE("two daemons and 1,000 jobs: each step runs exactly once", "[daemon]")
   CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions WHERE to_status = 'RUNNING'") == "1000");
   // both took part (SKIP LOCKED shares the work)
   CHECK(db.scalar("SELECT count(DISTINCT claimed_by) FROM governance_jobs") == "2");
+  CHECK(run_process({GOVJOBD_BINARY, "verify"}, {{"GOVJOBD_DATABASE_URL", db.url()}}).out == "verify: clean\n");
 }
 
 TEST_CASE("kill -9 of a daemon mid-step: another daemon reaps the job, FAILED, no retry", "[daemon]") {
@@ -338,4 +339,26 @@ TEST_CASE("a process that escapes its step's group with setsid is still reaped b
   CHECK(zombies_of_daemon() == 0);
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit() == 0);
+}
+
+TEST_CASE("govjobd verify: clean after daemons ran jobs; lists a RUNNING job without a live lease", "[daemon]") {
+  TestDatabase db;
+  const auto config = write_daemon_config("verify", kExecutors);
+  insert_job(db, json::array({step(0, "noop"), step(1, "fail"), step(2, "noop")}));
+  insert_job(db, json::array({step(0, "noop"), step(1, "noop")}));
+  insert_job(db, json::array({step(0, "noop"), step(1, "nothing-runs-this")}));
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
+  REQUIRE(daemon.wait_exit() == 0);
+  const auto clean = run_process({GOVJOBD_BINARY, "verify"}, {{"GOVJOBD_DATABASE_URL", db.url()}});
+  CHECK(clean.exit_code == 0);
+  CHECK(clean.out == "verify: clean\n");
+
+  const auto stuck = insert_job(db, json::array({step(0, "noop")}));
+  db.exec("UPDATE governance_jobs SET status = 'RUNNING', claimed_by = 'ghost' WHERE job_id = '" + stuck + "'");
+  const auto broken = run_process({GOVJOBD_BINARY, "verify"}, {{"GOVJOBD_DATABASE_URL", db.url()}});
+  CHECK(broken.exit_code == 1);
+  CHECK(broken.out == stuck + "  RUNNING with no live lease (claimed_by ghost, lease until never)\n");
+  CHECK(broken.err == "verify: 1 problems\n");
+  CHECK(run_process({GOVJOBD_BINARY, "verify", "--since", "2999-01-01T00:00:00Z"}, {{"GOVJOBD_DATABASE_URL", db.url()}}).exit_code == 0);
+  CHECK(run_process({GOVJOBD_BINARY, "verify", "--since", "yesterday"}, {{"GOVJOBD_DATABASE_URL", db.url()}}).exit_code == 65);
 }

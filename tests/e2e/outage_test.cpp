@@ -52,6 +52,8 @@ TEST_CASE("PostgreSQL restarted mid-run: nothing lost, no step run twice", "[out
   CHECK(failed_other == "0");
   CHECK(db.scalar("SELECT count(*) FROM governance_jobs WHERE status = 'COMPLETED'") != "0");
   std::filesystem::remove(effects);
+  const auto verify = run_process({GOVJOBD_BINARY, "verify"}, {{"GOVJOBD_DATABASE_URL", db.url()}});
+  CHECK(verify.out == "verify: clean\n");
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit() == 0);
 }

@@ -1,0 +1,55 @@
+-- $1 only jobs created at or after this (timestamp text, or NULL for all).
+-- One row per broken invariant: job_id, what is wrong. Used by `govjobd verify`.
+WITH jobs AS (
+    SELECT * FROM governance_jobs WHERE $1::timestamp IS NULL OR created_at >= $1::timestamp
+), last_transition AS (
+    SELECT DISTINCT ON (t.job_id) t.job_id, t.to_status
+      FROM governance_job_transitions t JOIN jobs j USING (job_id)
+     ORDER BY t.job_id, t.transition_id DESC
+), chain AS (
+    SELECT t.job_id, t.transition_id, t.from_status, t.to_status,
+           lag(t.to_status) OVER (PARTITION BY t.job_id ORDER BY t.transition_id) AS previous
+      FROM governance_job_transitions t JOIN jobs j USING (job_id)
+), results AS (
+    SELECT j.job_id, r.ord, r.value ->> 'status' AS status, (r.value ->> 'step_index')::numeric AS step_index,
+           lag(r.value ->> 'status') OVER (PARTITION BY j.job_id ORDER BY r.ord) AS previous_status,
+           lag((r.value ->> 'step_index')::numeric) OVER (PARTITION BY j.job_id ORDER BY r.ord) AS previous_index
+      FROM jobs j
+     CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(j.step_results) = 'array' THEN j.step_results ELSE '[]' END)
+           WITH ORDINALITY AS r(value, ord)
+)
+SELECT j.job_id::text, format('status %s but the last transition is to %s', j.status, l.to_status)
+  FROM jobs j JOIN last_transition l USING (job_id) WHERE l.to_status IS DISTINCT FROM j.status
+UNION ALL
+SELECT job_id::text, format('transition %s: %s -> %s follows a transition to %s', transition_id,
+                            coalesce(from_status, 'NULL'), to_status, coalesce(previous, 'nothing'))
+  FROM chain WHERE previous IS NOT NULL AND from_status IS DISTINCT FROM previous
+UNION ALL
+SELECT job_id::text, format('transition %s: %s -> %s is outside the state machine', transition_id, coalesce(from_status, 'NULL'), to_status)
+  FROM chain
+ WHERE NOT ((from_status IS NULL AND to_status = 'PENDING')
+         OR (from_status = 'PENDING' AND to_status IN ('RUNNING', 'CANCELLED'))
+         OR (from_status = 'RUNNING' AND to_status IN ('COMPLETED', 'FAILED', 'CANCELLED')))
+UNION ALL
+SELECT job_id::text, format('step_results[%s] (step_index %s) is out of order', ord - 1, step_index)
+  FROM results WHERE previous_index IS NOT NULL AND step_index <= previous_index
+UNION ALL
+SELECT job_id::text, format('step_results[%s] (step_index %s) is %s after a failed or skipped step', ord - 1, step_index, status)
+  FROM results WHERE previous_status IN ('FAILED', 'SKIPPED') AND status <> 'SKIPPED'
+UNION ALL
+SELECT r.job_id::text, format('COMPLETED with step_index %s %s', r.step_index, r.status)
+  FROM results r JOIN jobs j USING (job_id) WHERE j.status = 'COMPLETED' AND r.status <> 'COMPLETED'
+UNION ALL
+SELECT job_id::text, format('%s with %s step results for %s steps', status, jsonb_array_length(step_results), jsonb_array_length(steps))
+  FROM jobs
+ WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND jsonb_typeof(step_results) = 'array'
+   AND jsonb_typeof(steps) = 'array' AND jsonb_array_length(step_results) > 0
+   AND jsonb_array_length(step_results) <> jsonb_array_length(steps)
+UNION ALL
+SELECT job_id::text, format('%s without completed_at', status)
+  FROM jobs WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND completed_at IS NULL
+UNION ALL
+SELECT job_id::text, format('RUNNING with no live lease (claimed_by %s, lease until %s)', coalesce(claimed_by, 'nobody'),
+                            coalesce(lease_expires_at::text, 'never'))
+  FROM jobs WHERE status = 'RUNNING' AND (lease_expires_at IS NULL OR lease_expires_at < now() AT TIME ZONE 'UTC')
+ORDER BY 1, 2
