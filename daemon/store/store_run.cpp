@@ -29,7 +29,11 @@ WriteOutcome write_one(pqxx::transaction_base& t, const JobWrite& w) {
       w.append_results.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), json_or_null(w.health_before),
       json_or_null(w.health_after), w.terminal_status, w.status_reason, json_or_null(w.evidence),
       w.transition_step_index);
-  return row[0].as<int>() > 0 ? WriteOutcome::Applied : WriteOutcome::Fenced;
+  if (row[0].as<int>() > 0) return WriteOutcome::Applied;
+  if (w.terminal_status &&
+      t.exec_prepared1("job_end_recorded", w.job_id, w.worker_id, *w.terminal_status, w.status_reason)[0].as<int>() > 0)
+    return WriteOutcome::Applied;
+  return WriteOutcome::Fenced;
 }
 
 }  // namespace

@@ -126,3 +126,26 @@ TEST_CASE("database URLs are redacted before they are shown", "[store]") {
   CHECK(redact_database_url("host=db password=s3cret dbname=x") == "host=db password=*** dbname=x");
   CHECK(redact_database_url("host=db password='s 3' dbname=x") == "host=db password=*** dbname=x");
 }
+
+TEST_CASE("a terminal write retried after its commit was lost counts as applied; another worker's is fenced", "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  store->job_enqueue({"10000000-0000-0000-0000-000000000009", kSteps, 60, "tester"});
+  const auto claimed = store->job_claim("worker-a", 1, 30000);
+  REQUIRE(claimed.size() == 1);
+  JobWrite end;
+  end.job_id = claimed[0].job_id;
+  end.worker_id = "worker-a";
+  end.terminal_status = "COMPLETED";
+  end.status_reason = "all steps completed";
+  CHECK(store->job_write_batch({end}) == std::vector<WriteOutcome>{WriteOutcome::Applied});
+  CHECK(store->job_write_batch({end}) == std::vector<WriteOutcome>{WriteOutcome::Applied});  // the retry
+  CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions WHERE to_status = 'COMPLETED'") == "1");
+  JobWrite other = end;
+  other.worker_id = "worker-b";
+  CHECK(store->job_write_batch({other}) == std::vector<WriteOutcome>{WriteOutcome::Fenced});
+  JobWrite different = end;
+  different.terminal_status = "FAILED";
+  different.status_reason = "step 0 failed: x";
+  CHECK(store->job_write_batch({different}) == std::vector<WriteOutcome>{WriteOutcome::Fenced});
+}
