@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "daemon/model/utf8.hpp"
+
 namespace govjobd::model {
 
 using nlohmann::json;
@@ -44,26 +46,12 @@ std::string describe_json_value(const json& value) {
 }
 
 bool is_clean_text(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
+  for (std::size_t i = 0; i < text.size();) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x20 || c == 0x7f) return false;
-    std::size_t extra = 0;
-    unsigned min = 0;
-    unsigned cp = c;
-    if (c < 0x80) extra = 0;
-    else if ((c & 0xe0) == 0xc0) extra = 1, min = 0x80, cp = c & 0x1f;
-    else if ((c & 0xf0) == 0xe0) extra = 2, min = 0x800, cp = c & 0x0f;
-    else if ((c & 0xf8) == 0xf0) extra = 3, min = 0x10000, cp = c & 0x07;
-    else return false;
-    if (extra && i + extra >= text.size()) return false;
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto cc = static_cast<unsigned char>(text[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if (extra && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) return false;
-    i += extra + 1;
+    const std::size_t n = utf8_sequence_length(text, i);
+    if (n == 0) return false;
+    i += n;
   }
   return true;
 }
