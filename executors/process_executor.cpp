@@ -2,6 +2,7 @@
 // listed in STACK_NOTES.md is handled here; each is named where it is handled.
 #include "executors/process_executor.hpp"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
 #include <pwd.h>
@@ -11,10 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -460,17 +463,43 @@ void ProcessExecutor::start(const model::JobStep& step, const StepContext& conte
   run->launch(identity_.get());
 }
 
+namespace {
+
+// A small /proc file, read with plain read(2): the process may be gone by the time it is read (ESRCH),
+// which must be a "no", never an exception.
+std::optional<std::string> read_proc_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string out;
+  char buf[512];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    ::close(fd);
+    if (n < 0) return std::nullopt;
+    return out;
+  }
+}
+
+}  // namespace
+
 std::vector<int> zombie_children(int parent) {
   std::vector<int> out;
   const std::string wanted = std::to_string(parent);
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
+  std::error_code ec;
+  std::filesystem::directory_iterator it("/proc", ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), {});
-    const auto close = stat.rfind(')');  // the command name may hold spaces and parentheses
-    if (close == std::string::npos || close + 4 >= stat.size()) continue;
-    std::istringstream rest(stat.substr(close + 2));
+    const auto stat = read_proc_file("/proc/" + name + "/stat");
+    if (!stat) continue;
+    const auto close = stat->rfind(')');  // the command name may hold spaces and parentheses
+    if (close == std::string::npos || close + 4 >= stat->size()) continue;
+    std::istringstream rest(stat->substr(close + 2));
     std::string state, ppid;
     rest >> state >> ppid;
     if (state == "Z" && ppid == wanted) out.push_back(std::stoi(name));

@@ -81,6 +81,13 @@ class Daemon {
       : settings_(std::move(settings)), options_(std::move(options)), host_(host_name()),
         worker_id_(settings_.worker.id.empty() ? default_worker_id() : settings_.worker.id) {}
 
+  ~Daemon() {  // also when run() ends by an exception: never leave the LISTEN thread joinable
+    listener_stop_ = true;
+    if (listener_.joinable()) listener_.join();
+  }
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
   int run();
 
  private:
@@ -356,8 +363,11 @@ void Daemon::heartbeat_tick() {
 
 void Daemon::reaper_tick() {
   if (db_up_) {
-    db_->post([this](store::Store& store) {
-      const int reaped = store.job_reap("reaper:" + worker_id_, kReapBatch, [](const store::LostJob& lost) {
+    // After an outage every lease may have run out, the live workers' too: the reaper leaves a job alone until
+    // its owner had the time to beat again (a lease, a heartbeat and the longest reconnect backoff).
+    const auto hold = settings_.worker.lease_timeout + settings_.worker.heartbeat_interval + DbWorker::kMaxReconnectBackoff;
+    db_->post([this, hold](store::Store& store) {
+      const int reaped = store.job_reap(worker_id_, lease_ms(), hold.count(), kReapBatch, [](const store::LostJob& lost) {
         auto d = decide_reap(lost);
         spdlog::warn("job {} step {} RUNNING -> FAILED: {}", lost.job_id, d.step_index ? std::to_string(*d.step_index) : "-",
                      d.reason);
