@@ -6,22 +6,7 @@
 
 namespace govjobd::executors {
 
-std::string sanitize_output(std::string_view bytes) {
-  static constexpr std::string_view kReplacement = "\xef\xbf\xbd";
-  std::string out;
-  out.reserve(bytes.size());
-  for (std::size_t i = 0; i < bytes.size();) {
-    const std::size_t n = bytes[i] == '\0' ? 0 : model::utf8_sequence_length(bytes, i);
-    if (n == 0) {
-      out += kReplacement;
-      ++i;
-    } else {
-      out.append(bytes.substr(i, n));
-      i += n;
-    }
-  }
-  return out;
-}
+std::string sanitize_output(std::string_view bytes) { return model::replace_invalid_utf8(bytes, true); }
 
 void BoundedCapture::append(const char* data, std::size_t size) {
   total_ += size;

@@ -217,14 +217,60 @@ StepsParse parse_steps(const json& steps) {
   return out;
 }
 
+namespace {
+
+// Invalid UTF-8 reaches us only from a database whose encoding is SQL_ASCII. JSON parsers refuse it
+// outright, which would hide where it is: each invalid byte becomes U+FFFD, the text is parsed, and the
+// strings that hold one are reported by their place in the steps.
+constexpr std::string_view kReplacement = kUtf8Replacement;
+
+void find_replaced(const json& value, std::optional<std::size_t> position, const std::string& field,
+                   std::vector<StepProblem>& problems) {
+  auto join = [&](const std::string& part) { return field.empty() ? part : field + "." + part; };
+  if (value.is_string()) {
+    if (value.get_ref<const std::string&>().find(kReplacement) != std::string::npos)
+      problems.push_back({position, field, "contains invalid UTF-8"});
+  } else if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) {
+      if (key.find(kReplacement) != std::string::npos) problems.push_back({position, field, "a key contains invalid UTF-8"});
+      find_replaced(item, position, join(key), problems);
+    }
+  } else if (value.is_array()) {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      if (!position && field.empty()) find_replaced(value[i], i, "", problems);
+      else find_replaced(value[i], position, field + "[" + std::to_string(i) + "]", problems);
+    }
+  }
+}
+
+}  // namespace
+
 StepsParse parse_steps_text(std::string_view text) {
+  std::string replaced;
+  bool invalid_utf8 = false;
+  for (std::size_t i = 0; i < text.size() && !invalid_utf8;) {
+    const std::size_t n = utf8_sequence_length(text, i);
+    invalid_utf8 = n == 0;
+    i += n;
+  }
+  if (invalid_utf8) {
+    replaced = replace_invalid_utf8(text);
+    text = replaced;
+  }
   json parsed = json::parse(text.begin(), text.end(), nullptr, false);
   if (parsed.is_discarded()) {
     StepsParse out;
-    out.problems.push_back({std::nullopt, "", "not valid JSON"});
+    out.problems.push_back({std::nullopt, "", invalid_utf8 ? "not valid JSON (and not valid UTF-8)" : "not valid JSON"});
     return out;
   }
-  return parse_steps(parsed);
+  StepsParse out = parse_steps(parsed);
+  if (invalid_utf8) {
+    std::vector<StepProblem> found;
+    find_replaced(parsed, std::nullopt, "", found);
+    out.problems.insert(out.problems.begin(), found.begin(), found.end());
+    out.steps.clear();  // never run a job that had to be repaired to be read
+  }
+  return out;
 }
 
 }  // namespace govjobd::model

@@ -21,4 +21,20 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
   return n;
 }
 
+std::string replace_invalid_utf8(std::string_view text, bool nul_too) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t n = nul_too && text[i] == '\0' ? 0 : utf8_sequence_length(text, i);
+    if (n == 0) {
+      out += kUtf8Replacement;
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
 }  // namespace govjobd::model

@@ -64,7 +64,7 @@ bool DbWorker::ensure_connected(std::unique_lock<std::mutex>& lock) {
     set_state(false);
     if (stopping_ && std::chrono::steady_clock::now() >= give_up_at_) return false;
     wake_.wait_for(lock, backoff, [this] { return stopping_ && std::chrono::steady_clock::now() >= give_up_at_; });
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    backoff = std::min(backoff * 2, kMaxReconnectBackoff);
   }
   return true;
 }

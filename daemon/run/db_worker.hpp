@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -21,6 +22,9 @@ namespace govjobd::run {
 // capped exponential backoff. Tasks hand their results back to the loop themselves (asio::post).
 class DbWorker {
  public:
+  // Reconnect attempts back off from 100 ms, doubling, up to this.
+  static constexpr std::chrono::milliseconds kMaxReconnectBackoff{5000};
+
   // on_state(up) runs on the loop when the connection goes down or comes back.
   DbWorker(boost::asio::io_context& io, std::string url, std::function<void(bool up)> on_state);
   ~DbWorker();

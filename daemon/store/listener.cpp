@@ -3,6 +3,7 @@
 #include <pqxx/pqxx>
 
 #include "daemon/store/pg_errors.hpp"
+#include "daemon/store/store.hpp"
 
 namespace govjobd::store {
 
@@ -21,7 +22,7 @@ class Receiver : public pqxx::notification_receiver {
 }  // namespace
 
 struct Listener::Impl {
-  explicit Impl(const std::string& url) : conn(url) {}
+  explicit Impl(const std::string& url) : conn(with_connection_bounds(url)) {}
   pqxx::connection conn;
   std::vector<Notification> received;
   std::vector<std::unique_ptr<Receiver>> receivers;

@@ -1,6 +1,10 @@
 #include "daemon/store/store.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <regex>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -52,7 +56,7 @@ void mark_utc(nlohmann::json& object) {
 
 }  // namespace
 
-Store::Impl::Impl(const std::string& url) : conn(url) {
+Store::Impl::Impl(const std::string& url) : conn(with_connection_bounds(url)) {
   pqxx::nontransaction setup(conn);
   setup.exec0("SET application_name = 'govjobd'; SET DateStyle = 'ISO'; SET TimeZone = 'UTC'");
   for (const char* name : kPreparedQueries) conn.prepare(name, std::string(query(name)));
@@ -72,6 +76,23 @@ std::string redact_database_url(const std::string& url) {
   static const std::regex keyword_password(R"((password\s*=\s*)('[^']*'|\S+))", std::regex::icase);
   std::string out = std::regex_replace(url, uri_password, "$1:***@");
   return std::regex_replace(out, keyword_password, "$1***");
+}
+
+std::string with_connection_bounds(const std::string& url) {
+  std::vector<std::pair<std::string, std::string>> bounds{
+      {"keepalives", "1"}, {"keepalives_idle", "10"}, {"keepalives_interval", "5"}, {"keepalives_count", "3"},
+      {"tcp_user_timeout", "30000"}};
+  if (std::getenv("PGCONNECT_TIMEOUT") == nullptr) bounds.insert(bounds.begin(), {"connect_timeout", "10"});
+  const bool uri = url.starts_with("postgresql://") || url.starts_with("postgres://");
+  std::string lower = url;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::string out = url;
+  for (const auto& [key, value] : bounds) {
+    if (lower.find(key + "=") != std::string::npos || lower.find(key + " =") != std::string::npos) continue;
+    if (uri) out += (out.find('?') == std::string::npos ? "?" : "&") + key + "=" + value;
+    else out += (out.empty() ? "" : " ") + key + "=" + value;
+  }
+  return out;
 }
 
 void Store::set_timeouts(long long statement_ms, long long lock_ms) {

@@ -88,8 +88,10 @@ class Store {
   // All in one transaction (one commit for the batch); a write that fails alone is retried by itself.
   std::vector<WriteOutcome> job_write_batch(const std::vector<JobWrite>& writes);
   std::vector<CancelRequest> job_cancel_requests(const std::string& worker_id);
-  // Ends up to `limit` lost jobs FAILED, each as `decide` says; returns how many.
-  int job_reap(const std::string& reaper_id, int limit, const std::function<ReapDecision(const LostJob&)>& decide);
+  // Ends up to `limit` lost jobs FAILED, each as `decide` says; returns how many. Only jobs whose owner's
+  // silence this worker witnessed (job_reap_candidates.sql): `hold_ms` after its own heartbeats resumed.
+  int job_reap(const std::string& worker_id, long long lease_ms, long long hold_ms, int limit,
+               const std::function<ReapDecision(const LostJob&)>& decide);
   long long jobs_pending_count();
   long long signal_record(const SignalRow& signal);  // the signal's id
   // Retention: one batch; returns how many jobs were deleted.
@@ -106,5 +108,10 @@ int latest_schema_version();
 
 // "postgresql://app:secret@db/x" -> "postgresql://app:***@db/x"; also password=... in key=value form.
 std::string redact_database_url(const std::string& url);
+
+// The URL (or key=value string) with bounds on every network wait that it does not set itself: connect
+// within 10 s (unless PGCONNECT_TIMEOUT says otherwise), TCP keepalives after 10 s idle, and unacknowledged
+// data given up after 30 s. A host that silently drops packets then ends in an error, not a hang.
+std::string with_connection_bounds(const std::string& url);
 
 }  // namespace govjobd::store

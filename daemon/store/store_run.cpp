@@ -116,11 +116,13 @@ std::vector<CancelRequest> Store::job_cancel_requests(const std::string& worker_
   });
 }
 
-int Store::job_reap(const std::string& reaper_id, int limit, const std::function<ReapDecision(const LostJob&)>& decide) {
+int Store::job_reap(const std::string& worker_id, long long lease_ms, long long hold_ms, int limit,
+                    const std::function<ReapDecision(const LostJob&)>& decide) {
   return translate_errors([&] {
     pqxx::work w(impl_->conn);
     int reaped = 0;
-    for (const auto& row : w.exec_prepared("job_reap_candidates", limit)) {
+    const std::string reaper_id = "reaper:" + worker_id;
+    for (const auto& row : w.exec_prepared("job_reap_candidates", limit, worker_id, lease_ms, hold_ms)) {
       LostJob lost{row[0].c_str(), row[1].c_str(),       text_or_null(row[2]), row[3].c_str(),
                    row[4].is_null() ? 0 : row[4].as<int>(), time_or_null(row[5]), time_or_null(row[6])};
       const ReapDecision d = decide(lost);

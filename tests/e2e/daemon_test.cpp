@@ -11,6 +11,7 @@
 
 #include "executors/process_executor.hpp"
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/job_helpers.hpp"
 #include "tests/support/run_process.hpp"
 #include "tests/support/step_runner.hpp"
 #include "tests/support/test_database.hpp"
@@ -21,62 +22,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A file that process steps append "<job_id> <step_index>" to: the side effects, counted.
-struct SideEffects {
-  std::string path = (std::filesystem::temp_directory_path() / ("govjobd-effects-" + unique_marker())).string();
-  ~SideEffects() { std::filesystem::remove(path); }
-  std::map<std::string, int> counts() const {
-    std::map<std::string, int> out;
-    std::ifstream in(path);
-    for (std::string line; std::getline(in, line);) ++out[line];
-    return out;
-  }
-  std::string executor(const std::string& name) const {
-    return "  " + name + ":\n    kind: process\n    command: [/bin/sh, -c, 'echo \"$GOVJOBD_JOB_ID $GOVJOBD_STEP_INDEX\" >> " +
-           path + "']\n";
-  }
-};
-
 const char* kExecutors = R"(  noop: {kind: noop}
   sleep: {kind: sleep}
   fail: {kind: process, command: [/bin/sh, -c, "echo 'disk full' >&2; exit 4"]}
 )";
-
-std::string insert_job(TestDatabase& db, const json& steps, const std::string& timeout = "1 hour") {
-  return db.scalar("INSERT INTO governance_jobs (contract_id, steps, total_steps, timeout_at) VALUES (gen_random_uuid(), '" +
-                   steps.dump() + "', " + std::to_string(steps.size()) + ", (now() AT TIME ZONE 'UTC') + interval '" +
-                   timeout + "') RETURNING job_id");
-}
-
-json step(int index, const std::string& type, json parameters = json::object(), int timeout = 30,
-          const std::string& target = "payments") {
-  return {{"step_index", index}, {"step_type", type}, {"target", target}, {"parameters", parameters},
-          {"timeout_seconds", timeout}};
-}
-
-json job_of(TestDatabase& db, const std::string& id) {
-  return json::parse(db.scalar("SELECT row_to_json(j)::text FROM governance_jobs j WHERE job_id = '" + id + "'"));
-}
-
-std::vector<std::string> transitions_of(TestDatabase& db, const std::string& id) {
-  std::vector<std::string> out;
-  pqxx::work w(db.sql());
-  for (const auto& r : w.exec("SELECT coalesce(from_status, 'NULL') || '->' || to_status || '@' || "
-                              "coalesce(step_index::text, '-') FROM governance_job_transitions WHERE job_id = '" +
-                              id + "' ORDER BY transition_id"))
-    out.push_back(r[0].c_str());
-  return out;
-}
-
-std::string status_of(TestDatabase& db, const std::string& id) {
-  return db.scalar("SELECT status FROM governance_jobs WHERE job_id = '" + id + "'");
-}
-
-std::vector<std::string> step_statuses(const json& job) {
-  std::vector<std::string> out;
-  for (const auto& r : job.at("step_results")) out.push_back(r.at("status"));
-  return out;
-}
 
 }  // namespace
 
@@ -239,7 +188,7 @@ TEST_CASE("two daemons and 1,000 jobs: each step runs exactly once", "[daemon]")
   CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions WHERE to_status = 'RUNNING'") == "1000");
   // both took part (SKIP LOCKED shares the work)
   CHECK(db.scalar("SELECT count(DISTINCT claimed_by) FROM governance_jobs") == "2");
-  CHECK(run_process({GOVJOBD_BINARY, "verify"}, {{"GOVJOBD_DATABASE_URL", db.url()}}).out == "verify: clean\n");
+  CHECK(verify_output(db.url()) == "verify: clean\n");
 }
 
 TEST_CASE("kill -9 of a daemon mid-step: another daemon reaps the job, FAILED, no retry", "[daemon]") {

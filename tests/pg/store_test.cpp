@@ -1,3 +1,5 @@
+#include <cstdlib>
+
 #include <catch2/catch.hpp>
 
 #include "daemon/store/store.hpp"
@@ -127,6 +129,23 @@ TEST_CASE("database URLs are redacted before they are shown", "[store]") {
   CHECK(redact_database_url("host=db password='s 3' dbname=x") == "host=db password=*** dbname=x");
 }
 
+TEST_CASE("every connection gets bounds on its network waits unless the URL sets them", "[store]") {
+  ::unsetenv("PGCONNECT_TIMEOUT");
+  CHECK(with_connection_bounds("postgresql://app@db/x") ==
+        "postgresql://app@db/x?connect_timeout=10&keepalives=1&keepalives_idle=10&keepalives_interval=5"
+        "&keepalives_count=3&tcp_user_timeout=30000");
+  CHECK(with_connection_bounds("postgresql://app@db/x?sslmode=require&connect_timeout=3&keepalives_idle=60") ==
+        "postgresql://app@db/x?sslmode=require&connect_timeout=3&keepalives_idle=60&keepalives=1"
+        "&keepalives_interval=5&keepalives_count=3&tcp_user_timeout=30000");
+  CHECK(with_connection_bounds("host=db dbname=x connect_timeout = 4") ==
+        "host=db dbname=x connect_timeout = 4 keepalives=1 keepalives_idle=10 keepalives_interval=5 keepalives_count=3 "
+        "tcp_user_timeout=30000");
+  CHECK(with_connection_bounds("").starts_with("connect_timeout=10 keepalives=1"));
+  ::setenv("PGCONNECT_TIMEOUT", "7", 1);
+  CHECK(with_connection_bounds("").starts_with("keepalives=1"));
+  ::unsetenv("PGCONNECT_TIMEOUT");
+}
+
 TEST_CASE("a terminal write retried after its commit was lost counts as applied; another worker's is fenced", "[store]") {
   TestDatabase db;
   auto store = Store::connect(db.url());
@@ -148,4 +167,44 @@ TEST_CASE("a terminal write retried after its commit was lost counts as applied;
   different.terminal_status = "FAILED";
   different.status_reason = "step 0 failed: x";
   CHECK(store->job_write_batch({different}) == std::vector<WriteOutcome>{WriteOutcome::Fenced});
+}
+
+TEST_CASE("the reaper ends a job only when it witnessed its owner's silence, or after its hold", "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  store->job_enqueue({"10000000-0000-0000-0000-00000000000a", kSteps, 60, "tester"});
+  store->worker_register("gone", "host", 1, "test");
+  store->worker_register("reaper", "host", 2, "test");
+  REQUIRE(store->job_claim("gone", 1, 30000).size() == 1);
+  // the owner's last beat 10 s ago, its lease ran out 5 s ago
+  db.exec("UPDATE govjobd_workers SET heartbeat_at = (now() AT TIME ZONE 'UTC') - interval '10 s' WHERE worker_id = 'gone'");
+  db.exec("UPDATE governance_jobs SET lease_expires_at = (now() AT TIME ZONE 'UTC') - interval '5 s'");
+  auto reap = [&](long long hold_ms) {
+    return store->job_reap("reaper", 30000, hold_ms, 10, [](const LostJob&) {
+      ReapDecision d;
+      d.reason = "worker gone lost";
+      return d;
+    });
+  };
+  // The reaper's own heartbeats began again 2 s ago (an outage): the owner may be alive and about to beat.
+  db.exec("UPDATE govjobd_workers SET alive_since = (now() AT TIME ZONE 'UTC') - interval '2 s' WHERE worker_id = 'reaper'");
+  CHECK(reap(60'000) == 0);
+  // ...unless the hold has passed since.
+  CHECK(reap(1'000) == 1);
+  CHECK(db.scalar("SELECT status FROM governance_jobs") == "FAILED");
+
+  // A reaper that was beating all along, since before the owner's last beat, reaps at once.
+  store->job_enqueue({"10000000-0000-0000-0000-00000000000b", kSteps, 60, "tester"});
+  REQUIRE(store->job_claim("gone", 1, 30000).size() == 1);
+  db.exec("UPDATE governance_jobs SET lease_expires_at = (now() AT TIME ZONE 'UTC') - interval '5 s' WHERE status = 'RUNNING'");
+  db.exec("UPDATE govjobd_workers SET alive_since = (now() AT TIME ZONE 'UTC') - interval '60 s' WHERE worker_id = 'reaper'");
+  // but not while its own last heartbeat is older than a lease: its view is no better than the owner's
+  db.exec("UPDATE govjobd_workers SET heartbeat_at = (now() AT TIME ZONE 'UTC') - interval '40 s' WHERE worker_id = 'reaper'");
+  CHECK(reap(60'000) == 0);
+  CHECK(store->worker_heartbeat("reaper", {}, 30000).worker_known);
+  CHECK(db.scalar("SELECT alive_since < (now() AT TIME ZONE 'UTC') - interval '1 s' FROM govjobd_workers WHERE worker_id = 'reaper'") == "f");
+  // that late heartbeat started a new run: the hold applies again
+  CHECK(reap(60'000) == 0);
+  db.exec("UPDATE govjobd_workers SET alive_since = (now() AT TIME ZONE 'UTC') - interval '60 s' WHERE worker_id = 'reaper'");
+  CHECK(reap(60'000) == 1);
 }

@@ -1,4 +1,6 @@
 #include <set>
+#include <utility>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -114,6 +116,25 @@ TEST_CASE("transitions are append-only: no update, no delete while the job exist
   // deleting the job itself (retention) takes its transitions with it
   db.exec(std::string("DELETE FROM governance_jobs WHERE job_id = '") + kJob + "'");
   CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions") == "0");
+}
+
+TEST_CASE("a transition row that claims a move outside the state machine is refused", "[trigger]") {
+  TestDatabase db;
+  insert_job(db, kJob, "PENDING");
+  auto transition = [&](const std::string& from, const std::string& to) {
+    return refusal(db, std::string("INSERT INTO governance_job_transitions (job_id, from_status, to_status, transitioned_by) "
+                                   "VALUES ('") + kJob + "', " + from + ", '" + to + "', 'hand')").first;
+  };
+  CHECK(transition("NULL", "PENDING").empty());
+  CHECK(transition("'PENDING'", "RUNNING").empty());
+  CHECK(transition("'RUNNING'", "COMPLETED").empty());
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"'COMPLETED'", "RUNNING"}, {"'FAILED'", "PENDING"}, {"'CANCELLED'", "COMPLETED"}, {"'PENDING'", "COMPLETED"},
+           {"'PENDING'", "FAILED"}, {"'RUNNING'", "PENDING"}, {"NULL", "RUNNING"}, {"'RUNNING'", "RUNNING"}}) {
+    INFO(from << " -> " << to);
+    CHECK(transition(from, to) == "23514");
+  }
+  CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions") == "3");
 }
 
 TEST_CASE("inserting a PENDING job notifies govjobd_jobs once per statement", "[trigger]") {

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "tests/support/step_runner.hpp"
 
@@ -85,8 +86,11 @@ std::optional<int> DaemonProcess::wait_exit(std::chrono::milliseconds timeout) {
 std::string write_daemon_config(const std::string& name, const std::string& executors_yaml,
                                 const std::string& worker_yaml, const std::string& health_yaml) {
   const auto path = std::filesystem::temp_directory_path() / ("govjobd-" + unique_marker() + "-" + name + ".yaml");
-  std::ofstream(path) << "worker:\n  poll_interval: 500ms\n  heartbeat_interval: 300ms\n  lease_timeout: 2s\n"
-                      << worker_yaml << "health:\n  system: {enabled: false}\n"
+  // short timings, each unless worker_yaml sets it
+  std::string worker = "worker:\n";
+  for (const auto& [key, value] : {std::pair{"poll_interval", "500ms"}, {"heartbeat_interval", "300ms"}, {"lease_timeout", "2s"}})
+    if (worker_yaml.find(std::string("  ") + key + ":") == std::string::npos) worker += std::string("  ") + key + ": " + value + "\n";
+  std::ofstream(path) << worker << worker_yaml << "health:\n  system: {enabled: false}\n"
                       << health_yaml << "executors:\n"
                       << executors_yaml;
   return path.string();

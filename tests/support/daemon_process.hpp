@@ -36,7 +36,7 @@ class DaemonProcess {
   bool exited_ = false;
 };
 
-// Writes a config file for tests: short worker timings, system health off. `worker_yaml` and `health_yaml`
+// Writes a config file for tests: short worker timings (unless worker_yaml sets them), system health off. `worker_yaml` and `health_yaml`
 // are lines (indented by two) added under worker: and health:, `executors_yaml` under executors:.
 std::string write_daemon_config(const std::string& name, const std::string& executors_yaml,
                                 const std::string& worker_yaml = "  concurrency: 8\n", const std::string& health_yaml = "");

@@ -101,6 +101,16 @@ TEST_CASE("invalid UTF-8 in a target is a problem, never a crash", "[steps]") {
   CHECK(parsed.problems[0].text().starts_with("steps[0].target: contains invalid UTF-8"));
 }
 
+TEST_CASE("invalid UTF-8 in the stored text (a SQL_ASCII database) is reported where it is", "[steps]") {
+  using V = std::vector<std::string>;
+  const std::string text = "[{\"step_index\":0,\"step_type\":\"noop\",\"target\":\"pay\xff\"},"
+                           "{\"step_index\":1,\"step_type\":\"noop\",\"parameters\":{\"note\":[\"ok\",\"b\xc3\"]}}]";
+  const auto parsed = parse_steps_text(text);
+  CHECK(problems_of(text) == V{"steps[0].target: contains invalid UTF-8", "steps[1].parameters.note[1]: contains invalid UTF-8"});
+  CHECK(parsed.steps.empty());
+  CHECK(problems_of("[\"\xff\"") == V{"steps: not valid JSON (and not valid UTF-8)"});
+}
+
 TEST_CASE("problems_text joins at most 50 problems", "[steps]") {
   json steps = json::array();
   for (int i = 0; i < 60; ++i) steps.push_back(i);

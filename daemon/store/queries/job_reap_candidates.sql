@@ -1,10 +1,24 @@
--- $1 how many at most. RUNNING jobs whose lease ran out (their worker stopped heartbeating), locked for
--- this reaper; another reaper running at the same time skips them.
+-- $1 how many at most, $2 the reaper's own worker_id, $3 its lease, $4 its hold, both in milliseconds.
+-- RUNNING jobs whose lease ran out (their worker stopped heartbeating), locked for this reaper; another
+-- reaper running at the same time skips them.
+-- A lease can also run out because the database was down or stalled for everyone: then every worker's
+-- heartbeats stopped, the reaper's own included. So a reaper only ends a job when it witnessed the
+-- silence: its own heartbeats ran unbroken since before the owner's last one, or for a whole hold
+-- (a lease, a heartbeat and the longest reconnect backoff: time for every live worker to beat again).
+-- Its own last heartbeat must also be recent, or its view of "now" is no better than the owner's.
+WITH me AS (
+    SELECT alive_since FROM govjobd_workers
+     WHERE worker_id = $2
+       AND heartbeat_at > (now() AT TIME ZONE 'UTC') - make_interval(secs => $3::bigint / 1000.0)
+)
 SELECT j.job_id::text, coalesce(j.claimed_by, 'unknown'), j.steps::text, coalesce(j.step_results, '[]'::jsonb)::text,
        j.current_step_index, w.heartbeat_at, j.lease_expires_at
   FROM governance_jobs j
   LEFT JOIN govjobd_workers w ON w.worker_id = j.claimed_by
+  CROSS JOIN me
  WHERE j.status = 'RUNNING' AND j.lease_expires_at < now() AT TIME ZONE 'UTC'
+   AND (me.alive_since <= w.heartbeat_at OR w.heartbeat_at IS NULL
+        OR me.alive_since < (now() AT TIME ZONE 'UTC') - make_interval(secs => $4::bigint / 1000.0))
  ORDER BY j.lease_expires_at
  LIMIT $1::int
    FOR UPDATE OF j SKIP LOCKED

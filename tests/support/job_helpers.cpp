@@ -1,0 +1,74 @@
+#include "tests/support/job_helpers.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/support/run_process.hpp"
+#include "tests/support/step_runner.hpp"
+
+namespace govjobd::testing {
+
+using nlohmann::json;
+
+SideEffects::SideEffects()
+    : path((std::filesystem::temp_directory_path() / ("govjobd-effects-" + unique_marker())).string()) {}
+
+SideEffects::~SideEffects() { std::filesystem::remove(path); }
+
+std::map<std::string, int> SideEffects::counts() const {
+  std::map<std::string, int> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) ++out[line];
+  return out;
+}
+
+std::string SideEffects::executor(const std::string& name) const {
+  return "  " + name + ":\n    kind: process\n    command: [/bin/sh, -c, 'echo \"$GOVJOBD_JOB_ID $GOVJOBD_STEP_INDEX\" >> " +
+         path + "']\n";
+}
+
+std::string SideEffects::fast_executor(const std::string& name, int sleep_ms) const {
+  return "  " + name + ":\n    kind: process\n    command: ['" GOVJOBD_TEST_EFFECT "', '" + path + "', '" +
+         std::to_string(sleep_ms) + "']\n";
+}
+
+std::string insert_job(TestDatabase& db, const json& steps, const std::string& timeout) {
+  return db.scalar("INSERT INTO governance_jobs (contract_id, steps, total_steps, timeout_at) VALUES (gen_random_uuid(), '" +
+                   steps.dump() + "', " + std::to_string(steps.size()) + ", (now() AT TIME ZONE 'UTC') + interval '" +
+                   timeout + "') RETURNING job_id");
+}
+
+json step(int index, const std::string& type, json parameters, int timeout, const std::string& target) {
+  return {{"step_index", index}, {"step_type", type}, {"target", target}, {"parameters", parameters},
+          {"timeout_seconds", timeout}};
+}
+
+json job_of(TestDatabase& db, const std::string& id) {
+  return json::parse(db.scalar("SELECT row_to_json(j)::text FROM governance_jobs j WHERE job_id = '" + id + "'"));
+}
+
+std::string status_of(TestDatabase& db, const std::string& id) {
+  return db.scalar("SELECT status FROM governance_jobs WHERE job_id = '" + id + "'");
+}
+
+std::vector<std::string> transitions_of(TestDatabase& db, const std::string& id) {
+  std::vector<std::string> out;
+  pqxx::work w(db.sql());
+  for (const auto& r : w.exec("SELECT coalesce(from_status, 'NULL') || '->' || to_status || '@' || "
+                              "coalesce(step_index::text, '-') FROM governance_job_transitions WHERE job_id = '" +
+                              id + "' ORDER BY transition_id"))
+    out.push_back(r[0].c_str());
+  return out;
+}
+
+std::vector<std::string> step_statuses(const json& job) {
+  std::vector<std::string> out;
+  for (const auto& r : job.at("step_results")) out.push_back(r.at("status"));
+  return out;
+}
+
+std::string verify_output(const std::string& url) {
+  return run_process({GOVJOBD_BINARY, "verify"}, {{"GOVJOBD_DATABASE_URL", url}}, std::chrono::minutes(5)).out;
+}
+
+}  // namespace govjobd::testing
