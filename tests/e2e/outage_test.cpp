@@ -55,5 +55,7 @@ TEST_CASE("PostgreSQL restarted mid-run: nothing lost, no step run twice", "[out
   const auto verify = run_process({GOVJOBD_BINARY, "verify"}, {{"GOVJOBD_DATABASE_URL", db.url()}});
   CHECK(verify.out == "verify: clean\n");
   daemon.signal(SIGTERM);
-  CHECK(daemon.wait_exit() == 0);
+  const auto code = daemon.wait_exit();
+  INFO("exit " << code.value_or(-99) << "; log ends: " << daemon.log_tail());
+  CHECK(code == 0);
 }

@@ -100,13 +100,12 @@ TEST_CASE("cancel stops a running step, its group included", "[process]") {
   const std::string marker = unique_marker();
   executors::StepContext context;
   context.cancel = std::make_shared<executors::CancelSignal>();
-  boost::asio::steady_timer* timer = nullptr;
   auto r = run_process_step(process_settings({"/bin/sh", "-c", "sleep " + marker + " & sleep " + marker}), make_step(60),
                             context, [&](boost::asio::io_context& io) {
-                              timer = new boost::asio::steady_timer(io, 200ms);
-                              timer->async_wait([&](auto) { context.cancel->request("operator said stop"); });
+                              // owned by its handler: gone before the io_context is (ASan caught the old delete after)
+                              auto timer = std::make_shared<boost::asio::steady_timer>(io, 200ms);
+                              timer->async_wait([&, timer](auto) { context.cancel->request("operator said stop"); });
                             });
-  delete timer;
   CHECK(r.outcome == StepOutcome::Cancelled);
   CHECK(r.error == "cancelled: operator said stop (SIGTERM)");
   CHECK(r.duration < 5s);

@@ -155,8 +155,7 @@ TEST_CASE("4 daemons, 20,000 jobs of 1 to 3 steps: every step executed exactly o
   for (int i = 0; i < 4; ++i) daemons.push_back(std::make_unique<DaemonProcess>(config, db.url(), std::vector<std::string>{"--exit-when-idle"}));
   for (auto& d : daemons) {
     const auto code = d->wait_exit(900s);
-    const std::string log = d->log();
-    INFO("exit " << code.value_or(-99) << ", log ends: " << log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
+    INFO("exit " << code.value_or(-99) << "; log ends: " << d->log_tail());
     REQUIRE(code == 0);
   }
   const double took = seconds_since(start);

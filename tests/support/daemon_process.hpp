@@ -24,6 +24,11 @@ class DaemonProcess {
 
   pid_t pid() const { return pid_; }
   std::string log() const;
+  // The last `bytes` of the log (for failure messages).
+  std::string log_tail(std::size_t bytes = 3000) const {
+    const std::string all = log();
+    return all.substr(all.size() > bytes ? all.size() - bytes : 0);
+  }
   // Waits until the log contains `text`; false on timeout.
   bool wait_for_log(const std::string& text, std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
   void signal(int sig) const;
