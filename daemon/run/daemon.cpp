@@ -133,6 +133,7 @@ class Daemon {
   asio::signal_set signals_{io_, SIGTERM, SIGINT, SIGHUP};
   std::thread listener_;
   std::atomic<bool> listener_stop_{false};
+  std::atomic<bool> listening_{false};
   bool ready_ = false, db_up_ = true, heartbeat_ok_ = true, draining_ = false, stopped_ = false;
   bool claim_in_flight_ = false, claim_again_ = false, heartbeat_in_flight_ = false, idle_check_in_flight_ = false;
   long long finished_ = 0;
@@ -226,6 +227,7 @@ void Daemon::listen_loop() {
     try {
       auto listener = store::Listener::connect(settings_.database.url, {"govjobd_jobs", "govjobd_cancel"});
       backoff = 100ms;
+      listening_ = true;
       asio::post(io_, [this] {  // whatever was notified while not listening
         maybe_claim();
         apply_cancel_requests();
@@ -233,6 +235,7 @@ void Daemon::listen_loop() {
       while (!listener_stop_)
         for (auto& n : listener->wait(250ms)) asio::post(io_, [this, n] { on_notification(n); });
     } catch (const std::exception& e) {
+      listening_ = false;
       spdlog::warn("LISTEN connection lost ({}); listening again in {}ms", e.what(), backoff.count());
       for (auto waited = 0ms; waited < backoff && !listener_stop_; waited += 50ms) std::this_thread::sleep_for(50ms);
       backoff = std::min(backoff * 2, milliseconds(5000));
@@ -322,7 +325,9 @@ void Daemon::check_idle() {
 }
 
 void Daemon::poll_tick() {
-  maybe_claim();
+  // While LISTEN is up, every new PENDING job notifies (and the listener claims once after each
+  // reconnect): an idle daemon then sends no claim queries, only its heartbeats and the reaper's.
+  if (!listening_ || !running_.empty()) maybe_claim();
   if (!running_.empty()) apply_cancel_requests();
   if (running_.empty() && !claim_in_flight_) check_idle();
   poll_timer_.expires_after(jittered(settings_.worker.poll_interval));

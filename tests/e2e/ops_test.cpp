@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <sstream>
 
 #include <boost/asio/connect.hpp>
@@ -163,6 +164,33 @@ TEST_CASE("the metrics endpoint serves the counters in Prometheus text format", 
   CHECK_THAT(body, Catch::Contains("govjobd_claim_latency_seconds_count"));
   CHECK_THAT(body, Catch::Contains("govjobd_database_reconnects_total 0"));
   CHECK_THAT(http_get(port, "/nothing"), Catch::StartsWith("HTTP/1.1 404"));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit() == 0);
+}
+
+TEST_CASE("an idle daemon whose LISTEN is up sends no claim queries; a new job still starts at once", "[ops]") {
+  TestDatabase db;
+  const int port = free_port();
+  const auto config = write_daemon_config("idle", "  noop: {kind: noop}\n", "  concurrency: 4\n  poll_interval: 100ms\n");
+  std::ofstream(config, std::ios::app) << "metrics: {listen: '127.0.0.1:" << port << "'}\n";
+  DaemonProcess daemon(config, db.url());
+  auto claims = [&] {
+    std::string body;
+    try {
+      body = http_get(port, "/metrics");
+    } catch (const std::exception&) {
+      return -1;  // not listening yet
+    }
+    const auto at = body.find("govjobd_claim_latency_seconds_count ");
+    return at == std::string::npos ? -1 : std::stoi(body.substr(at + 36));
+  };
+  REQUIRE(eventually([&] { return claims() >= 0; }, 10s));
+  std::this_thread::sleep_for(1s);  // the claims at start-up and after LISTEN connected
+  const int before = claims();
+  std::this_thread::sleep_for(2s);  // 20 polls
+  CHECK(claims() == before);
+  const auto id = insert(db);
+  CHECK(eventually([&] { return db.scalar("SELECT status FROM governance_jobs WHERE job_id = '" + id + "'") == "COMPLETED"; }, 10s));
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit() == 0);
 }
