@@ -130,7 +130,7 @@ TEST_CASE("cancel while PENDING and while RUNNING", "[daemon]") {
   CHECK(daemon.wait_exit() == 0);
 }
 
-TEST_CASE("a bad job among good ones ends FAILED naming the step and field; the others run", "[daemon]") {
+TEST_CASE("a bad job among good ones ends FAILED naming the step and field - the others run", "[daemon]") {
   TestDatabase db;
   const auto config = write_daemon_config("bad", kExecutors);
   const auto good1 = insert_job(db, json::array({step(0, "noop")}));
@@ -213,7 +213,7 @@ TEST_CASE("kill -9 of a daemon mid-step: another daemon reaps the job, FAILED, n
   CHECK(rescuer.wait_exit() == 0);
 }
 
-TEST_CASE("SIGTERM drains running jobs; a job past the grace is cancelled with 'daemon shutdown'", "[daemon]") {
+TEST_CASE("SIGTERM drains running jobs - a job past the grace is cancelled with 'daemon shutdown'", "[daemon]") {
   TestDatabase db;
   const auto config = write_daemon_config("drain", kExecutors, "  concurrency: 4\n  shutdown_grace: 1500ms\n");
   const auto quick = insert_job(db, json::array({step(0, "sleep", {{"seconds", 0.5}})}));
@@ -230,7 +230,7 @@ TEST_CASE("SIGTERM drains running jobs; a job past the grace is cancelled with '
   CHECK(db.scalar("SELECT count(*) FROM govjobd_workers WHERE stopped_at IS NOT NULL") == "1");
 }
 
-TEST_CASE("SIGHUP with a broken file keeps the daemon on its old config; a good one is swapped in", "[daemon]") {
+TEST_CASE("SIGHUP with a broken file keeps the daemon on its old config - a good one is swapped in", "[daemon]") {
   TestDatabase db;
   const auto config = write_daemon_config("reload", kExecutors);
   DaemonProcess daemon(config, db.url());
@@ -290,7 +290,7 @@ TEST_CASE("a process that escapes its step's group with setsid is still reaped b
   CHECK(daemon.wait_exit() == 0);
 }
 
-TEST_CASE("govjobd verify: clean after daemons ran jobs; lists a RUNNING job without a live lease", "[daemon]") {
+TEST_CASE("govjobd verify: clean after daemons ran jobs - lists a RUNNING job without a live lease", "[daemon]") {
   TestDatabase db;
   const auto config = write_daemon_config("verify", kExecutors);
   insert_job(db, json::array({step(0, "noop"), step(1, "fail"), step(2, "noop")}));

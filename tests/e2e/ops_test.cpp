@@ -168,7 +168,7 @@ TEST_CASE("the metrics endpoint serves the counters in Prometheus text format", 
   CHECK(daemon.wait_exit() == 0);
 }
 
-TEST_CASE("an idle daemon whose LISTEN is up sends no claim queries; a new job still starts at once", "[ops]") {
+TEST_CASE("an idle daemon whose LISTEN is up sends no claim queries - a new job still starts at once", "[ops]") {
   TestDatabase db;
   const int port = free_port();
   const auto config = write_daemon_config("idle", "  noop: {kind: noop}\n", "  concurrency: 4\n  poll_interval: 100ms\n");

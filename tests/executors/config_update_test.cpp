@@ -47,7 +47,7 @@ TEST_CASE("config_update sets a key in a JSON file when the old value matches", 
   CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
 }
 
-TEST_CASE("config_update in YAML keeps types; without old_value it sets unconditionally", "[config_update]") {
+TEST_CASE("config_update in YAML keeps types - without old_value it sets unconditionally", "[config_update]") {
   TempDir dir;
   const auto file = dir.path / "payments.yaml";
   std::ofstream(file) << "routing:\n  mode: live\n  weight: 3\nlabel: \"007\"\n";

@@ -39,7 +39,7 @@ long rss_kib() {
 
 }  // namespace
 
-TEST_CASE("exit 0 completes the step; any other exit fails it with the code and the tail of stderr", "[process]") {
+TEST_CASE("exit 0 completes the step - any other exit fails it with the code and the tail of stderr", "[process]") {
   auto ok = run_process_step(process_settings({"/bin/sh", "-c", "echo hello; echo warn >&2"}), make_step());
   CHECK(ok.outcome == StepOutcome::Completed);
   CHECK(ok.exit_code == 0);

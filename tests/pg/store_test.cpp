@@ -146,7 +146,7 @@ TEST_CASE("every connection gets bounds on its network waits unless the URL sets
   ::unsetenv("PGCONNECT_TIMEOUT");
 }
 
-TEST_CASE("a terminal write retried after its commit was lost counts as applied; another worker's is fenced", "[store]") {
+TEST_CASE("a terminal write retried after its commit was lost counts as applied - another worker's is fenced", "[store]") {
   TestDatabase db;
   auto store = Store::connect(db.url());
   store->job_enqueue({"10000000-0000-0000-0000-000000000009", kSteps, 60, "tester"});

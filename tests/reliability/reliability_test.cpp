@@ -324,7 +324,7 @@ TEST_CASE("a database host that accepts connections but never answers: an error 
                      result.err.substr(0, result.err.find('\n'))));
 }
 
-TEST_CASE("hostile steps: 100 forks, a closed stdout, 1 GB of output, setsid; the daemon stays small and serves on",
+TEST_CASE("hostile steps: 100 forks, a closed stdout, 1 GB of output, setsid - the daemon stays small and serves on",
           "[reliability]") {
   TestDatabase db;
   const std::string tag = unique_marker();
