@@ -267,6 +267,8 @@ StepsParse parse_steps_text(std::string_view text) {
   if (invalid_utf8) {
     std::vector<StepProblem> found;
     find_replaced(parsed, std::nullopt, "", found);
+    // a duplicate key can hide the string that held it (JSON keeps the last): still a problem
+    if (found.empty()) found.push_back({std::nullopt, "", "contains invalid UTF-8"});
     out.problems.insert(out.problems.begin(), found.begin(), found.end());
     out.steps.clear();  // never run a job that had to be repaired to be read
   }
