@@ -222,17 +222,15 @@ namespace {
 // Invalid UTF-8 reaches us only from a database whose encoding is SQL_ASCII. JSON parsers refuse it
 // outright, which would hide where it is: each invalid byte becomes U+FFFD, the text is parsed, and the
 // strings that hold one are reported by their place in the steps.
-constexpr std::string_view kReplacement = kUtf8Replacement;
-
 void find_replaced(const json& value, std::optional<std::size_t> position, const std::string& field,
                    std::vector<StepProblem>& problems) {
   auto join = [&](const std::string& part) { return field.empty() ? part : field + "." + part; };
   if (value.is_string()) {
-    if (value.get_ref<const std::string&>().find(kReplacement) != std::string::npos)
+    if (value.get_ref<const std::string&>().find(kUtf8Replacement) != std::string::npos)
       problems.push_back({position, field, "contains invalid UTF-8"});
   } else if (value.is_object()) {
     for (const auto& [key, item] : value.items()) {
-      if (key.find(kReplacement) != std::string::npos) problems.push_back({position, field, "a key contains invalid UTF-8"});
+      if (key.find(kUtf8Replacement) != std::string::npos) problems.push_back({position, field, "a key contains invalid UTF-8"});
       find_replaced(item, position, join(key), problems);
     }
   } else if (value.is_array()) {
@@ -247,12 +245,7 @@ void find_replaced(const json& value, std::optional<std::size_t> position, const
 
 StepsParse parse_steps_text(std::string_view text) {
   std::string replaced;
-  bool invalid_utf8 = false;
-  for (std::size_t i = 0; i < text.size() && !invalid_utf8;) {
-    const std::size_t n = utf8_sequence_length(text, i);
-    invalid_utf8 = n == 0;
-    i += n;
-  }
+  const bool invalid_utf8 = !is_valid_utf8(text);
   if (invalid_utf8) {
     replaced = replace_invalid_utf8(text);
     text = replaced;

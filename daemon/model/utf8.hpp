@@ -10,6 +10,9 @@ namespace govjobd::model {
 // byte, truncated, overlong, surrogate, beyond U+10FFFF).
 std::size_t utf8_sequence_length(std::string_view text, std::size_t i);
 
+// True when every byte belongs to a valid sequence.
+bool is_valid_utf8(std::string_view text);
+
 inline constexpr std::string_view kUtf8Replacement = "\xEF\xBF\xBD";  // U+FFFD
 
 // `text` with each byte that starts no valid sequence replaced by U+FFFD; NULs too when `nul_too`.

@@ -28,8 +28,6 @@
 
 namespace govjobd::run {
 
-std::string default_worker_id();
-
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
@@ -81,10 +79,7 @@ class Daemon {
       : settings_(std::move(settings)), options_(std::move(options)), host_(host_name()),
         worker_id_(settings_.worker.id.empty() ? default_worker_id() : settings_.worker.id) {}
 
-  ~Daemon() {  // also when run() ends by an exception: never leave the LISTEN thread joinable
-    listener_stop_ = true;
-    if (listener_.joinable()) listener_.join();
-  }
+  ~Daemon() { stop_listener(); }  // also when run() ends by an exception: never leave the thread joinable
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
@@ -94,6 +89,10 @@ class Daemon {
   void on_db_state(bool up);
   void on_ready();
   void listen_loop();
+  void stop_listener() {
+    listener_stop_ = true;
+    if (listener_.joinable()) listener_.join();
+  }
   void on_notification(const store::Notification& n);
   void maybe_claim();
   void start_job(store::ClaimedJob job);
@@ -189,8 +188,7 @@ int Daemon::run() {
     });
   });
   io_.run();
-  listener_stop_ = true;
-  if (listener_.joinable()) listener_.join();
+  stop_listener();
   db_->stop(5s);
   return exit_code_;
 }
