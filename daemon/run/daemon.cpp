@@ -86,7 +86,7 @@ class Daemon {
   int run();
 
  private:
-  void on_db_state(bool up);
+  void on_db_state(bool& connection_up, bool up);
   void on_ready();
   void listen_loop();
   void stop_listener() {
@@ -95,6 +95,7 @@ class Daemon {
   }
   void on_notification(const store::Notification& n);
   void maybe_claim();
+  void claim_soon();
   void start_job(store::ClaimedJob job);
   void on_job_finished(const JobRun& run);
   void check_idle();
@@ -119,7 +120,10 @@ class Daemon {
   DaemonOptions options_;
   std::string host_;
   std::string worker_id_;
+  // Two connections: claims and the daemon's own upkeep on db_, job writes on writes_, so that a claim
+  // and a write commit side by side (measured: claims waiting behind write batches bounded throughput).
   std::unique_ptr<DbWorker> db_;
+  std::unique_ptr<DbWorker> writes_;
   std::unique_ptr<Recorder> recorder_;
   std::shared_ptr<executors::SignalSink> signals_sink_;
   std::shared_ptr<executors::ExecutorRegistry> executors_;
@@ -133,26 +137,30 @@ class Daemon {
   std::thread listener_;
   std::atomic<bool> listener_stop_{false};
   std::atomic<bool> listening_{false};
-  bool ready_ = false, db_up_ = true, heartbeat_ok_ = true, draining_ = false, stopped_ = false;
-  bool claim_in_flight_ = false, claim_again_ = false, heartbeat_in_flight_ = false, idle_check_in_flight_ = false;
+  bool ready_ = false, db_up_ = true, writes_up_ = true, heartbeat_ok_ = true, draining_ = false, stopped_ = false;
+  bool claim_in_flight_ = false, claim_again_ = false, heartbeat_in_flight_ = false, idle_check_in_flight_ = false,
+       claim_posted_ = false;
   long long finished_ = 0;
   int exit_code_ = 0;
 };
 
 RunEnv Daemon::env() {
-  return RunEnv{io_, *recorder_, executors_, health_, settings_.health.block_on, worker_id_, host_, &metrics_};
+  return RunEnv{io_,   *recorder_, executors_, health_, settings_.health.block_on, worker_id_, host_, &metrics_,
+                [this] { claim_soon(); }};
 }
 
 int Daemon::run() {
   executors::prepare_process_for_children();
-  db_ = std::make_unique<DbWorker>(io_, settings_.database.url, [this](bool up) { on_db_state(up); });
-  recorder_ = std::make_unique<Recorder>(io_, *db_);
-  signals_sink_ = std::make_shared<DbSignalSink>(io_, *db_);
+  db_ = std::make_unique<DbWorker>(io_, settings_.database.url, [this](bool up) { on_db_state(db_up_, up); });
+  writes_ = std::make_unique<DbWorker>(io_, settings_.database.url, [this](bool up) { on_db_state(writes_up_, up); });
+  recorder_ = std::make_unique<Recorder>(io_, *writes_);
+  signals_sink_ = std::make_shared<DbSignalSink>(io_, *writes_);
   try {
     executors_ = std::make_shared<executors::ExecutorRegistry>(io_, settings_.executors, signals_sink_);
     health_ = std::make_shared<health::HealthMonitor>(io_, settings_.health);
   } catch (const std::invalid_argument& e) {
     spdlog::error("{}: {}", settings_.source, e.what());
+    writes_->stop(0ms);
     db_->stop(0ms);
     return kExitConfig;
   }
@@ -160,12 +168,13 @@ int Daemon::run() {
     try {
       metrics_server_ = std::make_unique<MetricsServer>(io_, settings_.metrics.listen, [this] {
         metrics_.set_running(static_cast<int>(running_.size()));
-        metrics_.set_database_reconnects(db_->reconnects());
+        metrics_.set_database_reconnects(db_->reconnects() + writes_->reconnects());
         return metrics_.render();
       });
       spdlog::info("metrics on http://{}/metrics", settings_.metrics.listen);
     } catch (const std::exception& e) {
       spdlog::error("{}", e.what());
+      writes_->stop(0ms);
       db_->stop(0ms);
       return 1;
     }
@@ -189,6 +198,7 @@ int Daemon::run() {
   });
   io_.run();
   stop_listener();
+  writes_->stop(5s);
   db_->stop(5s);
   return exit_code_;
 }
@@ -209,8 +219,10 @@ void Daemon::on_ready() {
   maybe_claim();
 }
 
-void Daemon::on_db_state(bool up) {
-  db_up_ = up;
+void Daemon::on_db_state(bool& connection_up, bool up) {
+  const bool was_up = db_up_ && writes_up_;
+  connection_up = up;
+  if (was_up == (db_up_ && writes_up_)) return;
   if (up) {
     spdlog::info("database connection restored; claiming again");
     maybe_claim();
@@ -247,12 +259,17 @@ void Daemon::on_notification(const store::Notification& n) {
 }
 
 void Daemon::maybe_claim() {
-  if (!ready_ || draining_ || !db_up_ || !heartbeat_ok_) return;
+  if (!ready_ || draining_ || !db_up_ || !writes_up_ || !heartbeat_ok_) return;
   if (claim_in_flight_) {
     claim_again_ = true;
     return;
   }
-  const int free = settings_.worker.concurrency - static_cast<int>(running_.size());
+  // A job whose end is being recorded runs nothing: its slot goes to the next job, so that the claim commits
+  // beside the write batch. At most as many again may wait for their end to commit.
+  const int concurrency = settings_.worker.concurrency;
+  int executing = 0;
+  for (const auto& [id, run] : running_) executing += run->ending() ? 0 : 1;
+  const int free = std::min(concurrency - executing, 2 * concurrency - static_cast<int>(running_.size()));
   if (free <= 0) return;
   claim_in_flight_ = true;
   claim_again_ = false;
@@ -295,6 +312,17 @@ void Daemon::on_job_finished(const JobRun& run) {
       if (running_.empty()) finish_shutdown();
       return;
     }
+    claim_soon();
+  });
+}
+
+// After the handlers already queued (the other jobs that ended in the same write): one claim for all
+// the freed slots instead of a claim of one and then another.
+void Daemon::claim_soon() {
+  if (claim_posted_) return;
+  claim_posted_ = true;
+  asio::post(io_, [this] {
+    claim_posted_ = false;
     maybe_claim();
   });
 }

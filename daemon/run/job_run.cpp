@@ -174,6 +174,7 @@ void JobRun::end_job(JobStatus status, const std::string& reason, std::optional<
   w.transition_step_index = step_index;
   w.evidence = evidence(model::now_utc());
   auto self = shared_from_this();
+  if (env_.on_ending) env_.on_ending();
   env_.recorder.write(std::move(w), [self, status, reason, step_index](store::WriteOutcome o) {
     if (o == store::WriteOutcome::Fenced) {
       self->say(spdlog::level::warn, step_index, "",

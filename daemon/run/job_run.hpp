@@ -27,6 +27,8 @@ struct RunEnv {
   std::string worker_id;
   std::string host;
   Metrics* metrics = nullptr;
+  // The job ran its course and its end is being recorded: it no longer counts against the concurrency.
+  std::function<void()> on_ending;
 };
 
 // One claimed job, from RUNNING to its terminal state: health before, each step in step_index order
@@ -41,6 +43,8 @@ class JobRun : public std::enable_shared_from_this<JobRun> {
   void request_cancel(const std::string& by, const std::string& reason);
   const std::string& job_id() const { return job_.job_id; }
   const std::string& outcome() const { return outcome_; }
+  // Steps over: only the recording of the end remains.
+  bool ending() const { return ending_; }
 
  private:
   std::optional<std::string> preflight();

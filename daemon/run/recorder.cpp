@@ -8,7 +8,14 @@ namespace govjobd::run {
 
 void Recorder::write(store::JobWrite write, std::function<void(store::WriteOutcome)> done) {
   pending_.emplace_back(std::move(write), std::move(done));
-  flush();
+  // Not at once: the handlers already queued on the loop (the other jobs' step ends of this round) add
+  // their writes first, and all go in one statement.
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  boost::asio::post(io_, [this] {
+    flush_posted_ = false;
+    flush();
+  });
 }
 
 void Recorder::flush() {

@@ -13,7 +13,7 @@ class Recorder {
  public:
   Recorder(boost::asio::io_context& io, DbWorker& db) : io_(io), db_(db) {}
   void write(store::JobWrite write, std::function<void(store::WriteOutcome)> done);
-  bool idle() const { return !in_flight_ && pending_.empty(); }
+  bool idle() const { return !in_flight_ && !flush_posted_ && pending_.empty(); }
 
  private:
   void flush();
@@ -21,6 +21,7 @@ class Recorder {
   DbWorker& db_;
   std::vector<std::pair<store::JobWrite, std::function<void(store::WriteOutcome)>>> pending_;
   bool in_flight_ = false;
+  bool flush_posted_ = false;
 };
 
 }  // namespace govjobd::run

@@ -21,7 +21,7 @@ struct ClaimedJob {
   std::optional<int> current_step_index;  // set by the claim to the first step's index
 };
 
-// One fenced write of a RUNNING job by its worker; see queries/job_write.sql.
+// One fenced write of a RUNNING job by its worker; see queries/job_write_batch.sql.
 struct JobWrite {
   std::string job_id;
   std::string worker_id;

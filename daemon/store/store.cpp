@@ -32,7 +32,7 @@ namespace {
 constexpr const char* kPreparedQueries[] = {
     "job_enqueue",       "job_find_by_contract", "job_list",            "job_get",          "job_status_get",
     "job_cancel_pending", "job_cancel_request",  "worker_register",     "worker_heartbeat", "worker_stop",
-    "job_claim",         "job_write",            "job_cancel_requests", "job_reap_candidates", "job_reap",
+    "job_claim",         "job_write_batch",      "job_cancel_requests", "job_reap_candidates", "job_reap",
     "jobs_pending_count", "signal_record",  "jobs_delete_terminal", "jobs_verify", "job_end_recorded"};
 
 std::optional<model::Timestamp> timestamp_field(const pqxx::field& f) {

@@ -1,4 +1,7 @@
 // The store's methods for the run loop: claim, fenced writes, heartbeat, cancel requests, reaping.
+#include <map>
+#include <set>
+
 #include <pqxx/pqxx>
 
 #include "daemon/store/pg_errors.hpp"
@@ -18,22 +21,71 @@ std::optional<model::Timestamp> time_or_null(const pqxx::field& f) {
   return f.is_null() ? std::nullopt : model::parse_timestamp(f.c_str());
 }
 
-std::optional<std::string> json_or_null(const std::optional<nlohmann::json>& j) {
-  return j ? std::optional<std::string>(j->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
-           : std::nullopt;
+// The writes as job_write_batch.sql's array; a field left unset stays absent (the column keeps its value).
+std::string writes_json(const std::vector<const JobWrite*>& writes) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const JobWrite* w : writes) {
+    nlohmann::json o = {{"job_id", w->job_id}, {"append_results", w->append_results}};
+    if (w->current_step_index) o["current_step_index"] = *w->current_step_index;
+    if (w->health_before) o["health_before"] = *w->health_before;
+    if (w->health_after) o["health_after"] = *w->health_after;
+    if (w->terminal_status) o["terminal_status"] = *w->terminal_status;
+    if (w->status_reason) o["status_reason"] = *w->status_reason;
+    if (w->evidence) o["evidence"] = *w->evidence;
+    if (w->transition_step_index) o["transition_step_index"] = *w->transition_step_index;
+    out.push_back(std::move(o));
+  }
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-WriteOutcome write_one(pqxx::transaction_base& t, const JobWrite& w) {
-  const auto row = t.exec_prepared1(
-      "job_write", w.job_id, w.worker_id, w.current_step_index,
-      w.append_results.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), json_or_null(w.health_before),
-      json_or_null(w.health_after), w.terminal_status, w.status_reason, json_or_null(w.evidence),
-      w.transition_step_index);
-  if (row[0].as<int>() > 0) return WriteOutcome::Applied;
-  if (w.terminal_status &&
-      t.exec_prepared1("job_end_recorded", w.job_id, w.worker_id, *w.terminal_status, w.status_reason)[0].as<int>() > 0)
-    return WriteOutcome::Applied;
-  return WriteOutcome::Fenced;
+// One statement for all the writes of one worker (job_ids distinct); the outcome of each, in order.
+std::vector<WriteOutcome> write_set(pqxx::transaction_base& t, const std::string& worker_id,
+                                    const std::vector<const JobWrite*>& writes) {
+  std::set<std::string> applied;
+  for (const auto& row : t.exec_prepared("job_write_batch", worker_id, writes_json(writes))) applied.insert(row[0].c_str());
+  std::vector<WriteOutcome> out;
+  out.reserve(writes.size());
+  for (const JobWrite* w : writes) {
+    // Not written: fenced, unless this very end is already recorded (a write retried after its commit was lost).
+    const bool done = applied.count(w->job_id) > 0 ||
+                      (w->terminal_status && t.exec_prepared1("job_end_recorded", w->job_id, worker_id,
+                                                              *w->terminal_status, w->status_reason)[0].as<int>() > 0);
+    out.push_back(done ? WriteOutcome::Applied : WriteOutcome::Fenced);
+  }
+  return out;
+}
+
+// One worker and distinct jobs: the writes fit one statement.
+bool one_statement(const std::vector<JobWrite>& writes) {
+  std::set<std::string> jobs;
+  for (const auto& w : writes)
+    if (w.worker_id != writes.front().worker_id || !jobs.insert(w.job_id).second) return false;
+  return true;
+}
+
+// The writes in statements of distinct (worker, job): a job written twice in one batch gets its writes in order.
+std::vector<WriteOutcome> write_all(pqxx::transaction_base& t, const std::vector<JobWrite>& writes) {
+  std::vector<WriteOutcome> out(writes.size(), WriteOutcome::Fenced);
+  std::vector<bool> done(writes.size(), false);
+  for (std::size_t left = writes.size(); left > 0;) {
+    std::map<std::string, std::vector<std::size_t>> round;  // worker -> indexes
+    std::set<std::pair<std::string, std::string>> seen;
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      if (done[i]) continue;
+      if (seen.emplace(writes[i].worker_id, writes[i].job_id).second) round[writes[i].worker_id].push_back(i);
+    }
+    for (const auto& [worker, indexes] : round) {
+      std::vector<const JobWrite*> set;
+      for (std::size_t i : indexes) set.push_back(&writes[i]);
+      const auto outcomes = write_set(t, worker, set);
+      for (std::size_t k = 0; k < indexes.size(); ++k) {
+        out[indexes[k]] = outcomes[k];
+        done[indexes[k]] = true;
+      }
+      left -= indexes.size();
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -81,25 +133,25 @@ std::vector<ClaimedJob> Store::job_claim(const std::string& worker_id, int limit
 
 std::vector<WriteOutcome> Store::job_write_batch(const std::vector<JobWrite>& writes) {
   return translate_errors([&] {
-    std::vector<WriteOutcome> out;
-    if (writes.size() == 1) {  // one statement, atomic by itself
-      pqxx::nontransaction n(impl_->conn);
-      out.push_back(write_one(n, writes.front()));
-      return out;
-    }
+    if (writes.empty()) return std::vector<WriteOutcome>{};
     try {
+      if (one_statement(writes)) {  // atomic by itself: autocommit saves the BEGIN and COMMIT round trips
+        pqxx::nontransaction n(impl_->conn);
+        return write_all(n, writes);
+      }
       pqxx::work w(impl_->conn);
-      for (const auto& write : writes) out.push_back(write_one(w, write));
+      auto out = write_all(w, writes);
       w.commit();
       return out;
     } catch (const pqxx::sql_error&) {
+      if (writes.size() == 1) throw;
       // One write broke the batch (a rule of the database refused it): give each its own transaction,
       // so that the others land and the broken one is reported alone.
     }
-    out.clear();
+    std::vector<WriteOutcome> out;
     for (const auto& write : writes) {
       pqxx::work w(impl_->conn);
-      out.push_back(write_one(w, write));
+      out.push_back(write_all(w, {write}).front());
       w.commit();
     }
     return out;

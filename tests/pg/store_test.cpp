@@ -169,6 +169,42 @@ TEST_CASE("a terminal write retried after its commit was lost counts as applied 
   CHECK(store->job_write_batch({different}) == std::vector<WriteOutcome>{WriteOutcome::Fenced});
 }
 
+TEST_CASE("a batch of writes: one statement for many jobs, a job written twice keeps its order, a fenced one is told apart", "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  for (int i = 0; i < 4; ++i) store->job_enqueue({"20000000-0000-0000-0000-00000000000" + std::to_string(i), kSteps, 60, "tester"});
+  const auto mine = store->job_claim("worker-a", 3, 30000);
+  const auto theirs = store->job_claim("worker-b", 1, 30000);
+  REQUIRE(mine.size() == 3);
+  REQUIRE(theirs.size() == 1);
+  auto end_of = [](const std::string& job_id, const std::string& status) {
+    JobWrite w;
+    w.job_id = job_id;
+    w.worker_id = "worker-a";
+    w.append_results = nlohmann::json::array({{{"step_index", 0}, {"status", status}}});
+    w.terminal_status = status;
+    w.status_reason = "step 0: " + status;
+    w.transition_step_index = 0;
+    return w;
+  };
+  JobWrite progress;  // the same job twice in one batch: the progress first, then its end
+  progress.job_id = mine[2].job_id;
+  progress.worker_id = "worker-a";
+  progress.current_step_index = 7;
+  progress.health_before = nlohmann::json{{"system_health", {{"state", "HEALTHY"}}}};
+  CHECK(store->job_write_batch({end_of(mine[0].job_id, "COMPLETED"), end_of(theirs[0].job_id, "COMPLETED"),
+                                end_of(mine[1].job_id, "FAILED"), progress, end_of(mine[2].job_id, "COMPLETED")}) ==
+        std::vector<WriteOutcome>{WriteOutcome::Applied, WriteOutcome::Fenced, WriteOutcome::Applied,
+                                  WriteOutcome::Applied, WriteOutcome::Applied});
+  CHECK(db.scalar("SELECT string_agg(status || ':' || coalesce(claimed_by, '-'), ' ' ORDER BY contract_id) FROM governance_jobs") ==
+        "COMPLETED:worker-a FAILED:worker-a COMPLETED:worker-a RUNNING:worker-b");
+  CHECK(db.scalar("SELECT current_step_index || ' ' || (health_snapshot_before IS NOT NULL) || ' ' || "
+                  "jsonb_array_length(step_results) FROM governance_jobs WHERE job_id = '" + mine[2].job_id + "'") == "7 true 1");
+  CHECK(db.scalar("SELECT string_agg(from_status || '>' || to_status || ' ' || step_index || ' ' || reason, ', ' "
+                  "ORDER BY transition_id) FROM governance_job_transitions WHERE from_status = 'RUNNING'") ==
+        "RUNNING>COMPLETED 0 step 0: COMPLETED, RUNNING>FAILED 0 step 0: FAILED, RUNNING>COMPLETED 0 step 0: COMPLETED");
+}
+
 TEST_CASE("the reaper ends a job only when it witnessed its owner's silence, or after its hold", "[store]") {
   TestDatabase db;
   auto store = Store::connect(db.url());

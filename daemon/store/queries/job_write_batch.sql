@@ -1,0 +1,37 @@
+-- Fenced writes of RUNNING jobs by their worker, any number in one statement: $1 worker_id, $2 a jsonb array
+-- of writes, each {job_id, current_step_index, append_results (jsonb array of StepResults; one already
+-- recorded for the same step_index is not appended again, so a write retried after a lost commit is
+-- harmless), health_before, health_after, terminal_status, status_reason, evidence, transition_step_index};
+-- a missing or null field leaves its column as it is. A job_id appears at most once per call.
+-- Returns the job_ids written; a job not returned is no longer RUNNING or no longer ours (cancelled,
+-- reaped): nothing was written for it. A terminal write also inserts its transition row.
+WITH w AS (
+    SELECT *
+      FROM jsonb_to_recordset($2::jsonb) AS x(job_id uuid, current_step_index int, append_results jsonb,
+                                              health_before jsonb, health_after jsonb, terminal_status varchar(20),
+                                              status_reason text, evidence jsonb, transition_step_index int)
+), written AS (
+    UPDATE governance_jobs j
+       SET current_step_index = coalesce(w.current_step_index, j.current_step_index),
+           step_results = coalesce(j.step_results, '[]'::jsonb) || coalesce((
+               SELECT jsonb_agg(r ORDER BY (r ->> 'step_index')::int)
+                 FROM jsonb_array_elements(coalesce(w.append_results, '[]'::jsonb)) r
+                WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(j.step_results, '[]'::jsonb)) e
+                                   WHERE e -> 'step_index' = r -> 'step_index')), '[]'::jsonb),
+           health_snapshot_before = coalesce(w.health_before, j.health_snapshot_before),
+           health_snapshot_after = coalesce(w.health_after, j.health_snapshot_after),
+           status = coalesce(w.terminal_status, j.status),
+           status_reason = coalesce(w.status_reason, j.status_reason),
+           execution_evidence = coalesce(w.evidence, j.execution_evidence),
+           completed_at = CASE WHEN w.terminal_status IS NULL THEN j.completed_at ELSE now() AT TIME ZONE 'UTC' END
+      FROM w
+     WHERE j.job_id = w.job_id AND j.status = 'RUNNING' AND j.claimed_by = $1
+    RETURNING j.job_id, j.completed_at, w.terminal_status, w.status_reason, w.transition_step_index
+), transitions AS (
+    INSERT INTO governance_job_transitions (job_id, from_status, to_status, step_index, reason, transitioned_by,
+                                            transitioned_at)
+    SELECT job_id, 'RUNNING', terminal_status, transition_step_index, status_reason, $1, completed_at
+      FROM written
+     WHERE terminal_status IS NOT NULL
+)
+SELECT job_id::text FROM written
