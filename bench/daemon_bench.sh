@@ -38,8 +38,10 @@ steps_json() {  # count [step_type] [parameters]
   echo "[$s]"
 }
 
-clear_jobs() {  # removes every job (transitions refuse TRUNCATE; deleting a job takes its transitions)
-  pg_psql bench -c "DELETE FROM governance_jobs" -c "VACUUM ANALYZE governance_jobs" -c "VACUUM ANALYZE governance_job_transitions"
+clear_jobs() {  # removes every job (transitions refuse TRUNCATE; deleting a job takes its transitions); like the
+  # peer harness before each timed phase: VACUUM ANALYZE and CHECKPOINT
+  pg_psql bench -c "DELETE FROM governance_jobs" -c "VACUUM ANALYZE governance_jobs" \
+    -c "VACUUM ANALYZE governance_job_transitions" -c "CHECKPOINT"
 }
 
 throughput() {  # concurrency steps_per_job [step_type] [jobs] [keep: do not clear first]
@@ -64,6 +66,7 @@ throughput() {  # concurrency steps_per_job [step_type] [jobs] [keep: do not cle
 }
 
 echo "== govjobd no-op throughput ($N jobs, PostgreSQL 15 defaults, fsync on)"
+throughput 10 1 noop "$N" >/dev/null  # warm-up, not shown: a new cluster first creates its WAL segments
 throughput 1 1
 GOV_C1=$RATE
 throughput 10 1
@@ -130,7 +133,7 @@ SELECT measured_from, count(*) AS jobs,
           FROM governance_jobs j WHERE j.status = 'COMPLETED') l
  GROUP BY measured_from ORDER BY measured_from DESC"
 
-echo "== claim cost as terminal jobs accumulate (claim: EXPLAIN ANALYZE execution time, median of 5)"
+echo "== claim cost as terminal jobs accumulate (the daemon's own claim statement for 10 jobs: EXPLAIN ANALYZE execution time, median of 10)"
 CLAIM_SQL=$(cat daemon/store/queries/job_claim.sql)
 claim_ms() {  # the daemon's own claim statement (10 jobs), 11 times in one rolled-back transaction; the median of the last 10
   pg_psql bench -At -c "INSERT INTO governance_jobs (contract_id, steps, total_steps)
