@@ -120,8 +120,9 @@ class Daemon {
   DaemonOptions options_;
   std::string host_;
   std::string worker_id_;
-  // Two connections: claims and the daemon's own upkeep on db_, job writes on writes_, so that a claim
-  // and a write commit side by side (measured: claims waiting behind write batches bounded throughput).
+  // Two connections: claims and the daemon's own upkeep on db_; job writes and the heartbeat (which renews
+  // the leases of the rows the writes update) on writes_, so that a claim and a write commit side by side
+  // (measured: claims waiting behind write batches bounded throughput). Claims touch only PENDING rows.
   std::unique_ptr<DbWorker> db_;
   std::unique_ptr<DbWorker> writes_;
   std::unique_ptr<Recorder> recorder_;
@@ -367,7 +368,9 @@ void Daemon::heartbeat_tick() {
     heartbeat_in_flight_ = true;
     std::vector<std::string> ids;
     for (const auto& [id, run] : running_) ids.push_back(id);
-    db_->post([this, ids, lease = lease_ms()](store::Store& store) {
+    // On the writes' connection: the lease renewal updates the same job rows as a write batch, and two
+    // transactions updating them side by side in different orders deadlock (seen: PostgreSQL aborted one).
+    writes_->post([this, ids, lease = lease_ms()](store::Store& store) {
       bool ok = true;
       try {
         auto beat = store.worker_heartbeat(worker_id_, ids, lease);
