@@ -13,7 +13,6 @@ class Recorder {
  public:
   Recorder(boost::asio::io_context& io, DbWorker& db) : io_(io), db_(db) {}
   void write(store::JobWrite write, std::function<void(store::WriteOutcome)> done);
-  bool idle() const { return !in_flight_ && !flush_posted_ && pending_.empty(); }
 
  private:
   void flush();

@@ -85,7 +85,8 @@ class Store {
                                    long long lease_ms);
   void worker_stop(const std::string& worker_id);
   std::vector<ClaimedJob> job_claim(const std::string& worker_id, int limit, long long lease_ms);
-  // All in one transaction (one commit for the batch); a write that fails alone is retried by itself.
+  // All in one transaction (one commit for the batch), one statement per round (queries/job_write_batch.sql);
+  // when the batch fails, each write is retried in a transaction of its own.
   std::vector<WriteOutcome> job_write_batch(const std::vector<JobWrite>& writes);
   std::vector<CancelRequest> job_cancel_requests(const std::string& worker_id);
   // Ends up to `limit` lost jobs FAILED, each as `decide` says; returns how many. Only jobs whose owner's

@@ -55,35 +55,26 @@ std::vector<WriteOutcome> write_set(pqxx::transaction_base& t, const std::string
   return out;
 }
 
-// One worker and distinct jobs: the writes fit one statement.
-bool one_statement(const std::vector<JobWrite>& writes) {
-  std::set<std::string> jobs;
-  for (const auto& w : writes)
-    if (w.worker_id != writes.front().worker_id || !jobs.insert(w.job_id).second) return false;
-  return true;
+// The writes grouped into statements of one worker and distinct jobs, in the order they must run: a job
+// written twice in one batch has its second write in the next round.
+std::vector<std::vector<std::size_t>> statements_of(const std::vector<JobWrite>& writes) {
+  std::map<std::pair<std::string, std::string>, int> seen;                  // (worker, job) -> writes so far
+  std::map<std::pair<int, std::string>, std::vector<std::size_t>> rounds;  // (round, worker) -> indexes
+  for (std::size_t i = 0; i < writes.size(); ++i)
+    rounds[{seen[{writes[i].worker_id, writes[i].job_id}]++, writes[i].worker_id}].push_back(i);
+  std::vector<std::vector<std::size_t>> out;
+  for (auto& [key, indexes] : rounds) out.push_back(std::move(indexes));
+  return out;
 }
 
-// The writes in statements of distinct (worker, job): a job written twice in one batch gets its writes in order.
-std::vector<WriteOutcome> write_all(pqxx::transaction_base& t, const std::vector<JobWrite>& writes) {
+std::vector<WriteOutcome> write_all(pqxx::transaction_base& t, const std::vector<JobWrite>& writes,
+                                    const std::vector<std::vector<std::size_t>>& statements) {
   std::vector<WriteOutcome> out(writes.size(), WriteOutcome::Fenced);
-  std::vector<bool> done(writes.size(), false);
-  for (std::size_t left = writes.size(); left > 0;) {
-    std::map<std::string, std::vector<std::size_t>> round;  // worker -> indexes
-    std::set<std::pair<std::string, std::string>> seen;
-    for (std::size_t i = 0; i < writes.size(); ++i) {
-      if (done[i]) continue;
-      if (seen.emplace(writes[i].worker_id, writes[i].job_id).second) round[writes[i].worker_id].push_back(i);
-    }
-    for (const auto& [worker, indexes] : round) {
-      std::vector<const JobWrite*> set;
-      for (std::size_t i : indexes) set.push_back(&writes[i]);
-      const auto outcomes = write_set(t, worker, set);
-      for (std::size_t k = 0; k < indexes.size(); ++k) {
-        out[indexes[k]] = outcomes[k];
-        done[indexes[k]] = true;
-      }
-      left -= indexes.size();
-    }
+  for (const auto& indexes : statements) {
+    std::vector<const JobWrite*> set;
+    for (std::size_t i : indexes) set.push_back(&writes[i]);
+    const auto outcomes = write_set(t, writes[indexes.front()].worker_id, set);
+    for (std::size_t k = 0; k < indexes.size(); ++k) out[indexes[k]] = outcomes[k];
   }
   return out;
 }
@@ -134,13 +125,14 @@ std::vector<ClaimedJob> Store::job_claim(const std::string& worker_id, int limit
 std::vector<WriteOutcome> Store::job_write_batch(const std::vector<JobWrite>& writes) {
   return translate_errors([&] {
     if (writes.empty()) return std::vector<WriteOutcome>{};
+    const auto statements = statements_of(writes);
     try {
-      if (one_statement(writes)) {  // atomic by itself: autocommit saves the BEGIN and COMMIT round trips
+      if (statements.size() == 1) {  // atomic by itself: autocommit saves the BEGIN and COMMIT round trips
         pqxx::nontransaction n(impl_->conn);
-        return write_all(n, writes);
+        return write_all(n, writes, statements);
       }
       pqxx::work w(impl_->conn);
-      auto out = write_all(w, writes);
+      auto out = write_all(w, writes, statements);
       w.commit();
       return out;
     } catch (const pqxx::sql_error&) {
@@ -151,7 +143,7 @@ std::vector<WriteOutcome> Store::job_write_batch(const std::vector<JobWrite>& wr
     std::vector<WriteOutcome> out;
     for (const auto& write : writes) {
       pqxx::work w(impl_->conn);
-      out.push_back(write_all(w, {write}).front());
+      out.push_back(write_all(w, {write}, {{0}}).front());
       w.commit();
     }
     return out;
