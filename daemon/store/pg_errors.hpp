@@ -14,7 +14,8 @@ namespace govjobd::store::detail {
 // "ERROR:  governance job ... \nCONTEXT: ..." -> "governance job ..."
 std::string first_line(const std::string& message);
 
-// Runs f; a broken connection becomes DatabaseUnavailable, a refusal by one of govjobd's triggers or a
+// Runs f; a broken connection or a transaction PostgreSQL rolled back (deadlock, serialization) becomes
+// DatabaseUnavailable (the database thread runs the task again), a refusal by one of govjobd's triggers or a
 // malformed value becomes RequestRejected. Other SQL errors propagate as they are.
 template <class F>
 auto translate_errors(F&& f) -> decltype(f()) {
@@ -24,6 +25,10 @@ auto translate_errors(F&& f) -> decltype(f()) {
     throw DatabaseUnavailable("database unreachable: " + first_line(e.what()));
   } catch (const pqxx::in_doubt_error& e) {
     throw DatabaseUnavailable("database connection lost during commit: " + first_line(e.what()));
+  } catch (const pqxx::transaction_rollback& e) {
+    // A deadlock or serialization failure (40P01, 40001): PostgreSQL rolled the transaction back and
+    // asks for it to be run again. libpqxx 6.4 derives these from pqxx::failure, not pqxx::sql_error.
+    throw DatabaseUnavailable("transaction rolled back by the database, to be run again: " + first_line(e.what()));
   } catch (const pqxx::sql_error& e) {
     const std::string& state = e.sqlstate();
     // 08: connection exception; 57: operator intervention (shutdown, terminated backend, statement

@@ -5,7 +5,8 @@
 
 namespace govjobd::store {
 
-// The database cannot be reached, or the connection broke.
+// The database cannot be reached, the connection broke, or it rolled the transaction back (deadlock,
+// serialization failure): the work can be run again.
 class DatabaseUnavailable : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "daemon/store/pg_errors.hpp"
 #include "daemon/store/store.hpp"
 #include "tests/support/test_database.hpp"
 
@@ -120,6 +121,15 @@ TEST_CASE("cancel: PENDING ends CANCELLED, RUNNING gets a request, terminal and 
 
 TEST_CASE("an unreachable database is DatabaseUnavailable", "[store]") {
   CHECK_THROWS_AS(Store::connect("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2"), DatabaseUnavailable);
+}
+
+TEST_CASE("a deadlock or serialization failure is DatabaseUnavailable - run again, not a refusal", "[store]") {
+  // libpqxx 6.4 derives these from pqxx::failure, not pqxx::sql_error: they once escaped as plain errors
+  // and the recorder reported a whole write batch as taken away.
+  CHECK_THROWS_AS(detail::translate_errors([]() -> int { throw pqxx::deadlock_detected("ERROR:  deadlock detected"); }),
+                  DatabaseUnavailable);
+  CHECK_THROWS_AS(detail::translate_errors([]() -> int { throw pqxx::serialization_failure("ERROR:  could not serialize"); }),
+                  DatabaseUnavailable);
 }
 
 TEST_CASE("database URLs are redacted before they are shown", "[store]") {
