@@ -4,10 +4,13 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 namespace govjobd::run {
 
 void Recorder::write(store::JobWrite write, std::function<void(store::WriteOutcome)> done) {
-  pending_.emplace_back(std::move(write), std::move(done));
+  pending_.writes.push_back(std::move(write));
+  pending_.done.push_back(std::move(done));
   // Not at once: the handlers already queued on the loop (the other jobs' step ends of this round) add
   // their writes first, and all go in one statement.
   if (flush_posted_) return;
@@ -19,14 +22,11 @@ void Recorder::write(store::JobWrite write, std::function<void(store::WriteOutco
 }
 
 void Recorder::flush() {
-  if (in_flight_ || pending_.empty()) return;
+  if (in_flight_ || pending_.writes.empty()) return;
   in_flight_ = true;
-  auto batch = std::make_shared<decltype(pending_)>(std::move(pending_));
-  pending_.clear();
+  auto batch = std::make_shared<Batch>(std::exchange(pending_, Batch{}));
   db_.post([this, batch](store::Store& store) {
-    std::vector<store::JobWrite> writes;
-    writes.reserve(batch->size());
-    for (const auto& [w, done] : *batch) writes.push_back(w);
+    const auto& writes = batch->writes;
     std::vector<store::WriteOutcome> outcomes;
     try {
       outcomes = store.job_write_batch(writes);
@@ -38,7 +38,7 @@ void Recorder::flush() {
     }
     boost::asio::post(io_, [this, batch, outcomes = std::move(outcomes)] {
       in_flight_ = false;
-      for (std::size_t i = 0; i < batch->size(); ++i) (*batch)[i].second(outcomes[i]);
+      for (std::size_t i = 0; i < batch->done.size(); ++i) batch->done[i](outcomes[i]);
       flush();
     });
   });

@@ -18,7 +18,13 @@ class Recorder {
   void flush();
   boost::asio::io_context& io_;
   DbWorker& db_;
-  std::vector<std::pair<store::JobWrite, std::function<void(store::WriteOutcome)>>> pending_;
+  // The writes of the next batch and, at the same index, whom to tell its outcome; two vectors so that the
+  // store reads the writes where they are (a batch can be run again after a lost connection).
+  struct Batch {
+    std::vector<store::JobWrite> writes;
+    std::vector<std::function<void(store::WriteOutcome)>> done;
+  };
+  Batch pending_;
   bool in_flight_ = false;
   bool flush_posted_ = false;
 };
