@@ -221,19 +221,22 @@ json JobRun::skipped_from(std::size_t first) const {
 
 json JobRun::evidence(const model::Timestamp& ended) const {
   const int skipped = static_cast<int>(steps_.size()) - executed_ - blocked_;
-  return {{"daemon_version", kVersion},
-          {"worker_id", env_.worker_id},
-          {"host", env_.host},
-          {"pid", ::getpid()},
-          {"started_at", model::format_timestamp(started_at_)},
-          {"completed_at", model::format_timestamp(ended)},
-          {"duration_ms", ms_between(started_at_, ended)},
-          {"steps_executed", executed_},
-          {"steps_succeeded", succeeded_},
-          {"steps_failed", failed_},
-          {"steps_skipped", std::max(0, skipped)},
-          {"step_durations_ms", step_durations_},
-          {"gate_decisions", gate_decisions_}};
+  // Member by member: a braced list would copy every value once more
+  json e = json::object();
+  e["daemon_version"] = kVersion;
+  e["worker_id"] = env_.worker_id;
+  e["host"] = env_.host;
+  e["pid"] = ::getpid();
+  e["started_at"] = model::format_timestamp(started_at_);
+  e["completed_at"] = model::format_timestamp(ended);
+  e["duration_ms"] = ms_between(started_at_, ended);
+  e["steps_executed"] = executed_;
+  e["steps_succeeded"] = succeeded_;
+  e["steps_failed"] = failed_;
+  e["steps_skipped"] = std::max(0, skipped);
+  e["step_durations_ms"] = step_durations_;
+  e["gate_decisions"] = gate_decisions_;
+  return e;
 }
 
 void JobRun::log_step(const model::JobStep& step, const model::StepResult& result, long long ms) const {
