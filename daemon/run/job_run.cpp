@@ -38,7 +38,7 @@ JobRun::JobRun(RunEnv env, store::ClaimedJob job, Finished on_finished)
     : env_(std::move(env)), job_(std::move(job)), on_finished_(std::move(on_finished)) {}
 
 void JobRun::start() {
-  say(spdlog::level::info, std::nullopt, "", fmt::format("job {} step - PENDING -> RUNNING: claimed by {}", job_.job_id, env_.worker_id));
+  say(spdlog::level::info, std::nullopt, "", [&] { return fmt::format("job {} step - PENDING -> RUNNING: claimed by {}", job_.job_id, env_.worker_id); });
   if (auto problem = preflight()) return end_job(JobStatus::Failed, *problem, std::nullopt, skipped_from(0), std::nullopt);
   auto self = shared_from_this();
   env_.health->snapshot([self](model::HealthSnapshot snapshot) {
@@ -70,7 +70,7 @@ std::optional<std::string> JobRun::preflight() {
 void JobRun::request_cancel(const std::string& by, const std::string& reason) {
   if (ending_ || cancel_reason_) return;
   cancel_reason_ = fmt::format("cancelled by {}: {}", by, reason);
-  say(spdlog::level::info, std::nullopt, "", fmt::format("job {} cancel requested: {}", job_.job_id, *cancel_reason_));
+  say(spdlog::level::info, std::nullopt, "", [&] { return fmt::format("job {} cancel requested: {}", job_.job_id, *cancel_reason_); });
   cancel_->request(*cancel_reason_);  // kills the running step, if any; otherwise next_step sees it
 }
 
@@ -103,7 +103,7 @@ void JobRun::next_step() {
   }
   if (decision.contains("degraded"))
     say(spdlog::level::warn, step.step_index, step.step_type,
-        fmt::format("job {} step {} runs into DEGRADED health ({})", job_.job_id, step.step_index, decision.dump()));
+        [&] { return fmt::format("job {} step {} runs into DEGRADED health ({})", job_.job_id, step.step_index, decision.dump()); });
 
   // The claim already moved current_step_index to the first step: no write needed to start it.
   if (next_ == 0 && job_.current_step_index == step.step_index) return start_step(step);
@@ -178,13 +178,13 @@ void JobRun::end_job(JobStatus status, const std::string& reason, std::optional<
   env_.recorder.write(std::move(w), [self, status, reason, step_index](store::WriteOutcome o) {
     if (o == store::WriteOutcome::Fenced) {
       self->say(spdlog::level::warn, step_index, "",
-                fmt::format("job {} step {} no longer RUNNING under {} (cancelled or reaped elsewhere); its end was not recorded",
-                            self->job_.job_id, step_index ? std::to_string(*step_index) : "-", self->env_.worker_id));
+                [&] { return fmt::format("job {} step {} no longer RUNNING under {} (cancelled or reaped elsewhere); its end was not recorded",
+                            self->job_.job_id, step_index ? std::to_string(*step_index) : "-", self->env_.worker_id); });
       return self->finished("taken away");
     }
     self->say(spdlog::level::info, step_index, "",
-              fmt::format("job {} step {} RUNNING -> {}: {}", self->job_.job_id,
-                          step_index ? std::to_string(*step_index) : "-", model::to_string(status), reason));
+              [&] { return fmt::format("job {} step {} RUNNING -> {}: {}", self->job_.job_id,
+                          step_index ? std::to_string(*step_index) : "-", model::to_string(status), reason); });
     if (self->env_.metrics) self->env_.metrics->job_finished(std::string(model::to_string(status)), reason);
     self->finished(std::string(model::to_string(status)));
   });
@@ -200,8 +200,8 @@ void JobRun::write(store::JobWrite w, std::function<void()> then) {
   env_.recorder.write(std::move(w), [self, then = std::move(then)](store::WriteOutcome o) {
     if (o == store::WriteOutcome::Applied) return then();
     self->say(spdlog::level::warn, std::nullopt, "",
-              fmt::format("job {} no longer RUNNING under {} (cancelled or reaped elsewhere); stopping it",
-                          self->job_.job_id, self->env_.worker_id));
+              [&] { return fmt::format("job {} no longer RUNNING under {} (cancelled or reaped elsewhere); stopping it",
+                          self->job_.job_id, self->env_.worker_id); });
     self->ending_ = true;
     self->cancel_->request("job taken away");
     self->finished("taken away");
@@ -242,11 +242,14 @@ json JobRun::evidence(const model::Timestamp& ended) const {
 void JobRun::log_step(const model::JobStep& step, const model::StepResult& result, long long ms) const {
   say(result.status == model::StepStatus::Completed ? spdlog::level::info : spdlog::level::warn, step.step_index,
       step.step_type,
-      fmt::format("job {} step {} {} ({} {}) in {}ms{}", job_.job_id, step.step_index, model::to_string(result.status),
-                  step.step_type, step.target, ms, result.error ? ": " + *result.error : std::string()));
+      [&] { return fmt::format("job {} step {} {} ({} {}) in {}ms{}", job_.job_id, step.step_index, model::to_string(result.status),
+                  step.step_type, step.target, ms, result.error ? ": " + *result.error : std::string()); });
 }
 
-void JobRun::say(int level, std::optional<int> step_index, const std::string& step_type, const std::string& message) const {
+bool JobRun::logs(int level) { return spdlog::should_log(static_cast<spdlog::level::level_enum>(level)); }
+
+void JobRun::say_now(int level, std::optional<int> step_index, const std::string& step_type,
+                     const std::string& message) const {
   log::ScopedJob scope({job_.job_id, job_.contract_id.value_or(""), step_index, step_type});
   spdlog::log(static_cast<spdlog::level::level_enum>(level), "{}", message);
 }

@@ -59,8 +59,14 @@ class JobRun : public std::enable_shared_from_this<JobRun> {
   nlohmann::json skipped_from(std::size_t first) const;
   nlohmann::json evidence(const model::Timestamp& ended) const;
   void log_step(const model::JobStep& step, const model::StepResult& result, long long ms) const;
-  // One log line carrying this job's fields (job_id, contract_id, step_index, step_type in JSON logs).
-  void say(int level, std::optional<int> step_index, const std::string& step_type, const std::string& message) const;
+  // One log line carrying this job's fields (job_id, contract_id, step_index, step_type in JSON logs); the
+  // message is made only when the level is logged (these lines come several per job).
+  template <typename Message>
+  void say(int level, std::optional<int> step_index, const std::string& step_type, Message&& message) const {
+    if (logs(level)) say_now(level, step_index, step_type, message());
+  }
+  static bool logs(int level);
+  void say_now(int level, std::optional<int> step_index, const std::string& step_type, const std::string& message) const;
   void finished(std::string outcome);
 
   RunEnv env_;

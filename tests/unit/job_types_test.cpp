@@ -16,6 +16,9 @@ TEST_CASE("timestamps are ISO-8601 UTC to the microsecond", "[model]") {
   CHECK(parse_timestamp("2026-11-28T16:19:50.123456+00:00") == t);
   CHECK(format_timestamp(at("2026-01-02T03:04:05Z")) == "2026-01-02T03:04:05.000000Z");
   CHECK(format_timestamp(at("2026-01-02T03:04:05.5Z")) == "2026-01-02T03:04:05.500000Z");
+  CHECK(format_timestamp(at("1969-12-31T23:59:59.999999Z")) == "1969-12-31T23:59:59.999999Z");  // before the epoch
+  CHECK(format_timestamp(at("0001-01-01T00:00:00Z")) == "0001-01-01T00:00:00.000000Z");
+  CHECK(format_timestamp(at("9999-12-31T23:59:59.999999Z")) == "9999-12-31T23:59:59.999999Z");
   CHECK_FALSE(parse_timestamp("2026-11-28T16:19:50+02:00"));  // only UTC
   CHECK_FALSE(parse_timestamp("2026-13-28T16:19:50Z"));
   CHECK_FALSE(parse_timestamp("2026-02-30T16:19:50Z"));
