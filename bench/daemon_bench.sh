@@ -17,6 +17,11 @@ export GOVJOBD_DATABASE_URL=$DB
 "$GOVJOBD" migrate >/dev/null
 WORK=$(mktemp -d /tmp/govjobd-bench.XXXXXX)
 
+summary() {  # item measure govjobd peer target verdict: a row of scripts/bench's closing table (when it collects one);
+  # item: the issue's numbering, which orders the table
+  if [[ -n ${BENCH_SUMMARY:-} ]]; then printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$BENCH_SUMMARY"; fi
+}
+
 config() {  # concurrency
   cat >"$WORK/c$1.yaml" <<YAML
 worker: {concurrency: $1, poll_interval: 2s}
@@ -74,6 +79,7 @@ GOV_C10=$RATE
 throughput 50 1
 GOV_C50=$RATE
 throughput 50 3
+GOV_3STEP=$RATE
 
 # Side by side: graphile-worker on this same cluster, right after govjobd's own runs (PEER_DIR: an
 # installed copy of ../shared/peer, see scripts/bench).
@@ -82,32 +88,56 @@ if [[ -n ${PEER_DIR:-} && -x ${PEER_DIR}/graphile-bench.sh ]]; then
   printf 'PGDATA_DIR=%q\nPG_PORT=%q\n' "$PG_TMP/data" "$PG_PORT" >"$PEER_DIR/.pgstate"
   chmod 755 "$PG_TMP"
   if GW_CONCURRENCY="1 10" LAT_CONCURRENCY="1" "$PEER_DIR/graphile-bench.sh" "$N" >"$WORK/graphile.log" 2>&1; then
-    GOV_C1=$GOV_C1 GOV_C10=$GOV_C10 GOV_C50=$GOV_C50 python3 - "$WORK/graphile.log" <<'PY'
+    GOV_C1=$GOV_C1 GOV_C10=$GOV_C10 GOV_C50=$GOV_C50 python3 - "$WORK/graphile.log" "${BENCH_SUMMARY:-/dev/null}" <<'PY'
 import json, os, sys
 rows = [json.loads(l.split("RESULT ", 1)[1]) for l in open(sys.argv[1]) if l.startswith("RESULT ")]
 gov = {1: float(os.environ["GOV_C1"]), 10: float(os.environ["GOV_C10"])}
 best = max(float(os.environ["GOV_C50"]), *gov.values())
+out = open(sys.argv[2], "a")
+def row(*cells): out.write("\t".join(("1",) + cells) + "\n")
+def verdict(ok): return "met" if ok else "missed"
+default_best = 0
 for r in rows:
     if r["kind"] == "throughput":
         c, rate = r["concurrency"], r["jobs_per_s"]
         print(f"  graphile-worker {r['variant']:<8} concurrency {c:<3} {rate:>8.0f} jobs/s   govjobd at the same"
               f" concurrency / graphile = {gov.get(c, gov[10]) / rate:.2f}; govjobd's best ({best:.0f}) / graphile = {best / rate:.2f}")
+        if r["variant"] == "default":
+            default_best = max(default_best, rate)
+            ratio = gov[c] / rate
+            row(f"no-op jobs/s, concurrency {c}", f"{gov[c]:.0f} = {ratio:.2f}x", f"graphile-worker default {rate:.0f}",
+                ">= 2x default", verdict(ratio >= 2))
+        else:
+            ratio = best / rate
+            row("no-op jobs/s, govjobd's best against batched", f"{best:.0f} = {ratio:.2f}x",
+                f"graphile-worker batched (c{c}) {rate:.0f}", ">= 1x batched", verdict(ratio >= 1))
     else:
         print(f"  graphile-worker pickup (concurrency {r['concurrency']}): p50 {r['vs_ack']['p50_ms']:.2f} ms, p99 {r['vs_ack']['p99_ms']:.2f} ms (from the commit acknowledgement)")
+        with open(os.path.join(os.path.dirname(sys.argv[1]), "graphile_pickup"), "w") as f:  # for the pickup row
+            f.write(f"graphile-worker {r['vs_ack']['p50_ms']:.2f} / - / {r['vs_ack']['p99_ms']:.2f}")
+if default_best:
+    ratio = float(os.environ["GOV_C50"]) / default_best
+    row("no-op jobs/s, concurrency 50 (govjobd's best)", f"{float(os.environ['GOV_C50']):.0f} = {ratio:.2f}x",
+        f"graphile-worker default's best {default_best:.0f}", ">= 2x default", verdict(ratio >= 2))
 PY
   else
     echo "  graphile-worker run failed: see below"; tail -5 "$WORK/graphile.log"
   fi
   rm -f "$PEER_DIR/.pgstate"
+else
+  summary 1 "no-op jobs/s, concurrency 1 / 10 / 50" "$(printf '%.0f / %.0f / %.0f' "$GOV_C1" "$GOV_C10" "$GOV_C50")" \
+    "(no peer in this run)" ">= 2x graphile default, >= batched" "not compared"
 fi
+summary 1 "3-step no-op jobs/s, concurrency 50" "$(printf '%.0f' "$GOV_3STEP")" "" "" ""
 
 echo "== process steps through the daemon: jobs of one /bin/true step"
 throughput 16 1 true
+summary 3 "jobs of one /bin/true step through the daemon, concurrency 16" "$(printf '%.0f' "$RATE") jobs/s" "" "" ""
 
 echo "== pickup latency: idle daemon, 200 single jobs 20 ms apart, to step start"
 echo "   from the commit acknowledgement (the issue's measure: the producer's next statement, an UNLOGGED"
 echo "   row stamped with clock_timestamp()), and from created_at (the enqueueing transaction's start)"
-pg_psql bench -c "DELETE FROM governance_jobs" -c "DROP TABLE IF EXISTS bench_ack" \
+pg_psql bench -c "SET client_min_messages = warning" -c "DELETE FROM governance_jobs" -c "DROP TABLE IF EXISTS bench_ack" \
   -c "CREATE UNLOGGED TABLE bench_ack (job_id uuid PRIMARY KEY, acked_at timestamp NOT NULL)"
 "$GOVJOBD" run -c "$(config 10)" 2>>"$WORK/daemon.log" &
 daemon=$!
@@ -133,6 +163,16 @@ SELECT measured_from, count(*) AS jobs,
           FROM governance_jobs j WHERE j.status = 'COMPLETED') l
  GROUP BY measured_from ORDER BY measured_from DESC"
 
+read -r p50 p95 p99 < <(pg_psql bench -At -F ' ' -c "
+  SELECT round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms))::numeric, 2),
+         round((percentile_cont(0.95) WITHIN GROUP (ORDER BY ms))::numeric, 2),
+         round((percentile_cont(0.99) WITHIN GROUP (ORDER BY ms))::numeric, 2)
+    FROM (SELECT extract(epoch FROM ((j.step_results->0->>'started_at')::timestamp - a.acked_at)) * 1000 AS ms
+            FROM governance_jobs j JOIN bench_ack a USING (job_id) WHERE j.status = 'COMPLETED') l")
+summary 2 "pickup p50 / p95 / p99, commit ack to step start" "$p50 / $p95 / $p99 ms" \
+  "$(cat "$WORK/graphile_pickup" 2>/dev/null || true)" "p50 <= 1, p99 <= 3 ms" \
+  "$(awk -v a="$p50" -v b="$p99" 'BEGIN { print (a <= 1 && b <= 3) ? "met" : "missed" }')"
+
 echo "== claim cost as terminal jobs accumulate (the daemon's own claim statement for 10 jobs: EXPLAIN ANALYZE execution time, median of 10)"
 CLAIM_SQL=$(cat daemon/store/queries/job_claim.sql)
 claim_ms() {  # the daemon's own claim statement (10 jobs), 11 times in one rolled-back transaction; the median of the last 10
@@ -143,7 +183,7 @@ claim_ms() {  # the daemon's own claim statement (10 jobs), 11 times in one roll
     | pg_psql bench -At | awk '/Execution Time/ {print $3}' | tail -n 10 | sort -n | sed -n 5,6p \
     | awk '{s += $1} END {printf "%.3f", s / 2}'
 }
-history=0
+history=0 CLAIM_MS=() GROWTH_RATES=() GROWTH_SIZES=()
 for size in 1000 100000 "$HISTORY"; do
   (( size > HISTORY )) && continue
   add=$((size - history))
@@ -159,8 +199,13 @@ for size in 1000 100000 "$HISTORY"; do
   pg_psql bench -c "DELETE FROM governance_jobs WHERE status <> 'COMPLETED' OR started_at > now() - interval '1 hour'" >/dev/null
   throughput 10 1 noop 2000 keep >"$WORK/t.txt"
   printf '  %-12s terminal rows: claim %6.3f ms, %6.0f jobs/s at concurrency 10\n' "$size" "$ms" "$RATE"
+  CLAIM_MS+=("$ms"); GROWTH_RATES+=("$(printf '%.0f' "$RATE")"); GROWTH_SIZES+=("$size")
   pg_psql bench -c "DELETE FROM governance_jobs WHERE started_at > now() - interval '1 hour'" >/dev/null
 done
+growth=$(echo "${CLAIM_MS[-1]} / ${CLAIM_MS[0]}" | bc -l)
+summary 5 "claim latency at $(IFS=/; echo "${GROWTH_SIZES[*]}" | sed "s|/| / |g") terminal rows" "$(IFS=/; echo "${CLAIM_MS[*]}" | sed 's|/| / |g') ms = $(printf '%.2f' "$growth")x" "" \
+  "<= 1.5x at 1000000" "$( ((HISTORY >= 1000000)) || echo "(smaller history) ")$(awk -v g="$growth" 'BEGIN { print (g <= 1.5) ? "met" : "missed" }')"
+summary 5 "jobs/s at concurrency 10 with those terminal rows" "$(IFS=/; echo "${GROWTH_RATES[*]}" | sed 's|/| / |g')" "" "" ""
 echo "  the claim's plan with $history terminal rows:"
 { echo "PREPARE claim(varchar, int, bigint) AS $CLAIM_SQL;"; echo "EXPLAIN (COSTS OFF) EXECUTE claim('bench', 10, 30000);"; } \
   | pg_psql bench -At | sed 's/^/    /'
@@ -185,12 +230,20 @@ x0=$(xacts); c0=$(cpu_ticks)
 sleep "$IDLE_SECONDS"
 x1=$(xacts); c1=$(cpu_ticks)
 hz=$(getconf CLK_TCK)
-printf '  transactions/s (all clients; this psql adds 2): %.2f\n' "$(echo "($x1 - $x0 - 2) / $IDLE_SECONDS" | bc -l)"
-printf '  CPU: %.3f %% of one core\n' "$(echo "100 * ($c1 - $c0) / $hz / $IDLE_SECONDS" | bc -l)"
-echo "  RSS idle: $(rss_kib) KiB"
+tps=$(printf '%.2f' "$(echo "($x1 - $x0 - 2) / $IDLE_SECONDS" | bc -l)")
+cpu=$(printf '%.3f' "$(echo "100 * ($c1 - $c0) / $hz / $IDLE_SECONDS" | bc -l)")
+rss_idle=$(rss_kib)
+echo "  transactions/s (all clients; this psql adds 2): $tps"
+echo "  CPU: $cpu % of one core"
+echo "  RSS idle: $rss_idle KiB"
 pg_psql bench -c "INSERT INTO governance_jobs (contract_id, steps, total_steps)
                   SELECT gen_random_uuid(), '$(steps_json 1 sleep '{"seconds":5}')', 1 FROM generate_series(1, 50)" >/dev/null
 sleep 2
-echo "  RSS with 50 jobs running: $(rss_kib) KiB (running: $(pg_psql bench -At -c "SELECT count(*) FROM governance_jobs WHERE status = 'RUNNING'"))"
+rss_busy=$(rss_kib)
+echo "  RSS with 50 jobs running: $rss_busy KiB (running: $(pg_psql bench -At -c "SELECT count(*) FROM governance_jobs WHERE status = 'RUNNING'"))"
+summary 6 "idle: transactions/s (whole cluster), CPU" "$tps/s, $cpu % of a core" "" "heartbeat-bound, < 1 %" \
+  "$(awk -v c="$cpu" -v t="$tps" 'BEGIN { print (c < 1 && t < 1) ? "met" : "missed" }')"
+summary 6 "RSS idle / with 50 jobs running" "$((rss_idle / 1024)) / $((rss_busy / 1024)) MiB" "" "< 30 MB" \
+  "$( ((rss_busy * 1024 < 30000000)) && echo met || echo missed)"
 kill -TERM $daemon; wait $daemon || true
 rm -rf "$WORK"
