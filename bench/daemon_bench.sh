@@ -137,7 +137,8 @@ summary 3 "jobs of one /bin/true step through the daemon, concurrency 16" "$(pri
 echo "== pickup latency: idle daemon, 200 single jobs 20 ms apart, to step start"
 echo "   from the commit acknowledgement (the issue's measure: the producer's next statement, an UNLOGGED"
 echo "   row stamped with clock_timestamp()), and from created_at (the enqueueing transaction's start)"
-pg_psql bench -c "SET client_min_messages = warning" -c "DELETE FROM governance_jobs" -c "DROP TABLE IF EXISTS bench_ack" \
+clear_jobs  # like the peer harness before each timed phase (its latency phase starts from a new table)
+pg_psql bench -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS bench_ack" \
   -c "CREATE UNLOGGED TABLE bench_ack (job_id uuid PRIMARY KEY, acked_at timestamp NOT NULL)"
 "$GOVJOBD" run -c "$(config 10)" 2>>"$WORK/daemon.log" &
 daemon=$!
