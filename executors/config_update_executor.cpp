@@ -17,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/yaml_json.hpp"
+#include "daemon/model/jsonb_safe.hpp"
 
 namespace govjobd::executors {
 
@@ -116,7 +117,9 @@ StepExecution update_config_file(const std::string& path, const json& parameters
   }
   const std::string rendered = is_yaml(path) ? config::json_to_yaml(document) : document.dump(2) + "\n";
   if (std::string error = replace_file(path, rendered); !error.empty()) return failed(error);
-  return StepExecution::completed(json{{"file", path}, {"key", key}, {"old_value", current}, {"new_value", new_value}});
+  json output{{"file", path}, {"key", key}, {"old_value", current}, {"new_value", new_value}};
+  model::make_jsonb_safe(output);  // the old value comes from the file: storable in the step's result
+  return StepExecution::completed(std::move(output));
 }
 
 void ConfigUpdateExecutor::start(const model::JobStep& step, const StepContext& context, StepDone done) {

@@ -26,6 +26,7 @@
 #include <boost/process/posix.hpp>
 #include <fmt/format.h>
 
+#include "daemon/model/jsonb_safe.hpp"
 #include "executors/output_text.hpp"
 
 namespace govjobd::executors {
@@ -406,7 +407,12 @@ StepExecution ProcessRun::result() const {
       const std::string last = tail_of(out, std::string::npos);
       const auto nl = last.rfind('\n');
       auto parsed = nlohmann::json::parse(nl == std::string::npos ? last : last.substr(nl + 1), nullptr, false);
-      if (parsed.is_object()) {
+      if (parsed.is_object() && model::json_depth(parsed) > model::kMaxJsonDepth) {
+        r.outcome = StepOutcome::Failed;
+        r.error = fmt::format("output: the JSON object on the last line of stdout nests deeper than {} levels",
+                              model::kMaxJsonDepth);
+      } else if (parsed.is_object()) {
+        model::make_jsonb_safe(parsed);  // a \u0000 in it becomes U+FFFD, as NUL bytes in captured text do
         r.output = std::move(parsed);
       } else {
         r.outcome = StepOutcome::Failed;

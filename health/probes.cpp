@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 
+#include "daemon/model/jsonb_safe.hpp"
 #include "executors/process_executor.hpp"
 #include "health/probe_base.hpp"
 
@@ -101,7 +102,10 @@ ProbeResult rate_command(const executors::StepExecution& r, const std::vector<in
                        ? parse_health_state(parsed["state"].get<std::string>())
                        : std::nullopt)
         out.state = worst(out.state, *s);
-      if (parsed.contains("details")) out.details["reported"] = parsed["details"];
+      if (parsed.contains("details")) {
+        out.details["reported"] = parsed["details"];
+        model::make_jsonb_safe(out.details["reported"]);  // storable in the job's snapshots
+      }
     }
   }
   return out;

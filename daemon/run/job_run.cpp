@@ -110,7 +110,7 @@ void JobRun::next_step() {
   store::JobWrite w = write_for(job_.job_id, env_.worker_id);
   w.current_step_index = step.step_index;
   attach_health_before(w);
-  write(std::move(w), [self = shared_from_this(), step] { self->start_step(step); });
+  write(std::move(w), step.step_index, [self = shared_from_this(), step] { self->start_step(step); });
 }
 
 void JobRun::start_step(const model::JobStep& step) {
@@ -145,7 +145,7 @@ void JobRun::on_step_done(const model::JobStep& step, model::Timestamp started, 
         store::JobWrite w = write_for(self->job_.job_id, self->env_.worker_id);
         w.append_results = json::array({json(result)});
         self->attach_health_before(w);
-        return self->write(std::move(w), [self] { self->next_step(); });
+        return self->write(std::move(w), step.step_index, [self] { self->next_step(); });
       }
       return self->end_job(JobStatus::Completed, "all steps completed", std::nullopt, json::array({json(result)}), after);
     }
@@ -175,19 +175,48 @@ void JobRun::end_job(JobStatus status, const std::string& reason, std::optional<
   w.evidence = evidence(model::now_utc());
   auto self = shared_from_this();
   if (env_.on_ending) env_.on_ending();
-  env_.recorder.write(std::move(w), [self, status, reason, step_index](store::WriteOutcome o) {
-    if (o == store::WriteOutcome::Fenced) {
+  env_.recorder.write(std::move(w), [self, status, reason, step_index](const store::WriteResult& o) {
+    if (o.outcome == store::WriteOutcome::Refused) return self->end_refused(step_index, o.refusal);
+    if (o.outcome == store::WriteOutcome::Fenced) {
       self->say(spdlog::level::warn, step_index, "",
                 [&] { return fmt::format("job {} step {} no longer RUNNING under {} (cancelled or reaped elsewhere); its end was not recorded",
                             self->job_.job_id, step_index ? std::to_string(*step_index) : "-", self->env_.worker_id); });
       return self->finished("taken away");
     }
-    self->say(spdlog::level::info, step_index, "",
-              [&] { return fmt::format("job {} step {} RUNNING -> {}: {}", self->job_.job_id,
-                          step_index ? std::to_string(*step_index) : "-", model::to_string(status), reason); });
-    if (self->env_.metrics) self->env_.metrics->job_finished(std::string(model::to_string(status)), reason);
-    self->finished(std::string(model::to_string(status)));
+    self->ended(status, reason, step_index);
   });
+}
+
+void JobRun::end_refused(std::optional<int> step_index, const std::string& refusal) {
+  const std::string step = step_index ? std::to_string(*step_index) : "-";
+  const std::string reason = fmt::format("the database refused the job's record: {}", refusal);
+  say(spdlog::level::err, step_index, "", [&] {
+    return fmt::format("job {} step {}: the database refused its end ({}); recording it FAILED without its results",
+                       job_.job_id, step, refusal);
+  });
+  store::JobWrite w = write_for(job_.job_id, env_.worker_id);
+  w.terminal_status = std::string(model::to_string(JobStatus::Failed));
+  w.status_reason = reason;
+  w.transition_step_index = step_index;
+  auto self = shared_from_this();
+  env_.recorder.write(std::move(w), [self, reason, step_index, step](const store::WriteResult& o) {
+    if (o.outcome == store::WriteOutcome::Applied) return self->ended(JobStatus::Failed, reason, step_index);
+    self->say(spdlog::level::err, step_index, "", [&] {
+      return fmt::format("job {} step {}: its end could not be recorded either ({}); it stays RUNNING until reaped",
+                         self->job_.job_id, step,
+                         o.outcome == store::WriteOutcome::Fenced ? "no longer RUNNING under this worker" : o.refusal);
+    });
+    self->finished("not recorded");
+  });
+}
+
+void JobRun::ended(JobStatus status, const std::string& reason, std::optional<int> step_index) {
+  say(spdlog::level::info, step_index, "", [&] {
+    return fmt::format("job {} step {} RUNNING -> {}: {}", job_.job_id, step_index ? std::to_string(*step_index) : "-",
+                       model::to_string(status), reason);
+  });
+  if (env_.metrics) env_.metrics->job_finished(std::string(model::to_string(status)), reason);
+  finished(std::string(model::to_string(status)));
 }
 
 void JobRun::attach_health_before(store::JobWrite& w) {
@@ -195,10 +224,17 @@ void JobRun::attach_health_before(store::JobWrite& w) {
   health_before_written_ = true;
 }
 
-void JobRun::write(store::JobWrite w, std::function<void()> then) {
+void JobRun::write(store::JobWrite w, int step_index, std::function<void()> then) {
   auto self = shared_from_this();
-  env_.recorder.write(std::move(w), [self, then = std::move(then)](store::WriteOutcome o) {
-    if (o == store::WriteOutcome::Applied) return then();
+  env_.recorder.write(std::move(w), [self, step_index, then = std::move(then)](const store::WriteResult& o) {
+    if (o.outcome == store::WriteOutcome::Applied) return then();
+    if (o.outcome == store::WriteOutcome::Refused) {
+      // What this step's record held (its result, a snapshot) cannot be stored: the job does not go on
+      // without it. The steps not run yet are SKIPPED; the reason carries the database's message.
+      return self->end_job(JobStatus::Failed,
+                           fmt::format("step {}: the database refused the job's record: {}", step_index, o.refusal),
+                           step_index, self->skipped_from(self->next_), self->health_);
+    }
     self->say(spdlog::level::warn, std::nullopt, "",
               [&] { return fmt::format("job {} no longer RUNNING under {} (cancelled or reaped elsewhere); stopping it",
                           self->job_.job_id, self->env_.worker_id); });

@@ -53,7 +53,12 @@ class JobRun : public std::enable_shared_from_this<JobRun> {
   void on_step_done(const model::JobStep& step, model::Timestamp started, executors::StepExecution r);
   void end_job(model::JobStatus status, const std::string& reason, std::optional<int> step_index,
                nlohmann::json results, std::optional<model::HealthSnapshot> health_after);
-  void write(store::JobWrite w, std::function<void()> then);
+  // A write before or after step `step_index` (not the end); `then` runs once it is recorded.
+  void write(store::JobWrite w, int step_index, std::function<void()> then);
+  // The database refused the job's end: it ends FAILED with the database's message, without what was refused.
+  void end_refused(std::optional<int> step_index, const std::string& refusal);
+  // The end is recorded: the transition's log line, the metrics, and the job is done.
+  void ended(model::JobStatus status, const std::string& reason, std::optional<int> step_index);
   // health_snapshot_before goes with the job's first write after the claim.
   void attach_health_before(store::JobWrite& w);
   nlohmann::json skipped_from(std::size_t first) const;

@@ -8,7 +8,7 @@
 
 namespace govjobd::run {
 
-void Recorder::write(store::JobWrite write, std::function<void(store::WriteOutcome)> done) {
+void Recorder::write(store::JobWrite write, std::function<void(const store::WriteResult&)> done) {
   pending_.writes.push_back(std::move(write));
   pending_.done.push_back(std::move(done));
   // Not at once: the handlers already queued on the loop (the other jobs' step ends of this round) add
@@ -27,14 +27,14 @@ void Recorder::flush() {
   auto batch = std::make_shared<Batch>(std::exchange(pending_, Batch{}));
   db_.post([this, batch](store::Store& store) {
     const auto& writes = batch->writes;
-    std::vector<store::WriteOutcome> outcomes;
+    std::vector<store::WriteResult> outcomes;
     try {
       outcomes = store.job_write_batch(writes);
     } catch (const store::DatabaseUnavailable&) {
       throw;  // the worker reconnects and runs this batch again
-    } catch (const std::exception& e) {
+    } catch (const std::exception& e) {  // not the database's answer to one write: each job hears of it
       spdlog::error("writing {} job updates failed: {}", writes.size(), e.what());
-      outcomes.assign(writes.size(), store::WriteOutcome::Fenced);
+      outcomes.assign(writes.size(), store::WriteResult{store::WriteOutcome::Refused, e.what()});
     }
     boost::asio::post(io_, [this, batch, outcomes = std::move(outcomes)] {
       in_flight_ = false;

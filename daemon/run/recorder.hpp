@@ -12,7 +12,7 @@ namespace govjobd::run {
 class Recorder {
  public:
   Recorder(boost::asio::io_context& io, DbWorker& db) : io_(io), db_(db) {}
-  void write(store::JobWrite write, std::function<void(store::WriteOutcome)> done);
+  void write(store::JobWrite write, std::function<void(const store::WriteResult&)> done);
 
  private:
   void flush();
@@ -22,7 +22,7 @@ class Recorder {
   // store reads the writes where they are (a batch can be run again after a lost connection).
   struct Batch {
     std::vector<store::JobWrite> writes;
-    std::vector<std::function<void(store::WriteOutcome)>> done;
+    std::vector<std::function<void(const store::WriteResult&)>> done;
   };
   Batch pending_;
   bool in_flight_ = false;

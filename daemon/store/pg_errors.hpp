@@ -14,6 +14,13 @@ namespace govjobd::store::detail {
 // "ERROR:  governance job ... \nCONTEXT: ..." -> "governance job ..."
 std::string first_line(const std::string& message);
 
+// An SQL error worth running again on a new connection: 08 connection exception; 57 operator intervention
+// (shutdown, terminated backend, statement timeout); 55P03 lock timeout; no SQLSTATE at all.
+inline bool transient(const pqxx::sql_error& e) {
+  const std::string& state = e.sqlstate();
+  return state.starts_with("08") || state.starts_with("57") || state == "55P03" || state.empty();
+}
+
 // Runs f; a broken connection or a transaction PostgreSQL rolled back (deadlock, serialization) becomes
 // DatabaseUnavailable (the database thread runs the task again), a refusal by one of govjobd's triggers or a
 // malformed value becomes RequestRejected. Other SQL errors propagate as they are.
@@ -31,10 +38,8 @@ auto translate_errors(F&& f) -> decltype(f()) {
     throw DatabaseUnavailable("transaction rolled back by the database, to be run again: " + first_line(e.what()));
   } catch (const pqxx::sql_error& e) {
     const std::string& state = e.sqlstate();
-    // 08: connection exception; 57: operator intervention (shutdown, terminated backend, statement
-    // timeout); 55P03: lock timeout. Each is retried on a new connection, in order.
-    if (state.starts_with("08") || state.starts_with("57") || state == "55P03" || state.empty())
-      throw DatabaseUnavailable("database unreachable: " + first_line(e.what()));
+    // retried on a new connection, in order
+    if (transient(e)) throw DatabaseUnavailable("database unreachable: " + first_line(e.what()));
     if (state.starts_with("GJ") || state == "22P02" || state == "23505" || state == "22023")
       throw RequestRejected(first_line(e.what()));
     throw;

@@ -35,7 +35,16 @@ struct JobWrite {
   std::optional<int> transition_step_index;
 };
 
-enum class WriteOutcome { Applied, Fenced };
+// Applied: written. Fenced: the job is no longer RUNNING under this worker (cancelled, reaped): nothing
+// written. Refused: the database refused this write on its own (not a lost connection): nothing written,
+// and `refusal` holds its message.
+enum class WriteOutcome { Applied, Fenced, Refused };
+
+struct WriteResult {
+  WriteOutcome outcome = WriteOutcome::Fenced;
+  std::string refusal;
+  bool operator==(const WriteResult&) const = default;
+};
 
 struct HeartbeatResult {
   bool worker_known = false;

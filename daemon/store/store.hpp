@@ -87,7 +87,7 @@ class Store {
   std::vector<ClaimedJob> job_claim(const std::string& worker_id, int limit, long long lease_ms);
   // All in one transaction (one commit for the batch), one statement per round (queries/job_write_batch.sql);
   // when the batch fails, each write is retried in a transaction of its own.
-  std::vector<WriteOutcome> job_write_batch(const std::vector<JobWrite>& writes);
+  std::vector<WriteResult> job_write_batch(const std::vector<JobWrite>& writes);
   std::vector<CancelRequest> job_cancel_requests(const std::string& worker_id);
   // Ends up to `limit` lost jobs FAILED, each as `decide` says; returns how many. Only jobs whose owner's
   // silence this worker witnessed (job_reap_candidates.sql): `hold_ms` after its own heartbeats resumed.

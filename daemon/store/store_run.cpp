@@ -39,18 +39,18 @@ std::string writes_json(const std::vector<const JobWrite*>& writes) {
 }
 
 // One statement for all the writes of one worker (job_ids distinct); the outcome of each, in order.
-std::vector<WriteOutcome> write_set(pqxx::transaction_base& t, const std::string& worker_id,
+std::vector<WriteResult> write_set(pqxx::transaction_base& t, const std::string& worker_id,
                                     const std::vector<const JobWrite*>& writes) {
   std::set<std::string> applied;
   for (const auto& row : t.exec_prepared("job_write_batch", worker_id, writes_json(writes))) applied.insert(row[0].c_str());
-  std::vector<WriteOutcome> out;
+  std::vector<WriteResult> out;
   out.reserve(writes.size());
   for (const JobWrite* w : writes) {
     // Not written: fenced, unless this very end is already recorded (a write retried after its commit was lost).
     const bool done = applied.count(w->job_id) > 0 ||
                       (w->terminal_status && t.exec_prepared1("job_end_recorded", w->job_id, worker_id,
                                                               *w->terminal_status, w->status_reason)[0].as<int>() > 0);
-    out.push_back(done ? WriteOutcome::Applied : WriteOutcome::Fenced);
+    out.push_back({done ? WriteOutcome::Applied : WriteOutcome::Fenced, {}});
   }
   return out;
 }
@@ -67,9 +67,9 @@ std::vector<std::vector<std::size_t>> statements_of(const std::vector<JobWrite>&
   return out;
 }
 
-std::vector<WriteOutcome> write_all(pqxx::transaction_base& t, const std::vector<JobWrite>& writes,
-                                    const std::vector<std::vector<std::size_t>>& statements) {
-  std::vector<WriteOutcome> out(writes.size(), WriteOutcome::Fenced);
+std::vector<WriteResult> write_all(pqxx::transaction_base& t, const std::vector<JobWrite>& writes,
+                                   const std::vector<std::vector<std::size_t>>& statements) {
+  std::vector<WriteResult> out(writes.size());
   for (const auto& indexes : statements) {
     std::vector<const JobWrite*> set;
     for (std::size_t i : indexes) set.push_back(&writes[i]);
@@ -122,9 +122,12 @@ std::vector<ClaimedJob> Store::job_claim(const std::string& worker_id, int limit
   });
 }
 
-std::vector<WriteOutcome> Store::job_write_batch(const std::vector<JobWrite>& writes) {
+std::vector<WriteResult> Store::job_write_batch(const std::vector<JobWrite>& writes) {
   return translate_errors([&] {
-    if (writes.empty()) return std::vector<WriteOutcome>{};
+    if (writes.empty()) return std::vector<WriteResult>{};
+    const auto refused = [](const pqxx::sql_error& e) {
+      return WriteResult{WriteOutcome::Refused, detail::first_line(e.what())};
+    };
     const auto statements = statements_of(writes);
     try {
       if (statements.size() == 1) {  // atomic by itself: autocommit saves the BEGIN and COMMIT round trips
@@ -135,16 +138,22 @@ std::vector<WriteOutcome> Store::job_write_batch(const std::vector<JobWrite>& wr
       auto out = write_all(w, writes, statements);
       w.commit();
       return out;
-    } catch (const pqxx::sql_error&) {
-      if (writes.size() == 1) throw;
-      // One write broke the batch (a rule of the database refused it): give each its own transaction,
-      // so that the others land and the broken one is reported alone.
+    } catch (const pqxx::sql_error& e) {
+      if (detail::transient(e)) throw;  // run again, all of it
+      if (writes.size() == 1) return std::vector<WriteResult>{refused(e)};
+      // One write broke the batch (the database refused it): give each its own transaction, so that the
+      // others land and the broken one is reported alone, with the database's message.
     }
-    std::vector<WriteOutcome> out;
+    std::vector<WriteResult> out;
     for (const auto& write : writes) {
-      pqxx::work w(impl_->conn);
-      out.push_back(write_all(w, {write}, {{0}}).front());
-      w.commit();
+      try {
+        pqxx::work w(impl_->conn);
+        out.push_back(write_all(w, {write}, {{0}}).front());
+        w.commit();
+      } catch (const pqxx::sql_error& e) {
+        if (detail::transient(e)) throw;  // the writes already made are made again harmlessly
+        out.push_back(refused(e));
+      }
     }
     return out;
   });

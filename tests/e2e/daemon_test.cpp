@@ -151,6 +151,66 @@ TEST_CASE("a bad job among good ones ends FAILED naming the step and field - the
   CHECK(job_of(db, not_array).at("status_reason") == "invalid steps: steps: expected an array of steps, got an object");
 }
 
+TEST_CASE("a record the database refuses fails that job alone, with the database's message - the others complete", "[daemon]") {
+  TestDatabase db;
+  // A rule of the database refuses any record that holds this word (as it refuses what jsonb cannot hold)
+  db.exec("CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+          "RAISE EXCEPTION 'the test refuses this record'; END $$");
+  db.exec("CREATE TRIGGER test_refuse BEFORE UPDATE ON governance_jobs FOR EACH ROW "
+          "WHEN (NEW.step_results::text LIKE '%refuse-me%') EXECUTE FUNCTION test_refuse()");
+  // the step's output is its parameters (stdin), so a parameter puts the word into the step's result
+  const auto config = write_daemon_config("refused", "  echo: {kind: process, command: [/bin/cat], output: json}\n",
+                                          "  concurrency: 10\n");
+  const auto good1 = insert_job(db, json::array({step(0, "echo", {{"word", "fine"}})}));
+  const auto at_end = insert_job(db, json::array({step(0, "echo", {{"word", "refuse-me"}})}));
+  const auto mid_job = insert_job(db, json::array({step(0, "echo", {{"word", "refuse-me"}}), step(1, "echo")}));
+  const auto good2 = insert_job(db, json::array({step(0, "echo", {{"word", "fine"}}), step(1, "echo")}));
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
+  REQUIRE(daemon.wait_exit() == 0);
+  CHECK(status_of(db, good1) == "COMPLETED");
+  CHECK(status_of(db, good2) == "COMPLETED");
+  const json end_refused = job_of(db, at_end);
+  CHECK(end_refused.at("status") == "FAILED");
+  CHECK_THAT(end_refused.at("status_reason").get<std::string>(),
+             Catch::StartsWith("the database refused the job's record: ") && Catch::Contains("the test refuses this record"));
+  CHECK(transitions_of(db, at_end) == std::vector<std::string>{"PENDING->RUNNING@-", "RUNNING->FAILED@-"});
+  const json mid_refused = job_of(db, mid_job);
+  CHECK(mid_refused.at("status") == "FAILED");
+  CHECK_THAT(mid_refused.at("status_reason").get<std::string>(),
+             Catch::StartsWith("step 0: the database refused the job's record: ") && Catch::Contains("the test refuses this record"));
+  CHECK(step_statuses(mid_refused) == std::vector<std::string>{"SKIPPED"});  // step 1 never ran
+  CHECK_THAT(daemon.log(), Catch::Contains("job " + at_end + " step -: the database refused its end"));
+  CHECK_THAT(daemon.log(), Catch::Contains("job " + mid_job + " step 0 RUNNING -> FAILED: step 0: the database refused"));
+}
+
+TEST_CASE("step output JSON that jsonb cannot hold: a NUL character is replaced, nesting past 100 levels fails the step", "[daemon]") {
+  TestDatabase db;
+  const auto dir = std::filesystem::temp_directory_path() / ("govjobd-jsonb-" + unique_marker());
+  std::filesystem::create_directories(dir);
+  const auto script = [&dir](const std::string& name, const std::string& body) {
+    const auto path = dir / name;
+    std::ofstream(path) << "#!/bin/sh\n" << body << "\n";
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+    return path.string();
+  };
+  const auto nul = script("nul.sh", R"(printf '%s\n' '{"text": "a\u0000b", "k\u0000": 1}')");
+  const auto deep = script("deep.sh", R"(s=1; i=0; while [ $i -lt 150 ]; do s="[$s]"; i=$((i+1)); done; echo "{\"a\": $s}")");
+  const auto config = write_daemon_config("jsonb", "  nul: {kind: process, command: [" + nul + "], output: json}\n"
+                                                   "  deep: {kind: process, command: [" + deep + "], output: json}\n");
+  const auto with_nul = insert_job(db, json::array({step(0, "nul")}));
+  const auto too_deep = insert_job(db, json::array({step(0, "deep")}));
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
+  REQUIRE(daemon.wait_exit() == 0);
+  const json kept = job_of(db, with_nul);
+  CHECK(kept.at("status") == "COMPLETED");
+  CHECK(kept.at("step_results")[0].at("output") == json{{"text", "a\xef\xbf\xbd" "b"}, {"k\xef\xbf\xbd", 1}});
+  const json failed = job_of(db, too_deep);
+  CHECK(failed.at("status") == "FAILED");
+  CHECK(failed.at("status_reason") ==
+        "step 0 failed: output: the JSON object on the last line of stdout nests deeper than 100 levels");
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("a step into a BLOCKED capability does not run: its executor is never invoked", "[daemon]") {
   TestDatabase db;
   SideEffects effects;

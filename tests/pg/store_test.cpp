@@ -19,6 +19,12 @@ std::string enqueue(Store& store, const std::string& contract, int timeout_minut
   return store.job_enqueue({contract, kSteps, timeout_minutes, "tester"});
 }
 
+std::vector<WriteOutcome> outcomes(const std::vector<WriteResult>& results) {
+  std::vector<WriteOutcome> out;
+  for (const auto& r : results) out.push_back(r.outcome);
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("enqueue writes the job and its first transition together", "[store]") {
@@ -167,16 +173,16 @@ TEST_CASE("a terminal write retried after its commit was lost counts as applied 
   end.worker_id = "worker-a";
   end.terminal_status = "COMPLETED";
   end.status_reason = "all steps completed";
-  CHECK(store->job_write_batch({end}) == std::vector<WriteOutcome>{WriteOutcome::Applied});
-  CHECK(store->job_write_batch({end}) == std::vector<WriteOutcome>{WriteOutcome::Applied});  // the retry
+  CHECK(outcomes(store->job_write_batch({end})) == std::vector<WriteOutcome>{WriteOutcome::Applied});
+  CHECK(outcomes(store->job_write_batch({end})) == std::vector<WriteOutcome>{WriteOutcome::Applied});  // the retry
   CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions WHERE to_status = 'COMPLETED'") == "1");
   JobWrite other = end;
   other.worker_id = "worker-b";
-  CHECK(store->job_write_batch({other}) == std::vector<WriteOutcome>{WriteOutcome::Fenced});
+  CHECK(outcomes(store->job_write_batch({other})) == std::vector<WriteOutcome>{WriteOutcome::Fenced});
   JobWrite different = end;
   different.terminal_status = "FAILED";
   different.status_reason = "step 0 failed: x";
-  CHECK(store->job_write_batch({different}) == std::vector<WriteOutcome>{WriteOutcome::Fenced});
+  CHECK(outcomes(store->job_write_batch({different})) == std::vector<WriteOutcome>{WriteOutcome::Fenced});
 }
 
 TEST_CASE("a batch of writes: one statement for many jobs, a job written twice keeps its order, a fenced one is told apart", "[store]") {
@@ -202,8 +208,8 @@ TEST_CASE("a batch of writes: one statement for many jobs, a job written twice k
   progress.worker_id = "worker-a";
   progress.current_step_index = 7;
   progress.health_before = nlohmann::json{{"system_health", {{"state", "HEALTHY"}}}};
-  CHECK(store->job_write_batch({end_of(mine[0].job_id, "COMPLETED"), end_of(theirs[0].job_id, "COMPLETED"),
-                                end_of(mine[1].job_id, "FAILED"), progress, end_of(mine[2].job_id, "COMPLETED")}) ==
+  CHECK(outcomes(store->job_write_batch({end_of(mine[0].job_id, "COMPLETED"), end_of(theirs[0].job_id, "COMPLETED"),
+                                         end_of(mine[1].job_id, "FAILED"), progress, end_of(mine[2].job_id, "COMPLETED")})) ==
         std::vector<WriteOutcome>{WriteOutcome::Applied, WriteOutcome::Fenced, WriteOutcome::Applied,
                                   WriteOutcome::Applied, WriteOutcome::Applied});
   CHECK(db.scalar("SELECT string_agg(status || ':' || coalesce(claimed_by, '-'), ' ' ORDER BY contract_id) FROM governance_jobs") ==
@@ -213,6 +219,44 @@ TEST_CASE("a batch of writes: one statement for many jobs, a job written twice k
   CHECK(db.scalar("SELECT string_agg(from_status || '>' || to_status || ' ' || step_index || ' ' || reason, ', ' "
                   "ORDER BY transition_id) FROM governance_job_transitions WHERE from_status = 'RUNNING'") ==
         "RUNNING>COMPLETED 0 step 0: COMPLETED, RUNNING>FAILED 0 step 0: FAILED, RUNNING>COMPLETED 0 step 0: COMPLETED");
+}
+
+TEST_CASE("a write the database refuses is Refused with its message - the others of its batch land", "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  for (int i = 0; i < 3; ++i) store->job_enqueue({"30000000-0000-0000-0000-00000000000" + std::to_string(i), kSteps, 60, "tester"});
+  const auto jobs = store->job_claim("worker-a", 3, 30000);
+  REQUIRE(jobs.size() == 3);
+  auto end_of = [](const std::string& job_id, nlohmann::json output) {
+    JobWrite w;
+    w.job_id = job_id;
+    w.worker_id = "worker-a";
+    w.append_results = nlohmann::json::array({{{"step_index", 0}, {"status", "COMPLETED"}, {"output", std::move(output)}}});
+    w.terminal_status = "COMPLETED";
+    w.status_reason = "all steps completed";
+    return w;
+  };
+  // jsonb cannot hold \u0000: a real refusal, not a lost connection
+  const auto results = store->job_write_batch({end_of(jobs[0].job_id, {{"ok", 1}}),
+                                               end_of(jobs[1].job_id, {{"bad", std::string("a\0b", 3)}}),
+                                               end_of(jobs[2].job_id, {{"ok", 2}})});
+  CHECK(outcomes(results) ==
+        std::vector<WriteOutcome>{WriteOutcome::Applied, WriteOutcome::Refused, WriteOutcome::Applied});
+  CHECK_THAT(results[1].refusal, Catch::Contains("unsupported Unicode escape sequence"));
+  CHECK(db.scalar("SELECT string_agg(status, ' ' ORDER BY contract_id) FROM governance_jobs") ==
+        "COMPLETED RUNNING COMPLETED");
+  // alone in its batch, the same
+  const auto alone = store->job_write_batch({end_of(jobs[1].job_id, {{"bad", std::string("\0", 1)}})});
+  REQUIRE(alone.size() == 1);
+  CHECK(alone[0].outcome == WriteOutcome::Refused);
+  // and what the daemon writes next, the end without what was refused, lands
+  JobWrite failed;
+  failed.job_id = jobs[1].job_id;
+  failed.worker_id = "worker-a";
+  failed.terminal_status = "FAILED";
+  failed.status_reason = "the database refused the job's record: " + alone[0].refusal;
+  CHECK(outcomes(store->job_write_batch({failed})) == std::vector<WriteOutcome>{WriteOutcome::Applied});
+  CHECK(db.scalar("SELECT status FROM governance_jobs WHERE job_id = '" + jobs[1].job_id + "'") == "FAILED");
 }
 
 TEST_CASE("the reaper ends a job only when it witnessed its owner's silence, or after its hold", "[store]") {

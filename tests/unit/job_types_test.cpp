@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "daemon/model/job_types.hpp"
+#include "daemon/model/jsonb_safe.hpp"
 
 using namespace govjobd::model;
 using nlohmann::json;
@@ -114,4 +115,27 @@ TEST_CASE("is_uuid accepts PostgreSQL's uuid text only", "[model]") {
   CHECK_FALSE(is_uuid("7f0b7b598c6b4431a4d663b48f652426"));
   CHECK_FALSE(is_uuid("7f0b7b59-8c6b-4431-a4d6-63b48f65242g"));
   CHECK_FALSE(is_uuid("'; DROP TABLE governance_jobs; --"));
+}
+
+TEST_CASE("JSON from outside is made storable as jsonb: NUL characters replaced, deep nesting not kept", "[model]") {
+  using govjobd::model::json_depth;
+  using govjobd::model::kMaxJsonDepth;
+  using govjobd::model::make_jsonb_safe;
+  nlohmann::json ok = {{"a", {1, {{"b", "text"}}}}};
+  const auto before = ok;
+  CHECK_FALSE(make_jsonb_safe(ok));
+  CHECK(ok == before);
+  CHECK(json_depth(ok) == 3);
+  CHECK(json_depth(1) == 0);
+  nlohmann::json nul = {{std::string("k\0", 2), std::string("a\0b", 3)}, {"list", {std::string("\0", 1)}}};
+  CHECK(make_jsonb_safe(nul));
+  CHECK(nul == nlohmann::json{{"k\xef\xbf\xbd", "a\xef\xbf\xbd" "b"}, {"list", {"\xef\xbf\xbd"}}});
+  nlohmann::json deep = 1;
+  for (int i = 0; i < 5000; ++i) deep = nlohmann::json::array({std::move(deep)});
+  CHECK(json_depth(deep) == 5000);
+  CHECK(make_jsonb_safe(deep));
+  CHECK(json_depth(deep) == kMaxJsonDepth);  // the value at the limit became a string
+  nlohmann::json at_limit = 1;
+  for (int i = 0; i < kMaxJsonDepth; ++i) at_limit = nlohmann::json::array({std::move(at_limit)});
+  CHECK_FALSE(make_jsonb_safe(at_limit));  // exactly kMaxJsonDepth levels are kept
 }
