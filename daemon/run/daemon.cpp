@@ -403,8 +403,7 @@ void Daemon::reaper_tick() {
     db_->post([this, hold](store::Store& store) {
       const int reaped = store.job_reap(worker_id_, lease_ms(), hold.count(), kReapBatch, [](const store::LostJob& lost) {
         auto d = decide_reap(lost);
-        spdlog::warn("job {} step {} RUNNING -> FAILED: {}", lost.job_id, d.step_index ? std::to_string(*d.step_index) : "-",
-                     d.reason);
+        spdlog::warn("job {} step {} RUNNING -> FAILED: {}", lost.job_id, step_label(d.step_index), d.reason);
         return d;
       });
       if (reaped > 0) spdlog::info("reaper ended {} jobs of lost workers", reaped);

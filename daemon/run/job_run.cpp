@@ -180,7 +180,7 @@ void JobRun::end_job(JobStatus status, const std::string& reason, std::optional<
     if (o.outcome == store::WriteOutcome::Fenced) {
       self->say(spdlog::level::warn, step_index, "",
                 [&] { return fmt::format("job {} step {} no longer RUNNING under {} (cancelled or reaped elsewhere); its end was not recorded",
-                            self->job_.job_id, step_index ? std::to_string(*step_index) : "-", self->env_.worker_id); });
+                            self->job_.job_id, step_label(step_index), self->env_.worker_id); });
       return self->finished("taken away");
     }
     self->ended(status, reason, step_index);
@@ -188,7 +188,7 @@ void JobRun::end_job(JobStatus status, const std::string& reason, std::optional<
 }
 
 void JobRun::end_refused(std::optional<int> step_index, const std::string& refusal) {
-  const std::string step = step_index ? std::to_string(*step_index) : "-";
+  const std::string step = step_label(step_index);
   const std::string reason = fmt::format("the database refused the job's record: {}", refusal);
   say(spdlog::level::err, step_index, "", [&] {
     return fmt::format("job {} step {}: the database refused its end ({}); recording it FAILED without its results",
@@ -212,8 +212,8 @@ void JobRun::end_refused(std::optional<int> step_index, const std::string& refus
 
 void JobRun::ended(JobStatus status, const std::string& reason, std::optional<int> step_index) {
   say(spdlog::level::info, step_index, "", [&] {
-    return fmt::format("job {} step {} RUNNING -> {}: {}", job_.job_id, step_index ? std::to_string(*step_index) : "-",
-                       model::to_string(status), reason);
+    return fmt::format("job {} step {} RUNNING -> {}: {}", job_.job_id, step_label(step_index), model::to_string(status),
+                       reason);
   });
   if (env_.metrics) env_.metrics->job_finished(std::string(model::to_string(status)), reason);
   finished(std::string(model::to_string(status)));
@@ -294,6 +294,8 @@ void JobRun::finished(std::string outcome) {
   outcome_ = std::move(outcome);
   if (auto f = std::exchange(on_finished_, nullptr)) f(*this);
 }
+
+std::string step_label(std::optional<int> step_index) { return step_index ? std::to_string(*step_index) : "-"; }
 
 store::ReapDecision decide_reap(const store::LostJob& lost) {
   store::ReapDecision d;

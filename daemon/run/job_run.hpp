@@ -92,6 +92,9 @@ class JobRun : public std::enable_shared_from_this<JobRun> {
   nlohmann::json gate_decisions_ = nlohmann::json::array();
 };
 
+// How a state change's log line names the step: its index, or "-" when it concerns the job as a whole.
+std::string step_label(std::optional<int> step_index);
+
 // What the reaper records for a job whose worker was lost: the step in flight FAILED, the rest SKIPPED.
 store::ReapDecision decide_reap(const store::LostJob& lost);
 
