@@ -150,26 +150,23 @@ for i in $(seq 200); do
 done | pg_psql bench >/dev/null
 sleep 1
 kill -TERM $daemon; wait $daemon || true
-pg_psql bench -P pager=off -c "
-SELECT measured_from, count(*) AS jobs,
-       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms))::numeric, 2) AS p50_ms,
-       round((percentile_cont(0.95) WITHIN GROUP (ORDER BY ms))::numeric, 2) AS p95_ms,
-       round((percentile_cont(0.99) WITHIN GROUP (ORDER BY ms))::numeric, 2) AS p99_ms
-  FROM (SELECT 'commit acknowledged' AS measured_from,
+# One query for the printed rows and the summary's: "from jobs p50 p95 p99" per measure
+pickup=$(pg_psql bench -At -F ' ' -c "
+SELECT measured_from, count(*),
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms))::numeric, 2),
+       round((percentile_cont(0.95) WITHIN GROUP (ORDER BY ms))::numeric, 2),
+       round((percentile_cont(0.99) WITHIN GROUP (ORDER BY ms))::numeric, 2)
+  FROM (SELECT 'commit_acknowledged' AS measured_from,
                extract(epoch FROM ((j.step_results->0->>'started_at')::timestamp - a.acked_at)) * 1000 AS ms
           FROM governance_jobs j JOIN bench_ack a USING (job_id) WHERE j.status = 'COMPLETED'
         UNION ALL
         SELECT 'created_at',
                extract(epoch FROM ((j.step_results->0->>'started_at')::timestamp - j.created_at)) * 1000
           FROM governance_jobs j WHERE j.status = 'COMPLETED') l
- GROUP BY measured_from ORDER BY measured_from DESC"
-
-read -r p50 p95 p99 < <(pg_psql bench -At -F ' ' -c "
-  SELECT round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms))::numeric, 2),
-         round((percentile_cont(0.95) WITHIN GROUP (ORDER BY ms))::numeric, 2),
-         round((percentile_cont(0.99) WITHIN GROUP (ORDER BY ms))::numeric, 2)
-    FROM (SELECT extract(epoch FROM ((j.step_results->0->>'started_at')::timestamp - a.acked_at)) * 1000 AS ms
-            FROM governance_jobs j JOIN bench_ack a USING (job_id) WHERE j.status = 'COMPLETED') l")
+ GROUP BY measured_from ORDER BY measured_from DESC")
+printf '  %-20s %5s %8s %8s %8s\n' "measured from" jobs p50_ms p95_ms p99_ms
+while read -r from jobs a b c; do printf '  %-20s %5s %8s %8s %8s\n' "$from" "$jobs" "$a" "$b" "$c"; done <<<"$pickup"
+read -r _ _ p50 p95 p99 < <(grep '^commit_acknowledged ' <<<"$pickup")
 summary 2 "pickup p50 / p95 / p99, commit ack to step start" "$p50 / $p95 / $p99 ms" \
   "$(cat "$WORK/graphile_pickup" 2>/dev/null || true)" "p50 <= 1, p99 <= 3 ms" \
   "$(awk -v a="$p50" -v b="$p99" 'BEGIN { print (a <= 1 && b <= 3) ? "met" : "missed" }')"
