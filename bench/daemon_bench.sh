@@ -46,7 +46,7 @@ steps_json() {  # count [step_type] [parameters]
 clear_jobs() {  # removes every job (transitions refuse TRUNCATE; deleting a job takes its transitions); like the
   # peer harness before each timed phase: VACUUM ANALYZE and CHECKPOINT
   pg_psql bench -c "DELETE FROM governance_jobs" -c "VACUUM ANALYZE governance_jobs" \
-    -c "VACUUM ANALYZE governance_job_transitions" -c "CHECKPOINT"
+    -c "VACUUM ANALYZE govjobd.governance_job_transitions" -c "CHECKPOINT"
 }
 
 throughput() {  # concurrency steps_per_job [step_type] [jobs] [keep: do not clear first]
@@ -173,12 +173,19 @@ summary 2 "pickup p50 / p95 / p99, commit ack to step start" "$p50 / $p95 / $p99
 
 echo "== claim cost as terminal jobs accumulate (the daemon's own claim statement for 10 jobs: EXPLAIN ANALYZE execution time, median of 20)"
 CLAIM_SQL=$(cat daemon/store/queries/job_claim.sql)
+# The daemon's claim as a prepared statement, with the daemon's search_path (its own schema first; the file
+# names the jobs table bare, the daemon qualifies it), then `claim_execute` runs it as the daemon would.
+claim_prepare() {
+  echo "SET search_path = govjobd, public, pg_catalog, pg_temp;"
+  echo "PREPARE claim(varchar, int, bigint, bigint, uuid[], uuid) AS $CLAIM_SQL;"
+}
+claim_execute="EXECUTE claim('bench', 10, 30000, 8388608, '{}', NULL)"
 claim_ms() {  # the daemon's own claim statement (10 jobs of 200 PENDING), 21 times, each in a transaction of its
   # own that is rolled back (the daemon commits each claim alone): the median of the last 20
   pg_psql bench -At -c "INSERT INTO governance_jobs (contract_id, steps, total_steps)
                         SELECT gen_random_uuid(), '$(steps_json 1)', 1 FROM generate_series(1, 200)" >/dev/null
-  { echo "PREPARE claim(varchar, int, bigint) AS $CLAIM_SQL;"
-    for i in $(seq 21); do echo "BEGIN;"; echo "EXPLAIN ANALYZE EXECUTE claim('bench', 10, 30000);"; echo "ROLLBACK;"; done; } \
+  { claim_prepare
+    for i in $(seq 21); do echo "BEGIN;"; echo "EXPLAIN ANALYZE $claim_execute;"; echo "ROLLBACK;"; done; } \
     | pg_psql bench -At | awk '/Execution Time/ {print $3}' | tail -n 20 | sort -n | sed -n 10,11p \
     | awk '{s += $1} END {printf "%.3f", s / 2}'
 }
@@ -206,7 +213,7 @@ summary 5 "claim latency at $(IFS=/; echo "${GROWTH_SIZES[*]}" | sed "s|/| / |g"
   "<= 1.5x at 1000000" "$( ((HISTORY >= 1000000)) || echo "(smaller history) ")$(awk -v g="$growth" 'BEGIN { print (g <= 1.5) ? "met" : "missed" }')"
 summary 5 "jobs/s at concurrency 10 with those terminal rows" "$(IFS=/; echo "${GROWTH_RATES[*]}" | sed 's|/| / |g')" "" "" ""
 echo "  the claim's plan with $history terminal rows:"
-{ echo "PREPARE claim(varchar, int, bigint) AS $CLAIM_SQL;"; echo "EXPLAIN (COSTS OFF) EXECUTE claim('bench', 10, 30000);"; } \
+{ claim_prepare; echo "EXPLAIN (COSTS OFF) $claim_execute;"; } \
   | pg_psql bench -At | sed 's/^/    /'
 
 echo "== idle cost: a daemon with nothing to do, default intervals (poll 2s, heartbeat 5s), ${IDLE_SECONDS:=60} s"

@@ -16,6 +16,8 @@ inline constexpr const char* kDatabaseUrlEnv = "GOVJOBD_DATABASE_URL";
 struct DatabaseSettings {
   // A libpq URI or key=value string; empty means libpq's PG* environment variables apply.
   std::string url;
+  // The schema of the creating system's governance_jobs table (lower-case letters, digits, '_').
+  std::string jobs_schema = "public";
 };
 
 struct WorkerSettings {
@@ -25,6 +27,7 @@ struct WorkerSettings {
   Duration heartbeat_interval = std::chrono::seconds(5);
   Duration lease_timeout = std::chrono::seconds(30);
   Duration shutdown_grace = std::chrono::seconds(30);
+  int max_job_bytes = 8 << 20;  // a job's steps larger than this (as JSON text) fail unread
 };
 
 struct LoggingSettings {

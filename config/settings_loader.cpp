@@ -12,6 +12,12 @@
 
 namespace govjobd::config {
 
+bool valid_schema_name(std::string_view schema) {
+  if (schema.empty() || schema.size() > 63 || (schema[0] >= '0' && schema[0] <= '9')) return false;
+  return std::all_of(schema.begin(), schema.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+}
+
 namespace {
 
 using std::chrono::milliseconds;
@@ -19,7 +25,12 @@ constexpr int kMaxConcurrency = 10'000;
 
 void read_database(MapReader& m, DatabaseSettings& s) {
   m.text("url", s.url);
+  m.text("jobs_schema", s.jobs_schema, false);
   m.finish();
+  if (!valid_schema_name(s.jobs_schema))
+    m.sink().add(m.node().Mark(), m.path() + ".jobs_schema",
+                 "'" + s.jobs_schema + "' is not a schema name govjobd accepts (lower-case letters, digits and '_', "
+                 "not starting with a digit, at most 63 characters)");
 }
 
 void read_worker(MapReader& m, WorkerSettings& s) {
@@ -29,6 +40,7 @@ void read_worker(MapReader& m, WorkerSettings& s) {
   m.duration("heartbeat_interval", s.heartbeat_interval, milliseconds(100));
   m.duration("lease_timeout", s.lease_timeout, milliseconds(1000));
   m.duration("shutdown_grace", s.shutdown_grace, milliseconds(0));
+  m.integer("max_job_bytes", s.max_job_bytes, 1024, 1 << 30);
   m.finish();
   if (s.lease_timeout <= s.heartbeat_interval)
     m.sink().add(m.node().Mark(), m.path() + ".lease_timeout",

@@ -20,4 +20,8 @@ Settings parse_settings(std::string_view yaml, const std::string& source);
 // (executors.NAME.kind, health.capabilities.NAME.url).
 std::vector<std::string> schema_keys();
 
+// True for a schema name govjobd accepts for the jobs table (database.jobs_schema): lower-case letters,
+// digits and '_', not starting with a digit, at most 63 characters, so that it needs quoting nowhere.
+bool valid_schema_name(std::string_view schema);
+
 }  // namespace govjobd::config

@@ -35,7 +35,8 @@ config::Settings load_config(const CommonOptions& common) {
 }
 
 std::unique_ptr<store::Store> open_store(const CommonOptions& common) {
-  return store::Store::connect(load_config(common).database.url);
+  const auto settings = load_config(common);
+  return store::Store::connect(settings.database.url, settings.database.jobs_schema);
 }
 
 std::string default_actor() {

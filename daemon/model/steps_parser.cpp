@@ -243,6 +243,61 @@ void find_replaced(const json& value, std::optional<std::size_t> position, const
 
 }  // namespace
 
+namespace {
+
+// Where a text that nlohmann cannot read goes wrong: a SAX pass that keeps the path to the value being read.
+// A number beyond double's range (valid JSON, and valid jsonb) is named by its position and field.
+class FailureLocator : public json::json_sax_t {
+ public:
+  StepProblem problem;
+
+  bool null() override { return value(); }
+  bool boolean(bool) override { return value(); }
+  bool number_integer(json::number_integer_t) override { return value(); }
+  bool number_unsigned(json::number_unsigned_t) override { return value(); }
+  bool number_float(json::number_float_t, const json::string_t&) override { return value(); }
+  bool string(json::string_t&) override { return value(); }
+  bool binary(json::binary_t&) override { return value(); }
+  bool start_object(std::size_t) override { return open(false); }
+  bool key(json::string_t& key) override {
+    path_.back().key = key;
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(true); }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t position, const std::string& token, const json::exception& e) override {
+    if (e.id != 406) return false;  // a syntax error: "not valid JSON", wherever it is
+    if (path_.size() >= 1 && path_[0].array) problem.position = path_[0].index;
+    if (path_.size() >= 2 && !path_[1].array) problem.field = path_[1].key;
+    problem.message = fmt::format("a number out of range at byte {}: {}", position,
+                                  describe_json_value(json(token.substr(0, 40))));
+    return false;
+  }
+
+ private:
+  struct Level {
+    bool array;
+    std::size_t index = 0;
+    std::string key;
+  };
+  bool open(bool array) {
+    path_.push_back(Level{array, 0, {}});
+    return true;
+  }
+  bool close() {
+    path_.pop_back();
+    return value();
+  }
+  bool value() {
+    if (!path_.empty() && path_.back().array) ++path_.back().index;
+    return true;
+  }
+  std::vector<Level> path_;
+};
+
+}  // namespace
+
 StepsParse parse_steps_text(std::string_view text) {
   std::string replaced;
   const bool invalid_utf8 = !is_valid_utf8(text);
@@ -253,7 +308,11 @@ StepsParse parse_steps_text(std::string_view text) {
   json parsed = json::parse(text.begin(), text.end(), nullptr, false);
   if (parsed.is_discarded()) {
     StepsParse out;
-    out.problems.push_back({std::nullopt, "", invalid_utf8 ? "not valid JSON (and not valid UTF-8)" : "not valid JSON"});
+    FailureLocator locate;
+    json::sax_parse(text.begin(), text.end(), &locate);
+    if (locate.problem.message.empty()) locate.problem.message = "not valid JSON";
+    if (invalid_utf8) locate.problem.message += " (and not valid UTF-8)";
+    out.problems.push_back(std::move(locate.problem));
     return out;
   }
   StepsParse out = parse_steps(parsed);

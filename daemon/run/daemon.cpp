@@ -6,6 +6,7 @@
 #include <atomic>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -143,17 +144,20 @@ class Daemon {
        claim_posted_ = false;
   long long finished_ = 0;
   int exit_code_ = 0;
+  // Rows a claim failed on even alone: left out of every later claim (bounded; a restart tries them again).
+  static constexpr std::size_t kMaxUnclaimable = 10'000;
+  std::set<std::string> unclaimable_;
 };
 
 RunEnv Daemon::env() {
   return RunEnv{io_,   *recorder_, executors_, health_, settings_.health.block_on, worker_id_, host_, &metrics_,
-                [this] { claim_soon(); }};
+                [this] { claim_soon(); }, settings_.worker.max_job_bytes};
 }
 
 int Daemon::run() {
   executors::prepare_process_for_children();
-  db_ = std::make_unique<DbWorker>(io_, settings_.database.url, [this](bool up) { on_db_state(db_up_, up); });
-  writes_ = std::make_unique<DbWorker>(io_, settings_.database.url, [this](bool up) { on_db_state(writes_up_, up); });
+  db_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, [this](bool up) { on_db_state(db_up_, up); });
+  writes_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, [this](bool up) { on_db_state(writes_up_, up); });
   recorder_ = std::make_unique<Recorder>(io_, *writes_);
   signals_sink_ = std::make_shared<DbSignalSink>(io_, *writes_);
   try {
@@ -275,17 +279,24 @@ void Daemon::maybe_claim() {
   claim_in_flight_ = true;
   claim_again_ = false;
   const auto asked = std::chrono::steady_clock::now();
-  db_->post([this, free, asked, lease = lease_ms()](store::Store& store) {
-    std::vector<store::ClaimedJob> jobs;
+  store::JobClaimParams params{worker_id_, free, lease_ms(), settings_.worker.max_job_bytes,
+                               {unclaimable_.begin(), unclaimable_.end()}};
+  db_->post([this, free, asked, params = std::move(params)](store::Store& store) {
+    store::ClaimResult claimed;
     try {
-      jobs = store.job_claim(worker_id_, free, lease);
+      claimed = store.job_claim(params);
     } catch (const store::DatabaseUnavailable&) {
       throw;
     } catch (const std::exception& e) {
       spdlog::error("claim failed: {}", e.what());
     }
-    asio::post(io_, [this, free, asked, jobs = std::move(jobs)]() mutable {
+    asio::post(io_, [this, free, asked, jobs = std::move(claimed.jobs), unclaimable = std::move(claimed.unclaimable)]() mutable {
       claim_in_flight_ = false;
+      for (const auto& [id, message] : unclaimable) {
+        // never claimed again by this daemon: a claim that fails on a row must not fail in a loop
+        if (unclaimable_.size() < kMaxUnclaimable) unclaimable_.insert(id);
+        spdlog::error("job {} step - cannot be claimed, not tried again by this daemon: {}", id, message);
+      }
       metrics_.jobs_claimed(static_cast<int>(jobs.size()),
                             std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count());
       const bool full = static_cast<int>(jobs.size()) == free;
@@ -298,6 +309,7 @@ void Daemon::maybe_claim() {
 
 void Daemon::start_job(store::ClaimedJob job) {
   const std::string id = job.job_id;
+  if (job.claim_error) spdlog::warn("job {} step - isolated by claim: the claim failed on this row: {}", id, *job.claim_error);
   auto run = std::make_shared<JobRun>(env(), std::move(job), [this](const JobRun& r) { on_job_finished(r); });
   running_.emplace(id, run);
   run->start();
@@ -405,7 +417,7 @@ void Daemon::reaper_tick() {
         auto d = decide_reap(lost);
         spdlog::warn("job {} step {} RUNNING -> FAILED: {}", lost.job_id, step_label(d.step_index), d.reason);
         return d;
-      });
+      }, settings_.worker.max_job_bytes);
       if (reaped > 0) spdlog::info("reaper ended {} jobs of lost workers", reaped);
     });
   }
@@ -498,6 +510,8 @@ void Daemon::reload() {
     auto health = std::make_shared<health::HealthMonitor>(io_, next.health);
     if (next.database.url != settings_.database.url)
       spdlog::warn("database.url changed: it applies after a restart, not on reload");
+    if (next.database.jobs_schema != settings_.database.jobs_schema)
+      spdlog::warn("database.jobs_schema changed: it applies after a restart, not on reload");
     executors_ = std::move(executors);
     health_ = std::move(health);
     next.database = settings_.database;

@@ -8,8 +8,8 @@ namespace govjobd::run {
 
 using namespace std::chrono_literals;
 
-DbWorker::DbWorker(boost::asio::io_context& io, std::string url, std::function<void(bool)> on_state)
-    : io_(io), url_(std::move(url)), on_state_(std::move(on_state)), thread_([this] { loop(); }) {}
+DbWorker::DbWorker(boost::asio::io_context& io, std::string url, std::string jobs_schema, std::function<void(bool)> on_state)
+    : io_(io), url_(std::move(url)), jobs_schema_(std::move(jobs_schema)), on_state_(std::move(on_state)), thread_([this] { loop(); }) {}
 
 DbWorker::~DbWorker() { stop(0ms); }
 
@@ -50,7 +50,7 @@ bool DbWorker::ensure_connected(std::unique_lock<std::mutex>& lock) {
   while (!store_) {
     lock.unlock();
     try {
-      store_ = store::Store::connect(url_);
+      store_ = store::Store::connect(url_, jobs_schema_);
       store_->set_timeouts(60'000, 30'000);
     } catch (const std::exception& e) {
       spdlog::warn("database unavailable, retrying in {}ms: {}", backoff.count(), e.what());

@@ -26,7 +26,7 @@ class DbWorker {
   static constexpr std::chrono::milliseconds kMaxReconnectBackoff{5000};
 
   // on_state(up) runs on the loop when the connection goes down or comes back.
-  DbWorker(boost::asio::io_context& io, std::string url, std::function<void(bool up)> on_state);
+  DbWorker(boost::asio::io_context& io, std::string url, std::string jobs_schema, std::function<void(bool up)> on_state);
   ~DbWorker();
   DbWorker(const DbWorker&) = delete;
   DbWorker& operator=(const DbWorker&) = delete;
@@ -44,6 +44,7 @@ class DbWorker {
 
   boost::asio::io_context& io_;
   std::string url_;
+  std::string jobs_schema_;
   std::function<void(bool)> on_state_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;

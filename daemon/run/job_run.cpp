@@ -52,6 +52,10 @@ void JobRun::start() {
 // Everything that makes a job unrunnable is found before its first step: nothing is half-done.
 std::optional<std::string> JobRun::preflight() {
   if (!job_.contract_id) return model::OrphanJob(job_.job_id).what();
+  if (job_.claim_error) return "the claim failed on this row: " + *job_.claim_error;
+  if (!job_.steps_json && job_.steps_bytes)
+    return fmt::format("invalid steps: steps is {} bytes as JSON, larger than worker.max_job_bytes ({}); not fetched",
+                       *job_.steps_bytes, env_.max_job_bytes);
   if (!job_.steps_json) return std::string("invalid steps: steps is NULL");
   auto parsed = model::parse_steps_text(*job_.steps_json);
   if (!parsed.ok()) return "invalid steps: " + parsed.problems_text();

@@ -29,6 +29,7 @@ struct RunEnv {
   Metrics* metrics = nullptr;
   // The job ran its course and its end is being recorded: it no longer counts against the concurrency.
   std::function<void()> on_ending;
+  long long max_job_bytes = 8 << 20;  // for the reason of a job whose steps were too large to fetch
 };
 
 // One claimed job, from RUNNING to its terminal state: health before, each step in step_index order

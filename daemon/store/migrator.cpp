@@ -46,7 +46,7 @@ MigrationReport Store::migrate() {
     {
       pqxx::work w(impl_->conn);
       w.exec(std::string(query("schema_lock")));
-      w.exec(std::string(query("schema_migrations_create")));
+      w.exec(impl_->sql(query("schema_migrations_create")));
       report.previous_version = read_version(w);
       w.commit();
     }
@@ -63,7 +63,7 @@ MigrationReport Store::migrate() {
         continue;
       }
       try {
-        w.exec(std::string(m.sql));
+        w.exec(impl_->sql(m.sql));
       } catch (const pqxx::sql_error& e) {
         throw SchemaMismatch(fmt::format("migration {} failed: {}", m.name, detail::first_line(e.what())));
       }

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -15,10 +16,28 @@ namespace govjobd::store {
 struct ClaimedJob {
   std::string job_id;
   std::optional<std::string> contract_id;
-  std::optional<std::string> steps_json;  // the steps column as written by the creating system
+  std::optional<std::string> steps_json;  // the steps column as written by the creating system; none when NULL
+                                          // or larger than the claim's limit (then steps_bytes says how large)
   std::optional<model::Timestamp> timeout_at;
   model::Timestamp started_at{};
   std::optional<int> current_step_index;  // set by the claim to the first step's index
+  std::optional<long long> steps_bytes;   // the steps column's size as JSON text; none when NULL
+  std::optional<std::string> claim_error; // the claim statement failed on this row: claimed alone, steps unread
+};
+
+struct JobClaimParams {
+  std::string worker_id;
+  int limit = 1;
+  long long lease_ms = 30'000;
+  long long max_steps_bytes = 8 << 20;  // larger steps are not fetched (ClaimedJob::steps_bytes says how large)
+  std::vector<std::string> excluded;    // job_ids never to claim: rows even an isolated claim failed on
+};
+
+// The jobs claimed, and rows a claim failed on that could not even be claimed alone (never tried again by
+// this daemon: see JobClaimParams::excluded).
+struct ClaimResult {
+  std::vector<ClaimedJob> jobs;
+  std::vector<std::pair<std::string, std::string>> unclaimable;  // job_id, the database's message
 };
 
 // One fenced write of a RUNNING job by its worker; see queries/job_write_batch.sql.
@@ -61,7 +80,7 @@ struct CancelRequest {
 struct LostJob {
   std::string job_id;
   std::string claimed_by;
-  std::optional<std::string> steps_json;
+  std::optional<std::string> steps_json;  // none when NULL or larger than the reaper's limit: never fetched
   std::string step_results_json;
   int current_step_index = 0;
   std::optional<model::Timestamp> last_heartbeat;

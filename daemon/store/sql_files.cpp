@@ -1,6 +1,9 @@
 #include "daemon/store/sql_files.hpp"
 
+#include "config/settings_loader.hpp"
+
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <stdexcept>
 
@@ -30,6 +33,39 @@ std::string_view query(std::string_view name) {
   for (const auto& [path, sql] : embedded_sql())
     if (path == wanted) return sql;
   throw std::logic_error("no embedded query " + std::string(name));
+}
+
+namespace {
+
+bool name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+void replace_all(std::string& text, std::string_view token, std::string_view value) {
+  for (auto at = text.find(token); at != std::string::npos; at = text.find(token, at + value.size()))
+    text.replace(at, token.size(), value);
+}
+
+}  // namespace
+
+std::string for_jobs_schema(std::string_view sql, std::string_view schema) {
+  if (!config::valid_schema_name(schema)) throw std::invalid_argument("invalid schema name for the jobs table: " + std::string(schema));
+  constexpr std::string_view table = "governance_jobs";
+  std::string out;
+  out.reserve(sql.size() + 64);
+  std::size_t from = 0;
+  for (auto at = sql.find(table); at != std::string_view::npos; at = sql.find(table, at + table.size())) {
+    const char before = at > 0 ? sql[at - 1] : ' ';
+    const std::size_t end = at + table.size();
+    const char after = end < sql.size() ? sql[end] : ' ';
+    if (name_char(before) || before == '.' || before == '\'' || before == '"' || name_char(after) || after == '\'' ||
+        after == '"')
+      continue;
+    out.append(sql.substr(from, at - from)).append(schema).append(".").append(table);
+    from = end;
+  }
+  out.append(sql.substr(from));
+  replace_all(out, "@jobs_schema_literal@", "'" + std::string(schema) + "'");
+  replace_all(out, "@jobs_schema@", schema);
+  return out;
 }
 
 }  // namespace govjobd::store

@@ -22,4 +22,15 @@ std::vector<Migration> migrations();
 // queries/NAME.sql (NAME without ".sql"); throws std::logic_error for a name that was not embedded (a build bug).
 std::string_view query(std::string_view name);
 
+// The schema of govjobd's own objects. Every connection runs with the search_path kSearchPath: no schema the
+// job writer can create objects in (its functions, operators or temp tables named like ours or like
+// built-ins are never used); the writer's table is named with its schema, as below.
+inline constexpr const char* kOwnSchema = "govjobd";
+inline constexpr const char* kSearchPath = "govjobd, pg_catalog, pg_temp";
+
+// The SQL of a query or migration for a jobs table in `schema` (config::valid_schema_name): every bare `governance_jobs` (not part of a
+// longer name, not quoted, not already qualified) becomes `schema.governance_jobs`; @jobs_schema@ becomes the
+// schema's name and @jobs_schema_literal@ its name as a string literal.
+std::string for_jobs_schema(std::string_view sql, std::string_view schema);
+
 }  // namespace govjobd::store

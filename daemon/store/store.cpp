@@ -8,6 +8,7 @@
 
 #include <pqxx/pqxx>
 
+#include "config/settings_loader.hpp"
 #include "daemon/store/pg_errors.hpp"
 #include "daemon/store/sql_files.hpp"
 #include "daemon/store/store_impl.hpp"
@@ -30,10 +31,11 @@ std::string first_line(const std::string& message) {
 namespace {
 
 constexpr const char* kPreparedQueries[] = {
-    "job_enqueue",       "job_find_by_contract", "job_list",            "job_get",          "job_status_get",
-    "job_cancel_pending", "job_cancel_request",  "worker_register",     "worker_heartbeat", "worker_stop",
+    "job_enqueue",       "job_find_by_contract", "job_list",            "job_get",
+    "job_cancel",  "worker_register",     "worker_heartbeat", "worker_stop",
     "job_claim",         "job_write_batch",      "job_cancel_requests", "job_reap_candidates", "job_reap",
-    "jobs_pending_count", "signal_record",  "jobs_delete_terminal", "jobs_verify", "job_end_recorded"};
+    "jobs_pending_count", "signal_record",  "jobs_delete_terminal", "jobs_verify", "job_end_recorded",
+    "job_claim_candidates", "job_claim_isolated"};
 
 std::optional<model::Timestamp> timestamp_field(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
@@ -56,14 +58,19 @@ void mark_utc(nlohmann::json& object) {
 
 }  // namespace
 
-Store::Impl::Impl(const std::string& url) : conn(with_connection_bounds(url)) {
+Store::Impl::Impl(const std::string& url, std::string schema) : conn(with_connection_bounds(url)), jobs_schema(std::move(schema)) {
   pqxx::nontransaction setup(conn);
-  setup.exec0("SET application_name = 'govjobd'; SET DateStyle = 'ISO'; SET TimeZone = 'UTC'");
-  for (const char* name : kPreparedQueries) conn.prepare(name, std::string(query(name)));
+  setup.exec0(std::string("SET application_name = 'govjobd'; SET DateStyle = 'ISO'; SET TimeZone = 'UTC'; SET search_path = ") +
+              kSearchPath);
+  for (const char* name : kPreparedQueries) conn.prepare(name, sql(query(name)));
 }
 
-std::unique_ptr<Store> Store::connect(const std::string& url) {
-  return translate_errors([&] { return std::unique_ptr<Store>(new Store(std::make_unique<Impl>(url))); });
+std::string Store::Impl::sql(std::string_view text) const { return for_jobs_schema(text, jobs_schema); }
+
+std::unique_ptr<Store> Store::connect(const std::string& url, const std::string& jobs_schema) {
+  if (!config::valid_schema_name(jobs_schema))
+    throw std::invalid_argument("database.jobs_schema: not a schema name govjobd accepts: " + jobs_schema);
+  return translate_errors([&] { return std::unique_ptr<Store>(new Store(std::make_unique<Impl>(url, jobs_schema))); });
 }
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -169,21 +176,11 @@ std::vector<std::pair<std::string, std::string>> Store::jobs_verify(const std::o
 CancelOutcome Store::job_cancel(const JobCancelParams& p) {
   return translate_errors([&] {
     pqxx::work w(impl_->conn);
-    const std::string status_reason = "cancelled by " + p.requested_by + ": " + p.reason;
-    if (!w.exec_prepared("job_cancel_pending", p.job_id, status_reason, p.requested_by, p.reason).empty()) {
-      w.commit();
-      return CancelOutcome::Cancelled;
-    }
-    const auto status = w.exec_prepared("job_status_get", p.job_id);
-    if (status.empty()) throw RequestRejected("job " + p.job_id + " not found");
-    const std::string current = status[0][0].is_null() ? "NULL" : status[0][0].as<std::string>();
-    if (current == "RUNNING") {
-      if (w.exec_prepared("job_cancel_request", p.job_id, p.requested_by, p.reason).empty())
-        throw RequestRejected("job " + p.job_id + " is RUNNING and already has a cancel request");
-      w.commit();
-      return CancelOutcome::Requested;
-    }
-    throw RequestRejected("job " + p.job_id + " is " + current + ", a terminal state; nothing to cancel");
+    const std::string outcome = w.exec_prepared1("job_cancel", p.job_id, p.requested_by, p.reason)[0].c_str();
+    w.commit();
+    if (outcome == "CANCELLED") return CancelOutcome::Cancelled;
+    if (outcome == "REQUESTED") return CancelOutcome::Requested;
+    throw RequestRejected("job " + p.job_id + (outcome == "not found" || outcome.starts_with("refused") ? " " : " is ") + outcome);
   });
 }
 

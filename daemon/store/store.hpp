@@ -59,7 +59,8 @@ enum class CancelOutcome { Cancelled, Requested };
 class Store {
  public:
   // url: a libpq URI or key=value string; empty uses libpq's PG* environment.
-  static std::unique_ptr<Store> connect(const std::string& url);
+  // jobs_schema: where the creating system's governance_jobs table is (database.jobs_schema).
+  static std::unique_ptr<Store> connect(const std::string& url, const std::string& jobs_schema = "public");
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -84,7 +85,9 @@ class Store {
   HeartbeatResult worker_heartbeat(const std::string& worker_id, const std::vector<std::string>& job_ids,
                                    long long lease_ms);
   void worker_stop(const std::string& worker_id);
-  std::vector<ClaimedJob> job_claim(const std::string& worker_id, int limit, long long lease_ms);
+  // Claims up to p.limit PENDING jobs. A claim that fails on a row's data (not a lost connection) is made
+  // again job by job, so that the row is found and claimed alone for its worker to fail (claim_error).
+  ClaimResult job_claim(const JobClaimParams& p);
   // All in one transaction (one commit for the batch), one statement per round (queries/job_write_batch.sql);
   // when the batch fails, each write is retried in a transaction of its own.
   std::vector<WriteResult> job_write_batch(const std::vector<JobWrite>& writes);
@@ -92,7 +95,7 @@ class Store {
   // Ends up to `limit` lost jobs FAILED, each as `decide` says; returns how many. Only jobs whose owner's
   // silence this worker witnessed (job_reap_candidates.sql): `hold_ms` after its own heartbeats resumed.
   int job_reap(const std::string& worker_id, long long lease_ms, long long hold_ms, int limit,
-               const std::function<ReapDecision(const LostJob&)>& decide);
+               const std::function<ReapDecision(const LostJob&)>& decide, long long max_steps_bytes = 8 << 20);
   long long jobs_pending_count();
   long long signal_record(const SignalRow& signal);  // the signal's id
   // Retention: one batch; returns how many jobs were deleted.

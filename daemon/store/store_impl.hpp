@@ -6,13 +6,18 @@
 
 #include <pqxx/pqxx>
 
+#include "daemon/store/sql_files.hpp"
 #include "daemon/store/store.hpp"
 
 namespace govjobd::store {
 
 struct Store::Impl {
-  explicit Impl(const std::string& url);
+  Impl(const std::string& url, std::string jobs_schema);
   pqxx::connection conn;
+  std::string jobs_schema;  // where the jobs table is (valid_schema_name)
+
+  // A query or migration's SQL for this jobs schema.
+  std::string sql(std::string_view text) const;
 };
 
 }  // namespace govjobd::store

@@ -79,6 +79,13 @@ std::vector<WriteResult> write_all(pqxx::transaction_base& t, const std::vector<
   return out;
 }
 
+// A uuid[] literal of job ids ('{}' for none); ids come from the database, never from job data.
+std::string uuid_array(const std::vector<std::string>& ids) {
+  std::string out = "{";
+  for (const auto& id : ids) out += (out.size() > 1 ? "," : "") + id;
+  return out + "}";
+}
+
 }  // namespace
 
 void Store::worker_register(const std::string& worker_id, const std::string& host, int pid, const std::string& version) {
@@ -107,17 +114,51 @@ void Store::worker_stop(const std::string& worker_id) {
   });
 }
 
-std::vector<ClaimedJob> Store::job_claim(const std::string& worker_id, int limit, long long lease_ms) {
+ClaimResult Store::job_claim(const JobClaimParams& p) {
   return translate_errors([&] {
+    const std::string excluded = uuid_array(p.excluded);
     // One statement, atomic by itself: autocommit saves the BEGIN and COMMIT round trips.
-    pqxx::nontransaction w(impl_->conn);
-    const auto rows = w.exec_prepared("job_claim", worker_id, limit, lease_ms);
-    std::vector<ClaimedJob> out;
-    out.reserve(rows.size());
-    for (const auto& r : rows)
-      out.push_back({r[0].c_str(), text_or_null(r[1]), text_or_null(r[2]), time_or_null(r[3]),
-                     time_or_null(r[4]).value_or(model::now_utc()),
-                     r[5].is_null() ? std::nullopt : std::optional<int>(r[5].as<int>())});
+    const auto claim = [&](const std::optional<std::string>& only) {
+      pqxx::nontransaction w(impl_->conn);
+      std::vector<ClaimedJob> out;
+      for (const auto& r : w.exec_prepared("job_claim", p.worker_id, p.limit, p.lease_ms, p.max_steps_bytes, excluded, only))
+        out.push_back({r[0].c_str(), text_or_null(r[1]), text_or_null(r[2]), time_or_null(r[3]),
+                       time_or_null(r[4]).value_or(model::now_utc()),
+                       r[5].is_null() ? std::nullopt : std::optional<int>(r[5].as<int>()),
+                       r[6].is_null() ? std::nullopt : std::optional<long long>(r[6].as<long long>()), std::nullopt});
+      return out;
+    };
+    try {
+      return ClaimResult{claim(std::nullopt), {}};
+    } catch (const pqxx::sql_error& e) {
+      if (detail::transient(e)) throw;
+    }
+    // Some row broke the claim: claim the candidates one by one; the row that fails again is claimed alone
+    // without reading its steps, and failed by its worker with the database's message.
+    ClaimResult out;
+    std::vector<std::string> candidates;
+    {
+      pqxx::read_transaction r(impl_->conn);
+      for (const auto& row : r.exec_prepared("job_claim_candidates", p.limit, excluded)) candidates.emplace_back(row[0].c_str());
+    }
+    for (const auto& id : candidates) {
+      try {
+        for (auto& job : claim(id)) out.jobs.push_back(std::move(job));
+        continue;
+      } catch (const pqxx::sql_error& e) {
+        if (detail::transient(e)) throw;
+        const std::string message = detail::first_line(e.what());
+        try {
+          pqxx::nontransaction w(impl_->conn);
+          for (const auto& r : w.exec_prepared("job_claim_isolated", id, p.worker_id, p.lease_ms))
+            out.jobs.push_back({r[0].c_str(), text_or_null(r[1]), std::nullopt, time_or_null(r[2]),
+                                time_or_null(r[3]).value_or(model::now_utc()), std::nullopt, std::nullopt, message});
+        } catch (const pqxx::sql_error& again) {
+          if (detail::transient(again)) throw;
+          out.unclaimable.emplace_back(id, message + "; claimed alone: " + detail::first_line(again.what()));
+        }
+      }
+    }
     return out;
   });
 }
@@ -170,12 +211,12 @@ std::vector<CancelRequest> Store::job_cancel_requests(const std::string& worker_
 }
 
 int Store::job_reap(const std::string& worker_id, long long lease_ms, long long hold_ms, int limit,
-                    const std::function<ReapDecision(const LostJob&)>& decide) {
+                    const std::function<ReapDecision(const LostJob&)>& decide, long long max_steps_bytes) {
   return translate_errors([&] {
     pqxx::work w(impl_->conn);
     int reaped = 0;
     const std::string reaper_id = "reaper:" + worker_id;
-    for (const auto& row : w.exec_prepared("job_reap_candidates", limit, worker_id, lease_ms, hold_ms)) {
+    for (const auto& row : w.exec_prepared("job_reap_candidates", limit, worker_id, lease_ms, hold_ms, max_steps_bytes)) {
       LostJob lost{row[0].c_str(), row[1].c_str(),       text_or_null(row[2]), row[3].c_str(),
                    row[4].is_null() ? 0 : row[4].as<int>(), time_or_null(row[5]), time_or_null(row[6])};
       const ReapDecision d = decide(lost);

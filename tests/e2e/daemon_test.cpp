@@ -364,6 +364,8 @@ TEST_CASE("govjobd verify: clean after daemons ran jobs - lists a RUNNING job wi
 
   const auto stuck = insert_job(db, json::array({step(0, "noop")}));
   db.exec("UPDATE governance_jobs SET status = 'RUNNING', claimed_by = 'ghost' WHERE job_id = '" + stuck + "'");
+  db.exec("INSERT INTO govjobd.governance_job_transitions (job_id, from_status, to_status, transitioned_by) VALUES ('" +
+          stuck + "', 'PENDING', 'RUNNING', 'ghost')");
   const auto broken = run_process({GOVJOBD_BINARY, "verify"}, {{"GOVJOBD_DATABASE_URL", db.url()}});
   CHECK(broken.exit_code == 1);
   CHECK(broken.out == stuck + "  RUNNING with no live lease (claimed_by ghost, lease until never)\n");

@@ -159,3 +159,56 @@ TEST_CASE("two hosts migrating at once both succeed and apply each migration onc
   for (const auto& e : errors) CHECK(e.empty());
   CHECK(db.scalar("SELECT count(*) FROM govjobd_schema_migrations") == std::to_string(latest_schema_version()));
 }
+
+TEST_CASE("migrate refuses a schema govjobd that another role made in advance", "[migrate]") {
+  TestDatabase db(TestDatabase::Kind::Empty);
+  db.exec("DROP ROLE IF EXISTS govjobd_test_squatter; CREATE ROLE govjobd_test_squatter; "
+          "CREATE SCHEMA govjobd AUTHORIZATION govjobd_test_squatter");
+  try {
+    Store::connect(db.url())->migrate();
+    FAIL("migrate accepted a schema govjobd owned by someone else");
+  } catch (const std::exception& e) {
+    CHECK_THAT(e.what(), Catch::Contains("schema govjobd exists and belongs to govjobd_test_squatter"));
+  }
+  db.exec("DROP SCHEMA govjobd; DROP ROLE govjobd_test_squatter");
+}
+
+TEST_CASE("migrate moves govjobd's objects of an older layout into the schema govjobd, and adopts no look-alike",
+          "[migrate]") {
+  TestDatabase db(TestDatabase::Kind::Empty);
+  Store::connect(db.url())->migrate();
+  // the layout before migration 8: everything in the jobs table's schema
+  db.exec("DELETE FROM govjobd.govjobd_schema_migrations WHERE version >= 8");
+  for (const char* table : {"govjobd_schema_migrations", "governance_job_transitions", "govjobd_workers", "governance_signals"})
+    db.exec(std::string("ALTER TABLE govjobd.") + table + " SET SCHEMA public");
+  for (const char* function : {"govjobd_guard_job_status", "govjobd_guard_transitions", "govjobd_notify_pending",
+                               "govjobd_notify_cancel"})
+    db.exec(std::string("ALTER FUNCTION govjobd.") + function + "() SET SCHEMA public");
+  db.exec("DROP SCHEMA govjobd CASCADE");  // what migration 9 added: made again
+  db.exec("INSERT INTO governance_jobs (job_id, contract_id, status) VALUES ('00000000-0000-0000-0000-0000000000c1', "
+          "gen_random_uuid(), 'PENDING')");
+  const auto report = Store::connect(db.url())->migrate();
+  CHECK(report.previous_version == 7);
+  CHECK(report.current_version == latest_schema_version());
+  CHECK(db.scalar("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relname IN "
+                  "('govjobd_schema_migrations', 'governance_job_transitions', 'govjobd_workers', 'governance_signals')") == "0");
+  CHECK(db.scalar("SELECT count(*) FROM govjobd.govjobd_schema_migrations") == std::to_string(latest_schema_version()));
+  // the triggers followed their functions
+  CHECK_THROWS_WITH(db.exec("UPDATE governance_jobs SET status = 'COMPLETED'"), Catch::Contains("invalid status transition"));
+}
+
+TEST_CASE("migrate never adopts a look-alike of its tables that another role made in the jobs schema", "[migrate]") {
+  TestDatabase db(TestDatabase::Kind::Empty);
+  db.exec("DROP ROLE IF EXISTS govjobd_test_lookalike; CREATE ROLE govjobd_test_lookalike; "
+          "GRANT CREATE ON SCHEMA public TO govjobd_test_lookalike; SET ROLE govjobd_test_lookalike; "
+          "CREATE TABLE public.govjobd_schema_migrations (version int, name text, applied_at timestamp, govjobd_version text); "
+          "INSERT INTO public.govjobd_schema_migrations VALUES (1, 'x', now(), 'x'), (2, 'x', now(), 'x'); "
+          "CREATE TABLE public.governance_job_transitions (job_id uuid); RESET ROLE");
+  const auto report = Store::connect(db.url())->migrate();
+  CHECK(report.previous_version == 0);
+  CHECK(db.scalar("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'public.governance_job_transitions'::regclass") ==
+        "govjobd_test_lookalike");
+  CHECK(db.scalar("SELECT count(*) FROM govjobd.governance_job_transitions") == "0");
+  db.exec("DROP TABLE public.govjobd_schema_migrations, public.governance_job_transitions; "
+          "REVOKE ALL ON SCHEMA public FROM govjobd_test_lookalike");
+}

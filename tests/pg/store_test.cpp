@@ -12,6 +12,15 @@ using nlohmann::json;
 
 namespace {
 
+// A claim by `worker` of at most `limit` jobs, with a 30 s lease.
+govjobd::store::JobClaimParams claim_of(const std::string& worker, int limit) {
+  govjobd::store::JobClaimParams p;
+  p.worker_id = worker;
+  p.limit = limit;
+  p.lease_ms = 30000;
+  return p;
+}
+
 const json kSteps = json::parse(R"([{"step_index":0,"step_type":"noop","target":"a","parameters":{},"timeout_seconds":30},
                                     {"step_index":1,"step_type":"noop","target":"b","parameters":{},"timeout_seconds":30}])");
 
@@ -166,7 +175,7 @@ TEST_CASE("a terminal write retried after its commit was lost counts as applied 
   TestDatabase db;
   auto store = Store::connect(db.url());
   store->job_enqueue({"10000000-0000-0000-0000-000000000009", kSteps, 60, "tester"});
-  const auto claimed = store->job_claim("worker-a", 1, 30000);
+  const auto claimed = store->job_claim(claim_of("worker-a", 1)).jobs;
   REQUIRE(claimed.size() == 1);
   JobWrite end;
   end.job_id = claimed[0].job_id;
@@ -189,8 +198,8 @@ TEST_CASE("a batch of writes: one statement for many jobs, a job written twice k
   TestDatabase db;
   auto store = Store::connect(db.url());
   for (int i = 0; i < 4; ++i) store->job_enqueue({"20000000-0000-0000-0000-00000000000" + std::to_string(i), kSteps, 60, "tester"});
-  const auto mine = store->job_claim("worker-a", 3, 30000);
-  const auto theirs = store->job_claim("worker-b", 1, 30000);
+  const auto mine = store->job_claim(claim_of("worker-a", 3)).jobs;
+  const auto theirs = store->job_claim(claim_of("worker-b", 1)).jobs;
   REQUIRE(mine.size() == 3);
   REQUIRE(theirs.size() == 1);
   auto end_of = [](const std::string& job_id, const std::string& status) {
@@ -225,7 +234,7 @@ TEST_CASE("a write the database refuses is Refused with its message - the others
   TestDatabase db;
   auto store = Store::connect(db.url());
   for (int i = 0; i < 3; ++i) store->job_enqueue({"30000000-0000-0000-0000-00000000000" + std::to_string(i), kSteps, 60, "tester"});
-  const auto jobs = store->job_claim("worker-a", 3, 30000);
+  const auto jobs = store->job_claim(claim_of("worker-a", 3)).jobs;
   REQUIRE(jobs.size() == 3);
   auto end_of = [](const std::string& job_id, nlohmann::json output) {
     JobWrite w;
@@ -265,7 +274,7 @@ TEST_CASE("the reaper ends a job only when it witnessed its owner's silence, or 
   store->job_enqueue({"10000000-0000-0000-0000-00000000000a", kSteps, 60, "tester"});
   store->worker_register("gone", "host", 1, "test");
   store->worker_register("reaper", "host", 2, "test");
-  REQUIRE(store->job_claim("gone", 1, 30000).size() == 1);
+  REQUIRE(store->job_claim(claim_of("gone", 1)).jobs.size() == 1);
   // the owner's last beat 10 s ago, its lease ran out 5 s ago
   db.exec("UPDATE govjobd_workers SET heartbeat_at = (now() AT TIME ZONE 'UTC') - interval '10 s' WHERE worker_id = 'gone'");
   db.exec("UPDATE governance_jobs SET lease_expires_at = (now() AT TIME ZONE 'UTC') - interval '5 s'");
@@ -285,7 +294,7 @@ TEST_CASE("the reaper ends a job only when it witnessed its owner's silence, or 
 
   // A reaper that was beating all along, since before the owner's last beat, reaps at once.
   store->job_enqueue({"10000000-0000-0000-0000-00000000000b", kSteps, 60, "tester"});
-  REQUIRE(store->job_claim("gone", 1, 30000).size() == 1);
+  REQUIRE(store->job_claim(claim_of("gone", 1)).jobs.size() == 1);
   db.exec("UPDATE governance_jobs SET lease_expires_at = (now() AT TIME ZONE 'UTC') - interval '5 s' WHERE status = 'RUNNING'");
   db.exec("UPDATE govjobd_workers SET alive_since = (now() AT TIME ZONE 'UTC') - interval '60 s' WHERE worker_id = 'reaper'");
   // but not while its own last heartbeat is older than a lease: its view is no better than the owner's

@@ -150,3 +150,26 @@ TEST_CASE("inserting a PENDING job notifies govjobd_jobs once per statement", "[
   listener.await_notification(0, 200'000);  // any further notification would arrive with the first
   CHECK(counter.seen == 1);
 }
+
+TEST_CASE("a session's temp table named governance_jobs does not let it delete a live job's transitions", "[trigger]") {
+  TestDatabase db;
+  insert_job(db, kJob, "PENDING");
+  db.exec(set_status("RUNNING"));
+  db.exec(std::string("INSERT INTO govjobd.governance_job_transitions (job_id, from_status, to_status, transitioned_by) "
+                      "VALUES ('") + kJob + "', 'PENDING', 'RUNNING', 'test')");
+  // pg_temp comes first in a default search_path: an unpinned trigger function would look here
+  db.exec("CREATE TEMP TABLE governance_jobs (job_id uuid)");
+  const auto [state, message] =
+      refusal(db, std::string("DELETE FROM govjobd.governance_job_transitions WHERE job_id = '") + kJob + "'");
+  CHECK(state == "GJ003");
+  CHECK(db.scalar(std::string("SELECT count(*) FROM govjobd.governance_job_transitions WHERE job_id = '") + kJob + "'") != "0");
+}
+
+TEST_CASE("every govjobd function has a pinned search_path and lives in the schema govjobd", "[trigger]") {
+  TestDatabase db;
+  CHECK(db.scalar("SELECT count(*) FROM pg_proc WHERE proname LIKE 'govjobd%' AND pronamespace <> 'govjobd'::regnamespace") == "0");
+  CHECK(db.scalar("SELECT count(*) FROM pg_proc WHERE pronamespace = 'govjobd'::regnamespace AND "
+                  "NOT coalesce(proconfig::text LIKE '%search_path=govjobd, pg_catalog, pg_temp%', false)") == "0");
+  CHECK(db.scalar("SELECT count(*) FROM pg_class WHERE relname IN ('governance_job_transitions', 'govjobd_workers', "
+                  "'govjobd_schema_migrations') AND relnamespace = 'govjobd'::regnamespace") == "3");
+}

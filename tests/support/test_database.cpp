@@ -82,8 +82,21 @@ TestDatabase::~TestDatabase() {
   }
 }
 
+std::string TestDatabase::login_as(const std::string& suffix, const std::string& group) {
+  const std::string role = name_ + "_" + suffix;
+  pqxx::nontransaction n(sql());
+  n.exec("CREATE ROLE " + n.quote_name(role) + " LOGIN IN ROLE " + n.quote_name(group));
+  const auto scheme = url_.find("://");
+  const auto at = url_.find('@', scheme);
+  return url_.substr(0, scheme + 3) + role + url_.substr(at);
+}
+
 pqxx::connection& TestDatabase::sql() {
-  if (!conn_) conn_ = std::make_unique<pqxx::connection>(url_);
+  if (!conn_) {
+    conn_ = std::make_unique<pqxx::connection>(url_);
+    // the test's own SQL names govjobd's tables as an operator in psql would with this search_path
+    pqxx::nontransaction(*conn_).exec("SET search_path = public, govjobd");
+  }
   return *conn_;
 }
 

@@ -29,6 +29,9 @@ class TestDatabase {
   // Runs SQL in its own transaction and returns the first column of the first row ("" when none or NULL).
   std::string scalar(const std::string& query);
   void exec(const std::string& query);
+  // A login role of its own for this test, member of `group` (govjobd_daemon, govjobd_writer); the URL of
+  // this database as that role. Roles are the cluster's: named after the database, left to the cluster.
+  std::string login_as(const std::string& suffix, const std::string& group);
   // Drops the test's own connection (after a server restart); the next call opens a new one.
   void reset_connection() { conn_.reset(); }
 

@@ -131,3 +131,12 @@ TEST_CASE("is_clean_text accepts UTF-8 and rejects control characters and bad se
   CHECK_FALSE(is_clean_text("\xc0\xaf"));      // overlong
   CHECK_FALSE(is_clean_text("\xed\xa0\x80"));  // surrogate
 }
+
+TEST_CASE("a number beyond a double's range is named by its position and field, not as invalid JSON", "[steps]") {
+  const auto parsed = parse_steps_text(
+      R"([{"step_index": 0, "step_type": "noop"}, {"step_index": 1, "step_type": "noop", "timeout_seconds": -1e400}])");
+  REQUIRE(parsed.problems.size() == 1);
+  CHECK_THAT(parsed.problems_text(), Catch::StartsWith("steps[1].timeout_seconds: a number out of range"));
+  const auto broken = parse_steps_text(R"([{"step_index": 0,)");
+  CHECK(broken.problems_text() == "steps: not valid JSON");
+}

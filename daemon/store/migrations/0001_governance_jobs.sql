@@ -35,7 +35,7 @@ DECLARE
 BEGIN
     FOR i IN 1 .. array_length(expected, 1) LOOP
         SELECT data_type INTO found FROM information_schema.columns
-         WHERE table_schema = current_schema() AND table_name = 'governance_jobs'
+         WHERE table_schema = @jobs_schema_literal@ AND table_name = 'governance_jobs'
            AND column_name = expected[i][1];
         IF found IS NULL THEN
             problems := problems || format(' column %s is missing;', expected[i][1]);

@@ -3,4 +3,4 @@
 -- with the queue). It replaces the (created_at) index of 0002.
 CREATE INDEX IF NOT EXISTS governance_jobs_pending_order_idx
     ON governance_jobs (created_at, job_id) WHERE status = 'PENDING';
-DROP INDEX IF EXISTS governance_jobs_pending_idx;
+DROP INDEX IF EXISTS @jobs_schema@.governance_jobs_pending_idx;

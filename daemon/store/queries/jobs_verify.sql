@@ -7,16 +7,23 @@ WITH jobs AS (
       FROM governance_job_transitions t JOIN jobs j USING (job_id)
      ORDER BY t.job_id, t.transition_id DESC
 ), chain AS (
-    SELECT t.job_id, t.transition_id, t.from_status, t.to_status,
-           lag(t.to_status) OVER (PARTITION BY t.job_id ORDER BY t.transition_id) AS previous
+    SELECT t.job_id, t.transition_id, t.from_status, t.to_status, t.recorded_by_role,
+           lag(t.to_status) OVER (PARTITION BY t.job_id ORDER BY t.transition_id) AS previous,
+           row_number() OVER (PARTITION BY t.job_id ORDER BY t.transition_id) AS position
       FROM governance_job_transitions t JOIN jobs j USING (job_id)
 ), results AS (
-    SELECT j.job_id, r.ord, r.value ->> 'status' AS status, (r.value ->> 'step_index')::numeric AS step_index,
+    SELECT j.job_id, r.ord, r.value ->> 'status' AS status, r.step_index,
            lag(r.value ->> 'status') OVER (PARTITION BY j.job_id ORDER BY r.ord) AS previous_status,
-           lag((r.value ->> 'step_index')::numeric) OVER (PARTITION BY j.job_id ORDER BY r.ord) AS previous_index
+           lag(r.step_index) OVER (PARTITION BY j.job_id ORDER BY r.ord) AS previous_index
       FROM jobs j
      CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(j.step_results) = 'array' THEN j.step_results ELSE '[]' END)
-           WITH ORDINALITY AS r(value, ord)
+           WITH ORDINALITY AS r0(value, ord)
+     CROSS JOIN LATERAL (SELECT r0.value, r0.ord,
+                                CASE WHEN jsonb_typeof(r0.value -> 'step_index') = 'number'
+                                     THEN (r0.value ->> 'step_index')::numeric END AS step_index) r
+), roles AS (
+    SELECT rolname FROM pg_roles
+     WHERE pg_has_role(rolname, 'govjobd_daemon', 'MEMBER') OR pg_has_role(rolname, 'govjobd_owner', 'MEMBER')
 )
 SELECT j.job_id::text, format('status %s but the last transition is to %s', j.status, l.to_status)
   FROM jobs j JOIN last_transition l USING (job_id) WHERE l.to_status IS DISTINCT FROM j.status
@@ -30,6 +37,20 @@ SELECT job_id::text, format('transition %s: %s -> %s is outside the state machin
  WHERE NOT ((from_status IS NULL AND to_status = 'PENDING')
          OR (from_status = 'PENDING' AND to_status IN ('RUNNING', 'CANCELLED'))
          OR (from_status = 'RUNNING' AND to_status IN ('COMPLETED', 'FAILED', 'CANCELLED')))
+UNION ALL
+SELECT job_id::text, format('transition %s: the first transition recorded starts from %s', transition_id, from_status)
+  FROM chain WHERE position = 1 AND from_status IS DISTINCT FROM 'PENDING' AND from_status IS NOT NULL
+UNION ALL
+SELECT job_id::text, format('transition %s: written by role %s, which is not a govjobd daemon''s', transition_id, recorded_by_role)
+  FROM chain WHERE recorded_by_role IS NOT NULL AND recorded_by_role NOT IN (SELECT rolname FROM roles)
+UNION ALL
+SELECT j.job_id::text, format('%s with no transition recorded', j.status)
+  FROM jobs j WHERE j.status <> 'PENDING' AND NOT EXISTS (SELECT 1 FROM last_transition l WHERE l.job_id = j.job_id)
+UNION ALL
+SELECT job_id::text, 'PENDING with results, evidence, a start, an end or a lease: not written by govjobd'
+  FROM jobs
+ WHERE status = 'PENDING' AND (coalesce(step_results, '[]'::jsonb) <> '[]'::jsonb OR execution_evidence IS NOT NULL
+        OR started_at IS NOT NULL OR completed_at IS NOT NULL OR lease_expires_at IS NOT NULL)
 UNION ALL
 SELECT job_id::text, format('step_results[%s] (step_index %s) is out of order', ord - 1, step_index)
   FROM results WHERE previous_index IS NOT NULL AND step_index <= previous_index

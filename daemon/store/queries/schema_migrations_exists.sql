@@ -1,1 +1,1 @@
-SELECT to_regclass('govjobd_schema_migrations') IS NOT NULL
+SELECT to_regclass('govjobd.govjobd_schema_migrations') IS NOT NULL

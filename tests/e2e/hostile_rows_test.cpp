@@ -1,0 +1,104 @@
+// Rows the job writer controls, at the head of the queue: each ends FAILED alone, naming what is wrong, and
+// the valid jobs behind them run (issue 14, "no poison row").
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/hostile_rows.hpp"
+#include "tests/support/job_helpers.hpp"
+#include "tests/support/test_database.hpp"
+
+using namespace govjobd::testing;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* kExecutors = "  noop: {kind: noop}\n";
+
+// Inserts `n` valid one-step jobs created after every row already there; their ids.
+std::vector<std::string> valid_jobs_behind(TestDatabase& db, int n) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) ids.push_back(insert_job(db, json::array({step(0, "noop")})));
+  return ids;
+}
+
+// Runs a daemon until nothing is left to do; every job of `valid` must end COMPLETED. The daemon's log.
+std::string run_until_idle(TestDatabase& db, const std::string& name, const std::string& worker_yaml,
+                           const std::vector<std::string>& valid) {
+  const auto config = write_daemon_config(name, kExecutors, worker_yaml);
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
+  REQUIRE(daemon.wait_exit(90s) == 0);
+  for (const auto& id : valid) CHECK(status_of(db, id) == "COMPLETED");
+  return daemon.log();
+}
+
+}  // namespace
+
+TEST_CASE("every malformed shape of steps at the head of the queue fails alone and the jobs behind it run",
+          "[hostile]") {
+  TestDatabase db;
+  const auto poison = insert_poison_matrix(db);
+  REQUIRE(poison.size() > 60);
+  const auto valid = valid_jobs_behind(db, 5);
+  run_until_idle(db, "poison", "  concurrency: 4\n", valid);
+  for (const auto& p : poison) {
+    INFO(p.label << " -> job " << p.job_id);
+    // read as text: a number like -1e400 is valid JSON that not every parser takes
+    const std::string status = db.scalar("SELECT status FROM governance_jobs WHERE job_id = '" + p.job_id + "'");
+    const std::string reason = db.scalar("SELECT status_reason FROM governance_jobs WHERE job_id = '" + p.job_id + "'");
+    INFO(reason);
+    CHECK(status == "FAILED");
+    if (!p.field.empty()) CHECK_THAT(reason, Catch::Contains(p.field));
+  }
+  CHECK_THAT(verify_output(db.url()), Catch::Contains("clean"));
+}
+
+TEST_CASE("a row that makes the claim statement fail is isolated, failed with the database's message, and not retried",
+          "[hostile]") {
+  TestDatabase db;
+  // Stands in for any data error a claim may still meet: the claim's update of this one row fails.
+  const std::string bad = insert_job(db, json::array({step(0, "noop")}));
+  db.exec("UPDATE governance_jobs SET current_step_index = 7 WHERE job_id = '" + bad + "'");
+  db.exec("CREATE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+          "IF NEW.job_id = '" + bad + "' AND NEW.current_step_index IS DISTINCT FROM OLD.current_step_index THEN "
+          "RAISE EXCEPTION 'value out of range for this row' USING ERRCODE = '22003'; END IF; RETURN NEW; END $$; "
+          "CREATE TRIGGER test_poison BEFORE UPDATE ON governance_jobs FOR EACH ROW EXECUTE FUNCTION test_poison()");
+  const auto valid = valid_jobs_behind(db, 5);
+  const std::string log = run_until_idle(db, "isolate", "  concurrency: 4\n", valid);
+  const json job = job_of(db, bad);
+  CHECK(job.at("status") == "FAILED");
+  CHECK_THAT(job.at("status_reason").get<std::string>(), Catch::Contains("value out of range for this row"));
+  std::size_t isolations = 0;
+  for (auto at = log.find("isolated by claim"); at != std::string::npos; at = log.find("isolated by claim", at + 1))
+    ++isolations;
+  CHECK(isolations == 1);
+}
+
+TEST_CASE("functions and operators the writer makes in its schema, named like built-ins, are never used", "[hostile]") {
+  TestDatabase db;
+  // Each resolves better than the built-in for the daemon's own calls, were the writer's schema searched.
+  db.exec("CREATE FUNCTION public.make_interval(secs numeric) RETURNS interval LANGUAGE plpgsql AS "
+          "$$ BEGIN RAISE EXCEPTION 'hijacked: make_interval'; END $$; "
+          "CREATE FUNCTION public.jsonb_array_length(jsonb) RETURNS int LANGUAGE plpgsql AS "
+          "$$ BEGIN RAISE EXCEPTION 'hijacked: jsonb_array_length'; END $$; "
+          "CREATE FUNCTION public.hijack_concat(text, varchar) RETURNS text LANGUAGE plpgsql AS "
+          "$$ BEGIN RAISE EXCEPTION 'hijacked: ||'; END $$; "
+          "CREATE OPERATOR public.|| (LEFTARG = text, RIGHTARG = varchar, FUNCTION = public.hijack_concat)");
+  const auto valid = valid_jobs_behind(db, 3);
+  const std::string log = run_until_idle(db, "hijack", "  concurrency: 2\n", valid);
+  CHECK_THAT(log, !Catch::Contains("hijacked"));
+  CHECK_THAT(verify_output(db.url()), Catch::Contains("clean"));
+}
+
+TEST_CASE("a job whose steps are larger than worker.max_job_bytes fails without being fetched", "[hostile]") {
+  TestDatabase db;
+  json big = json::array({step(0, "noop", {{"pad", std::string(20000, 'x')}})});
+  const std::string id = insert_job(db, big);
+  const auto valid = valid_jobs_behind(db, 2);
+  run_until_idle(db, "oversized", "  concurrency: 2\n  max_job_bytes: 10000\n", valid);
+  const json job = job_of(db, id);
+  CHECK(job.at("status") == "FAILED");
+  CHECK_THAT(job.at("status_reason").get<std::string>(),
+             Catch::Contains("larger than worker.max_job_bytes (10000); not fetched"));
+}

@@ -1,0 +1,93 @@
+// The writer and the daemon under their own roles (issue 14, "roles, enforced by the database"): the writer
+// inserts PENDING jobs, reads them and requests cancels; every forgery of statuses, results, evidence,
+// transitions, leases or worker rows is refused by the database, and `govjobd verify` reports rows it
+// cannot vouch for.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/hostile_rows.hpp"
+#include "tests/support/job_helpers.hpp"
+#include "tests/support/test_database.hpp"
+
+using namespace govjobd::testing;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* kExecutors = "  noop: {kind: noop}\n";
+
+TEST_CASE("the writer role may insert PENDING jobs, read them and request cancels, and the daemon role runs them",
+          "[roles]") {
+  TestDatabase db;
+  const std::string writer_url = db.login_as("writer", "govjobd_writer");
+  const std::string daemon_url = db.login_as("daemon", "govjobd_daemon");
+  pqxx::connection writer(writer_url);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(insert_as(writer, "[" + valid_step_text(0) + "]"));
+  const std::string cancelled = insert_as(writer, "[" + valid_step_text(0) + "]");
+  CHECK(scalar_as(writer, "SELECT govjobd.job_cancel('" + cancelled + "', 'creator', 'contract revoked')") == "CANCELLED");
+  CHECK(scalar_as(writer, "SELECT count(*) FROM governance_jobs") == "4");
+
+  const auto config = write_daemon_config("roles", kExecutors, "  concurrency: 2\n");
+  DaemonProcess daemon(config, daemon_url, {"--exit-when-idle"});
+  REQUIRE(daemon.wait_exit(60s) == 0);
+  for (const auto& id : ids) CHECK(status_of(db, id) == "COMPLETED");
+  CHECK(status_of(db, cancelled) == "CANCELLED");
+  // retention as the daemon role deletes terminal jobs
+  pqxx::connection as_daemon(daemon_url);
+  CHECK(scalar_as(as_daemon, "WITH d AS (DELETE FROM governance_jobs WHERE job_id = '" + ids[0] +
+                                 "' RETURNING 1) SELECT count(*) FROM d") == "1");
+  CHECK_THAT(verify_output(db.url()), Catch::Contains("clean"));
+}
+
+TEST_CASE("every forgery the writer role tries is refused by the database", "[roles]") {
+  TestDatabase db;
+  const std::string done = insert_job(db, json::array({step(0, "noop")}));
+  const std::string running = insert_job(db, json::array({step(0, "noop")}));
+  const std::string pending = insert_job(db, json::array({step(0, "noop")}));
+  db.exec("INSERT INTO govjobd.govjobd_workers (worker_id, host, pid, version, started_at, heartbeat_at, alive_since) "
+          "VALUES ('w1', 'h', 1, 'v', now(), now(), now())");
+  // `done` and `running` moved by the daemon's role (a superuser here)
+  db.exec("UPDATE governance_jobs SET status = 'RUNNING', claimed_by = 'w1', started_at = now(), "
+          "lease_expires_at = now() + interval '1 hour' WHERE job_id IN ('" + done + "', '" + running + "')");
+  db.exec("UPDATE governance_jobs SET status = 'COMPLETED', completed_at = now() WHERE job_id = '" + done + "'");
+  pqxx::connection writer(db.login_as("writer", "govjobd_writer"));
+
+  const auto forgeries = writer_forgeries(done, running, pending);
+  REQUIRE(forgeries.size() >= 15);
+  for (const auto& sql : forgeries) {
+    INFO(sql);
+    CHECK_THROWS_AS(exec_as(writer, sql), pqxx::sql_error);
+  }
+  CHECK(status_of(db, done) == "COMPLETED");
+  CHECK(status_of(db, running) == "RUNNING");
+  CHECK(status_of(db, pending) == "PENDING");
+  CHECK(db.scalar("SELECT count(*) FROM govjobd.governance_job_transitions") == "0");
+  CHECK(db.scalar("SELECT heartbeat_at > now() - interval '1 minute' FROM govjobd.govjobd_workers") == "t");
+}
+
+TEST_CASE("govjobd verify reports rows it cannot vouch for", "[roles]") {
+  TestDatabase db;
+  // What a table owner who switched the triggers off, or a role given rights it should not have, can write.
+  db.exec("ALTER TABLE governance_jobs DISABLE TRIGGER USER");
+  const std::string forged = db.scalar(
+      "INSERT INTO governance_jobs (contract_id, status, steps, step_results, completed_at) VALUES (gen_random_uuid(), "
+      "'COMPLETED', '[]', '[]', now()) RETURNING job_id");
+  const std::string primed = db.scalar(
+      "INSERT INTO governance_jobs (contract_id, status, steps, execution_evidence) VALUES (gen_random_uuid(), "
+      "'PENDING', '[]', '{}') RETURNING job_id");
+  db.exec("ALTER TABLE governance_jobs ENABLE TRIGGER USER");
+  const std::string job = insert_job(db, json::array({step(0, "noop")}));
+  db.exec("CREATE ROLE " + db.name() + "_rogue; GRANT USAGE ON SCHEMA govjobd TO " + db.name() +
+          "_rogue; GRANT INSERT ON govjobd.governance_job_transitions TO " + db.name() + "_rogue; SET ROLE " +
+          db.name() + "_rogue; INSERT INTO govjobd.governance_job_transitions (job_id, from_status, to_status, transitioned_by) "
+          "VALUES ('" + job + "', NULL, 'PENDING', 'govjobd-worker-1'); RESET ROLE");
+  const std::string out = verify_output(db.url());
+  CHECK_THAT(out, Catch::Contains(forged) && Catch::Contains("COMPLETED with no transition recorded"));
+  CHECK_THAT(out, Catch::Contains(primed) && Catch::Contains("PENDING with results, evidence"));
+  CHECK_THAT(out, Catch::Contains(job) && Catch::Contains("_rogue, which is not a govjobd daemon's"));
+}
+
+}  // namespace
