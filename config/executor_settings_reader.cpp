@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "config/target_pattern.hpp"
+
 namespace govjobd::config {
 
 namespace {
@@ -19,7 +21,7 @@ bool is_known_placeholder(std::string_view name) {
 }
 
 void check_placeholders(MapReader& m, const ExecutorSettings& s) {
-  for (std::size_t i = 0; i < s.command.size(); ++i) {
+  for (std::size_t i = 1; i < s.command.size(); ++i) {  // the program, command[0], is checked by check_program
     const std::string& arg = s.command[i];
     for (std::size_t open = arg.find('{'); open != std::string::npos; open = arg.find('{', open + 1)) {
       const auto close = arg.find('}', open);
@@ -31,6 +33,19 @@ void check_placeholders(MapReader& m, const ExecutorSettings& s) {
                                  "{{step_type}} {{target}}", name));
     }
   }
+}
+
+// What runs is the config's choice alone: an absolute path, never substituted from a step's fields, never
+// looked up in PATH.
+void check_program(MapReader& m, const ExecutorSettings& s) {
+  if (s.command.empty() || s.command.front().empty()) return;  // reported as an empty command
+  const std::string& program = s.command.front();
+  const auto mark = m.node()["command"][0].Mark();
+  const std::string key = m.path() + ".command[0]";
+  if (program.find('{') != std::string::npos)
+    m.sink().add(mark, key, "the program is taken literally: no placeholder or '{' in it");
+  else if (program.front() != '/')
+    m.sink().add(mark, key, fmt::format("expected an absolute path to the program, got '{}'", program));
 }
 
 // A key that only some kinds use, written for another kind, is a mistake worth reporting.
@@ -47,6 +62,22 @@ void check_identity(MapReader& m, const ExecutorSettings& s) {
     m.sink().add(m.node()["user"].Mark(), m.path() + ".user", fmt::format("no such user '{}'", s.user));
   if (!s.group.empty() && ::getgrnam(s.group.c_str()) == nullptr)
     m.sink().add(m.node()["group"].Mark(), m.path() + ".group", fmt::format("no such group '{}'", s.group));
+  if (!s.group.empty() && s.user.empty())
+    m.sink().add(m.node()["group"].Mark(), m.path() + ".group",
+                 "needs user: a group alone would leave the step running as the daemon's user");
+}
+
+void read_target_pattern(MapReader& m, ExecutorSettings& s) {
+  std::string pattern;
+  m.text("target_pattern", pattern, false);
+  if (pattern.empty()) return;  // absent, or reported
+  try {
+    compile_target_pattern(pattern);
+    s.target_pattern = pattern;
+  } catch (const std::regex_error& e) {
+    m.sink().add(m.node()["target_pattern"].Mark(), m.path() + ".target_pattern",
+                 fmt::format("not a valid regular expression (ECMAScript): {}", e.what()));
+  }
 }
 
 void read_executor(MapReader& m, ExecutorSettings& s) {
@@ -61,6 +92,8 @@ void read_executor(MapReader& m, ExecutorSettings& s) {
   m.duration("kill_grace", s.kill_grace, std::chrono::milliseconds(0));
   m.choice("output", s.output, {"text", "json"});
   m.string_map("files", s.files);
+  read_target_pattern(m, s);
+  m.duration("max_timeout", s.max_timeout, std::chrono::seconds(1));
   m.finish();
   if (s.kind.empty()) {
     if (!m.node()["kind"].IsDefined()) m.sink().add(m.node().Mark(), m.path() + ".kind", "missing");
@@ -73,6 +106,7 @@ void read_executor(MapReader& m, ExecutorSettings& s) {
     const bool reported = m.node()["command"].IsDefined() && s.command.empty();  // not a list: said already
     if (!reported && (s.command.empty() || s.command.front().empty()))
       m.sink().add(m.node().Mark(), m.path() + ".command", "a process executor needs a non-empty command list");
+    check_program(m, s);
     check_placeholders(m, s);
     check_identity(m, s);
   }

@@ -48,7 +48,15 @@ struct ExecutorSettings {
   Duration kill_grace = std::chrono::seconds(5);  // process: SIGTERM to SIGKILL on timeout or cancel
   std::string output = "text";                // process: text | json (last stdout line is the output object)
   std::map<std::string, std::string> files;   // config_update: target -> JSON or YAML file
+  // Every kind: what a step may ask of this executor, checked before the job's first step.
+  std::optional<std::string> target_pattern;  // the whole target must match; none: the kind's default
+  Duration max_timeout = std::chrono::hours(24);  // a longer timeout_seconds is refused
 };
+
+// A process step's target reaches a program's argv and environment. Letters, digits and `_.:-`, at most
+// 200, never first a '-' (it would read as an option) or a '.' (`.` and `..` are path components). Other
+// kinds accept any target the steps parser accepted unless their config sets a pattern.
+inline constexpr const char* kDefaultProcessTargetPattern = "^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,199}$";
 
 inline constexpr const char* kExecutorKinds[] = {"process", "noop", "sleep", "signal_record", "config_update"};
 inline constexpr const char* kCommandPlaceholders[] = {"job_id", "contract_id", "step_index", "step_type", "target"};

@@ -26,7 +26,7 @@ ExecutorRegistry::ExecutorRegistry(boost::asio::io_context& io,
     } else {
       throw std::invalid_argument(fmt::format("executors.{}: unknown kind '{}'", step_type, s.kind));
     }
-    executors_.emplace(step_type, std::move(executor));
+    executors_.emplace(step_type, Entry{std::move(executor), StepLimits(step_type, s)});
   }
 }
 
@@ -34,7 +34,13 @@ ExecutorRegistry::~ExecutorRegistry() { blocking_->join(); }
 
 StepExecutor* ExecutorRegistry::find(const std::string& step_type) const {
   const auto it = executors_.find(step_type);
-  return it == executors_.end() ? nullptr : it->second.get();
+  return it == executors_.end() ? nullptr : it->second.executor.get();
+}
+
+std::optional<std::string> ExecutorRegistry::refusal(const model::JobStep& step) const {
+  const auto it = executors_.find(step.step_type);
+  if (it == executors_.end()) return "step_type: " + missing_message(step.step_type);
+  return it->second.limits.refusal(step);
 }
 
 std::string ExecutorRegistry::missing_message(const std::string& step_type) {

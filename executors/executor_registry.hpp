@@ -2,11 +2,13 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "config/settings.hpp"
 #include "executors/signal_sink.hpp"
 #include "executors/step_executor.hpp"
+#include "executors/step_limits.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -26,12 +28,21 @@ class ExecutorRegistry {
   // nullptr when no executor is configured for step_type.
   StepExecutor* find(const std::string& step_type) const;
 
+  // Why a step cannot run, found before its job's first step: "step_type: no executor configured ...", or
+  // what its executor's StepLimits refuse ("target: ...", "timeout_seconds: ..."); nullopt when it can run.
+  std::optional<std::string> refusal(const model::JobStep& step) const;
+
   // "no executor configured for step type 'X'"
   static std::string missing_message(const std::string& step_type);
 
  private:
+  struct Entry {
+    std::unique_ptr<StepExecutor> executor;
+    StepLimits limits;
+  };
+
   std::unique_ptr<boost::asio::thread_pool> blocking_;
-  std::map<std::string, std::unique_ptr<StepExecutor>> executors_;
+  std::map<std::string, Entry> executors_;
 };
 
 }  // namespace govjobd::executors

@@ -8,11 +8,13 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -62,33 +64,46 @@ constexpr milliseconds kReapGiveUp{2000};     // after SIGKILL, how long to wait
 constexpr std::size_t kErrorTailBytes = 512;
 constexpr std::size_t kMaxParametersEnvBytes = 32 * 1024;
 
+// Which part of the child's set-up failed. The child writes it into the parent's memory (vfork shares it).
+enum class SetupFailure { None, Groups, Gid, Uid, Workdir };
+
 // Runs in the child between vfork and exec: async-signal-safe calls only, no allocation.
 struct ChildSetup : bp::extend::handler {
   const gid_t* groups = nullptr;
   std::size_t group_count = 0;
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
+  const char* workdir = nullptr;  // null: the daemon's
+  int fd_limit = 0;               // descriptor_limit(), read by the parent
+  SetupFailure* failure = nullptr;
 
-  static void fail(const char* message) {
-    (void)!::write(2, message, std::strlen(message));
+  // The parent sees a failed spawn with errno's message (vfork: the executor's error is in shared memory);
+  // the message text is empty because a longer one would allocate here.
+  template <class Executor>
+  void fail(Executor& exec, SetupFailure what) {
+    const int error = errno;
+    *failure = what;
+    exec.set_error(std::error_code(error, std::system_category()), "");
     ::_exit(126);
   }
 
   template <class Executor>
-  void on_exec_setup(Executor&) {
+  void on_exec_setup(Executor& exec) {
     ::setpgid(0, 0);  // trap 6: its own group, so that the whole tree can be signalled
     sigset_t none;
     ::sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
     // trap 1: no inherited descriptors (stdio is already in place), without bp::limit_handles
-    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    cloexec_descriptors(::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC), 3, fd_limit);
     // raw syscalls: glibc's set*id would signal the parent's other threads from a vfork child
     if (gid) {
-      if (::syscall(SYS_setgroups, group_count, groups) != 0) fail("govjobd: setgroups failed\n");
-      if (::syscall(SYS_setresgid, *gid, *gid, *gid) != 0) fail("govjobd: setresgid failed\n");
+      if (::syscall(SYS_setgroups, group_count, groups) != 0) fail(exec, SetupFailure::Groups);
+      if (::syscall(SYS_setresgid, *gid, *gid, *gid) != 0) fail(exec, SetupFailure::Gid);
     }
-    if (uid && ::syscall(SYS_setresuid, *uid, *uid, *uid) != 0) fail("govjobd: setresuid failed\n");
+    if (uid && ::syscall(SYS_setresuid, *uid, *uid, *uid) != 0) fail(exec, SetupFailure::Uid);
+    // after the drop: the step's user must be able to reach its workdir, root's access proves nothing
+    if (workdir && ::chdir(workdir) != 0) fail(exec, SetupFailure::Workdir);
   }
 
   // trap 5: a failed exec leaves a zombie; reap it here
@@ -101,6 +116,21 @@ struct ChildSetup : bp::extend::handler {
     }
   }
 };
+
+// What a failed spawn says: which part of the child's set-up failed, as whom, and errno's message.
+std::string spawn_error(SetupFailure failure, const std::string& exe, const std::error_code& ec,
+                        const config::ExecutorSettings& s) {
+  const std::string as_user = s.user.empty() ? std::string() : fmt::format(" as user '{}'", s.user);
+  switch (failure) {
+    case SetupFailure::None: return fmt::format("{}: {}", exe, ec.message());
+    case SetupFailure::Groups: return fmt::format("cannot set the groups of user '{}': {}", s.user, ec.message());
+    case SetupFailure::Gid:
+      return fmt::format("cannot switch to group '{}': {}", s.group.empty() ? "of " + s.user : s.group, ec.message());
+    case SetupFailure::Uid: return fmt::format("cannot switch to user '{}': {}", s.user, ec.message());
+    case SetupFailure::Workdir: return fmt::format("cannot enter workdir '{}'{}: {}", s.workdir, as_user, ec.message());
+  }
+  return ec.message();
+}
 
 std::string signal_name(int sig) {
   const char* name = ::sigabbrev_np(sig);
@@ -180,8 +210,10 @@ std::vector<std::string> ProcessRun::argv() const {
                                                   {"step_index", std::to_string(step_.step_index)},
                                                   {"step_type", step_.step_type},
                                                   {"target", step_.target}};
-  std::vector<std::string> out;
-  for (const auto& arg : settings_.command) out.push_back(substitute_placeholders(arg, values));
+  // the program is the config's, taken literally: a step's fields never choose what runs
+  std::vector<std::string> out{settings_.command.front()};
+  for (std::size_t i = 1; i < settings_.command.size(); ++i)
+    out.push_back(substitute_placeholders(settings_.command[i], values));
   return out;
 }
 
@@ -231,7 +263,11 @@ void ProcessRun::launch(const ProcessExecutor::Identity* identity) {
                                      identity->user, identity->group));
   args.erase(args.begin());
 
+  SetupFailure failure = SetupFailure::None;
   ChildSetup setup;
+  setup.failure = &failure;
+  setup.fd_limit = descriptor_limit();
+  if (!settings_.workdir.empty()) setup.workdir = settings_.workdir.c_str();
   if (identity) {
     setup.uid = identity->uid;
     setup.gid = identity->gid;
@@ -242,14 +278,10 @@ void ProcessRun::launch(const ProcessExecutor::Identity* identity) {
   // trap 2: never act inside on_exit (it runs while Boost iterates its waiter list); post out of it
   auto on_exit = [self](int, const std::error_code&) { asio::post(self->io_, [self] { self->on_leader_exit(); }); };
   std::error_code ec;
-  auto spawn = [&](auto&&... extra) {
-    // trap 8: vfork (built with BOOST_POSIX_HAS_VFORK=1), so the loop is not blocked copying page tables
-    child_ = bp::child(bp::exe = exe, bp::args = args, bp::std_in < in_, bp::std_out > out_, bp::std_err > err_,
-                       environment(), io_, bp::on_exit = on_exit, bp::posix::use_vfork, extra..., setup, ec);
-  };
-  if (settings_.workdir.empty()) spawn();
-  else spawn(bp::start_dir = settings_.workdir);
-  if (ec || !child_.valid()) return fail_to_spawn(fmt::format("{}: {}", exe.string(), ec.message()));
+  // trap 8: vfork (built with BOOST_POSIX_HAS_VFORK=1), so the loop is not blocked copying page tables
+  child_ = bp::child(bp::exe = exe, bp::args = args, bp::std_in < in_, bp::std_out > out_, bp::std_err > err_,
+                     environment(), io_, bp::on_exit = on_exit, bp::posix::use_vfork, setup, ec);
+  if (ec || !child_.valid()) return fail_to_spawn(spawn_error(failure, exe.string(), ec, settings_));
 
   pgid_ = child_.id();
   track_leader(pgid_, true);
@@ -436,6 +468,9 @@ ProcessExecutor::ProcessExecutor(asio::io_context& io, config::ExecutorSettings 
     : io_(io), settings_(std::make_shared<const config::ExecutorSettings>(std::move(settings))) {
   const config::ExecutorSettings& s = *settings_;
   if (s.user.empty() && s.group.empty()) return;
+  // the config loader refuses it too: a group alone would switch the group and keep the daemon's uid (root)
+  if (s.user.empty())
+    throw std::invalid_argument("group '" + s.group + "' without a user: the step would keep the daemon's user");
   auto identity = std::make_shared<Identity>();
   identity->user = s.user;
   identity->group = s.group;
@@ -456,7 +491,6 @@ ProcessExecutor::ProcessExecutor(asio::io_context& io, config::ExecutorSettings 
     const group* gr = ::getgrnam(s.group.c_str());
     if (!gr) throw std::invalid_argument("no such group '" + s.group + "'");
     identity->gid = gr->gr_gid;
-    if (s.user.empty()) identity->groups = {gr->gr_gid};
   }
   identity_ = std::move(identity);
 }
@@ -522,6 +556,17 @@ int reap_stray_children() {
     if (::waitpid(pid, nullptr, WNOHANG) == pid) ++reaped;
   }
   return reaped;
+}
+
+void cloexec_descriptors(long close_range_result, int first, int limit) {
+  if (close_range_result == 0) return;
+  for (int fd = first; fd < limit; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);  // EBADF for the closed ones: fine
+}
+
+int descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1 << 20;  // the kernel's default fs.nr_open
+  return limit.rlim_cur > static_cast<rlim_t>(INT_MAX) ? INT_MAX : static_cast<int>(limit.rlim_cur);
 }
 
 void prepare_process_for_children() {

@@ -30,6 +30,16 @@ class ProcessExecutor : public StepExecutor {
   std::shared_ptr<const Identity> identity_;
 };
 
+// The child's half of "no inherited descriptors", run between vfork and exec (async-signal-safe).
+// `close_range_result` is what close_range(first, ~0U, CLOSE_RANGE_CLOEXEC) returned; when it failed (ENOSYS
+// before Linux 5.9, EINVAL before 5.11, or a seccomp filter), every descriptor from `first` below `limit` is
+// marked close-on-exec one by one.
+void cloexec_descriptors(long close_range_result, int first, int limit);
+
+// One more than the highest descriptor this process can hold: RLIMIT_NOFILE's soft limit (a descriptor at or
+// above it exists only when the limit was lowered after it was opened, which govjobd never does).
+int descriptor_limit();
+
 // Makes the calling process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER) and ignores
 // SIGPIPE, so that a step's leftover processes can be reaped and a child closing its stdin cannot kill us.
 // Idempotent; the daemon and the tests call it once at start-up.

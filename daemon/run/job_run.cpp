@@ -60,12 +60,11 @@ std::optional<std::string> JobRun::preflight() {
   auto parsed = model::parse_steps_text(*job_.steps_json);
   if (!parsed.ok()) return "invalid steps: " + parsed.problems_text();
   steps_ = std::move(parsed.steps);
-  std::string missing;
-  for (std::size_t i = 0; i < steps_.size(); ++i)
-    if (!env_.executors->find(steps_[i].step_type))
-      missing += fmt::format("{}step {}.step_type: {}", missing.empty() ? "" : "; ", steps_[i].step_index,
-                             executors::ExecutorRegistry::missing_message(steps_[i].step_type));
-  if (!missing.empty()) return "invalid steps: " + missing;
+  std::string refused;  // no executor, or a target or timeout its config does not allow
+  for (const auto& step : steps_)
+    if (auto why = env_.executors->refusal(step))
+      refused += fmt::format("{}step {}.{}", refused.empty() ? "" : "; ", step.step_index, *why);
+  if (!refused.empty()) return "invalid steps: " + refused;
   if (job_.timeout_at && *job_.timeout_at <= model::now_utc())
     return fmt::format("job timeout exceeded before it started (timeout_at {})", model::format_timestamp(*job_.timeout_at));
   return std::nullopt;

@@ -151,6 +151,26 @@ TEST_CASE("a bad job among good ones ends FAILED naming the step and field - the
   CHECK(job_of(db, not_array).at("status_reason") == "invalid steps: steps: expected an array of steps, got an object");
 }
 
+TEST_CASE("a step whose target or timeout its executor's config does not allow fails the job before any step runs", "[daemon]") {
+  TestDatabase db;
+  SideEffects effects;
+  const auto config = write_daemon_config("limits", effects.executor("touch") + "  short: {kind: noop, max_timeout: 1m}\n");
+  const auto bad_target = insert_job(db, json::array({step(0, "touch"), step(1, "touch", json::object(), 30, "--help")}));
+  const auto bad_timeout = insert_job(db, json::array({step(0, "touch"), step(1, "short", json::object(), 61)}));
+  const auto good = insert_job(db, json::array({step(0, "touch"), step(1, "short", json::object(), 60)}));
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
+  REQUIRE(daemon.wait_exit() == 0);
+  CHECK(job_of(db, bad_target).at("status_reason") ==
+        "invalid steps: step 1.target: '--help' does not match the pattern ^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,199}$ of "
+        "executors.touch.target_pattern");
+  CHECK(step_statuses(job_of(db, bad_target)) == std::vector<std::string>{"SKIPPED", "SKIPPED"});
+  CHECK(job_of(db, bad_timeout).at("status_reason") ==
+        "invalid steps: step 1.timeout_seconds: 61 is more than executors.short.max_timeout (1m)");
+  CHECK(step_statuses(job_of(db, bad_timeout)) == std::vector<std::string>{"SKIPPED", "SKIPPED"});
+  CHECK(status_of(db, good) == "COMPLETED");
+  CHECK(effects.counts() == std::map<std::string, int>{{good + " 0", 1}});  // nothing of the refused jobs ran
+}
+
 TEST_CASE("a record the database refuses fails that job alone, with the database's message - the others complete", "[daemon]") {
   TestDatabase db;
   // A rule of the database refuses any record that holds this word (as it refuses what jsonb cannot hold)

@@ -85,3 +85,44 @@ TEST_CASE("the registry maps step types to executors and names a missing one", "
   CHECK_THROWS_WITH(executors::ExecutorRegistry(io, settings, nullptr),
                     "executors.record: signal_record needs the database");
 }
+
+TEST_CASE("the registry refuses up front a step whose target or timeout its executor's config does not allow", "[builtin]") {
+  boost::asio::io_context io;
+  std::map<std::string, config::ExecutorSettings> settings;
+  settings["noop"].kind = "noop";
+  settings["run"] = testing::process_settings({"/bin/true"});
+  settings["strict"].kind = "noop";
+  settings["strict"].target_pattern = "^pay[a-z]*$";
+  settings["strict"].max_timeout = 60s;
+  settings["slow"].kind = "noop";
+  settings["slow"].target_pattern = "^(a+)+$";  // exponential for a backtracking matcher
+  executors::ExecutorRegistry registry(io, settings, nullptr);
+  auto step = [](std::string type, std::string target, int timeout = 30) {
+    return model::JobStep{0, std::move(type), std::move(target), nlohmann::json::object(), timeout};
+  };
+  CHECK(registry.refusal(step("missing", "a")) == "step_type: no executor configured for step type 'missing'");
+  // a process step's target reaches a program's argv and environment: the default pattern applies
+  const std::string process_default = "^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,199}$";
+  for (const std::string& ok : std::vector<std::string>{"payments", "capability-7", "a.b:c_d", "0", std::string(200, 'x')}) {
+    INFO(ok);
+    CHECK(registry.refusal(step("run", ok)) == std::nullopt);
+  }
+  for (const std::string& bad : std::vector<std::string>{"", "-rf", "--help", "..", ".hidden", "a b", "a/b", "pay;id", "caf\xc3\xa9", std::string(201, 'x')}) {
+    INFO(bad);
+    CHECK(registry.refusal(step("run", bad)) ==
+          "target: '" + bad + "' does not match the pattern " + process_default + " of executors.run.target_pattern");
+  }
+  // other kinds accept any target the steps parser accepted, unless their config sets a pattern
+  CHECK(registry.refusal(step("noop", "a b/../c")) == std::nullopt);
+  CHECK(registry.refusal(step("strict", "payments", 60)) == std::nullopt);
+  CHECK(registry.refusal(step("strict", "ledger")) ==
+        "target: 'ledger' does not match the pattern ^pay[a-z]*$ of executors.strict.target_pattern");
+  CHECK(registry.refusal(step("strict", "payments", 61)) ==
+        "timeout_seconds: 61 is more than executors.strict.max_timeout (1m)");
+  CHECK(registry.refusal(step("noop", "a", 86400)) == std::nullopt);  // the default ceiling, 24h
+  CHECK(registry.refusal(step("noop", "a", 86401)) == "timeout_seconds: 86401 is more than executors.noop.max_timeout (1d)");
+  // the writer's target cannot make matching slow: polynomial-time matching
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(registry.refusal(step("slow", std::string(1024, 'a') + "!")).has_value());
+  CHECK(std::chrono::steady_clock::now() - started < 5s);
+}

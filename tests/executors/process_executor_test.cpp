@@ -140,6 +140,9 @@ TEST_CASE("a missing executable is spawn_failed with a clear error, and leaves n
   auto relative = run_process_step(process_settings({"no-such-govjobd-command"}), make_step());
   CHECK(relative.outcome == StepOutcome::SpawnFailed);
   CHECK(relative.error == "spawn failed: executable 'no-such-govjobd-command' not found in PATH");
+  // the program is never substituted: a target cannot choose what runs
+  auto placeholder = run_process_step(process_settings({"{target}"}), make_step(30, nlohmann::json::object(), "sh"));
+  CHECK(placeholder.error == "spawn failed: executable '{target}' not found in PATH");
   auto not_executable = run_process_step(process_settings({"/etc/hostname"}), make_step());
   CHECK(not_executable.outcome == StepOutcome::SpawnFailed);
   CHECK(zombie_children().empty());
@@ -177,6 +180,21 @@ TEST_CASE("no file descriptor of the daemon leaks into a step", "[process]") {
   CHECK(r.outcome == StepOutcome::Completed);
   // 0, 1, 2, and the directory ls itself opened to list them
   CHECK(lines(r.output.at("stdout")) == std::vector<std::string>{"0", "1", "2", "3"});
+}
+
+TEST_CASE("when close_range fails, every descriptor is still marked close-on-exec one by one", "[process]") {
+  int a[2], b[2];  // deliberately without O_CLOEXEC
+  REQUIRE(::pipe(a) == 0);
+  REQUIRE(::pipe(b) == 0);
+  const int first = std::min({a[0], a[1], b[0], b[1]});
+  const int last = std::max({a[0], a[1], b[0], b[1]});
+  auto cloexec = [](int fd) { return (::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0; };
+  executors::cloexec_descriptors(0, first, last + 1);  // close_range did it: nothing more to do
+  CHECK_FALSE(cloexec(a[0]));
+  executors::cloexec_descriptors(-1, first, last + 1);  // ENOSYS or EINVAL: the fallback
+  for (int fd : {a[0], a[1], b[0], b[1]}) CHECK(cloexec(fd));
+  for (int fd : {a[0], a[1], b[0], b[1]}) ::close(fd);
+  CHECK(executors::descriptor_limit() >= 3);
 }
 
 TEST_CASE("arguments with shell metacharacters reach the child verbatim", "[process]") {
@@ -280,4 +298,32 @@ TEST_CASE("a step runs as the configured user and group when the daemon is root"
   auto r = run_process_step(settings, make_step());
   REQUIRE(r.outcome == StepOutcome::Completed);
   CHECK(lines(r.output.at("stdout")) == std::vector<std::string>{"65534", "65534"});
+}
+
+TEST_CASE("a group without a user is refused by the executor too", "[process]") {
+  boost::asio::io_context io;
+  auto settings = process_settings({"/bin/true"});
+  settings.group = "nogroup";
+  CHECK_THROWS_WITH(executors::ProcessExecutor(io, settings),
+                    "group 'nogroup' without a user: the step would keep the daemon's user");
+}
+
+TEST_CASE("the workdir is entered as the step's user - one it cannot reach fails the step clearly", "[process]") {
+  if (::geteuid() != 0) return;  // switching users needs root; the non-root case is covered above
+  const auto dir = std::filesystem::temp_directory_path() / ("govjobd-private-" + unique_marker());
+  std::filesystem::create_directory(dir);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all);  // root's alone: 0700
+  auto settings = process_settings({"/bin/pwd"});
+  settings.user = "nobody";
+  settings.workdir = dir.string();
+  auto refused = run_process_step(settings, make_step());
+  CHECK(refused.outcome == StepOutcome::SpawnFailed);
+  CHECK(refused.error == "spawn failed: cannot enter workdir '" + dir.string() + "' as user 'nobody': Permission denied");
+  CHECK(zombie_children().empty());
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all | std::filesystem::perms::others_exec |
+                                        std::filesystem::perms::group_exec);
+  auto entered = run_process_step(settings, make_step());
+  CHECK(entered.outcome == StepOutcome::Completed);
+  CHECK(entered.output.at("stdout") == dir.string() + "\n");
+  std::filesystem::remove_all(dir);
 }

@@ -1,6 +1,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <catch2/catch.hpp>
 
@@ -196,6 +197,53 @@ TEST_CASE("executor settings errors name the step type and key", "[config]") {
         V{"govjobd.yaml:2:44: executors.x.timeout: unknown key"});
   CHECK(errors_of("executors:\n  \"bad type\": {kind: noop}\n") ==
         V{"govjobd.yaml:2:3: executors.bad type: expected letters, digits, '_', '-' or '.' in a step type"});
+}
+
+TEST_CASE("a process executor runs only a program named by an absolute path, written literally", "[config]") {
+  const std::string literal = "the program is taken literally: no placeholder or '{' in it";
+  const std::map<std::string, std::string> refused{  // command -> what is said of command[0]
+      {"[\"{target}\", a]", literal},
+      {"[\"/opt/{step_type}/run\"]", literal},
+      {"[sh, -c, 'exit 0']", "expected an absolute path to the program, got 'sh'"},
+      {"[bin/step]", "expected an absolute path to the program, got 'bin/step'"}};
+  for (const auto& [command, message] : refused)
+    CHECK(errors_of("executors:\n  x: {kind: process, command: " + command + "}\n") ==
+          std::vector<std::string>{"govjobd.yaml:2:32: executors.x.command[0]: " + message});
+  CHECK(errors_of("executors:\n  x: {kind: process, command: [/bin/echo, \"{target}\"]}\n").empty());
+}
+
+TEST_CASE("a group without a user is refused: the step would keep the daemon's user", "[config]") {
+  CHECK(errors_of("executors:\n  x: {kind: process, command: [/bin/true], group: nogroup}\n") ==
+        std::vector<std::string>{"govjobd.yaml:2:51: executors.x.group: needs user: a group alone would leave the "
+                                 "step running as the daemon's user"});
+  CHECK(errors_of("executors:\n  x: {kind: process, command: [/bin/true], user: nobody, group: nogroup}\n").empty());
+}
+
+TEST_CASE("target_pattern and max_timeout are read for every kind and checked", "[config]") {
+  const Settings s = parse_settings(R"(
+executors:
+  noop: {kind: noop}
+  run: {kind: process, command: [/bin/true]}
+  strict: {kind: noop, target_pattern: "^pay[a-z]*$", max_timeout: 10m}
+)", "f.yaml");
+  CHECK_FALSE(s.executors.at("noop").target_pattern.has_value());  // the kind's default applies (see StepLimits)
+  CHECK_FALSE(s.executors.at("run").target_pattern.has_value());
+  CHECK(s.executors.at("run").max_timeout == 24h);
+  CHECK(s.executors.at("strict").target_pattern == "^pay[a-z]*$");
+  CHECK(s.executors.at("strict").max_timeout == 10min);
+  using V = std::vector<std::string>;
+  CHECK(errors_of("executors:\n  x: {kind: noop, target_pattern: \"[a-\"}\n") ==
+        V{"govjobd.yaml:2:35: executors.x.target_pattern: not a valid regular expression (ECMAScript): "
+          "Invalid end of '[x-x]' range in regular expression"});
+  // back-references would need backtracking: only patterns matched in polynomial time are accepted
+  const auto backref = errors_of("executors:\n  x: {kind: noop, target_pattern: \"^(a)\\\\1$\"}\n");
+  REQUIRE(backref.size() == 1);
+  INFO(backref[0]);
+  CHECK(backref[0].starts_with("govjobd.yaml:2:35: executors.x.target_pattern: not a valid regular expression"));
+  CHECK(errors_of("executors:\n  x: {kind: noop, target_pattern: \"\"}\n") ==
+        V{"govjobd.yaml:2:35: executors.x.target_pattern: expected a non-empty string, got ''"});
+  CHECK(errors_of("executors:\n  x: {kind: noop, max_timeout: 500ms}\n") ==
+        V{"govjobd.yaml:2:32: executors.x.max_timeout: expected a duration of at least 1s such as 500ms, 30s or 5m, got '500ms'"});
 }
 
 TEST_CASE("the health section is read and validated", "[config]") {
