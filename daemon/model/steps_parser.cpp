@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "daemon/model/jsonb_safe.hpp"
 #include "daemon/model/utf8.hpp"
 
 namespace govjobd::model {
@@ -250,10 +251,11 @@ StepsParse parse_steps_text(std::string_view text) {
     replaced = replace_invalid_utf8(text);
     text = replaced;
   }
-  json parsed = json::parse(text.begin(), text.end(), nullptr, false);
+  auto [parsed, too_deep] = parse_bounded_json(text);  // every later walk of the steps recurses
   if (parsed.is_discarded()) {
     StepsParse out;
-    out.problems.push_back({std::nullopt, "", invalid_utf8 ? "not valid JSON (and not valid UTF-8)" : "not valid JSON"});
+    out.problems.push_back({std::nullopt, "", too_deep ? fmt::format("nested deeper than {} levels", kMaxJsonDepth)
+                                              : invalid_utf8 ? "not valid JSON (and not valid UTF-8)" : "not valid JSON"});
     return out;
   }
   StepsParse out = parse_steps(parsed);
