@@ -89,6 +89,10 @@ std::string LockedFile::open(const std::string& path, bool follow_symlink, stead
     if (::fstat(fd_, &read_) == 0 && ::stat(path_.c_str(), &now) == 0 && same_file(read_, now)) return "";
     ::close(fd_);
     fd_ = -1;
+    if (steady::now() >= deadline) {
+      timed_out = true;
+      return fmt::format("waiting for {} to stop being replaced; nothing changed", path_);
+    }
   }
 }
 
