@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <utility>
 
 #include <fmt/format.h>
 
 #include "config/target_pattern.hpp"
+#include "config/config_key.hpp"
 
 namespace govjobd::config {
 
@@ -80,6 +82,38 @@ void read_target_pattern(MapReader& m, ExecutorSettings& s) {
   }
 }
 
+void read_file_keys(MapReader& m, ConfigFileSettings& f) {
+  m.string_list("keys", f.keys);
+  for (std::size_t i = 0; i < f.keys.size(); ++i) {
+    std::string error;
+    ConfigKey::parse(f.keys[i], error);
+    if (!error.empty()) m.sink().add(m.node()["keys"][i].Mark(), fmt::format("{}.keys[{}]", m.path(), i), error);
+  }
+}
+
+// files: target -> a path, or {path, keys, allow_symlink}.
+void read_files(MapReader& m, std::map<std::string, ConfigFileSettings>& out) {
+  auto files = m.map("files");
+  if (!files) return;
+  for (const std::string& target : files->names()) {
+    const YAML::Node value = std::as_const(files->node())[target];
+    ConfigFileSettings f;
+    if (value.IsScalar()) {
+      f.path = value.Scalar();
+    } else if (auto fm = files->map(target.c_str())) {
+      fm->text("path", f.path, false);
+      read_file_keys(*fm, f);
+      fm->boolean("allow_symlink", f.allow_symlink);
+      fm->finish();
+    }
+    if (f.path.empty() && (value.IsScalar() || value.IsMap()))
+      files->sink().add(value.Mark(), files->path() + "." + target + (value.IsMap() ? ".path" : ""),
+                        "expected the path of a JSON or YAML file");
+    out[target] = std::move(f);
+  }
+  files->finish();
+}
+
 void read_executor(MapReader& m, ExecutorSettings& s) {
   m.choice("kind", s.kind, {"process", "noop", "sleep", "signal_record", "config_update"});
   m.string_list("command", s.command);
@@ -91,9 +125,9 @@ void read_executor(MapReader& m, ExecutorSettings& s) {
   m.integer("max_output_bytes", s.max_output_bytes, 1, 64 * 1024 * 1024);
   m.duration("kill_grace", s.kill_grace, std::chrono::milliseconds(0));
   m.choice("output", s.output, {"text", "json"});
-  m.string_map("files", s.files);
   read_target_pattern(m, s);
   m.duration("max_timeout", s.max_timeout, std::chrono::seconds(1));
+  read_files(m, s.files);
   m.finish();
   if (s.kind.empty()) {
     if (!m.node()["kind"].IsDefined()) m.sink().add(m.node().Mark(), m.path() + ".kind", "missing");

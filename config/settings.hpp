@@ -35,6 +35,13 @@ struct LoggingSettings {
   std::string format;  // text | json | journal; empty: journal when stderr is the journal, else text
 };
 
+// config_update: one file that steps may edit, and how.
+struct ConfigFileSettings {
+  std::string path;
+  std::vector<std::string> keys;  // not empty: the only dotted keys a step may change, or see the value of
+  bool allow_symlink = false;     // a symbolic link at `path` is followed (its target edited) instead of refused
+};
+
 // How one step_type runs. `kind` selects the executor; the other keys apply to the kinds named.
 struct ExecutorSettings {
   std::string kind;                           // process | noop | sleep | signal_record | config_update
@@ -47,7 +54,7 @@ struct ExecutorSettings {
   int max_output_bytes = 64 * 1024;           // process: captured per stream; the rest is drained and counted
   Duration kill_grace = std::chrono::seconds(5);  // process: SIGTERM to SIGKILL on timeout or cancel
   std::string output = "text";                // process: text | json (last stdout line is the output object)
-  std::map<std::string, std::string> files;   // config_update: target -> JSON or YAML file
+  std::map<std::string, ConfigFileSettings> files;  // config_update: target -> JSON or YAML file
   // Every kind: what a step may ask of this executor, checked before the job's first step.
   std::optional<std::string> target_pattern;  // the whole target must match; none: the kind's default
   Duration max_timeout = std::chrono::hours(24);  // a longer timeout_seconds is refused

@@ -110,7 +110,7 @@ std::vector<std::string> schema_keys() {
 database: {}
 worker: {}
 logging: {}
-executors: {NAME: {kind: noop}}
+executors: {NAME: {kind: config_update, files: {NAME: {path: /x}}}}
 health: {system: {load_per_cpu: {}, memory_available_pct: {}, disk_free_pct: {}}, capabilities: {NAME: {kind: file, path: /}}}
 metrics: {}
 retention: {}

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 
+#include <fmt/format.h>
+
 namespace govjobd::config {
 
 namespace {
@@ -21,18 +23,18 @@ nlohmann::json plain_scalar(const std::string& s) {
   return s;
 }
 
-}  // namespace
-
-nlohmann::json yaml_to_json(const YAML::Node& node) {
+nlohmann::json to_json(const YAML::Node& node, int depth) {
+  if ((node.IsSequence() || node.IsMap()) && depth >= kMaxYamlToJsonDepth)
+    throw YAML::ParserException(node.Mark(), fmt::format("nested deeper than {} levels", kMaxYamlToJsonDepth));
   switch (node.Type()) {
     case YAML::NodeType::Sequence: {
       auto out = nlohmann::json::array();
-      for (const auto& item : node) out.push_back(yaml_to_json(item));
+      for (const auto& item : node) out.push_back(to_json(item, depth + 1));
       return out;
     }
     case YAML::NodeType::Map: {
       auto out = nlohmann::json::object();
-      for (const auto& kv : node) out[kv.first.Scalar()] = yaml_to_json(kv.second);
+      for (const auto& kv : node) out[kv.first.Scalar()] = to_json(kv.second, depth + 1);
       return out;
     }
     case YAML::NodeType::Scalar:
@@ -41,39 +43,8 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
   }
 }
 
-}  // namespace govjobd::config
-
-namespace govjobd::config {
-
-namespace {
-
-void emit(YAML::Emitter& out, const nlohmann::json& value) {
-  switch (value.type()) {
-    case nlohmann::json::value_t::object:
-      out << YAML::BeginMap;
-      for (const auto& [k, v] : value.items()) {
-        out << YAML::Key << k << YAML::Value;
-        emit(out, v);
-      }
-      out << YAML::EndMap;
-      break;
-    case nlohmann::json::value_t::array:
-      out << YAML::BeginSeq;
-      for (const auto& v : value) emit(out, v);
-      out << YAML::EndSeq;
-      break;
-    case nlohmann::json::value_t::string: out << YAML::DoubleQuoted << value.get<std::string>(); break;
-    case nlohmann::json::value_t::null: out << YAML::Null; break;
-    default: out << value.dump(); break;
-  }
-}
-
 }  // namespace
 
-std::string json_to_yaml(const nlohmann::json& value) {
-  YAML::Emitter out;
-  emit(out, value);
-  return std::string(out.c_str()) + "\n";
-}
+nlohmann::json yaml_to_json(const YAML::Node& node) { return to_json(node, 0); }
 
 }  // namespace govjobd::config

@@ -7,15 +7,13 @@
 
 namespace govjobd::config {
 
+// Deeper YAML is refused (as model::kMaxJsonDepth: nothing deeper can be stored as a step's output, and
+// the conversion recurses). yaml-cpp's own parser stops at 2000 levels.
+inline constexpr int kMaxYamlToJsonDepth = 100;
+
 // A YAML document as JSON. Plain scalars become null, booleans (true/false only), integers or floats when
-// they read as such; quoted scalars stay strings.
+// they read as such; quoted scalars stay strings. Throws YAML::ParserException, with the mark of
+// the node, for nesting deeper than kMaxYamlToJsonDepth.
 nlohmann::json yaml_to_json(const YAML::Node& node);
-
-}  // namespace govjobd::config
-
-namespace govjobd::config {
-
-// JSON as a YAML document; strings are double-quoted so that types survive the round trip.
-std::string json_to_yaml(const nlohmann::json& value);
 
 }  // namespace govjobd::config

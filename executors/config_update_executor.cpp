@@ -1,14 +1,6 @@
 #include "executors/config_update_executor.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <algorithm>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -16,108 +8,113 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "config/config_key.hpp"
 #include "config/yaml_json.hpp"
 #include "daemon/model/jsonb_safe.hpp"
+#include "executors/locked_file.hpp"
+#include "executors/yaml_splice.hpp"
 
 namespace govjobd::executors {
 
 namespace {
 
 using nlohmann::json;
+static_assert(config::kMaxYamlToJsonDepth == model::kMaxJsonDepth);
 
 StepExecution failed(std::string error) { return StepExecution::ended(StepOutcome::Failed, std::move(error)); }
 
 bool is_yaml(const std::string& path) { return path.ends_with(".yaml") || path.ends_with(".yml"); }
 
-std::string errno_text() { return std::strerror(errno); }
-
-// Writes text next to path and renames it over path, durably. Returns an error text or "".
-std::string replace_file(const std::string& path, const std::string& text) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string temp = (dir / ("." + target.filename().string() + ".govjobd-XXXXXX")).string();
-  const int fd = ::mkstemp(temp.data());
-  if (fd < 0) return fmt::format("cannot create a temporary file in {}: {}", dir.string(), errno_text());
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) ::fchmod(fd, st.st_mode & 07777);
-  std::size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const std::string e = errno_text();
-      ::close(fd);
-      ::unlink(temp.c_str());
-      return fmt::format("cannot write {}: {}", temp, e);
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const std::string e = errno_text();
-    ::unlink(temp.c_str());
-    return fmt::format("cannot flush {}: {}", temp, e);
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string e = errno_text();
-    ::unlink(temp.c_str());
-    return fmt::format("cannot replace {}: {}", path, e);
-  }
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
+// parameters.key, checked against the file's allowlist before the file is opened.
+std::string read_key(const config::ConfigFileSettings& file, const json& parameters, config::ConfigKey& key) {
+  const auto it = parameters.find("key");
+  if (it == parameters.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+    return "parameters.key: expected a non-empty dotted path such as limits.max";
+  std::string error;
+  key = config::ConfigKey::parse(it->get<std::string>(), error);
+  if (!error.empty()) return "parameters.key: " + error;
+  if (!file.keys.empty() && std::find(file.keys.begin(), file.keys.end(), key.text) == file.keys.end())
+    return fmt::format("parameters.key: {} is not among the keys allowed for {}; nothing changed", key.text, file.path);
   return "";
 }
 
-json::json_pointer pointer_for(const std::string& dotted) {
-  std::string p;
-  std::stringstream parts(dotted);
-  for (std::string part; std::getline(parts, part, '.');) {
-    std::string escaped;
-    for (char c : part) escaped += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
-    p += "/" + escaped;
+// The file's document as JSON. Parse errors say where, never what (the file may hold secrets).
+std::string parse_document(const std::string& path, const std::string& text, json& document, YAML::Node& yaml) {
+  if (is_yaml(path)) {
+    try {
+      yaml = YAML::Load(text);
+      document = config::yaml_to_json(yaml);
+    } catch (const YAML::Exception& e) {
+      const bool deep = e.msg.starts_with("nested deeper");
+      return fmt::format("{} is not valid YAML for config_update (line {}, column {}{})", path, e.mark.line + 1,
+                         e.mark.column + 1, deep ? ": " + e.msg : "");
+    }
+  } else {
+    auto parsed = model::parse_bounded_json(text);
+    if (parsed.too_deep) return fmt::format("{}: nested deeper than {} levels", path, model::kMaxJsonDepth);
+    if (parsed.value.is_discarded()) {
+      try {
+        [[maybe_unused]] const json unused = json::parse(text);  // only for where it fails
+      } catch (const json::parse_error& e) {
+        return fmt::format("{} is not valid JSON (at byte {})", path, e.byte);
+      }
+    }
+    document = std::move(parsed.value);
   }
-  return json::json_pointer(p);
+  if (document.is_null()) document = json::object();
+  if (!document.is_object()) return fmt::format("{}: expected a mapping at the top", path);
+  return "";
+}
+
+// The file's new text with key set to new_value: JSON is written again whole (it has no comments); YAML
+// has the value's text replaced in place.
+std::string render(const std::string& path, const std::string& text, const YAML::Node& yaml, json document,
+                   const config::ConfigKey& key, const json& new_value, std::string& out) {
+  if (is_yaml(path)) {
+    auto splice = splice_yaml_scalar(text, yaml, key, new_value);
+    out = std::move(splice.text);
+    return splice.error;
+  }
+  if (std::string error = config::set_at(document, key, new_value); !error.empty()) return error;
+  out = document.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  return "";
 }
 
 }  // namespace
 
-StepExecution update_config_file(const std::string& path, const json& parameters) {
-  const auto key_it = parameters.find("key");
-  if (key_it == parameters.end() || !key_it->is_string() || key_it->get_ref<const std::string&>().empty())
-    return failed("parameters.key: expected a non-empty dotted path such as limits.max");
-  if (!parameters.contains("new_value")) return failed("parameters.new_value: missing");
-  const std::string key = key_it->get<std::string>();
-  const json& new_value = parameters.at("new_value");
+StepExecution update_config_file(const config::ConfigFileSettings& file, const json& parameters,
+                                 const Deadline& deadline, const std::function<void()>& before_rename) {
+  config::ConfigKey key;
+  if (std::string error = read_key(file, parameters, key); !error.empty()) return failed(error);
+  const auto new_it = parameters.find("new_value");
+  if (new_it == parameters.end()) return failed("parameters.new_value: missing");
+  if (model::json_depth(*new_it) > model::kMaxJsonDepth)
+    return failed(fmt::format("parameters.new_value: nested deeper than {} levels", model::kMaxJsonDepth));
 
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return failed(fmt::format("cannot read {}: {}", path, errno_text()));
-  std::stringstream text;
-  text << in.rdbuf();
+  LockedFile locked;
+  bool timed_out = false;
+  if (std::string error = locked.open(file.path, file.allow_symlink, deadline.at, timed_out); !error.empty())
+    return timed_out ? StepExecution::ended(StepOutcome::TimedOut, deadline.exceeded_message() + " " + error)
+                     : failed(error);
+  const std::string& path = locked.path();
+  std::string text;
   json document;
-  try {
-    document = is_yaml(path) ? config::yaml_to_json(YAML::Load(text.str())) : json::parse(text.str());
-  } catch (const std::exception& e) {
-    return failed(fmt::format("{} is not valid {}: {}", path, is_yaml(path) ? "YAML" : "JSON", e.what()));
-  }
-  if (document.is_null()) document = json::object();
-  if (!document.is_object()) return failed(fmt::format("{}: expected a mapping at the top", path));
+  YAML::Node yaml;
+  if (std::string error = locked.read(text); !error.empty()) return failed(error);
+  if (std::string error = parse_document(path, text, document, yaml); !error.empty()) return failed(error);
 
-  const auto pointer = pointer_for(key);
-  const json current = document.contains(pointer) ? document.at(pointer) : json();
+  std::string error;
+  const json* found = config::find_at(document, key, error);
+  if (!error.empty()) return failed(error);
+  const json current = found ? *found : json();
   if (parameters.contains("old_value") && current != parameters.at("old_value"))
-    return failed(fmt::format("{}: {} is {}, not the expected old_value {}; nothing changed", path, key,
-                              document.contains(pointer) ? current.dump() : "absent", parameters.at("old_value").dump()));
-  try {
-    document[pointer] = new_value;
-  } catch (const json::exception& e) {
-    return failed(fmt::format("{}: cannot set {}: {}", path, key, e.what()));
-  }
-  const std::string rendered = is_yaml(path) ? config::json_to_yaml(document) : document.dump(2) + "\n";
-  if (std::string error = replace_file(path, rendered); !error.empty()) return failed(error);
-  json output{{"file", path}, {"key", key}, {"old_value", current}, {"new_value", new_value}};
+    return failed(fmt::format("{}: {} is {}, not the expected old_value {}; nothing changed", path, key.text,
+                              found ? current.dump(-1, ' ', false, json::error_handler_t::replace) : "absent",
+                              parameters.at("old_value").dump(-1, ' ', false, json::error_handler_t::replace)));
+  std::string rendered;
+  if (error = render(path, text, yaml, std::move(document), key, *new_it, rendered); !error.empty()) return failed(error);
+  if (error = locked.replace(rendered, before_rename); !error.empty()) return failed(error);
+  json output{{"file", path}, {"key", key.text}, {"old_value", current}, {"new_value", *new_it}};
   model::make_jsonb_safe(output);  // the old value comes from the file: storable in the step's result
   return StepExecution::completed(std::move(output));
 }
@@ -132,8 +129,9 @@ void ConfigUpdateExecutor::start(const model::JobStep& step, const StepContext& 
   if (file == files_.end()) return deliver(failed(fmt::format("no config file configured for target '{}'", step.target)));
   if (context.cancel && context.cancel->requested())
     return deliver(StepExecution::ended(StepOutcome::Cancelled, "cancelled: " + context.cancel->reason()));
-  boost::asio::post(blocking_, [path = file->second, parameters = step.parameters, deliver = std::move(deliver)]() mutable {
-    deliver(update_config_file(path, parameters));
+  boost::asio::post(blocking_, [file = file->second, parameters = step.parameters, deadline = step_deadline(step, context),
+                                deliver = std::move(deliver)]() mutable {
+    deliver(guarded([&] { return update_config_file(file, parameters, deadline); }));
   });
 }
 

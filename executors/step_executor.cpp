@@ -1,5 +1,9 @@
 #include "executors/step_executor.hpp"
 
+#include <exception>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
 namespace govjobd::executors {
@@ -33,6 +37,48 @@ Deadline step_deadline(const model::JobStep& step, const StepContext& context) {
     }
   }
   return d;
+}
+
+namespace {
+
+StepExecution execution_error(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(std::move(e));
+  } catch (const std::exception& ex) {
+    return StepExecution::ended(StepOutcome::Failed, fmt::format("Execution error: {}", ex.what()));
+  } catch (...) {
+    return StepExecution::ended(StepOutcome::Failed, "Execution error: unknown exception");
+  }
+}
+
+}  // namespace
+
+void start_guarded(boost::asio::io_context& io, StepExecutor& executor, const model::JobStep& step,
+                   const StepContext& context, StepDone done) {
+  struct Once {
+    bool delivered = false;
+    std::optional<StepExecution> thrown;  // wins over an end the executor delivered before throwing
+  };
+  auto state = std::make_shared<Once>();
+  auto once = [state, done = std::move(done)](StepExecution r) {
+    if (state->delivered) return;
+    state->delivered = true;
+    done(state->thrown ? std::move(*state->thrown) : std::move(r));
+  };
+  try {
+    executor.start(step, context, once);
+  } catch (...) {
+    state->thrown = execution_error(std::current_exception());
+    boost::asio::post(io, [once] { once(StepExecution{}); });
+  }
+}
+
+StepExecution guarded(const std::function<StepExecution()>& work) {
+  try {
+    return work();
+  } catch (...) {
+    return execution_error(std::current_exception());
+  }
 }
 
 }  // namespace govjobd::executors

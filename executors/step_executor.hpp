@@ -9,6 +9,10 @@
 #include "daemon/model/job_types.hpp"
 #include "executors/step_execution.hpp"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace govjobd::executors {
 
 // A cancel request for one running step. Loop-thread only: request() runs the handler at once.
@@ -55,5 +59,16 @@ class StepExecutor {
   virtual ~StepExecutor() = default;
   virtual void start(const model::JobStep& step, const StepContext& context, StepDone done) = 0;
 };
+
+// The task boundary between the run loop and an executor: what the job's data makes an executor throw
+// must end that step, not the daemon. An exception from start() ends the step FAILED with
+// "Execution error: <what>" (the job creator's wording), and `done` runs exactly once either way (an
+// executor that already delivered its end before throwing is not heard twice).
+void start_guarded(boost::asio::io_context& io, StepExecutor& executor, const model::JobStep& step,
+                   const StepContext& context, StepDone done);
+
+// The same boundary for an executor's blocking part on a thread pool (an exception there would end the
+// process): `work`'s result, or FAILED with "Execution error: <what>".
+StepExecution guarded(const std::function<StepExecution()>& work);
 
 }  // namespace govjobd::executors

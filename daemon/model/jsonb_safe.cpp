@@ -48,6 +48,25 @@ bool make_safe(nlohmann::json& value, int depth) {
 
 }  // namespace
 
+namespace {
+struct TooDeep {};
+}  // namespace
+
+BoundedJson parse_bounded_json(std::string_view text, int max_depth) {
+  // `depth` counts the containers already open: the top-level value starts at 0
+  auto guard = [max_depth](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+    const bool opens = event == nlohmann::json::parse_event_t::object_start ||
+                       event == nlohmann::json::parse_event_t::array_start;
+    if (opens && depth >= max_depth) throw TooDeep{};
+    return true;
+  };
+  try {
+    return {nlohmann::json::parse(text.begin(), text.end(), guard, false), false};
+  } catch (const TooDeep&) {
+    return {nlohmann::json(nlohmann::json::value_t::discarded), true};
+  }
+}
+
 int json_depth(const nlohmann::json& value) {
   // Iterative: the value may come straight from a parser, as deep as its text allowed.
   int deepest = 0;

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "daemon/model/jsonb_safe.hpp"
 #include "daemon/model/utf8.hpp"
 
 namespace govjobd::model {
@@ -305,11 +306,12 @@ StepsParse parse_steps_text(std::string_view text) {
     replaced = replace_invalid_utf8(text);
     text = replaced;
   }
-  json parsed = json::parse(text.begin(), text.end(), nullptr, false);
+  auto [parsed, too_deep] = parse_bounded_json(text);  // every later walk of the steps recurses
   if (parsed.is_discarded()) {
     StepsParse out;
     FailureLocator locate;
-    json::sax_parse(text.begin(), text.end(), &locate);
+    if (too_deep) locate.problem.message = fmt::format("nested deeper than {} levels", kMaxJsonDepth);
+    else json::sax_parse(text.begin(), text.end(), &locate);
     if (locate.problem.message.empty()) locate.problem.message = "not valid JSON";
     if (invalid_utf8) locate.problem.message += " (and not valid UTF-8)";
     out.problems.push_back(std::move(locate.problem));

@@ -121,9 +121,10 @@ void JobRun::start_step(const model::JobStep& step) {
   executors::StepContext context{job_.job_id, *job_.contract_id, env_.worker_id, job_.timeout_at, cancel_};
   const auto started = model::now_utc();
   ++executed_;
-  env_.executors->find(step.step_type)->start(step, context, [self = shared_from_this(), step, started](executors::StepExecution r) {
-    self->on_step_done(step, started, std::move(r));
-  });
+  executors::start_guarded(env_.io, *env_.executors->find(step.step_type), step, context,
+                           [self = shared_from_this(), step, started](executors::StepExecution r) {
+                             self->on_step_done(step, started, std::move(r));
+                           });
 }
 
 void JobRun::on_step_done(const model::JobStep& step, model::Timestamp started, executors::StepExecution r) {

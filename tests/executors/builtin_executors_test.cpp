@@ -1,4 +1,5 @@
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <catch2/catch.hpp>
 
@@ -125,4 +126,43 @@ TEST_CASE("the registry refuses up front a step whose target or timeout its exec
   const auto started = std::chrono::steady_clock::now();
   CHECK(registry.refusal(step("slow", std::string(1024, 'a') + "!")).has_value());
   CHECK(std::chrono::steady_clock::now() - started < 5s);
+}
+
+namespace {
+
+// Throws from start(), after calling done when `done_first` (it must still end once).
+class ThrowingExecutor : public executors::StepExecutor {
+ public:
+  ThrowingExecutor(boost::asio::io_context& io, bool done_first, bool std_exception)
+      : io_(io), done_first_(done_first), std_exception_(std_exception) {}
+  void start(const model::JobStep&, const executors::StepContext&, executors::StepDone done) override {
+    if (done_first_) boost::asio::post(io_, [done] { done(executors::StepExecution::completed()); });
+    if (std_exception_) throw std::runtime_error("boom");
+    throw 42;
+  }
+
+ private:
+  boost::asio::io_context& io_;
+  bool done_first_;
+  bool std_exception_;
+};
+
+}  // namespace
+
+TEST_CASE("an executor that throws ends its step FAILED once, and nothing reaches the loop", "[executors]") {
+  for (const bool done_first : {false, true})
+    for (const bool std_exception : {true, false}) {
+      boost::asio::io_context io;
+      ThrowingExecutor executor(io, done_first, std_exception);
+      std::vector<executors::StepExecution> results;
+      executors::start_guarded(io, executor, testing::make_step(), {},
+                               [&](executors::StepExecution r) { results.push_back(std::move(r)); });
+      io.run_for(30s);  // ends when the queue is empty; throws if an exception escaped
+      REQUIRE(results.size() == 1);
+      CHECK(results[0].outcome == StepOutcome::Failed);
+      CHECK(results[0].error == (std_exception ? "Execution error: boom" : "Execution error: unknown exception"));
+    }
+  const auto r = executors::guarded([]() -> executors::StepExecution { throw std::bad_alloc(); });
+  CHECK(r.outcome == StepOutcome::Failed);
+  CHECK(r.error == "Execution error: std::bad_alloc");
 }

@@ -144,6 +144,15 @@ TEST_CASE("YAML becomes JSON with types inferred only for plain scalars", "[conf
       {"count":3,"ratio":0.5,"on":true,"name":"payments","nothing":null,"quoted":"true"}}])"));
 }
 
+TEST_CASE("YAML nested deeper than the depth limit is refused, not walked", "[config]") {
+  const auto nested = [](int levels) { return std::string(levels, '[') + std::string(levels, ']'); };
+  CHECK(yaml_to_json(YAML::Load(nested(kMaxYamlToJsonDepth))).is_array());
+  CHECK_THROWS_WITH(yaml_to_json(YAML::Load(nested(kMaxYamlToJsonDepth + 1))),
+                    Catch::Contains("nested deeper than 100 levels"));
+  // a megabyte of '[': yaml-cpp's own guard refuses it before any walk
+  CHECK_THROWS_AS(YAML::Load(nested(512 * 1024)), YAML::ParserException);
+}
+
 TEST_CASE("executors map step types to validated executor settings", "[config]") {
   const Settings s = parse_settings(R"(
 executors:
@@ -159,7 +168,9 @@ executors:
     output: json
   config_update:
     kind: config_update
-    files: {payments: /etc/payments/routing.yaml}
+    files:
+      payments: /etc/payments/routing.yaml
+      ledger: {path: /etc/ledger.json, keys: [limits.max, "mode"], allow_symlink: true}
 )", "f.yaml");
   REQUIRE(s.executors.size() == 3);
   const auto& p = s.executors.at("capability_disable");
@@ -170,7 +181,13 @@ executors:
   CHECK(p.max_output_bytes == 1024);
   CHECK(p.kill_grace == 2s);
   CHECK(p.output == "json");
-  CHECK(s.executors.at("config_update").files.at("payments") == "/etc/payments/routing.yaml");
+  const auto& files = s.executors.at("config_update").files;
+  CHECK(files.at("payments").path == "/etc/payments/routing.yaml");
+  CHECK(files.at("payments").keys.empty());  // defaults: any key, no symlinks
+  CHECK_FALSE(files.at("payments").allow_symlink);
+  CHECK(files.at("ledger").path == "/etc/ledger.json");
+  CHECK(files.at("ledger").keys == std::vector<std::string>{"limits.max", "mode"});
+  CHECK(files.at("ledger").allow_symlink);
   CHECK(s.executors.at("noop").kill_grace == 5s);  // defaults
   CHECK(s.executors.at("noop").max_output_bytes == 65536);
 }
@@ -191,6 +208,13 @@ TEST_CASE("executor settings errors name the step type and key", "[config]") {
         V{"govjobd.yaml:2:28: executors.x.command: not used by kind noop (only by process)"});
   CHECK(errors_of("executors:\n  x: {kind: config_update}\n") ==
         V{"govjobd.yaml:2:6: executors.x.files: a config_update executor needs files: {target: path}"});
+  CHECK(errors_of("executors:\n  x: {kind: config_update, files: {a: {path: /a, keys: [ok, b..c], allow_symlink: yes}}}\n") ==
+        V{"govjobd.yaml:2:61: executors.x.files.a.keys[1]: an empty segment in 'b..c'",
+          "govjobd.yaml:2:83: executors.x.files.a.allow_symlink: expected true or false, got 'yes'"});
+  CHECK(errors_of("executors:\n  x: {kind: config_update, files: {a: {keys: [k]}, b: [1], c: \"\"}}\n") ==
+        V{"govjobd.yaml:2:39: executors.x.files.a.path: expected the path of a JSON or YAML file",
+          "govjobd.yaml:2:55: executors.x.files.b: expected a mapping, got a list",
+          "govjobd.yaml:2:63: executors.x.files.c: expected the path of a JSON or YAML file"});
   CHECK(errors_of("executors:\n  x: {kind: process, command: [/bin/true], user: no-such-user-here}\n") ==
         V{"govjobd.yaml:2:50: executors.x.user: no such user 'no-such-user-here'"});
   CHECK(errors_of("executors:\n  x: {kind: process, command: [/bin/true], timeout: 5s}\n") ==

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
+#include "daemon/model/jsonb_safe.hpp"
 #include "daemon/model/steps_parser.hpp"
 
 using namespace govjobd::model;
@@ -139,4 +141,24 @@ TEST_CASE("a number beyond a double's range is named by its position and field, 
   CHECK_THAT(parsed.problems_text(), Catch::StartsWith("steps[1].timeout_seconds: a number out of range"));
   const auto broken = parse_steps_text(R"([{"step_index": 0,)");
   CHECK(broken.problems_text() == "steps: not valid JSON");
+}
+
+TEST_CASE("steps nested a million levels deep are refused at parse time, never walked", "[steps]") {
+  // nlohmann parses iteratively, but dump(), copy and == recurse: 500,000 levels overflow the stack
+  const std::size_t levels = 512 * 1024;
+  const std::string deep = std::string(levels, '[') + std::string(levels, ']');
+  for (const std::string& text : {R"([{"step_index":0,"step_type":"noop","parameters":{"a":)" + deep + "}}]", deep,
+                                  "[" + std::string(levels, '[')}) {  // unclosed: the depth is found first
+    const auto parsed = parse_steps_text(text);
+    CHECK_FALSE(parsed.ok());
+    CHECK(parsed.problems_text() == fmt::format("steps: nested deeper than {} levels", kMaxJsonDepth));
+  }
+  // the steps array, the step and its parameters are 3 levels: 97 more make exactly kMaxJsonDepth
+  auto nested = [](int arrays) {
+    return R"([{"step_index":0,"step_type":"noop","parameters":{"a":)" + std::string(arrays, '[') +
+           std::string(arrays, ']') + "}}]";
+  };
+  CHECK(parse_steps_text(nested(kMaxJsonDepth - 3)).ok());
+  CHECK(parse_steps_text(nested(kMaxJsonDepth - 2)).problems_text() ==
+        fmt::format("steps: nested deeper than {} levels", kMaxJsonDepth));
 }
