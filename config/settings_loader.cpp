@@ -1,10 +1,18 @@
 #include "config/settings_loader.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include "config/executor_settings_reader.hpp"
 #include "config/health_settings_reader.hpp"
@@ -23,14 +31,71 @@ namespace {
 using std::chrono::milliseconds;
 constexpr int kMaxConcurrency = 10'000;
 
-void read_database(MapReader& m, DatabaseSettings& s) {
+// database.password_file is not kept in the settings: its password is added to database.url (a libpq
+// `password` parameter), so that what connects and what is logged (redacted) is that one string, and the
+// password never needs to be in an environment. A relative path names a systemd credential.
+void read_database(MapReader& m, DatabaseSettings& s, std::string& password_file) {
   m.text("url", s.url);
   m.text("jobs_schema", s.jobs_schema, false);
+  m.text("password_file", password_file, false);
   m.finish();
   if (!valid_schema_name(s.jobs_schema))
     m.sink().add(m.node().Mark(), m.path() + ".jobs_schema",
                  "'" + s.jobs_schema + "' is not a schema name govjobd accepts (lower-case letters, digits and '_', "
                  "not starting with a digit, at most 63 characters)");
+}
+
+// The password in `path`: its first line. A relative path names a systemd credential (LoadCredential=,
+// $CREDENTIALS_DIRECTORY). Refused when every user may read it: then it is no secret.
+std::string read_password_file(const std::string& path, std::string& problem) {
+  std::filesystem::path file(path);
+  if (file.is_relative()) {
+    const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+    if (!credentials || !*credentials) {
+      problem = "a relative path names a systemd credential, but $CREDENTIALS_DIRECTORY is not set (LoadCredential=)";
+      return {};
+    }
+    file = std::filesystem::path(credentials) / file;
+  }
+  struct stat st {};
+  std::ifstream in(file, std::ios::binary);
+  if (!in || ::stat(file.c_str(), &st) != 0) {
+    problem = "cannot read " + file.string() + ": " + std::strerror(errno);
+    return {};
+  }
+  if (st.st_mode & S_IROTH) {
+    problem = file.string() + " is readable by every user: chmod o-rwx (0640 root:govjobd, or a LoadCredential=)";
+    return {};
+  }
+  std::string password;
+  std::getline(in, password);
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (password.empty()) problem = file.string() + " holds no password on its first line";
+  return password;
+}
+
+// `url` with `password` as one more libpq parameter: percent-encoded in a URI, quoted in key=value form
+// (an empty url is key=value form: the PG* environment still supplies the rest). libpq lets the later
+// setting win, so the file overrides a password written in the URL.
+std::string with_password(const std::string& url, const std::string& password) {
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    std::string encoded;
+    for (const unsigned char c : password)
+      encoded += std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ? std::string(1, static_cast<char>(c))
+                                                                                  : fmt::format("%{:02X}", c);
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + "password=" + encoded;
+  }
+  std::string quoted;
+  for (const char c : password) quoted += c == '\'' || c == '\\' ? std::string{'\\', c} : std::string(1, c);
+  return url + (url.empty() ? "" : " ") + "password='" + quoted + "'";
+}
+
+void apply_password_file(const std::string& password_file, const YAML::Node& document, IssueSink& sink, DatabaseSettings& s) {
+  if (password_file.empty()) return;
+  std::string problem;
+  const std::string password = read_password_file(password_file, problem);
+  if (!problem.empty()) return sink.add(document["database"]["password_file"].Mark(), "database.password_file", problem);
+  s.url = with_password(s.url, password);
 }
 
 void read_worker(MapReader& m, WorkerSettings& s) {
@@ -69,8 +134,8 @@ void read_retention(MapReader& m, RetentionSettings& s) {
   m.finish();
 }
 
-void read_root(MapReader& root, Settings& s) {
-  if (auto m = root.map("database")) read_database(*m, s.database);
+void read_root(MapReader& root, Settings& s, std::string& password_file) {
+  if (auto m = root.map("database")) read_database(*m, s.database, password_file);
   if (auto m = root.map("worker")) read_worker(*m, s.worker);
   if (auto m = root.map("logging")) read_logging(*m, s.logging);
   if (auto m = root.map("executors")) read_executors(*m, s.executors);
@@ -93,14 +158,16 @@ Settings parse_settings(std::string_view yaml, const std::string& source) {
     sink.add(e.mark, "", "invalid YAML: " + e.msg);
     throw ConfigError(sink.take());
   }
+  std::string password_file;
   if (document.IsMap()) {
     MapReader root(document, "", sink);
-    read_root(root, settings);
+    read_root(root, settings, password_file);
   } else if (document.IsDefined() && !document.IsNull()) {
     sink.add(document.Mark(), "", "expected a mapping of sections (database, worker, logging, executors, health, metrics, retention)");
   }
-  if (!sink.empty()) throw ConfigError(sink.take());
   if (const char* url = std::getenv(kDatabaseUrlEnv); url && *url) settings.database.url = url;
+  if (sink.empty()) apply_password_file(password_file, document, sink, settings.database);
+  if (!sink.empty()) throw ConfigError(sink.take());
   return settings;
 }
 

@@ -1,12 +1,12 @@
 #include "daemon/cli/cli.hpp"
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "config/config_error.hpp"
 #include "daemon/cli/commands.hpp"
 #include "daemon/cli/exit_codes.hpp"
+#include "daemon/log/logging.hpp"
 #include "daemon/model/job_status.hpp"
 #include "daemon/store/store_errors.hpp"
 #include "govjobd/version.hpp"
@@ -54,9 +54,7 @@ int guarded(F&& command) {
 }  // namespace
 
 int run(int argc, char** argv) {
-  auto logger = spdlog::stderr_logger_st("govjobd");
-  logger->set_pattern("%n: %l: %v");
-  spdlog::set_default_logger(logger);
+  log::configure_cli();
 
   CLI::App app{"govjobd: runs governance jobs from PostgreSQL, every step bounded, observed and recorded"};
   app.set_version_flag("-V,--version", std::string("govjobd ") + kVersion);

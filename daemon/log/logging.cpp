@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/model/timestamp.hpp"
+#include "daemon/model/utf8.hpp"
 
 namespace govjobd::log {
 
@@ -27,6 +28,30 @@ int journal_priority(spdlog::level::level_enum level) {
     case spdlog::level::err: return 3;
     default: return 2;
   }
+}
+
+// Formats through `inner` with the payload escaped (escape_line), so that no caller can write a second line
+// or a priority prefix: one place for every text and journal line.
+class EscapingFormatter : public spdlog::formatter {
+ public:
+  explicit EscapingFormatter(std::unique_ptr<spdlog::formatter> inner) : inner_(std::move(inner)) {}
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const std::string payload = escape_line(std::string_view(msg.payload.data(), msg.payload.size()));
+    spdlog::details::log_msg escaped = msg;
+    escaped.payload = spdlog::string_view_t(payload.data(), payload.size());
+    inner_->format(escaped, dest);
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<EscapingFormatter>(inner_->clone());
+  }
+
+ private:
+  std::unique_ptr<spdlog::formatter> inner_;
+};
+
+std::unique_ptr<spdlog::formatter> escaped_pattern(const std::string& pattern) {
+  return std::make_unique<EscapingFormatter>(
+      std::make_unique<spdlog::pattern_formatter>(pattern, spdlog::pattern_time_type::utc));
 }
 
 class JournalFormatter : public spdlog::formatter {
@@ -87,18 +112,54 @@ std::string effective_format(const config::LoggingSettings& settings) {
 void configure(const config::LoggingSettings& settings, const std::string& worker_id) {
   auto logger = std::make_shared<spdlog::logger>("govjobd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   const std::string format = effective_format(settings);
-  if (format == "json")
+  if (format == "json")  // the JSON encoder escapes every control character of msg and the fields
     logger->set_formatter(std::make_unique<JsonFormatter>(worker_id));
   else if (format == "journal")
-    logger->set_formatter(std::make_unique<JournalFormatter>());
+    logger->set_formatter(std::make_unique<EscapingFormatter>(std::make_unique<JournalFormatter>()));
   else
-    logger->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%fZ %l %v",
-                                                                      spdlog::pattern_time_type::utc));
+    logger->set_formatter(escaped_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v"));
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);
   set_level(settings.level);
 }
 
 void set_level(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }
+
+void configure_cli() {
+  auto logger = std::make_shared<spdlog::logger>("govjobd", std::make_shared<spdlog::sinks::stderr_sink_st>());
+  logger->set_formatter(escaped_pattern("%n: %l: %v"));
+  spdlog::set_default_logger(logger);
+}
+
+std::string escape_line(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const std::size_t n = model::utf8_sequence_length(text, i);
+    if (n == 0) {  // not UTF-8: the byte by its value
+      out += fmt::format("\\x{:02x}", c);
+      ++i;
+      continue;
+    }
+    if (n == 1) {
+      if (c == '\n') out += "\\n";
+      else if (c == '\r') out += "\\r";
+      else if (c == '\t') out += "\\t";
+      else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+      else out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    const auto c1 = static_cast<unsigned char>(text[i + 1]);
+    const bool c1_control = c == 0xc2 && c1 >= 0x80 && c1 <= 0x9f;  // U+0080..U+009F
+    const bool line_separator = c == 0xe2 && c1 == 0x80 && (text[i + 2] == '\xa8' || text[i + 2] == '\xa9');
+    if (c1_control) out += fmt::format("\\u{:04x}", c1);
+    else if (line_separator) out += fmt::format("\\u{:04x}", 0x2000 + static_cast<unsigned char>(text[i + 2]) - 0x80);
+    else out.append(text.substr(i, n));
+    i += n;
+  }
+  return out;
+}
 
 }  // namespace govjobd::log

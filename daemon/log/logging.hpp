@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/settings.hpp"
 
@@ -34,7 +35,18 @@ std::string effective_format(const config::LoggingSettings& settings);
 // text:    2026-11-28T16:19:50.123456Z info job ... step 1 RUNNING -> FAILED: ...
 // journal: <6>job ... (sd-daemon priority prefix, no timestamp: the journal has its own)
 // json:    {"ts":...,"level":"info","msg":...,"worker":...,"job_id":...,"contract_id":...,"step_index":...,"step_type":...}
+// Every format writes one event as one line, whatever the message holds (a cancel reason, a step's stderr
+// tail, a worker id, a database error: text the job writer or a step controls): text and journal lines
+// have their payload passed through escape_line, json lines are escaped by the JSON encoder.
 void configure(const config::LoggingSettings& settings, const std::string& worker_id);
 void set_level(const std::string& level);
+
+// The CLI commands' logger: "govjobd: error: ..." on stderr, escaped like the daemon's text lines.
+void configure_cli();
+
+// `text` safe to write as (part of) one log line: C0 controls and DEL become \n, \r, \t or \xNN, C1
+// controls and U+2028/U+2029 (line breaks to some readers) \u0085 etc., and bytes that start no valid
+// UTF-8 sequence \xNN (a lone 0x9b is a terminal's CSI). A forged "\n<0>job ..." stays on its line.
+std::string escape_line(std::string_view text);
 
 }  // namespace govjobd::log

@@ -10,7 +10,8 @@ class io_context;
 
 namespace govjobd::run {
 
-// GET /metrics on host:port (Boost.Beast), answered on the event loop from `render`.
+// GET /metrics on host:port (Boost.Beast), answered on the event loop from `render`; bounded in connections,
+// time and request size (see metrics_server.cpp) so that a client cannot exhaust the daemon.
 class MetricsServer {
  public:
   // Throws std::runtime_error when the address cannot be bound.

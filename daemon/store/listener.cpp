@@ -29,12 +29,12 @@ struct Listener::Impl {
 };
 
 std::unique_ptr<Listener> Listener::connect(const std::string& url, const std::vector<std::string>& channels) {
-  return detail::translate_errors([&] {
+  return detail::redacting_connect_errors(url, [&] { return detail::translate_errors([&] {
     auto impl = std::make_unique<Impl>(url);
     for (const auto& channel : channels) impl->receivers.push_back(std::make_unique<Receiver>(impl->conn, channel, impl->received));
     impl->conn.get_notifs();  // issues the LISTENs now
     return std::unique_ptr<Listener>(new Listener(std::move(impl)));
-  });
+  }); });
 }
 
 Listener::Listener(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -7,6 +7,7 @@
 
 #include <pqxx/pqxx>
 
+#include "daemon/store/store.hpp"
 #include "daemon/store/store_errors.hpp"
 
 namespace govjobd::store::detail {
@@ -43,6 +44,20 @@ auto translate_errors(F&& f) -> decltype(f()) {
     if (state.starts_with("GJ") || state == "22P02" || state == "23505" || state == "22023")
       throw RequestRejected(first_line(e.what()));
     throw;
+  }
+}
+
+// Runs f, a connect: the error it throws carries no password of `url` (redact_connection_error).
+template <class F>
+auto redacting_connect_errors(const std::string& url, F&& f) -> decltype(f()) {
+  try {
+    return std::forward<F>(f)();
+  } catch (const DatabaseUnavailable& e) {
+    throw DatabaseUnavailable(redact_connection_error(e.what(), url));
+  } catch (const RequestRejected& e) {
+    throw RequestRejected(redact_connection_error(e.what(), url));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(redact_connection_error(e.what(), url));
   }
 }
 

@@ -70,7 +70,9 @@ std::string Store::Impl::sql(std::string_view text) const { return for_jobs_sche
 std::unique_ptr<Store> Store::connect(const std::string& url, const std::string& jobs_schema) {
   if (!config::valid_schema_name(jobs_schema))
     throw std::invalid_argument("database.jobs_schema: not a schema name govjobd accepts: " + jobs_schema);
-  return translate_errors([&] { return std::unique_ptr<Store>(new Store(std::make_unique<Impl>(url, jobs_schema))); });
+  return detail::redacting_connect_errors(url, [&] {
+    return translate_errors([&] { return std::unique_ptr<Store>(new Store(std::make_unique<Impl>(url, jobs_schema))); });
+  });
 }
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -80,9 +82,24 @@ int latest_schema_version() { return static_cast<int>(migrations().size()); }
 
 std::string redact_database_url(const std::string& url) {
   static const std::regex uri_password(R"(^([a-z]+://[^:/@]*):[^@]*@)", std::regex::icase);
-  static const std::regex keyword_password(R"((password\s*=\s*)('[^']*'|\S+))", std::regex::icase);
+  static const std::regex keyword_password(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'?|\S+))", std::regex::icase);
   std::string out = std::regex_replace(url, uri_password, "$1:***@");
   return std::regex_replace(out, keyword_password, "$1***");
+}
+
+std::string redact_connection_error(const std::string& message, const std::string& url) {
+  static const std::regex uri_password(R"(^[a-z]+://[^:/@]*:([^@]*)@)", std::regex::icase);
+  static const std::regex keyword_password(R"(password\s*=\s*(?:'((?:[^'\\]|\\.)*)'?|([^\s&]+)))", std::regex::icase);
+  std::vector<std::string> secrets;
+  std::smatch m;
+  if (std::regex_search(url, m, uri_password)) secrets.push_back(m[1]);
+  for (std::sregex_iterator it(url.begin(), url.end(), keyword_password), end; it != end; ++it)
+    secrets.push_back((*it)[1].matched ? (*it)[1].str() : (*it)[2].str());
+  std::string out = message;
+  for (const auto& secret : secrets)
+    for (auto at = secret.empty() ? std::string::npos : out.find(secret); at != std::string::npos; at = out.find(secret, at + 3))
+      out.replace(at, secret.size(), "***");
+  return redact_database_url(out);
 }
 
 std::string with_connection_bounds(const std::string& url) {

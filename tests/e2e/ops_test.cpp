@@ -1,8 +1,15 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <thread>
 #include <sstream>
 
@@ -15,6 +22,9 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/job_helpers.hpp"
+#include "tests/support/run_process.hpp"
+#include "tests/support/step_runner.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace govjobd::testing;
@@ -46,6 +56,62 @@ std::string http_get(int port, const std::string& path) {
   char buf[4096];
   for (std::size_t n; (n = s.read_some(boost::asio::buffer(buf), ec)) > 0 || !ec;) response.append(buf, n);
   return response;
+}
+
+// True when GET /metrics answers 200 (false while the daemon is not listening yet, or when it refuses).
+bool metrics_served(int port) {
+  try {
+    return http_get(port, "/metrics").starts_with("HTTP/1.1 200");
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// A daemon config with a noop executor and the metrics endpoint on `port`.
+std::string metrics_config(const std::string& name, int port) {
+  const auto config = write_daemon_config(name, "  noop: {kind: noop}\n");
+  std::ofstream(config, std::ios::app) << "metrics: {listen: '127.0.0.1:" << port << "'}\n";
+  return config;
+}
+
+// A TCP connection to the metrics port that sends nothing (yet).
+int open_connection(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  return fd;
+}
+
+// How long after `since` the server closed `fd` (reading it gives end of file or a reset, whatever came
+// before); nullopt when still open after `limit`. `every`: called each 200 ms while waiting (a slow sender).
+std::optional<std::chrono::milliseconds> closed_after(int fd, std::chrono::steady_clock::time_point since,
+                                                      std::chrono::milliseconds limit, const std::function<void()>& every = {}) {
+  char buf[4096];
+  while (std::chrono::steady_clock::now() - since < limit) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) > 0) {
+      const auto n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - since);
+      continue;
+    }
+    if (every) every();
+  }
+  return std::nullopt;
+}
+
+// The daemon's user plus system CPU time so far (/proc/<pid>/stat, clock ticks).
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  std::istringstream rest(text.substr(text.rfind(')') + 2));
+  std::string field;
+  long long ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i)
+    if (i >= 14) ticks += std::stoll(field);
+  return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace
@@ -112,6 +178,102 @@ TEST_CASE("the database password never appears in the logs", "[ops]") {
   CHECK(daemon.log().find("s3cret-pw-42") == std::string::npos);
 }
 
+// A forged event: what a job writer or a step would like the journal to show.
+const std::string kForged = "\n<0>job 00000000-0000-0000-0000-000000000000 step - RUNNING -> COMPLETED: forged\r";
+
+// True when `line` is one whole event of `format` (a forged line is not).
+bool well_formed_line(const std::string& format, const std::string& line) {
+  if (line.find('\r') != std::string::npos) return false;
+  if (format == "json") return json::accept(line);
+  if (format == "journal") return line.size() > 3 && line[0] == '<' && std::string("34567").find(line[1]) != std::string::npos && line[2] == '>';
+  return line.starts_with("20") && line.find("Z ") == 26;  // 2026-11-28T16:19:50.123456Z info ...
+}
+
+TEST_CASE("a cancel reason or a stderr tail holding a newline, a priority prefix and CR stays on its event's line", "[ops]") {
+  const std::string format = GENERATE("text", "journal", "json");
+  INFO("logging.format " << format);
+  TestDatabase db;
+  const std::string started = (std::filesystem::temp_directory_path() / ("govjobd-started-" + unique_marker())).string();
+  const auto config = write_daemon_config(
+      "forged-" + format,
+      "  hang: {kind: process, command: [/bin/sh, -c, 'touch " + started + "; exec sleep 60'], kill_grace: 200ms}\n"
+      "  noisy: {kind: process, command: [/bin/sh, -c, 'printf %s \"$FORGED\" >&2; exit 4'], set_env: {FORGED: " +
+          json("disk full" + kForged).dump() + "}}\n");
+  std::ofstream(config, std::ios::app) << "logging: {format: " << format << "}\n";
+  const auto noisy = insert_job(db, json::array({step(0, "noisy")}));
+  const auto hang = insert_job(db, json::array({step(0, "hang")}));
+  DaemonProcess daemon(config, db.url());
+  REQUIRE(eventually([&] { return std::filesystem::exists(started); }));
+  std::filesystem::remove(started);
+  const auto cancel = run_process({GOVJOBD_BINARY, "cancel", hang, "--reason", "wrong window" + kForged, "--by", "eve\r\n<0>root"},
+                                  {{"GOVJOBD_DATABASE_URL", db.url()}});
+  REQUIRE(cancel.exit_code == 0);
+  REQUIRE(eventually([&] { return status_of(db, hang) == "CANCELLED" && status_of(db, noisy) == "FAILED"; }, 10s));
+  REQUIRE_THAT(job_of(db, noisy).at("status_reason").get<std::string>(), Catch::Contains("disk full\n<0>job 00000000"));  // the stderr tail (trimmed)
+  daemon.signal(SIGTERM);
+  REQUIRE(daemon.wait_exit() == 0);
+  const std::string log = daemon.log();
+  std::istringstream lines(log);
+  int forged_events = 0;
+  for (std::string line; std::getline(lines, line);) {
+    INFO(line);
+    CHECK(well_formed_line(format, line));
+    CHECK_FALSE(line.starts_with("<0>"));
+    CHECK_FALSE(line.starts_with("job 00000000"));
+    if (line.find("forged") != std::string::npos) ++forged_events;
+  }
+  CHECK(forged_events >= 3);  // the failed step, its job's end, the cancel: each one line
+  if (format != "json") {
+    CHECK_THAT(log, Catch::Contains("job " + hang + " step 0 RUNNING -> CANCELLED: cancelled by eve\\r\\n<0>root: wrong window\\n<0>job "));
+    CHECK_THAT(log, Catch::Contains("exit code 4: disk full\\n<0>job 00000000-0000-0000-0000-000000000000 step - RUNNING -> COMPLETED: forged"));
+  }
+}
+
+TEST_CASE("a step under the daemon's uid cannot read the daemon's environment or descriptors, and inherits no secret", "[ops]") {
+  TestDatabase db;
+  const std::string out = (std::filesystem::temp_directory_path() / ("govjobd-peek-" + unique_marker())).string();
+  // $PPID is the daemon: the step's sh is its child
+  const auto config = write_daemon_config(
+      "peek", "  peek: {kind: process, command: [/bin/sh, -c, 'cat /proc/$PPID/environ > " + out + ".environ 2>&1; "
+              "ls /proc/$PPID/fd > " + out + ".fd 2>&1; env > " + out + ".env']}\n");
+  const auto id = insert_job(db, json::array({step(0, "peek")}));
+  // Root may read any process's /proc files: the daemon (and so its step) runs as a service user, nobody.
+  std::vector<std::string> wrapper;
+  if (::geteuid() == 0) wrapper = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"};
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"}, {{"PGPASSWORD", "s3cret-env-pw"}}, wrapper);
+  REQUIRE(daemon.wait_exit() == 0);
+  CHECK(status_of(db, id) == "COMPLETED");
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  const std::string environ = read(out + ".environ"), fds = read(out + ".fd"), env = read(out + ".env");
+  CHECK_THAT(environ, Catch::Contains("Permission denied"));
+  CHECK_THAT(fds, Catch::Contains("Permission denied"));
+  for (const std::string& secret : std::vector<std::string>{"s3cret-env-pw", "GOVJOBD_DATABASE_URL", "PGPASSWORD", db.url()}) {
+    CHECK(environ.find(secret) == std::string::npos);
+    CHECK(env.find(secret) == std::string::npos);
+  }
+  CHECK_THAT(env, Catch::Contains("GOVJOBD_JOB_ID=" + id));
+  for (const char* suffix : {".environ", ".fd", ".env"}) std::filesystem::remove(out + suffix);
+}
+
+TEST_CASE("a password that libpq quotes in its error is not in the log nor on the CLI's stderr", "[ops]") {
+  TestDatabase db;
+  std::string url = db.url();
+  url.replace(url.find("postgres@"), 9, "postgres:s3cret%zz-pw@");  // not valid percent-encoding: libpq quotes it
+  const auto config = write_daemon_config("bad-password", "  noop: {kind: noop}\n");
+  DaemonProcess daemon(config, url);
+  REQUIRE(daemon.wait_for_log("invalid percent-encoded token"));
+  daemon.signal(SIGTERM);
+  daemon.wait_exit();
+  CHECK(daemon.log().find("s3cret") == std::string::npos);
+  const auto cli = run_process({GOVJOBD_BINARY, "jobs", "list"}, {{"GOVJOBD_DATABASE_URL", url}});
+  CHECK(cli.exit_code == 69);
+  CHECK_THAT(cli.err, Catch::Contains("invalid percent-encoded token"));
+  CHECK(cli.err.find("s3cret") == std::string::npos);
+}
+
 TEST_CASE("SIGHUP changes the log level", "[ops]") {
   TestDatabase db;
   const auto config = write_daemon_config("level", "  noop: {kind: noop}\n");
@@ -164,6 +326,84 @@ TEST_CASE("the metrics endpoint serves the counters in Prometheus text format", 
   CHECK_THAT(body, Catch::Contains("govjobd_claim_latency_seconds_count"));
   CHECK_THAT(body, Catch::Contains("govjobd_database_reconnects_total 0"));
   CHECK_THAT(http_get(port, "/nothing"), Catch::StartsWith("HTTP/1.1 404"));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit() == 0);
+}
+
+TEST_CASE("the metrics endpoint caps its connections and drops idle, slow and oversized clients - jobs run meanwhile", "[ops]") {
+  TestDatabase db;
+  const int port = free_port();
+  const auto config = metrics_config("metrics-cap", port);
+  DaemonProcess daemon(config, db.url());
+  REQUIRE(eventually([&] { return metrics_served(port); }, 10s));
+  const auto opened = std::chrono::steady_clock::now();
+  std::vector<int> idle;
+  for (int i = 0; i < 16; ++i) idle.push_back(open_connection(port));
+  for (int i = 0; i < 4; ++i) {  // beyond the cap: closed at once
+    const int extra = open_connection(port);
+    const auto at = std::chrono::steady_clock::now();
+    const auto closed = closed_after(extra, at, 3s);
+    REQUIRE(closed);
+    CHECK(*closed < 1s);
+    ::close(extra);
+  }
+  const auto id = insert(db);  // the daemon goes on with its jobs
+  CHECK(eventually([&] { return db.scalar("SELECT status FROM governance_jobs WHERE job_id = '" + id + "'") == "COMPLETED"; }, 4s));
+  for (const int fd : idle) {  // each dropped by its 5 s timeout
+    const auto closed = closed_after(fd, opened, 10s);
+    REQUIRE(closed);
+    CHECK(*closed >= 4s);
+    ::close(fd);
+  }
+  CHECK_THAT(http_get(port, "/metrics"), Catch::StartsWith("HTTP/1.1 200"));
+
+  const int slow = open_connection(port);  // a header line every 200 ms: never a whole request
+  const std::string line = "X-Slow: 1\r\n";
+  CHECK(::send(slow, "GET /metrics HTTP/1.1\r\n", 23, MSG_NOSIGNAL) == 23);
+  const auto slow_closed =
+      closed_after(slow, std::chrono::steady_clock::now(), 10s, [&] { (void)::send(slow, line.data(), line.size(), MSG_NOSIGNAL); });
+  REQUIRE(slow_closed);
+  CHECK(*slow_closed < 7s);
+  ::close(slow);
+
+  const int big = open_connection(port);  // a request larger than the bound
+  const std::string request = "GET /metrics HTTP/1.1\r\nX-Big: " + std::string(16384, 'a') + "\r\n\r\n";
+  (void)::send(big, request.data(), request.size(), MSG_NOSIGNAL);  // the server may close before it has all
+  const auto big_closed = closed_after(big, std::chrono::steady_clock::now(), 10s);
+  REQUIRE(big_closed);
+  CHECK(*big_closed < 2s);
+  ::close(big);
+  CHECK(metrics_served(port));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit() == 0);
+}
+
+TEST_CASE("with no descriptor left the metrics endpoint backs off instead of spinning on accept", "[ops]") {
+  TestDatabase db;
+  const int port = free_port();
+  const auto config = metrics_config("metrics-emfile", port);
+  DaemonProcess daemon(config, db.url());
+  REQUIRE(eventually([&] { return metrics_served(port); }, 10s));
+  const auto fds = std::distance(std::filesystem::directory_iterator("/proc/" + std::to_string(daemon.pid()) + "/fd"),
+                                 std::filesystem::directory_iterator{});
+  const std::string pid = std::to_string(daemon.pid());
+  const auto soft = run_process({"/usr/bin/prlimit", "--pid", pid, "--nofile", "--output=SOFT", "--noheadings", "--raw"});
+  REQUIRE(soft.exit_code == 0);
+  const std::string original = soft.out.substr(0, soft.out.find_first_of(" \n"));
+  // the soft limit only: raising a hard limit again may be refused even to root
+  REQUIRE(run_process({"/usr/bin/prlimit", "--pid", pid, "--nofile=" + std::to_string(fds + 1) + ":"}).exit_code == 0);
+  std::vector<int> waiting;  // the first takes the last descriptor; accept then fails with EMFILE
+  for (int i = 0; i < 4; ++i) waiting.push_back(open_connection(port));
+  std::this_thread::sleep_for(200ms);  // let the loop meet EMFILE
+  const double before = cpu_seconds(daemon.pid());
+  std::this_thread::sleep_for(2s);  // measuring CPU over a window: a sleep is the measure itself
+  const double used = cpu_seconds(daemon.pid()) - before;
+  CHECK(used < 0.5);  // a busy accept loop burns the whole 2 s
+  REQUIRE(run_process({"/usr/bin/prlimit", "--pid", pid, "--nofile=" + original + ":"}).exit_code == 0);
+  for (const int fd : waiting) ::close(fd);
+  CHECK(eventually([&] { return metrics_served(port); }, 10s));  // accepting again
+  const auto id = insert(db);
+  CHECK(eventually([&] { return db.scalar("SELECT status FROM governance_jobs WHERE job_id = '" + id + "'") == "COMPLETED"; }, 10s));
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit() == 0);
 }

@@ -16,6 +16,26 @@ depends=$(dpkg-deb -f "$deb" Depends)
 for d in libpqxx-6.4 libyaml-cpp0.7 libspdlog1.10 libsystemd0 libboost-filesystem1.74.0 systemd; do
   grep -q "$d" <<<"$depends" || { echo "Depends lacks $d: $depends"; exit 1; }
 done
+# the config may hold secrets: not readable by every user (postinst gives both to group govjobd)
+perms=$(dpkg-deb -c "$deb" | awk '$6 == "./etc/govjobd/" || $6 == "./etc/govjobd/govjobd.yaml" {print $1, $6}')
+grep -qx 'drwxr-x--- ./etc/govjobd/' <<<"$perms" || { echo "/etc/govjobd is not 0750: $perms"; exit 1; }
+grep -qx -- '-rw-r----- ./etc/govjobd/govjobd.yaml' <<<"$perms" || { echo "govjobd.yaml is not 0640: $perms"; exit 1; }
+control=$(mktemp -d); trap 'rm -rf "$out" "$control"' EXIT
+dpkg-deb -e "$deb" "$control"
+# postinst, run with the tools it calls recorded instead of run: root:govjobd 0750 and 0640 through
+# dpkg-statoverride, and a world-readable environment file left by an older README made 0640 root:govjobd
+mkdir -p "$control/bin" "$control/etc"
+for tool in dpkg-statoverride systemd-sysusers systemctl chown chmod; do
+  printf '#!/bin/sh\necho "%s $*" >>"%s"\n[ "%s $1" != "dpkg-statoverride --list" ]\n' "$tool" "$control/calls" "$tool" >"$control/bin/$tool"
+  chmod +x "$control/bin/$tool"
+done
+calls=$(PATH="$control/bin:$PATH" sh -c "sed 's|/etc/govjobd/environment|$control/etc/environment|' '$control/postinst' >'$control/postinst.t'
+  touch '$control/etc/environment'; /bin/chmod 0644 '$control/etc/environment'; sh '$control/postinst.t' configure; cat '$control/calls'")
+for expected in "dpkg-statoverride --update --add root govjobd 0750 /etc/govjobd" \
+                "dpkg-statoverride --update --add root govjobd 0640 /etc/govjobd/govjobd.yaml" \
+                "chown root:govjobd $control/etc/environment" "chmod 0640 $control/etc/environment"; do
+  grep -qxF "$expected" <<<"$calls" || { echo "postinst did not run: $expected"; echo "$calls"; exit 1; }
+done
 info=$(dpkg-deb -I "$deb")
 grep -q conffiles <<<"$info" || { echo "no conffiles"; exit 1; }
 echo "$(basename "$deb"): ok; Depends: $depends"

@@ -18,10 +18,12 @@
 namespace govjobd::testing {
 
 DaemonProcess::DaemonProcess(const std::string& config_path, const std::string& database_url,
-                             std::vector<std::string> extra, std::map<std::string, std::string> env) {
+                             std::vector<std::string> extra, std::map<std::string, std::string> env,
+                             std::vector<std::string> wrapper) {
   log_path_ = (std::filesystem::temp_directory_path() / ("govjobd-daemon-" + unique_marker() + ".log")).string();
   std::vector<std::string> args{GOVJOBD_BINARY, "run", "-c", config_path};
   args.insert(args.end(), extra.begin(), extra.end());
+  args.insert(args.begin(), wrapper.begin(), wrapper.end());
   const std::string url_env = "GOVJOBD_DATABASE_URL=" + database_url;
   std::ofstream(log_path_).flush();  // exists before the child opens it
   struct stat st {};

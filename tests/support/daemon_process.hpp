@@ -14,9 +14,10 @@ namespace govjobd::testing {
 // The real govjobd binary running as a daemon (`govjobd run`), its output in a log file.
 class DaemonProcess {
  public:
-  // env values "@LOG_STREAM@" become the log file's device:inode (a JOURNAL_STREAM for it).
+  // env values "@LOG_STREAM@" become the log file's device:inode (a JOURNAL_STREAM for it). `wrapper`: an
+  // argv (absolute path first) that execs the daemon's command line given after it, such as setpriv.
   DaemonProcess(const std::string& config_path, const std::string& database_url, std::vector<std::string> extra = {},
-                std::map<std::string, std::string> env = {});
+                std::map<std::string, std::string> env = {}, std::vector<std::string> wrapper = {});
   const std::string& log_path() const { return log_path_; }
   ~DaemonProcess();  // SIGKILL if still running
   DaemonProcess(const DaemonProcess&) = delete;

@@ -1,0 +1,37 @@
+#include <catch2/catch.hpp>
+
+#include "daemon/log/logging.hpp"
+#include "daemon/store/store.hpp"
+
+using govjobd::log::escape_line;
+
+TEST_CASE("escape_line keeps a forged line and priority prefix on the line it came in", "[logging]") {
+  CHECK(escape_line("wrong window\n<0>job 6012ca75 step - RUNNING -> COMPLETED: ok") ==
+        "wrong window\\n<0>job 6012ca75 step - RUNNING -> COMPLETED: ok");
+  CHECK(escape_line("a\r\nb\tc") == "a\\r\\nb\\tc");
+  CHECK(escape_line(std::string("nul\0bell\a esc\x1b[2J del\x7f", 22)) == "nul\\x00bell\\x07 esc\\x1b[2J del\\x7f");
+}
+
+TEST_CASE("escape_line escapes C1 controls, Unicode line separators and bytes that are not UTF-8", "[logging]") {
+  CHECK(escape_line("next\xc2\x85line csi\xc2\x9b") == "next\\u0085line csi\\u009b");
+  CHECK(escape_line("ls\xe2\x80\xa8ps\xe2\x80\xa9") == "ls\\u2028ps\\u2029");
+  CHECK(escape_line("lone \x9b byte \xff") == "lone \\x9b byte \\xff");
+  CHECK(escape_line("truncated \xe2\x80") == "truncated \\xe2\\x80");
+}
+
+TEST_CASE("escape_line leaves printable text alone, UTF-8 included", "[logging]") {
+  const std::string text = "job 6012ca75 step 1 RUNNING -> FAILED: exit code 4: disk full \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 \\n";
+  CHECK(escape_line(text) == text);
+  CHECK(escape_line("") == "");
+}
+
+TEST_CASE("a connection error loses every password of the connection string, quoted or encoded", "[logging]") {
+  using govjobd::store::redact_connection_error;
+  CHECK(redact_connection_error("invalid percent-encoded token: \"pw%zz\"", "postgresql://app:pw%zz@db/x") ==
+        "invalid percent-encoded token: \"***\"");
+  CHECK(redact_connection_error("bad value it\\'s-secret here", "host=db password='it\\'s-secret' user=x") ==
+        "bad value *** here");
+  CHECK(redact_connection_error("x tok3n y", "postgresql://db/x?sslmode=prefer&password=tok3n") == "x *** y");
+  CHECK(redact_connection_error("echo: host=db password='a b'", "host=db password='a b'") == "echo: host=db password=***");
+  CHECK(govjobd::store::redact_database_url("host=db password='it\\'s secret' user=x") == "host=db password=*** user=x");
+}
