@@ -134,7 +134,7 @@ int command_jobs_list(const CommonOptions& common, const ListOptions& options) {
   for (const auto& job : jobs)
     fmt::print("{:<36}  {:<9}  {:>5}  {:<27}  {:<27}  {}\n", job.job_id, job.status,
                fmt::format("{}/{}", job.current_step_index, job.total_steps), or_dash(job.created_at),
-               or_dash(job.completed_at), job.status_reason.value_or(""));
+               or_dash(job.completed_at), log::escape_line(job.status_reason.value_or("")));  // the writer's text, one line
   return kExitOk;
 }
 

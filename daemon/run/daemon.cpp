@@ -140,6 +140,7 @@ class Daemon {
   std::atomic<bool> listener_stop_{false};
   std::atomic<bool> listening_{false};
   bool ready_ = false, db_up_ = true, writes_up_ = true, heartbeat_ok_ = true, draining_ = false, stopped_ = false;
+  bool cancel_read_in_flight_ = false, cancel_read_again_ = false;
   bool claim_in_flight_ = false, claim_again_ = false, heartbeat_in_flight_ = false, idle_check_in_flight_ = false,
        claim_posted_ = false;
   long long finished_ = 0;
@@ -450,11 +451,21 @@ void Daemon::watchdog_tick(milliseconds every) {
   watchdog_timer_.async_wait([this, every](const boost::system::error_code& ec) { if (!ec) watchdog_tick(every); });
 }
 
+// One read in flight at a time, and one more after it when asked meanwhile: anyone may NOTIFY
+// govjobd_cancel, and a flood of notifications must not queue a flood of reads.
 void Daemon::apply_cancel_requests() {
   if (running_.empty()) return;
+  if (cancel_read_in_flight_) {
+    cancel_read_again_ = true;
+    return;
+  }
+  cancel_read_in_flight_ = true;
+  cancel_read_again_ = false;
   db_->post([this](store::Store& store) {
-    auto requests = store.job_cancel_requests(worker_id_);
+    auto requests = store.job_cancel_requests(worker_id_);  // a lost connection: the database thread runs it again
     asio::post(io_, [this, requests = std::move(requests)] {
+      cancel_read_in_flight_ = false;
+      if (cancel_read_again_) apply_cancel_requests();
       for (const auto& r : requests)
         if (auto it = running_.find(r.job_id); it != running_.end()) it->second->request_cancel(r.requested_by, r.reason);
     });

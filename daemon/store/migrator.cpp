@@ -63,6 +63,7 @@ MigrationReport Store::migrate() {
         continue;
       }
       try {
+        w.exec(std::string("SET LOCAL search_path = ") + kMigrationSearchPath);
         w.exec(impl_->sql(m.sql));
       } catch (const pqxx::sql_error& e) {
         throw SchemaMismatch(fmt::format("migration {} failed: {}", m.name, detail::first_line(e.what())));

@@ -24,9 +24,11 @@ std::string_view query(std::string_view name);
 
 // The schema of govjobd's own objects. Every connection runs with the search_path kSearchPath: no schema the
 // job writer can create objects in (its functions, operators or temp tables named like ours or like
-// built-ins are never used); the writer's table is named with its schema, as below.
+// built-ins are never used), the built-ins first and pg_temp last; the writer's table is named with its
+// schema, as below. Migrations run with kMigrationSearchPath, so that what they create lands in govjobd.
 inline constexpr const char* kOwnSchema = "govjobd";
-inline constexpr const char* kSearchPath = "govjobd, pg_catalog, pg_temp";
+inline constexpr const char* kSearchPath = "pg_catalog, govjobd, pg_temp";
+inline constexpr const char* kMigrationSearchPath = "govjobd, pg_catalog, pg_temp";
 
 // The SQL of a query or migration for a jobs table in `schema` (config::valid_schema_name): every bare `governance_jobs` (not part of a
 // longer name, not quoted, not already qualified) becomes `schema.governance_jobs`; @jobs_schema@ becomes the

@@ -2,6 +2,7 @@
 #include <map>
 #include <set>
 
+#include <fmt/format.h>
 #include <pqxx/pqxx>
 
 #include "daemon/store/pg_errors.hpp"
@@ -131,7 +132,8 @@ ClaimResult Store::job_claim(const JobClaimParams& p) {
     try {
       return ClaimResult{claim(std::nullopt), {}};
     } catch (const pqxx::sql_error& e) {
-      if (detail::transient(e)) throw;
+      // a statement timeout may be a row's doing (its size): isolate rather than run the same claim again
+      if (detail::transient(e) && e.sqlstate() != "57014") throw;
     }
     // Some row broke the claim: claim the candidates one by one; the row that fails again is claimed alone
     // without reading its steps, and failed by its worker with the database's message.
@@ -146,7 +148,7 @@ ClaimResult Store::job_claim(const JobClaimParams& p) {
         for (auto& job : claim(id)) out.jobs.push_back(std::move(job));
         continue;
       } catch (const pqxx::sql_error& e) {
-        if (detail::transient(e)) throw;
+        if (detail::transient(e) && e.sqlstate() != "57014") throw;
         const std::string message = detail::first_line(e.what());
         try {
           pqxx::nontransaction w(impl_->conn);
@@ -239,10 +241,12 @@ long long Store::jobs_pending_count() {
 long long Store::signal_record(const SignalRow& s) {
   return translate_errors([&] {
     pqxx::work w(impl_->conn);
-    const auto row = w.exec_prepared1("signal_record", s.job_id, s.contract_id, s.step_index, s.scope, s.signal_type,
+    const auto rows = w.exec_prepared("signal_record", s.job_id, s.contract_id, s.step_index, s.scope, s.signal_type,
                                       s.decision, s.reason, s.recorded_by);
+    if (rows.empty())
+      throw RequestRejected(fmt::format("another signal is already recorded for job {} step {}", s.job_id, s.step_index));
     w.commit();
-    return row[0].as<long long>();
+    return rows[0][0].as<long long>();
   });
 }
 

@@ -84,7 +84,13 @@ TEST_CASE("govjobd verify reports rows it cannot vouch for", "[roles]") {
           "_rogue; GRANT INSERT ON govjobd.governance_job_transitions TO " + db.name() + "_rogue; SET ROLE " +
           db.name() + "_rogue; INSERT INTO govjobd.governance_job_transitions (job_id, from_status, to_status, transitioned_by) "
           "VALUES ('" + job + "', NULL, 'PENDING', 'govjobd-worker-1'); RESET ROLE");
+  // code the table's owner attaches runs with a daemon's rights when a daemon writes a job
+  db.exec("CREATE FUNCTION public.owner_hook() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; "
+          "CREATE TRIGGER owner_hook BEFORE UPDATE ON governance_jobs FOR EACH ROW EXECUTE FUNCTION public.owner_hook(); "
+          "ALTER TABLE governance_jobs DISABLE TRIGGER govjobd_guard_writer");
   const std::string out = verify_output(db.url());
+  CHECK_THAT(out, Catch::Contains("governance_jobs  trigger owner_hook runs public.owner_hook, which is not govjobd's"));
+  CHECK_THAT(out, Catch::Contains("governance_jobs  govjobd's trigger govjobd_guard_writer is disabled"));
   CHECK_THAT(out, Catch::Contains(forged) && Catch::Contains("COMPLETED with no transition recorded"));
   CHECK_THAT(out, Catch::Contains(primed) && Catch::Contains("PENDING with results, evidence"));
   CHECK_THAT(out, Catch::Contains(job) && Catch::Contains("_rogue, which is not a govjobd daemon's"));

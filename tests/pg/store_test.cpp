@@ -124,8 +124,9 @@ TEST_CASE("cancel: PENDING ends CANCELLED, RUNNING gets a request, terminal and 
     void operator()(const std::string& p, int) override { payload = p; }
   } seen(listener, "govjobd_cancel");
   CHECK(store->job_cancel({running, "wrong target", "ops"}) == CancelOutcome::Requested);
-  CHECK(db.scalar("SELECT status || ' ' || cancel_requested_by || ' ' || cancel_reason FROM governance_jobs WHERE "
-                  "job_id = '" + running + "'") == "RUNNING ops wrong target");
+  // the request is a row of its own: the job's row is not touched (nor locked) by whoever asks
+  CHECK(db.scalar("SELECT j.status || ' ' || r.requested_by || ' ' || r.reason FROM governance_jobs j JOIN "
+                  "govjobd.cancel_requests r USING (job_id) WHERE job_id = '" + running + "'") == "RUNNING ops wrong target");
   for (int i = 0; i < 50 && seen.payload.empty(); ++i) listener.await_notification(0, 100'000);
   CHECK(seen.payload == running);
   CHECK_THROWS_WITH(store->job_cancel({running, "again", "ops"}),
@@ -306,4 +307,37 @@ TEST_CASE("the reaper ends a job only when it witnessed its owner's silence, or 
   CHECK(reap(60'000) == 0);
   db.exec("UPDATE govjobd_workers SET alive_since = (now() AT TIME ZONE 'UTC') - interval '60 s' WHERE worker_id = 'reaper'");
   CHECK(reap(60'000) == 1);
+}
+
+TEST_CASE("a cancel request left in an open transaction locks nothing a daemon writes, and its texts are bounded",
+          "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  const std::string running = enqueue(*store, "10000000-0000-0000-0000-000000000006");
+  db.exec("UPDATE governance_jobs SET status = 'RUNNING', claimed_by = 'w1' WHERE job_id = '" + running + "'");
+  pqxx::connection writer(db.url());
+  pqxx::work open(writer);  // never committed while the daemon writes
+  CHECK(open.exec1("SELECT govjobd.job_cancel('" + running + "', 'creator', 'stop')")[0].as<std::string>() == "REQUESTED");
+  // the daemon's heartbeat renews the job's lease without waiting on the writer's transaction
+  pqxx::connection daemon(db.url());
+  pqxx::work w(daemon);
+  w.exec("SET LOCAL lock_timeout = '2s'");
+  CHECK_NOTHROW(w.exec("UPDATE governance_jobs SET lease_expires_at = now() WHERE job_id = '" + running + "'"));
+  w.commit();
+  open.abort();
+  CHECK_THROWS_WITH(store->job_cancel({running, std::string(1001, 'r'), "ops"}),
+                    Catch::Contains("refused: requested_by (1 to 100 characters) and reason (at most 1000)"));
+  CHECK_THROWS_WITH(store->job_cancel({running, "r", std::string(101, 'o')}), Catch::Contains("refused"));
+}
+
+TEST_CASE("a signal step recorded again returns its signal only when it is the same signal", "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  const govjobd::store::SignalRow first{"10000000-0000-0000-0000-0000000000a7", "", 0, "payments", "incident", "deny",
+                                        "outage", "w1"};
+  const long long id = store->signal_record(first);
+  CHECK(store->signal_record(first) == id);  // a retry after a lost commit
+  auto other = first;  // a job_id reused after retention deleted the first job
+  other.decision = "approve";
+  CHECK_THROWS_WITH(store->signal_record(other), Catch::Contains("another signal is already recorded"));
 }

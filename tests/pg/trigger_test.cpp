@@ -169,7 +169,7 @@ TEST_CASE("every govjobd function has a pinned search_path and lives in the sche
   TestDatabase db;
   CHECK(db.scalar("SELECT count(*) FROM pg_proc WHERE proname LIKE 'govjobd%' AND pronamespace <> 'govjobd'::regnamespace") == "0");
   CHECK(db.scalar("SELECT count(*) FROM pg_proc WHERE pronamespace = 'govjobd'::regnamespace AND "
-                  "NOT coalesce(proconfig::text LIKE '%search_path=govjobd, pg_catalog, pg_temp%', false)") == "0");
+                  "NOT coalesce(proconfig::text LIKE '%search_path=pg_catalog, govjobd, pg_temp%', false)") == "0");
   CHECK(db.scalar("SELECT count(*) FROM pg_class WHERE relname IN ('governance_job_transitions', 'govjobd_workers', "
                   "'govjobd_schema_migrations') AND relnamespace = 'govjobd'::regnamespace") == "3");
 }

@@ -78,6 +78,7 @@ std::vector<std::string> writer_forgeries(const std::string& done, const std::st
       "('w2', 'h', 1, 'v', now(), now())",
       "INSERT INTO govjobd.governance_signals (job_id, step_index, scope, signal_type, decision, reason, recorded_by) "
       "VALUES ('" + done + "', 0, 's', 't', 'd', 'r', 'x')",
+      "INSERT INTO govjobd.cancel_requests (job_id, requested_by, reason) VALUES ('" + running + "', 'x', 'y')",
       "CREATE TABLE govjobd.planted (id int)",
       "CREATE FUNCTION govjobd.make_interval(secs numeric) RETURNS interval LANGUAGE sql AS $$SELECT interval '1 s'$$",
       "ALTER TABLE governance_jobs DISABLE TRIGGER USER",

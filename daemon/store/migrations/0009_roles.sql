@@ -32,14 +32,14 @@ ALTER TABLE governance_job_transitions ADD COLUMN IF NOT EXISTS recorded_by_role
 -- The jobs table for everyone who is not privileged (the creating system): insert PENDING jobs with nothing
 -- of govjobd's in them; change a job only while it is PENDING and only in the columns that describe it;
 -- delete nothing. A privileged role deletes only terminal jobs (retention); a superuser anything. Beside govjobd_guard_job_status,
--- which enforces the state machine for everyone. Privileged: a member of govjobd_daemon or govjobd_owner (a
--- daemon, the cancel function, a superuser). The function reads nothing of the schema govjobd, so roles
+-- which enforces the state machine for everyone. Privileged: a member of govjobd_daemon (a daemon, a
+-- superuser) or govjobd_owner itself (the cancel function), not the owner's members (a migrating role). The function reads nothing of the schema govjobd, so roles
 -- without access to it (the creating system's, before it is granted govjobd_writer) still insert jobs.
 CREATE OR REPLACE FUNCTION govjobd.govjobd_guard_writer() RETURNS trigger LANGUAGE plpgsql
-    SET search_path = govjobd, pg_catalog, pg_temp AS $$
+    SET search_path = pg_catalog, govjobd, pg_temp AS $$
 DECLARE
     privileged constant boolean := pg_has_role(current_user, 'govjobd_daemon', 'MEMBER')
-                                   OR pg_has_role(current_user, 'govjobd_owner', 'MEMBER');
+                                   OR current_user = 'govjobd_owner';
     -- a superuser can disable any trigger: refusing it a delete would protect nothing and hinder repairs
     superuser constant boolean := coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false);
 BEGIN
@@ -100,7 +100,7 @@ CREATE TRIGGER govjobd_guard_writer_truncate
 
 -- Transitions: who wrote each one is the database's word, not the row's.
 CREATE OR REPLACE FUNCTION govjobd.govjobd_stamp_transition() RETURNS trigger LANGUAGE plpgsql
-    SET search_path = govjobd, pg_catalog, pg_temp AS $$
+    SET search_path = pg_catalog, govjobd, pg_temp AS $$
 BEGIN
     NEW.recorded_by_role := current_user;
     RETURN NEW;
@@ -113,7 +113,7 @@ CREATE TRIGGER govjobd_stamp_transition
 
 -- Signals are evidence like the transitions: append-only.
 CREATE OR REPLACE FUNCTION govjobd.govjobd_guard_append_only() RETURNS trigger LANGUAGE plpgsql
-    SET search_path = govjobd, pg_catalog, pg_temp AS $$
+    SET search_path = pg_catalog, govjobd, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = 'GJ003';
 END
@@ -131,38 +131,58 @@ BEGIN
 END
 $$;
 
--- Cancels for those who may not write statuses: PENDING -> CANCELLED at once (with its transition), or a
--- request on a RUNNING job that its daemon acts on. Runs with govjobd_owner's rights; returns CANCELLED,
--- REQUESTED, or the reason nothing was done.
+-- Cancel requests on RUNNING jobs: one per job, append-only evidence. The request never touches the job row,
+-- so that no caller's open transaction can hold a lock a daemon's heartbeat or write would wait on.
+CREATE TABLE IF NOT EXISTS govjobd.cancel_requests (
+    job_id       uuid          PRIMARY KEY,
+    requested_by varchar(100)  NOT NULL,
+    reason       varchar(1000) NOT NULL,
+    requested_at timestamp     NOT NULL DEFAULT (clock_timestamp() AT TIME ZONE 'UTC')
+);
+DROP TRIGGER IF EXISTS govjobd_guard_cancel_requests ON govjobd.cancel_requests;
+CREATE TRIGGER govjobd_guard_cancel_requests BEFORE UPDATE OR DELETE ON govjobd.cancel_requests
+    FOR EACH ROW EXECUTE FUNCTION govjobd.govjobd_guard_append_only();
+
+-- Cancels for those who may not write statuses: PENDING -> CANCELLED at once (with its transition; a PENDING
+-- row is only ever locked by claims, which skip locked rows), or a request on a RUNNING job, recorded in
+-- govjobd.cancel_requests, that its daemon acts on. Runs with govjobd_owner's rights; returns CANCELLED,
+-- REQUESTED, or the reason nothing was done. Texts are bounded: they reach a daemon's memory and logs.
 CREATE OR REPLACE FUNCTION govjobd.job_cancel(job uuid, requested_by text, reason text) RETURNS text
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = govjobd, pg_catalog, pg_temp AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, govjobd, pg_temp AS $$
 DECLARE
     current_status text;
-    cancel_text constant text := format('cancelled by %s: %s', requested_by, reason);
+    cancel_text text;
 BEGIN
-    IF requested_by IS NULL OR reason IS NULL OR length(requested_by) > 100 THEN
-        RETURN 'refused: requested_by (at most 100 characters) and reason are required';
+    IF requested_by IS NULL OR reason IS NULL OR length(requested_by) NOT BETWEEN 1 AND 100
+       OR length(reason) > 1000 THEN
+        RETURN 'refused: requested_by (1 to 100 characters) and reason (at most 1000) are required';
     END IF;
-    SELECT j.status INTO current_status FROM governance_jobs j WHERE j.job_id = job FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN 'not found';
-    ELSIF current_status = 'PENDING' THEN
-        UPDATE governance_jobs j
-           SET status = 'CANCELLED', status_reason = cancel_text, completed_at = now() AT TIME ZONE 'UTC',
-               cancel_requested_at = now() AT TIME ZONE 'UTC', cancel_requested_by = job_cancel.requested_by,
-               cancel_reason = job_cancel.reason
-         WHERE j.job_id = job;
+    cancel_text := format('cancelled by %s: %s', requested_by, reason);
+    UPDATE governance_jobs j
+       SET status = 'CANCELLED', status_reason = cancel_text, completed_at = now() AT TIME ZONE 'UTC',
+           cancel_requested_at = now() AT TIME ZONE 'UTC', cancel_requested_by = job_cancel.requested_by,
+           cancel_reason = job_cancel.reason
+     WHERE j.job_id = job AND j.status = 'PENDING';
+    IF FOUND THEN
         INSERT INTO governance_job_transitions (job_id, from_status, to_status, step_index, reason, transitioned_by,
                                                 transitioned_at)
-        VALUES (job, 'PENDING', 'CANCELLED', NULL, cancel_text, job_cancel.requested_by,
-                now() AT TIME ZONE 'UTC');
+        VALUES (job, 'PENDING', 'CANCELLED', NULL, cancel_text, job_cancel.requested_by, now() AT TIME ZONE 'UTC');
         RETURN 'CANCELLED';
+    END IF;
+    SELECT j.status INTO current_status FROM governance_jobs j WHERE j.job_id = job;  -- no lock
+    IF NOT FOUND THEN
+        RETURN 'not found';
     ELSIF current_status = 'RUNNING' THEN
-        UPDATE governance_jobs j
-           SET cancel_requested_at = now() AT TIME ZONE 'UTC', cancel_requested_by = job_cancel.requested_by,
-               cancel_reason = job_cancel.reason
-         WHERE j.job_id = job AND j.cancel_requested_at IS NULL;
-        RETURN CASE WHEN FOUND THEN 'REQUESTED' ELSE 'RUNNING and already has a cancel request' END;
+        INSERT INTO cancel_requests (job_id, requested_by, reason)
+        VALUES (job, job_cancel.requested_by, job_cancel.reason)
+        ON CONFLICT DO NOTHING;
+        IF NOT FOUND THEN
+            RETURN 'RUNNING and already has a cancel request';
+        END IF;
+        PERFORM pg_notify('govjobd_cancel', job::text);
+        RETURN 'REQUESTED';
+    ELSIF current_status = 'PENDING' THEN
+        RETURN 'PENDING and being claimed; try again';
     END IF;
     RETURN format('%s, a terminal state; nothing to cancel', current_status);
 END
@@ -196,7 +216,7 @@ BEGIN
     END IF;
 END
 $$;
-GRANT SELECT ON govjobd.governance_job_transitions TO govjobd_writer;
+GRANT SELECT ON govjobd.governance_job_transitions, govjobd.cancel_requests TO govjobd_writer;
 GRANT EXECUTE ON FUNCTION govjobd.job_cancel(uuid, text, text) TO govjobd_writer, govjobd_daemon;
 -- The jobs table is the creating system's: govjobd grants on it what each role needs (the migrating role
 -- must own it or be a superuser). Its owner keeps every right of an owner: see docs/security.md.

@@ -22,8 +22,9 @@ WITH picked AS (
                            THEN min(n)::int END
                  FROM (SELECT CASE WHEN jsonb_typeof(e -> 'step_index') = 'number'
                                    THEN (e ->> 'step_index')::numeric END AS n
-                         FROM jsonb_array_elements(CASE WHEN jsonb_typeof(j.steps) = 'array' THEN j.steps
-                                                        ELSE '[]' END) e) indexes),
+                         FROM jsonb_array_elements(CASE WHEN jsonb_typeof(j.steps) = 'array'
+                                                             AND jsonb_array_length(j.steps) <= 1000  -- the parser's limit
+                                                        THEN j.steps ELSE '[]' END) e) indexes),
                j.current_step_index)
       FROM picked
      WHERE j.job_id = picked.job_id

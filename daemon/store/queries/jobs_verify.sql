@@ -22,8 +22,8 @@ WITH jobs AS (
                                 CASE WHEN jsonb_typeof(r0.value -> 'step_index') = 'number'
                                      THEN (r0.value ->> 'step_index')::numeric END AS step_index) r
 ), roles AS (
-    SELECT rolname FROM pg_roles
-     WHERE pg_has_role(rolname, 'govjobd_daemon', 'MEMBER') OR pg_has_role(rolname, 'govjobd_owner', 'MEMBER')
+    SELECT rolname FROM pg_roles  -- a daemon's (superusers included), and the cancel function's
+     WHERE pg_has_role(rolname, 'govjobd_daemon', 'MEMBER') OR rolname = 'govjobd_owner'
 )
 SELECT j.job_id::text, format('status %s but the last transition is to %s', j.status, l.to_status)
   FROM jobs j JOIN last_transition l USING (job_id) WHERE l.to_status IS DISTINCT FROM j.status
@@ -51,6 +51,23 @@ SELECT job_id::text, 'PENDING with results, evidence, a start, an end or a lease
   FROM jobs
  WHERE status = 'PENDING' AND (coalesce(step_results, '[]'::jsonb) <> '[]'::jsonb OR execution_evidence IS NOT NULL
         OR started_at IS NOT NULL OR completed_at IS NOT NULL OR lease_expires_at IS NOT NULL)
+UNION ALL
+-- Code on the jobs table that is not govjobd's runs with the rights of whoever writes a job, a daemon
+-- included: only the table's owner can attach it, and nothing it writes can then be vouched for.
+SELECT 'governance_jobs', format('trigger %s runs %s, which is not govjobd''s', t.tgname, t.tgfoid::regproc)
+  FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+ WHERE t.tgrelid = to_regclass(@jobs_schema_literal@ || '.governance_jobs') AND NOT t.tgisinternal
+   AND p.pronamespace <> 'govjobd'::regnamespace
+UNION ALL
+SELECT 'governance_jobs', format('govjobd''s trigger %s is disabled', t.tgname)
+  FROM pg_trigger t
+ WHERE t.tgrelid = to_regclass(@jobs_schema_literal@ || '.governance_jobs') AND NOT t.tgisinternal AND t.tgenabled = 'D'
+UNION ALL
+SELECT 'governance_jobs', format('rule %s is not govjobd''s', rulename)
+  FROM pg_rules WHERE schemaname = @jobs_schema_literal@ AND tablename = 'governance_jobs'
+UNION ALL
+SELECT 'governance_jobs', format('row-level security policy %s is not govjobd''s', policyname)
+  FROM pg_policies WHERE schemaname = @jobs_schema_literal@ AND tablename = 'governance_jobs'
 UNION ALL
 SELECT job_id::text, format('step_results[%s] (step_index %s) is out of order', ord - 1, step_index)
   FROM results WHERE previous_index IS NOT NULL AND step_index <= previous_index
