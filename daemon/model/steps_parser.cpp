@@ -160,14 +160,14 @@ void check_indexes(const std::vector<std::pair<std::size_t, int>>& indexes, std:
   const int start = first_at.begin()->first;
   if (start > 1)
     problems.push_back({std::nullopt, "", fmt::format("step_index must start at 0 or 1, the first is {}", start)});
-  int expected = start;
+  long long expected = start;  // index + 1 of the largest index, INT_MAX, must not overflow
   for (const auto& [index, position] : first_at) {
     if (index != expected) {
       problems.push_back({std::nullopt, "",
                           expected + 1 == index ? fmt::format("step_index {} is missing", expected)
                                                 : fmt::format("step_index {} to {} are missing", expected, index - 1)});
     }
-    expected = index + 1;
+    expected = static_cast<long long>(index) + 1;
   }
 }
 

@@ -28,7 +28,9 @@ std::string run_until_idle(TestDatabase& db, const std::string& name, const std:
                            const std::vector<std::string>& valid) {
   const auto config = write_daemon_config(name, kExecutors, worker_yaml);
   DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
-  REQUIRE(daemon.wait_exit(90s) == 0);
+  const auto exit_code = daemon.wait_exit(90s);
+  INFO(daemon.log_tail(200000));
+  REQUIRE(exit_code == 0);
   for (const auto& id : valid) CHECK(status_of(db, id) == "COMPLETED");
   return daemon.log();
 }

@@ -162,3 +162,11 @@ TEST_CASE("steps nested a million levels deep are refused at parse time, never w
   CHECK(parse_steps_text(nested(kMaxJsonDepth - 2)).problems_text() ==
         fmt::format("steps: nested deeper than {} levels", kMaxJsonDepth));
 }
+
+TEST_CASE("the largest step_index is checked without overflow", "[steps]") {
+  // UBSan: index + 1 overflowed int when the last index was INT_MAX (found by the poison matrix)
+  CHECK(problems_of(R"([{"step_index": 2147483647, "step_type": "noop"}])") ==
+        std::vector<std::string>{"steps: step_index must start at 0 or 1, the first is 2147483647"});
+  CHECK(problems_of(R"([{"step_index": 0, "step_type": "noop"}, {"step_index": 2147483647, "step_type": "noop"}])") ==
+        std::vector<std::string>{"steps: step_index 1 to 2147483646 are missing"});
+}
