@@ -96,7 +96,8 @@ TEST_CASE("a hostile writer under its own role: poison rows, a 60 MB row, hijack
   const auto config = write_daemon_config(
       "hostile-writer", "  noop: {kind: noop}\n  sleep: {kind: sleep}\n  edit: {kind: config_update, files: {app: '" + file + "'}}\n" +
                             effects.fast_executor("touch"),
-      "  concurrency: 8\n");
+      // a lease that a loaded machine (a 60 MB row is parsed to text twice) does not outrun
+      "  concurrency: 8\n  heartbeat_interval: 1s\n  lease_timeout: 10s\n");
   DaemonProcess daemon(config, daemon_url);
 
   const std::string done = valid.front();
