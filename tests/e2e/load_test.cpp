@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -46,7 +47,7 @@ TEST_CASE("under a soft open-files limit far below its concurrency the daemon ra
   const auto code = daemon.wait_exit(120s);
   INFO(daemon.log_tail());
   REQUIRE(code == 0);
-  CHECK(status_counts(db) == std::map<std::string, int>{{"COMPLETED", jobs}});
+  CHECK(jobs_by_status(db) == std::map<std::string, int>{{"COMPLETED", jobs}});
   CHECK_THAT(daemon.log(), Catch::Contains("open files: soft limit raised from 128 to " + std::to_string(hard_nofile())));
 }
 
@@ -106,7 +107,7 @@ TEST_CASE("an unexpected error while handling one job ends that job FAILED, and 
   CHECK(step_statuses(job) == std::vector<std::string>{"COMPLETED", "FAILED", "SKIPPED"});
   CHECK(job.at("step_results")[1].at("error") == reason);
   CHECK(transitions_of(db, bad) == std::vector<std::string>{"PENDING->RUNNING@-", "RUNNING->FAILED@1"});
-  CHECK(status_counts(db) == std::map<std::string, int>{{"COMPLETED", 20}, {"FAILED", 1}});
+  CHECK(jobs_by_status(db) == std::map<std::string, int>{{"COMPLETED", 20}, {"FAILED", 1}});
   CHECK_THAT(daemon.log(), Catch::Contains("job " + bad + " step 1: unexpected error while handling the job (in step end)"));
   CHECK(verify_output(db.url()) == "verify: clean\n");
 }
@@ -124,7 +125,7 @@ TEST_CASE("spawns that fail for lack of processes fail their steps with the reas
   const auto code = daemon.wait_exit(120s);
   INFO(daemon.log_tail());
   CHECK(code == 0);
-  const auto counts = status_counts(db);
+  const auto counts = jobs_by_status(db);
   INFO("COMPLETED " << counts.count("COMPLETED") << ", FAILED " << (counts.count("FAILED") ? counts.at("FAILED") : 0));
   CHECK(counts.count("PENDING") == 0);
   CHECK(counts.count("RUNNING") == 0);
@@ -135,4 +136,20 @@ TEST_CASE("spawns that fail for lack of processes fail their steps with the reas
   CHECK(db.scalar("SELECT count(*) FROM governance_jobs WHERE status = 'FAILED' AND status_reason <> "
                   "'step 0 failed: spawn failed: resource temporarily unavailable'") == "0");
   CHECK_THAT(daemon.log(), Catch::Contains("a step could not start for lack of resources"));
+}
+
+TEST_CASE("the unit's LimitNOFILE lets the daemon raise its limit far past a concurrency of 1,000", "[load]") {
+  std::ifstream unit(std::string(GOVJOBD_SOURCE_DIR) + "/systemd/govjobd.service");
+  std::string line, limit;
+  while (std::getline(unit, line))
+    if (line.starts_with("LimitNOFILE=")) limit = line.substr(12);
+  REQUIRE(limit == "1024:524288");  // soft for steps, hard for the daemon
+  const auto hard = std::stoll(limit.substr(limit.find(':') + 1));
+  const auto config = write_daemon_config("unit-limit", kSleepExecutor, "  concurrency: 1000\n");
+  // lowered to the unit's values where this machine allows more; checked against the machine's hard limit otherwise
+  const auto allowed = std::min<long long>(hard, static_cast<long long>(hard_nofile()));
+  const auto checked = run_process({"/usr/bin/prlimit", "--nofile=1024:" + std::to_string(allowed), "--", GOVJOBD_BINARY,
+                                    "check-config", "-c", config});
+  CHECK(checked.exit_code == 0);
+  CHECK_THAT(checked.out, Catch::Contains("OK (open files: 3052 needed, " + std::to_string(allowed) + " allowed here)"));
 }

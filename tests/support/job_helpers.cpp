@@ -45,7 +45,7 @@ void insert_one_step_jobs(TestDatabase& db, int count, const std::string& step_t
           ")), 1, (now() AT TIME ZONE 'UTC') + interval '1 hour' FROM generate_series(1, " + std::to_string(count) + ")");
 }
 
-std::map<std::string, int> status_counts(TestDatabase& db) {
+std::map<std::string, int> jobs_by_status(TestDatabase& db) {
   std::map<std::string, int> out;
   const auto rows = json::parse(db.scalar(
       "SELECT coalesce(json_object_agg(status, n), '{}')::text FROM (SELECT status, count(*) n FROM governance_jobs GROUP BY status) s"));

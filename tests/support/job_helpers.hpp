@@ -34,7 +34,7 @@ std::string insert_job(TestDatabase& db, const nlohmann::json& steps, const std:
 void insert_one_step_jobs(TestDatabase& db, int count, const std::string& step_type, int timeout_seconds = 60);
 
 // Jobs by status, e.g. {{"COMPLETED", 98}, {"FAILED", 2}}.
-std::map<std::string, int> status_counts(TestDatabase& db);
+std::map<std::string, int> jobs_by_status(TestDatabase& db);
 
 nlohmann::json step(int index, const std::string& type, nlohmann::json parameters = nlohmann::json::object(),
                     int timeout = 30, const std::string& target = "payments");
