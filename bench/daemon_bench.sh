@@ -252,4 +252,12 @@ summary 6 "idle: transactions/s (whole cluster), CPU" "$tps/s, $cpu % of a core"
 summary 6 "RSS idle / with 50 jobs running" "$((rss_idle / 1024)) / $((rss_busy / 1024)) MiB" "" "< 30 MB" \
   "$( ((rss_busy * 1024 < 30000000)) && echo met || echo missed)"
 kill -TERM $daemon; wait $daemon || true
+
+echo "== memory per running step: ${RSS_STEPS:=1000} process steps at once that print nothing (/bin/sleep 3)"
+rss_out=$(bench/steps_rss.sh "$GOVJOBD" "$DB" "$RSS_STEPS")
+grep -v '^RSS_' <<<"$rss_out"
+eval "$(grep '^RSS_' <<<"$rss_out")"
+summary 7 "peak RSS, $RSS_STEPS running process steps printing nothing (idle)" \
+  "$((RSS_PEAK_KIB / 1024)) MiB ($((RSS_IDLE_KIB / 1024)) MiB idle)" "" "< 64 MB" \
+  "$( ((RSS_PEAK_KIB * 1024 < 64000000)) && echo met || echo missed)"
 rm -rf "$WORK"

@@ -46,7 +46,7 @@ double executor_rate(int n, int in_flight) {
   int started_steps = 0, finished = 0, failed = 0;
   std::function<void()> start_one = [&] {
     const model::JobStep step{started_steps++, "bench", "", nlohmann::json::object(), 30};
-    executor.start(step, {"job", "contract", "bench", std::nullopt, nullptr}, [&](executors::StepExecution r) {
+    executor.start(step, {"job", "contract", "bench", std::nullopt, nullptr, nullptr}, [&](executors::StepExecution r) {
       ++finished;
       if (r.outcome != executors::StepOutcome::Completed) ++failed;
       if (started_steps < n) start_one();
@@ -73,7 +73,7 @@ std::vector<double> timeout_overshoot(int n, int in_flight) {
   std::function<void()> start_one = [&] {
     const model::JobStep step{started_steps++, "bench", "", nlohmann::json::object(), 1};
     const auto began = steady::now();
-    executor.start(step, {"job", "contract", "bench", std::nullopt, nullptr}, [&, began](executors::StepExecution) {
+    executor.start(step, {"job", "contract", "bench", std::nullopt, nullptr, nullptr}, [&, began](executors::StepExecution) {
       const double ms = std::chrono::duration<double, std::milli>(steady::now() - began).count();
       overshoot.push_back(ms - 1000.0 - 200.0);
       if (started_steps < n) start_one();

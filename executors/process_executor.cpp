@@ -58,6 +58,11 @@ void track_leader(pid_t pid, bool running) {
   else g_leaders.erase(pid);
 }
 
+// The RLIMIT_NOFILE steps get: the daemon's own as it was before raise_open_files_limit(). Set once at start-up,
+// before any spawn; read between vfork and exec.
+bool g_restore_child_nofile = false;
+rlimit g_child_nofile{};
+
 constexpr milliseconds kGroupPollInterval{10};
 constexpr milliseconds kDrainTimeout{500};    // after the group is gone, how long a stray writer may hold a pipe
 constexpr milliseconds kReapGiveUp{2000};     // after SIGKILL, how long to wait for the group to be reaped
@@ -96,6 +101,7 @@ struct ChildSetup : bp::extend::handler {
     ::signal(SIGPIPE, SIG_DFL);
     // trap 1: no inherited descriptors (stdio is already in place), without bp::limit_handles
     cloexec_descriptors(::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC), 3, fd_limit);
+    if (g_restore_child_nofile) ::setrlimit(RLIMIT_NOFILE, &g_child_nofile);  // lowering the soft limit: cannot fail
     // raw syscalls: glibc's set*id would signal the parent's other threads from a vfork child
     if (gid) {
       if (::syscall(SYS_setgroups, group_count, groups) != 0) fail(exec, SetupFailure::Groups);
@@ -132,6 +138,32 @@ std::string spawn_error(SetupFailure failure, const std::string& exe, const std:
   return ec.message();
 }
 
+// Descriptors, processes or memory ran out: the step cannot start now, and the next one may (the daemon then
+// claims more slowly). Said the way the issue reporter reads it: "spawn failed: too many open files".
+bool is_resource_shortage(const std::error_code& ec) {
+  return ec.category() == std::system_category() &&
+         (ec.value() == EMFILE || ec.value() == ENFILE || ec.value() == EAGAIN || ec.value() == ENOMEM);
+}
+
+std::string shortage_text(const std::error_code& ec) {
+  std::string text = ec.message();
+  if (!text.empty()) text.front() = static_cast<char>(std::tolower(static_cast<unsigned char>(text.front())));
+  return text;
+}
+
+// The read end of a pipe as an Asio descriptor: Boost.Process 1.74 hands out only a const reference to it.
+asio::posix::stream_descriptor& read_end(bp::async_pipe& pipe) {
+  return const_cast<asio::posix::stream_descriptor&>(pipe.source());
+}
+
+// One read buffer for every stream of every step: a stream is read only once it is readable, and the capture
+// takes what it keeps before the next read (loop thread only). An idle step holds no buffer at all.
+constexpr std::size_t kReadBufferBytes = 64 * 1024;
+char* read_buffer() {
+  static thread_local std::array<char, kReadBufferBytes> buffer;
+  return buffer.data();
+}
+
 std::string signal_name(int sig) {
   const char* name = ::sigabbrev_np(sig);
   return name ? fmt::format("SIG{}", name) : fmt::format("signal {}", sig);
@@ -149,7 +181,7 @@ class ProcessRun : public std::enable_shared_from_this<ProcessRun> {
   ProcessRun(asio::io_context& io, std::shared_ptr<const config::ExecutorSettings> settings,
              const model::JobStep& step, const StepContext& context, StepDone done)
       : io_(io), settings_holder_(std::move(settings)), settings_(*settings_holder_), step_(step), context_(context), done_(std::move(done)),
-        in_(io), out_(io), err_(io), deadline_timer_(io), grace_timer_(io), poll_timer_(io), drain_timer_(io),
+        deadline_timer_(io), grace_timer_(io), poll_timer_(io), drain_timer_(io),
         stdout_(static_cast<std::size_t>(settings_.max_output_bytes)),
         stderr_(static_cast<std::size_t>(settings_.max_output_bytes)) {}
 
@@ -157,9 +189,8 @@ class ProcessRun : public std::enable_shared_from_this<ProcessRun> {
 
  private:
   struct Stream {
-    bp::async_pipe* pipe;
+    std::optional<bp::async_pipe>* pipe;
     BoundedCapture* capture;
-    std::array<char, 65536> buffer{};
     bool open = true;
   };
 
@@ -174,7 +205,8 @@ class ProcessRun : public std::enable_shared_from_this<ProcessRun> {
   void poll_group();
   void maybe_finish();
   void finish();
-  void fail_to_spawn(std::string error);
+  void fail_to_spawn(std::string error, bool resource_shortage = false);
+  bool open_pipes();
   StepExecution result() const;
 
   asio::io_context& io_;
@@ -183,7 +215,7 @@ class ProcessRun : public std::enable_shared_from_this<ProcessRun> {
   model::JobStep step_;
   StepContext context_;
   StepDone done_;
-  bp::async_pipe in_, out_, err_;
+  std::optional<bp::async_pipe> in_, out_, err_;  // opened by launch(): EMFILE there fails the step, not the daemon
   asio::steady_timer deadline_timer_, grace_timer_, poll_timer_, drain_timer_;
   BoundedCapture stdout_, stderr_;
   Stream out_stream_{&out_, &stdout_};
@@ -262,6 +294,7 @@ void ProcessRun::launch(const ProcessExecutor::Identity* identity) {
     return fail_to_spawn(fmt::format("cannot run as user '{}' group '{}': govjobd is not running as root",
                                      identity->user, identity->group));
   args.erase(args.begin());
+  if (!open_pipes()) return;
 
   SetupFailure failure = SetupFailure::None;
   ChildSetup setup;
@@ -279,9 +312,12 @@ void ProcessRun::launch(const ProcessExecutor::Identity* identity) {
   auto on_exit = [self](int, const std::error_code&) { asio::post(self->io_, [self] { self->on_leader_exit(); }); };
   std::error_code ec;
   // trap 8: vfork (built with BOOST_POSIX_HAS_VFORK=1), so the loop is not blocked copying page tables
-  child_ = bp::child(bp::exe = exe, bp::args = args, bp::std_in < in_, bp::std_out > out_, bp::std_err > err_,
+  child_ = bp::child(bp::exe = exe, bp::args = args, bp::std_in < *in_, bp::std_out > *out_, bp::std_err > *err_,
                      environment(), io_, bp::on_exit = on_exit, bp::posix::use_vfork, setup, ec);
-  if (ec || !child_.valid()) return fail_to_spawn(spawn_error(failure, exe.string(), ec, settings_));
+  if (ec && failure == SetupFailure::None && is_resource_shortage(ec)) return fail_to_spawn(shortage_text(ec), true);
+  if (ec || !child_.valid())
+    return fail_to_spawn(spawn_error(failure, exe.string(), ec, settings_), is_resource_shortage(ec));
+  if (context_.on_spawned) context_.on_spawned();
 
   pgid_ = child_.id();
   track_leader(pgid_, true);
@@ -289,9 +325,9 @@ void ProcessRun::launch(const ProcessExecutor::Identity* identity) {
   child_.detach();  // trap 3 and 6: we never wait(); the child object lives until on_exit, we signal the group
 
   stdin_doc_ = std::make_shared<std::string>(stdin_document());
-  asio::async_write(in_, asio::buffer(*stdin_doc_), [self](const boost::system::error_code&, std::size_t) {
+  asio::async_write(*in_, asio::buffer(*stdin_doc_), [self](const boost::system::error_code&, std::size_t) {
     boost::system::error_code ignored;
-    self->in_.close(ignored);  // EOF for the child; EPIPE when it does not read is fine (SIGPIPE is ignored)
+    self->in_->close(ignored);  // EOF for the child; EPIPE when it does not read is fine (SIGPIPE is ignored)
   });
   read(out_stream_);
   read(err_stream_);
@@ -308,11 +344,31 @@ void ProcessRun::launch(const ProcessExecutor::Identity* identity) {
   }
 }
 
+bool ProcessRun::open_pipes() {
+  try {
+    in_.emplace(io_);
+    out_.emplace(io_);
+    err_.emplace(io_);
+    read_end(*out_).non_blocking(true);
+    read_end(*err_).non_blocking(true);
+    return true;
+  } catch (const std::system_error& e) {  // pipe(2): EMFILE, ENFILE
+    fail_to_spawn(is_resource_shortage(e.code()) ? shortage_text(e.code()) : e.what(), is_resource_shortage(e.code()));
+    return false;
+  }
+}
+
+// Waits until the stream is readable, then reads what is there into the shared buffer (a few reads at most,
+// so that a flood does not starve the loop) and waits again: no memory is held while a step prints nothing.
 void ProcessRun::read(Stream& s) {
   auto self = shared_from_this();
-  s.pipe->async_read_some(asio::buffer(s.buffer), [self, &s](const boost::system::error_code& ec, std::size_t n) {
-    if (n > 0) s.capture->append(s.buffer.data(), n);
-    if (ec) {
+  read_end(**s.pipe).async_wait(asio::posix::stream_descriptor::wait_read, [self, &s](const boost::system::error_code& ec) {
+    boost::system::error_code rec = ec;
+    for (int i = 0; i < 16 && !rec; ++i) {
+      const std::size_t n = read_end(**s.pipe).read_some(asio::buffer(read_buffer(), kReadBufferBytes), rec);
+      if (n > 0) s.capture->append(read_buffer(), n);
+    }
+    if (rec && rec != asio::error::would_block) {  // EOF, or closed by finish()
       s.open = false;
       self->maybe_finish();
       return;
@@ -392,17 +448,18 @@ void ProcessRun::finish() {
   finished_ = true;
   for (auto* timer : {&deadline_timer_, &grace_timer_, &poll_timer_, &drain_timer_}) timer->cancel();
   boost::system::error_code ignored;
-  in_.close(ignored);
-  out_.close(ignored);
-  err_.close(ignored);
+  in_->close(ignored);
+  out_->close(ignored);
+  err_->close(ignored);
   if (context_.cancel) context_.cancel->clear_handler();
   asio::post(io_, [done = std::move(done_), r = result()]() mutable { done(std::move(r)); });
 }
 
-void ProcessRun::fail_to_spawn(std::string error) {
+void ProcessRun::fail_to_spawn(std::string error, bool resource_shortage) {
   finished_ = true;
   StepExecution r;
   r.outcome = StepOutcome::SpawnFailed;
+  r.resource_shortage = resource_shortage;
   r.error = "spawn failed: " + std::move(error);
   r.output = nlohmann::json::object();
   r.duration = std::chrono::duration_cast<milliseconds>(steady::now() - started_);
@@ -567,6 +624,21 @@ int descriptor_limit() {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1 << 20;  // the kernel's default fs.nr_open
   return limit.rlim_cur > static_cast<rlim_t>(INT_MAX) ? INT_MAX : static_cast<int>(limit.rlim_cur);
+}
+
+OpenFilesLimit raise_open_files_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return {};
+  const auto as_number = [](rlim_t v) { return v == RLIM_INFINITY ? LLONG_MAX : static_cast<long long>(v); };
+  OpenFilesLimit out{as_number(limit.rlim_cur), as_number(limit.rlim_cur), as_number(limit.rlim_max)};
+  if (limit.rlim_cur == limit.rlim_max) return out;
+  if (!g_restore_child_nofile) {
+    g_child_nofile = limit;
+    g_restore_child_nofile = true;
+  }
+  rlimit raised{limit.rlim_max, limit.rlim_max};
+  if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) out.soft = out.hard;
+  return out;
 }
 
 void prepare_process_for_children() {

@@ -40,6 +40,18 @@ void cloexec_descriptors(long close_range_result, int first, int limit);
 // above it exists only when the limit was lowered after it was opened, which govjobd never does).
 int descriptor_limit();
 
+// RLIMIT_NOFILE's soft limit before and after raise_open_files_limit(), and the hard limit.
+struct OpenFilesLimit {
+  long long before = 0;
+  long long soft = 0;
+  long long hard = 0;
+};
+
+// Raises RLIMIT_NOFILE's soft limit to the hard one: the daemon's descriptors grow with its concurrency (see
+// run/descriptor_budget.hpp). Steps started afterwards get the soft limit back as it was (as systemd does:
+// programs that use select() or close every descriptor up to the limit expect a small one). Idempotent.
+OpenFilesLimit raise_open_files_limit();
+
 // Makes the calling process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER) and ignores
 // SIGPIPE, so that a step's leftover processes can be reaped and a child closing its stdin cannot kill us.
 // Idempotent; the daemon and the tests call it once at start-up.

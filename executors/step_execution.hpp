@@ -21,6 +21,9 @@ struct StepExecution {
   std::optional<int> exit_code;  // when a process exited
   std::optional<int> signal;     // when a process was killed by a signal
   std::chrono::milliseconds duration{0};
+  // SpawnFailed because descriptors, processes or memory ran out (EMFILE, ENFILE, EAGAIN, ENOMEM): the daemon
+  // claims more slowly until a spawn succeeds again.
+  bool resource_shortage = false;
 
   static StepExecution completed(nlohmann::json output = nlohmann::json::object());
   static StepExecution ended(StepOutcome outcome, std::string error);  // any outcome but Completed

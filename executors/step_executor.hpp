@@ -37,6 +37,7 @@ struct StepContext {
   std::string worker_id;
   std::optional<model::Timestamp> job_deadline;  // the job's timeout_at
   std::shared_ptr<CancelSignal> cancel;          // may be null: not cancellable
+  std::function<void()> on_spawned;              // may be null; a process step calls it once its child runs
 };
 
 // The earlier of the step's timeout_seconds from now and the job's timeout_at.

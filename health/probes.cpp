@@ -67,7 +67,7 @@ class CommandProbe : public ProbeBase {
   void start(std::shared_ptr<Attempt> attempt) override {
     auto cancel = std::make_shared<executors::CancelSignal>();
     attempt->on_timeout = [cancel] { cancel->request("probe timeout"); };
-    executors::StepContext context{"", "", "health", std::nullopt, cancel};
+    executors::StepContext context{"", "", "health", std::nullopt, cancel, nullptr};
     const model::JobStep step{0, "health_probe", "", nlohmann::json::object(), 3600};
     executor_.start(step, context, [attempt, rate = rate_](executors::StepExecution r) {
       if (r.outcome == executors::StepOutcome::SpawnFailed) return attempt->fail(r.error);

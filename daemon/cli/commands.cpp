@@ -20,6 +20,8 @@
 #include "daemon/model/steps_parser.hpp"
 #include "daemon/log/logging.hpp"
 #include "daemon/run/daemon.hpp"
+#include "daemon/run/descriptor_budget.hpp"
+#include "executors/process_executor.hpp"
 #include "daemon/store/store.hpp"
 #include "health/health_monitor.hpp"
 
@@ -98,7 +100,15 @@ nlohmann::json summary_json(const store::JobSummary& s) {
 
 int command_check_config(const CommonOptions& common) {
   const config::Settings settings = load_config(common);
-  fmt::print("{}: OK\n", settings.source);
+  // What `govjobd run` would check after raising its soft limit to the hard one (here: this process's; under
+  // systemd: the unit's LimitNOFILE=).
+  const auto files = executors::raise_open_files_limit();
+  const auto budget = run::descriptor_budget(settings);
+  if (auto shortfall = run::descriptor_shortfall(budget, files.soft)) {
+    spdlog::error("{}: {}", settings.source, *shortfall);
+    return kExitConfig;
+  }
+  fmt::print("{}: OK (open files: {} needed, {} allowed here)\n", settings.source, budget.total(), files.soft);
   return kExitOk;
 }
 

@@ -18,7 +18,9 @@
 
 #include "config/settings_loader.hpp"
 #include "daemon/log/logging.hpp"
+#include "daemon/run/claim_throttle.hpp"
 #include "daemon/run/db_worker.hpp"
+#include "daemon/run/descriptor_budget.hpp"
 #include "daemon/run/job_run.hpp"
 #include "daemon/run/metrics.hpp"
 #include "daemon/run/metrics_server.hpp"
@@ -96,6 +98,10 @@ class Daemon {
   }
   void on_notification(const store::Notification& n);
   void maybe_claim();
+  int executing() const;
+  void on_spawn_report(bool spawned);
+  // The event loop itself failed: every running job is ended FAILED as far as the database allows, then exit 70.
+  void end_after_internal_error(const std::string& what);
   void claim_soon();
   void start_job(store::ClaimedJob job);
   void on_job_finished(const JobRun& run);
@@ -115,6 +121,7 @@ class Daemon {
   void notify_status();
   RunEnv env();
   long long lease_ms() const { return settings_.worker.lease_timeout.count(); }
+  bool open_files_cover(const config::Settings& settings);
 
   asio::io_context io_;
   config::Settings settings_;
@@ -136,6 +143,12 @@ class Daemon {
   asio::steady_timer poll_timer_{io_}, heartbeat_timer_{io_}, reaper_timer_{io_}, grace_timer_{io_},
       watchdog_timer_{io_}, retention_timer_{io_};
   asio::signal_set signals_{io_, SIGTERM, SIGINT, SIGHUP};
+  ClaimThrottle throttle_;
+  asio::steady_timer throttle_timer_{io_};
+  std::string fault_after_step_type_ = [] {
+    const char* v = std::getenv("GOVJOBD_TEST_FAULT_AFTER_STEP_TYPE");  // a test hook: see RunEnv
+    return std::string(v ? v : "");
+  }();
   std::thread listener_;
   std::atomic<bool> listener_stop_{false};
   std::atomic<bool> listening_{false};
@@ -152,11 +165,13 @@ class Daemon {
 
 RunEnv Daemon::env() {
   return RunEnv{io_,   *recorder_, executors_, health_, settings_.health.block_on, worker_id_, host_, &metrics_,
-                [this] { claim_soon(); }, settings_.worker.max_job_bytes};
+                [this] { claim_soon(); }, settings_.worker.max_job_bytes,
+                [this](bool spawned) { on_spawn_report(spawned); }, fault_after_step_type_};
 }
 
 int Daemon::run() {
   executors::prepare_process_for_children();
+  if (!open_files_cover(settings_)) return kExitConfig;
   db_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, [this](bool up) { on_db_state(db_up_, up); });
   writes_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, [this](bool up) { on_db_state(writes_up_, up); });
   recorder_ = std::make_unique<Recorder>(io_, *writes_);
@@ -202,11 +217,29 @@ int Daemon::run() {
       finish_shutdown();
     });
   });
-  io_.run();
+  try {
+    io_.run();
+  } catch (const std::exception& e) {
+    end_after_internal_error(e.what());
+  }
   stop_listener();
   writes_->stop(5s);
   db_->stop(5s);
   return exit_code_;
+}
+
+// The soft limit goes up to the hard one; a concurrency the hard limit cannot cover is refused (at start, and
+// on reload) rather than met with EMFILE under load.
+bool Daemon::open_files_cover(const config::Settings& settings) {
+  const auto files = executors::raise_open_files_limit();
+  if (files.soft != files.before) spdlog::info("open files: soft limit raised from {} to {}", files.before, files.soft);
+  const auto budget = descriptor_budget(settings);
+  if (auto shortfall = descriptor_shortfall(budget, files.soft)) {
+    spdlog::error("{}: {}", settings.source, *shortfall);
+    return false;
+  }
+  spdlog::debug("open files: {} budgeted ({}) of {}", budget.total(), budget.parts(), files.soft);
+  return true;
 }
 
 void Daemon::on_ready() {
@@ -273,9 +306,9 @@ void Daemon::maybe_claim() {
   // A job whose end is being recorded runs nothing: its slot goes to the next job, so that the claim commits
   // beside the write batch. At most as many again may wait for their end to commit.
   const int concurrency = settings_.worker.concurrency;
-  int executing = 0;
-  for (const auto& [id, run] : running_) executing += run->ending() ? 0 : 1;
-  const int free = std::min(concurrency - executing, 2 * concurrency - static_cast<int>(running_.size()));
+  const int executing = this->executing();
+  const int free = throttle_.allowed(std::min(concurrency - executing, 2 * concurrency - static_cast<int>(running_.size())),
+                                     executing, ClaimThrottle::Clock::now());
   if (free <= 0) return;
   claim_in_flight_ = true;
   claim_again_ = false;
@@ -328,6 +361,56 @@ void Daemon::on_job_finished(const JobRun& run) {
     }
     claim_soon();
   });
+}
+
+int Daemon::executing() const {
+  int n = 0;
+  for (const auto& [id, run] : running_) n += run->ending() ? 0 : 1;
+  return n;
+}
+
+// Spawns failing for lack of descriptors, processes or memory throttle the claimer (ClaimThrottle): queued jobs
+// wait in the database; one that starts again lets it claim more.
+void Daemon::on_spawn_report(bool spawned) {
+  const auto now = ClaimThrottle::Clock::now();
+  if (spawned) {
+    if (!throttle_.active()) return;
+    if (throttle_.on_spawned(executing(), settings_.worker.concurrency, now))
+      spdlog::info("steps start again: claiming up to worker.concurrency ({}) again", settings_.worker.concurrency);
+    return maybe_claim();
+  }
+  if (throttle_.on_shortage(executing(), now))
+    spdlog::warn("a step could not start for lack of resources: claiming at most {} jobs at once, one more at a time, "
+                 "until steps start again", throttle_.cap());
+  throttle_timer_.expires_at(throttle_.next_probe());
+  throttle_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) maybe_claim();
+  });
+}
+
+void Daemon::end_after_internal_error(const std::string& what) {
+  spdlog::critical("internal error in the event loop: {}; ending the {} running jobs FAILED, then exiting", what,
+                   running_.size());
+  exit_code_ = 70;  // EX_SOFTWARE; systemd restarts the daemon
+  draining_ = true;
+  const std::string reason = "govjobd internal error: " + what;
+  for (auto& [id, run] : std::map(running_)) {
+    try {
+      run->fail_now(reason);
+    } catch (const std::exception& e) {
+      spdlog::error("job {} step -: its end could not be prepared ({}); it stays RUNNING until reaped", id, e.what());
+    }
+  }
+  // What remains of the loop records those ends (bounded: the writes' thread gives up on a lost database).
+  grace_timer_.expires_after(std::chrono::seconds(10));
+  grace_timer_.async_wait([this](const boost::system::error_code& ec) { if (!ec) io_.stop(); });
+  if (running_.empty()) finish_shutdown();
+  try {
+    io_.restart();
+    io_.run();
+  } catch (const std::exception& e) {
+    spdlog::critical("internal error again while ending the running jobs: {}", e.what());
+  }
 }
 
 // After the handlers already queued (the other jobs that ended in the same write): one claim for all
@@ -499,7 +582,7 @@ void Daemon::cancel_all(const std::string& reason) {
 void Daemon::finish_shutdown() {
   if (stopped_) return;
   stopped_ = true;
-  for (auto* t : {&poll_timer_, &heartbeat_timer_, &reaper_timer_, &grace_timer_, &watchdog_timer_, &retention_timer_})
+  for (auto* t : {&poll_timer_, &heartbeat_timer_, &reaper_timer_, &grace_timer_, &watchdog_timer_, &retention_timer_, &throttle_timer_})
     t->cancel();
   if (metrics_server_) metrics_server_->stop();
   signals_.cancel();
@@ -517,6 +600,7 @@ void Daemon::reload() {
   spdlog::info("SIGHUP: reloading {}", options_.config_path);
   try {
     config::Settings next = config::load_settings(options_.config_path);
+    if (!open_files_cover(next)) return spdlog::error("reload refused, keeping the running configuration");
     auto executors = std::make_shared<executors::ExecutorRegistry>(io_, next.executors, signals_sink_);
     auto health = std::make_shared<health::HealthMonitor>(io_, next.health);
     if (next.database.url != settings_.database.url)

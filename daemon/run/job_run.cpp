@@ -38,14 +38,64 @@ JobRun::JobRun(RunEnv env, store::ClaimedJob job, Finished on_finished)
     : env_(std::move(env)), job_(std::move(job)), on_finished_(std::move(on_finished)) {}
 
 void JobRun::start() {
+  contained("start", [&] { start_now(); });
+}
+
+void JobRun::contained(const char* where, const std::function<void()>& work) {
+  std::string what;
+  try {
+    return work();
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+    what = "unknown exception";
+  }
+  say(spdlog::level::err, next_ < steps_.size() ? std::optional<int>(steps_[next_].step_index) : std::nullopt, "", [&] {
+    return fmt::format("job {} step {}: unexpected error while handling the job (in {}): {}; the job ends FAILED, the "
+                       "daemon serves on", job_.job_id, next_ < steps_.size() ? std::to_string(steps_[next_].step_index) : "-",
+                       where, what);
+  });
+  try {
+    fail_now("Execution error: " + what);
+  } catch (...) {  // recording the failure failed too: free the slot, the reaper ends the row
+    finished("error");
+  }
+}
+
+void JobRun::fail_now(const std::string& reason) {
+  cancel_->request(reason);  // kills a running step's process group; its end is then ignored
+  if (ending_) return finished("error");  // the end was being recorded: the reaper ends it if it was not
+  steps_over_ = true;
+  const auto now = model::now_utc();
+  json results = json::array();
+  std::optional<int> at;
+  for (std::size_t i = next_; i < steps_.size(); ++i) {
+    model::StepResult r;
+    r.step_index = steps_[i].step_index;
+    r.status = StepStatus::Skipped;
+    if (i == next_ && executed_ > static_cast<int>(next_)) {  // started, no result yet
+      r.status = StepStatus::Failed;
+      r.completed_at = now;
+      r.error = reason;
+      at = r.step_index;
+      ++failed_;
+    }
+    results.push_back(r);
+  }
+  end_job(JobStatus::Failed, reason, at, std::move(results), health_);
+}
+
+void JobRun::start_now() {
   say(spdlog::level::info, std::nullopt, "", [&] { return fmt::format("job {} step - PENDING -> RUNNING: claimed by {}", job_.job_id, env_.worker_id); });
   if (auto problem = preflight()) return end_job(JobStatus::Failed, *problem, std::nullopt, skipped_from(0), std::nullopt);
   auto self = shared_from_this();
   env_.health->snapshot([self](model::HealthSnapshot snapshot) {
-    if (self->env_.metrics) self->env_.metrics->health_observed(snapshot);
-    self->health_before_ = snapshot;
-    self->health_ = std::move(snapshot);
-    self->next_step();
+    self->contained("health before", [&] {
+      if (self->env_.metrics) self->env_.metrics->health_observed(snapshot);
+      self->health_before_ = snapshot;
+      self->health_ = std::move(snapshot);
+      self->next_step();
+    });
   });
 }
 
@@ -71,7 +121,7 @@ std::optional<std::string> JobRun::preflight() {
 }
 
 void JobRun::request_cancel(const std::string& by, const std::string& reason) {
-  if (ending_ || cancel_reason_) return;
+  if (ending() || cancel_reason_) return;
   cancel_reason_ = fmt::format("cancelled by {}: {}", by, reason);
   say(spdlog::level::info, std::nullopt, "", [&] { return fmt::format("job {} cancel requested: {}", job_.job_id, *cancel_reason_); });
   cancel_->request(*cancel_reason_);  // kills the running step, if any; otherwise next_step sees it
@@ -113,56 +163,69 @@ void JobRun::next_step() {
   store::JobWrite w = write_for(job_.job_id, env_.worker_id);
   w.current_step_index = step.step_index;
   attach_health_before(w);
-  write(std::move(w), step.step_index, [self = shared_from_this(), step] { self->start_step(step); });
+  write(std::move(w), step.step_index, [self = shared_from_this(), step] { self->start_step(step); });  // contained by write()
 }
 
 void JobRun::start_step(const model::JobStep& step) {
   if (cancel_reason_) return next_step();
-  executors::StepContext context{job_.job_id, *job_.contract_id, env_.worker_id, job_.timeout_at, cancel_};
+  std::function<void()> on_spawned;
+  if (env_.spawn_report) on_spawned = [report = env_.spawn_report] { report(true); };
+  executors::StepContext context{job_.job_id, *job_.contract_id, env_.worker_id, job_.timeout_at, cancel_, on_spawned};
   const auto started = model::now_utc();
   ++executed_;
   executors::start_guarded(env_.io, *env_.executors->find(step.step_type), step, context,
                            [self = shared_from_this(), step, started](executors::StepExecution r) {
-                             self->on_step_done(step, started, std::move(r));
+                             self->contained("step end", [&] { self->on_step_done(step, started, std::move(r)); });
                            });
 }
 
 void JobRun::on_step_done(const model::JobStep& step, model::Timestamp started, executors::StepExecution r) {
+  if (ending_ || steps_over_) return;  // failed already (fail_now): the killed step's end changes nothing
   auto self = shared_from_this();
   if (env_.metrics) env_.metrics->step_finished(step.step_type, std::chrono::duration<double>(r.duration).count());
+  if (r.outcome != executors::StepOutcome::Completed) steps_over_ = true;  // its slot is free for the claimer
+  if (r.resource_shortage && env_.spawn_report) env_.spawn_report(false);
   env_.health->snapshot([self, step, started, r = std::move(r)](model::HealthSnapshot after) mutable {
-    if (self->env_.metrics) self->env_.metrics->health_observed(after);
-    self->health_ = after;
-    const auto ended = model::now_utc();
-    const bool ok = r.outcome == executors::StepOutcome::Completed;
-    std::string error = r.error;
-    if (r.outcome == executors::StepOutcome::Cancelled && self->cancel_reason_) error = *self->cancel_reason_;
-    model::StepResult result{step.step_index, ok ? StepStatus::Completed : StepStatus::Failed, started, ended,
-                             r.output.is_object() ? std::optional<json>(r.output) : std::nullopt,
-                             ok ? std::nullopt : std::optional<std::string>(error), after};
-    self->step_durations_[std::to_string(step.step_index)] = r.duration.count();
-    self->log_step(step, result, r.duration.count());
-    ++self->next_;
-    if (ok) {
-      ++self->succeeded_;
-      if (self->next_ < self->steps_.size()) {
-        store::JobWrite w = write_for(self->job_.job_id, self->env_.worker_id);
-        w.append_results = json::array({json(result)});
-        self->attach_health_before(w);
-        return self->write(std::move(w), step.step_index, [self] { self->next_step(); });
-      }
-      return self->end_job(JobStatus::Completed, "all steps completed", std::nullopt, json::array({json(result)}), after);
-    }
-    ++self->failed_;
-    json results = json::array({json(result)});
-    for (const auto& s : self->skipped_from(self->next_)) results.push_back(s);
-    if (r.outcome == executors::StepOutcome::Cancelled && self->cancel_reason_)
-      return self->end_job(JobStatus::Cancelled, *self->cancel_reason_, step.step_index, std::move(results), after);
-    const bool job_deadline = r.outcome == executors::StepOutcome::TimedOut && error.starts_with("job timeout exceeded");
-    self->end_job(JobStatus::Failed,
-                  job_deadline ? std::string("job timeout exceeded") : fmt::format("step {} failed: {}", step.step_index, error),
-                  step.step_index, std::move(results), after);
+    self->contained("step end", [&] { self->on_step_observed(step, started, std::move(r), std::move(after)); });
   });
+}
+
+void JobRun::on_step_observed(const model::JobStep& step, model::Timestamp started, executors::StepExecution r,
+                            model::HealthSnapshot after) {
+  if (ending_) return;
+  if (!env_.fault_after_step_type.empty() && step.step_type == env_.fault_after_step_type)
+    throw std::runtime_error("fault injected after a step of type '" + step.step_type + "' (GOVJOBD_TEST_FAULT_AFTER_STEP_TYPE)");
+  if (env_.metrics) env_.metrics->health_observed(after);
+  health_ = after;
+  const auto ended = model::now_utc();
+  const bool ok = r.outcome == executors::StepOutcome::Completed;
+  std::string error = r.error;
+  if (r.outcome == executors::StepOutcome::Cancelled && cancel_reason_) error = *cancel_reason_;
+  model::StepResult result{step.step_index, ok ? StepStatus::Completed : StepStatus::Failed, started, ended,
+                           r.output.is_object() ? std::optional<json>(r.output) : std::nullopt,
+                           ok ? std::nullopt : std::optional<std::string>(error), after};
+  step_durations_[std::to_string(step.step_index)] = r.duration.count();
+  log_step(step, result, r.duration.count());
+  ++next_;
+  if (ok) {
+    ++succeeded_;
+    if (next_ < steps_.size()) {
+      store::JobWrite w = write_for(job_.job_id, env_.worker_id);
+      w.append_results = json::array({json(result)});
+      attach_health_before(w);
+      return write(std::move(w), step.step_index, [self = shared_from_this()] { self->next_step(); });
+    }
+    return end_job(JobStatus::Completed, "all steps completed", std::nullopt, json::array({json(result)}), after);
+  }
+  ++failed_;
+  json results = json::array({json(result)});
+  for (const auto& s : skipped_from(next_)) results.push_back(s);
+  if (r.outcome == executors::StepOutcome::Cancelled && cancel_reason_)
+    return end_job(JobStatus::Cancelled, *cancel_reason_, step.step_index, std::move(results), after);
+  const bool job_deadline = r.outcome == executors::StepOutcome::TimedOut && error.starts_with("job timeout exceeded");
+  end_job(JobStatus::Failed,
+          job_deadline ? std::string("job timeout exceeded") : fmt::format("step {} failed: {}", step.step_index, error),
+          step.step_index, std::move(results), after);
 }
 
 void JobRun::end_job(JobStatus status, const std::string& reason, std::optional<int> step_index, json results,
@@ -180,15 +243,20 @@ void JobRun::end_job(JobStatus status, const std::string& reason, std::optional<
   auto self = shared_from_this();
   if (env_.on_ending) env_.on_ending();
   env_.recorder.write(std::move(w), [self, status, reason, step_index](const store::WriteResult& o) {
-    if (o.outcome == store::WriteOutcome::Refused) return self->end_refused(step_index, o.refusal);
-    if (o.outcome == store::WriteOutcome::Fenced) {
-      self->say(spdlog::level::warn, step_index, "",
-                [&] { return fmt::format("job {} step {} no longer RUNNING under {} (cancelled or reaped elsewhere); its end was not recorded",
-                            self->job_.job_id, step_label(step_index), self->env_.worker_id); });
-      return self->finished("taken away");
-    }
-    self->ended(status, reason, step_index);
+    self->contained("end recorded", [&] { self->on_end_recorded(o, status, reason, step_index); });
   });
+}
+
+void JobRun::on_end_recorded(const store::WriteResult& o, JobStatus status, const std::string& reason,
+                             std::optional<int> step_index) {
+  if (o.outcome == store::WriteOutcome::Refused) return end_refused(step_index, o.refusal);
+  if (o.outcome == store::WriteOutcome::Fenced) {
+    say(spdlog::level::warn, step_index, "",
+        [&] { return fmt::format("job {} step {} no longer RUNNING under {} (cancelled or reaped elsewhere); its end was not recorded",
+                    job_.job_id, step_label(step_index), env_.worker_id); });
+    return finished("taken away");
+  }
+  ended(status, reason, step_index);
 }
 
 void JobRun::end_refused(std::optional<int> step_index, const std::string& refusal) {
@@ -204,7 +272,7 @@ void JobRun::end_refused(std::optional<int> step_index, const std::string& refus
   w.transition_step_index = step_index;
   auto self = shared_from_this();
   env_.recorder.write(std::move(w), [self, reason, step_index, step](const store::WriteResult& o) {
-    if (o.outcome == store::WriteOutcome::Applied) return self->ended(JobStatus::Failed, reason, step_index);
+    if (o.outcome == store::WriteOutcome::Applied) return self->contained("end recorded", [&] { self->ended(JobStatus::Failed, reason, step_index); });
     self->say(spdlog::level::err, step_index, "", [&] {
       return fmt::format("job {} step {}: its end could not be recorded either ({}); it stays RUNNING until reaped",
                          self->job_.job_id, step,
@@ -231,21 +299,24 @@ void JobRun::attach_health_before(store::JobWrite& w) {
 void JobRun::write(store::JobWrite w, int step_index, std::function<void()> then) {
   auto self = shared_from_this();
   env_.recorder.write(std::move(w), [self, step_index, then = std::move(then)](const store::WriteResult& o) {
-    if (o.outcome == store::WriteOutcome::Applied) return then();
-    if (o.outcome == store::WriteOutcome::Refused) {
-      // What this step's record held (its result, a snapshot) cannot be stored: the job does not go on
-      // without it. The steps not run yet are SKIPPED; the reason carries the database's message.
-      return self->end_job(JobStatus::Failed,
-                           fmt::format("step {}: the database refused the job's record: {}", step_index, o.refusal),
-                           step_index, self->skipped_from(self->next_), self->health_);
-    }
-    self->say(spdlog::level::warn, std::nullopt, "",
-              [&] { return fmt::format("job {} no longer RUNNING under {} (cancelled or reaped elsewhere); stopping it",
-                          self->job_.job_id, self->env_.worker_id); });
-    self->ending_ = true;
-    self->cancel_->request("job taken away");
-    self->finished("taken away");
+    self->contained("write recorded", [&] { self->on_write_recorded(o, step_index, then); });
   });
+}
+
+void JobRun::on_write_recorded(const store::WriteResult& o, int step_index, const std::function<void()>& then) {
+  if (o.outcome == store::WriteOutcome::Applied) return then();
+  if (o.outcome == store::WriteOutcome::Refused) {
+    // What this step's record held (its result, a snapshot) cannot be stored: the job does not go on
+    // without it. The steps not run yet are SKIPPED; the reason carries the database's message.
+    return end_job(JobStatus::Failed, fmt::format("step {}: the database refused the job's record: {}", step_index, o.refusal),
+                   step_index, skipped_from(next_), health_);
+  }
+  say(spdlog::level::warn, std::nullopt, "",
+      [&] { return fmt::format("job {} no longer RUNNING under {} (cancelled or reaped elsewhere); stopping it",
+                  job_.job_id, env_.worker_id); });
+  ending_ = true;
+  cancel_->request("job taken away");
+  finished("taken away");
 }
 
 json JobRun::skipped_from(std::size_t first) const {

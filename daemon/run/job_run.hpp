@@ -30,6 +30,11 @@ struct RunEnv {
   // The job ran its course and its end is being recorded: it no longer counts against the concurrency.
   std::function<void()> on_ending;
   long long max_job_bytes = 8 << 20;  // for the reason of a job whose steps were too large to fetch
+  // A step's process started (true), or could not for lack of resources (false): the claimer's throttle.
+  std::function<void(bool spawned)> spawn_report;
+  // Test hook (GOVJOBD_TEST_FAULT_AFTER_STEP_TYPE, read by the daemon at start; empty in production): after a
+  // step of this type ends, handling it throws, as an unexpected bug would. Proves containment end to end.
+  std::string fault_after_step_type;
 };
 
 // One claimed job, from RUNNING to its terminal state: health before, each step in step_index order
@@ -44,14 +49,26 @@ class JobRun : public std::enable_shared_from_this<JobRun> {
   void request_cancel(const std::string& by, const std::string& reason);
   const std::string& job_id() const { return job_.job_id; }
   const std::string& outcome() const { return outcome_; }
-  // Steps over: only the recording of the end remains.
-  bool ending() const { return ending_; }
+  // Steps over: only the recording of the end remains (or a step failed and its end is being prepared).
+  bool ending() const { return ending_ || steps_over_; }
+  // Ends the job FAILED with `reason` now: a running step is killed, its result FAILED, the rest SKIPPED. For
+  // an unexpected error of the job's own handling, and for the daemon's last act after a failure of its own.
+  void fail_now(const std::string& reason);
 
  private:
   std::optional<std::string> preflight();
+  void start_now();
+  // Runs one piece of this job's handling: an exception there ends this job FAILED ("Execution error: ...",
+  // the job creator's wording) and never reaches the event loop, which serves the other jobs.
+  void contained(const char* where, const std::function<void()>& work);
   void next_step();
   void start_step(const model::JobStep& step);
   void on_step_done(const model::JobStep& step, model::Timestamp started, executors::StepExecution r);
+  void on_step_observed(const model::JobStep& step, model::Timestamp started, executors::StepExecution r,
+                        model::HealthSnapshot after);
+  void on_end_recorded(const store::WriteResult& o, model::JobStatus status, const std::string& reason,
+                       std::optional<int> step_index);
+  void on_write_recorded(const store::WriteResult& o, int step_index, const std::function<void()>& then);
   void end_job(model::JobStatus status, const std::string& reason, std::optional<int> step_index,
                nlohmann::json results, std::optional<model::HealthSnapshot> health_after);
   // A write before or after step `step_index` (not the end); `then` runs once it is recorded.
@@ -86,6 +103,7 @@ class JobRun : public std::enable_shared_from_this<JobRun> {
   std::shared_ptr<executors::CancelSignal> cancel_ = std::make_shared<executors::CancelSignal>();
   std::optional<std::string> cancel_reason_;  // "cancelled by <who>: <reason>"
   bool ending_ = false;
+  bool steps_over_ = false;
   std::string outcome_;
   model::Timestamp started_at_ = model::now_utc();
   int executed_ = 0, succeeded_ = 0, failed_ = 0, blocked_ = 0;  // blocked: failed by the gate, never run

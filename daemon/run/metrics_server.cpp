@@ -18,7 +18,7 @@ namespace {
 // are closed at once), each given kConnectionTimeout to send its request and again to take the answer (a
 // client that sends nothing, or a byte at a time, is dropped), a request of at most kMaxRequestBytes, and
 // after a failed accept (EMFILE: no descriptor left) a pause before the next, not a busy loop.
-constexpr std::size_t kMaxConnections = 16;
+constexpr std::size_t kMaxConnections = MetricsServer::kMaxConnections;
 constexpr auto kConnectionTimeout = std::chrono::seconds(5);
 constexpr std::size_t kMaxRequestBytes = 8192;
 constexpr auto kMinAcceptBackoff = std::chrono::milliseconds(50);

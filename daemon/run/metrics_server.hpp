@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,6 +15,9 @@ namespace govjobd::run {
 // time and request size (see metrics_server.cpp) so that a client cannot exhaust the daemon.
 class MetricsServer {
  public:
+  // Connections served at once (one more is accepted only to be closed): part of the descriptor budget.
+  static constexpr std::size_t kMaxConnections = 16;
+
   // Throws std::runtime_error when the address cannot be bound.
   MetricsServer(boost::asio::io_context& io, const std::string& listen, std::function<std::string()> render);
   ~MetricsServer();

@@ -1,10 +1,12 @@
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -156,7 +158,7 @@ TEST_CASE("50 children at once all complete", "[process]") {
   for (int i = 0; i < 50; ++i) {
     auto step = make_step();
     step.step_index = i;
-    executor.start(step, {"job", "contract", "w", std::nullopt, nullptr},
+    executor.start(step, {"job", "contract", "w", std::nullopt, nullptr, nullptr},
                    [&results, i](executors::StepExecution r) { results.emplace(i, std::move(r)); });
   }
   const auto started = std::chrono::steady_clock::now();
@@ -217,7 +219,7 @@ TEST_CASE("the step arrives as JSON on stdin and in an allowlisted environment",
   settings.env = {"GOVJOBD_TEST_ALLOWED", "PATH"};
   settings.set_env = {{"FIXED", "1"}};
   executors::StepContext context{"11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222",
-                                 "worker-1", std::nullopt, nullptr};
+                                 "worker-1", std::nullopt, nullptr, nullptr};
   auto step = make_step(30, {{"reason", "it's \"maintenance\"; $(x)"}, {"count", 3}}, "payments");
   step.step_index = 4;
   auto r = run_process_step(settings, step, context);
@@ -326,4 +328,83 @@ TEST_CASE("the workdir is entered as the step's user - one it cannot reach fails
   CHECK(entered.outcome == StepOutcome::Completed);
   CHECK(entered.output.at("stdout") == dir.string() + "\n");
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("each stream is capped on its own at a configured max_output_bytes - a stderr flood alone, a stdout flood alone", "[process]") {
+  auto settings = process_settings({"/bin/sh", "-c", "head -c 5000000 /dev/zero | tr '\\0' e >&2; echo out"});
+  settings.max_output_bytes = 1000;
+  const long before = rss_kib();
+  auto err = run_process_step(settings, make_step());
+  CHECK(err.outcome == StepOutcome::Completed);
+  CHECK(err.output.at("stderr").get<std::string>() == std::string(1000, 'e'));
+  CHECK(err.output.at("stderr_bytes") == 5000000);
+  CHECK(err.output.at("stdout") == "out\n");
+  CHECK(err.output.at("stdout_bytes") == 4);
+  CHECK(err.output.at("truncated") == true);
+
+  settings.command = {"/bin/sh", "-c", "head -c 5000000 /dev/zero | tr '\\0' o; echo err >&2"};
+  auto out = run_process_step(settings, make_step());
+  CHECK(out.outcome == StepOutcome::Completed);
+  CHECK(out.output.at("stdout").get<std::string>() == std::string(1000, 'o'));
+  CHECK(out.output.at("stdout_bytes") == 5000000);
+  CHECK(out.output.at("stderr") == "err\n");
+  CHECK(out.output.at("truncated") == true);
+  CHECK(rss_kib() - before < 8 * 1024);  // 10 MB went through; the kept 2 KB and one shared read buffer stayed
+}
+
+TEST_CASE("running steps that print nothing hold no output buffers", "[process]") {
+  executors::prepare_process_for_children();
+  boost::asio::io_context io;
+  executors::ProcessExecutor executor(io, process_settings({"/bin/sleep", "2"}));
+  // one step first: the loop's own allocations (signal pipe, child bookkeeping) are not the steps'
+  run_process_step(process_settings({"/bin/true"}), make_step());
+  const int steps = 200;
+  int spawned = 0, done = 0;
+  long during = 0;
+  const long before = rss_kib();
+  for (int i = 0; i < steps; ++i) {
+    executors::StepContext context{"job", "contract", "w", std::nullopt, nullptr, nullptr};
+    context.on_spawned = [&] {
+      if (++spawned == steps) during = rss_kib();
+    };
+    executor.start(make_step(), context, [&](executors::StepExecution r) {
+      CHECK(r.outcome == StepOutcome::Completed);
+      ++done;
+    });
+  }
+  io.run_for(60s);
+  REQUIRE(done == steps);
+  REQUIRE(during > 0);
+  INFO("RSS " << before << " KiB before, " << during << " KiB with " << steps << " steps running");
+  CHECK((during - before) / steps < 24);  // KiB per running step (each held 2 x 64 KiB of read buffers before)
+}
+
+TEST_CASE("a spawn without descriptors left fails its step with a resource reason, and the next spawn succeeds", "[process]") {
+  executors::prepare_process_for_children();
+  rlimit saved{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  boost::asio::io_context io;
+  executors::ProcessExecutor executor(io, process_settings({"/bin/true"}));
+  std::optional<executors::StepExecution> starved;
+  boost::asio::steady_timer reactor(io);  // the loop's own descriptors (epoll, eventfd, timerfd) exist before counting
+  const int probe = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // the lowest free descriptor: room for 2 more
+  REQUIRE(probe >= 0);
+  ::close(probe);
+  rlimit low = saved;
+  low.rlim_cur = static_cast<rlim_t>(probe + 2);  // stdin's pipe opens, stdout's cannot
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+  executor.start(make_step(), {"job", "contract", "w", std::nullopt, nullptr, nullptr},
+                 [&](executors::StepExecution r) { starved = std::move(r); });
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  io.run_for(10s);
+  REQUIRE(starved);
+  CHECK(starved->outcome == StepOutcome::SpawnFailed);
+  CHECK(starved->error == "spawn failed: too many open files");
+  CHECK(starved->resource_shortage);
+  auto next = run_process_step(process_settings({"/bin/true"}), make_step());
+  CHECK(next.outcome == StepOutcome::Completed);
+  CHECK_FALSE(next.resource_shortage);
+  const int after = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // the failed spawn closed what it had opened
+  CHECK(after == probe);
+  ::close(after);
 }

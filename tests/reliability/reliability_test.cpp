@@ -396,6 +396,69 @@ TEST_CASE("hostile steps: 100 forks, a closed stdout, 1 GB of output, setsid - t
                      max_rss_kb / 1024, escaped ? "yes (documented)" : "no"));
 }
 
+TEST_CASE("2,000 concurrent process steps under a soft open-files limit of 1024, and under limits that fit or not", "[reliability]") {
+  const int steps = 2000;
+  const auto config = write_daemon_config("fd-load", "  nap: {kind: process, command: [/bin/sleep, '2']}\n",
+                                          "  concurrency: 2000\n  lease_timeout: 30s\n  heartbeat_interval: 1s\n");
+  struct Run {
+    double seconds = 0;
+    long long peak_rss_kb = 0;
+    std::map<std::string, long long> counts;
+    int odd_failures = 0;  // FAILED for anything but a resource reason
+  };
+  // One daemon under `nofile` (prlimit's SOFT:HARD) until every job has ended; it must still be alive then.
+  auto run = [&](const std::string& nofile) {
+    TestDatabase db;
+    insert_jobs(db, steps, "nap");
+    db.exec("UPDATE governance_jobs SET steps = jsonb_build_array(steps->0), total_steps = 1");  // one step each
+    const auto start = Clock::now();
+    DaemonProcess daemon(config, db.url(), {}, {}, {"/usr/bin/prlimit", "--nofile=" + nofile, "--"});
+    Run r;
+    auto hwm_kb = [&] {
+      std::ifstream status("/proc/" + std::to_string(daemon.pid()) + "/status");
+      for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
+      return r.peak_rss_kb;
+    };
+    const bool ended = eventually([&] {
+      r.peak_rss_kb = std::max(r.peak_rss_kb, hwm_kb());
+      return all_terminal(db);
+    }, 120s);
+    r.seconds = seconds_since(start);
+    INFO(daemon.log_tail());
+    CHECK(ended);
+    CHECK_FALSE(daemon.wait_exit(100ms).has_value());  // alive
+    daemon.signal(SIGTERM);
+    CHECK(daemon.wait_exit(60s) == 0);
+    for (const auto& [status, n] : status_counts(db)) r.counts[status] = n;
+    r.odd_failures = std::stoi(db.scalar("SELECT count(*) FROM governance_jobs WHERE status = 'FAILED' AND status_reason NOT LIKE "
+                                         "'step 0 failed: spawn failed: %'"));
+    CHECK(r.odd_failures == 0);
+    CHECK(r.counts.count("RUNNING") == 0);
+    CHECK(r.counts.count("PENDING") == 0);
+    CHECK(verify_output(db.url()) == "verify: clean\n");
+    return r;
+  };
+  auto text = [](const Run& r) {
+    return fmt::format("{} COMPLETED, {} FAILED in {:.1f} s, peak RSS {} MB", r.counts.count("COMPLETED") ? r.counts.at("COMPLETED") : 0,
+                       r.counts.count("FAILED") ? r.counts.at("FAILED") : 0, r.seconds, r.peak_rss_kb / 1024);
+  };
+  const Run raised = run("1024:");  // soft 1024, hard as given to the test: the daemon raises its soft limit
+  CHECK(raised.counts == std::map<std::string, long long>{{"COMPLETED", steps}});
+
+  // a hard limit of 1024 cannot cover 2,000 steps: refused at start, naming the numbers
+  TestDatabase idle_db;
+  DaemonProcess refused(config, idle_db.url(), {}, {}, {"/usr/bin/prlimit", "--nofile=1024:1024", "--"});
+  CHECK(refused.wait_exit(30s) == 78);
+  CHECK_THAT(refused.log(), Catch::Contains("worker.concurrency 2000 needs 6052 open files"));
+  CHECK_THAT(refused.log(), Catch::Contains("RLIMIT_NOFILE allows 1024"));
+
+  const Run fits = run("6100:6100");  // just above the budget
+  CHECK(fits.counts == std::map<std::string, long long>{{"COMPLETED", steps}});
+  report(fmt::format("open files: {} process steps at once; soft limit 1024 (raised by the daemon): {}; hard limit 1024: "
+                     "refused at start (exit 78, 6052 needed); limit 6100: {}", steps, text(raised), text(fits)));
+}
+
 namespace {
 
 struct Malformed {

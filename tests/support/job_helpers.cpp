@@ -38,6 +38,21 @@ std::string insert_job(TestDatabase& db, const json& steps, const std::string& t
                    timeout + "') RETURNING job_id");
 }
 
+void insert_one_step_jobs(TestDatabase& db, int count, const std::string& step_type, int timeout_seconds) {
+  db.exec("INSERT INTO governance_jobs (contract_id, steps, total_steps, timeout_at) "
+          "SELECT gen_random_uuid(), jsonb_build_array(jsonb_build_object('step_index', 0, 'step_type', '" + step_type +
+          "', 'target', 'payments', 'parameters', '{}'::jsonb, 'timeout_seconds', " + std::to_string(timeout_seconds) +
+          ")), 1, (now() AT TIME ZONE 'UTC') + interval '1 hour' FROM generate_series(1, " + std::to_string(count) + ")");
+}
+
+std::map<std::string, int> jobs_by_status(TestDatabase& db) {
+  std::map<std::string, int> out;
+  const auto rows = json::parse(db.scalar(
+      "SELECT coalesce(json_object_agg(status, n), '{}')::text FROM (SELECT status, count(*) n FROM governance_jobs GROUP BY status) s"));
+  for (const auto& [status, n] : rows.items()) out[status] = n.get<int>();
+  return out;
+}
+
 json step(int index, const std::string& type, json parameters, int timeout, const std::string& target) {
   return {{"step_index", index}, {"step_type", type}, {"target", target}, {"parameters", parameters},
           {"timeout_seconds", timeout}};

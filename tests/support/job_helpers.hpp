@@ -30,6 +30,12 @@ struct SideEffects {
 // Inserts a PENDING job by plain SQL, as the creating system does; returns its job_id.
 std::string insert_job(TestDatabase& db, const nlohmann::json& steps, const std::string& timeout = "1 hour");
 
+// `count` PENDING jobs of one step of `step_type` (target "payments"), inserted by plain SQL in one statement.
+void insert_one_step_jobs(TestDatabase& db, int count, const std::string& step_type, int timeout_seconds = 60);
+
+// Jobs by status, e.g. {{"COMPLETED", 98}, {"FAILED", 2}}.
+std::map<std::string, int> jobs_by_status(TestDatabase& db);
+
 nlohmann::json step(int index, const std::string& type, nlohmann::json parameters = nlohmann::json::object(),
                     int timeout = 30, const std::string& target = "payments");
 
