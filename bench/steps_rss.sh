@@ -21,7 +21,7 @@ YAML
 "$GOVJOBD" run -c "$WORK/rss.yaml" --exit-when-idle 2>"$WORK/daemon.log" &
 daemon=$!
 status() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$daemon/status" 2>/dev/null || true; }
-until [[ $(psql -c "SELECT count(*) FROM govjobd_workers WHERE stopped_at IS NULL" 2>/dev/null) == 1 ]]; do sleep 0.1; done
+until [[ $(psql -c "SELECT count(*) FROM govjobd.govjobd_workers WHERE stopped_at IS NULL" 2>/dev/null) == 1 ]]; do sleep 0.1; done
 rss_idle=$(status VmRSS)
 psql -c "INSERT INTO governance_jobs (contract_id, steps, total_steps)
          SELECT gen_random_uuid(), '[{\"step_index\":0,\"step_type\":\"nap\",\"target\":\"t\",\"parameters\":{}}]', 1
