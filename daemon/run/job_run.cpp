@@ -167,6 +167,7 @@ void JobRun::next_step() {
 }
 
 void JobRun::start_step(const model::JobStep& step) {
+  if (ending()) return;  // failed while its write was in flight (fail_now): nothing more starts
   if (cancel_reason_) return next_step();
   std::function<void()> on_spawned;
   if (env_.spawn_report) on_spawned = [report = env_.spawn_report] { report(true); };
