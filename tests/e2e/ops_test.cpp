@@ -378,7 +378,7 @@ TEST_CASE("the metrics endpoint caps its connections and drops idle, slow and ov
   CHECK(daemon.wait_exit() == 0);
 }
 
-TEST_CASE("with no descriptor left the metrics endpoint backs off instead of spinning on accept", "[ops]") {
+TEST_CASE("with no descriptor left the metrics endpoint backs off instead of spinning on accept", "[ops][no-sanitize]") {
   TestDatabase db;
   const int port = free_port();
   const auto config = metrics_config("metrics-emfile", port);

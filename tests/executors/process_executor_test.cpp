@@ -352,7 +352,7 @@ TEST_CASE("each stream is capped on its own at a configured max_output_bytes - a
   CHECK(rss_kib() - before < 8 * 1024);  // 10 MB went through; the kept 2 KB and one shared read buffer stayed
 }
 
-TEST_CASE("running steps that print nothing hold no output buffers", "[process]") {
+TEST_CASE("running steps that print nothing hold no output buffers", "[process][no-sanitize]") {
   executors::prepare_process_for_children();
   boost::asio::io_context io;
   executors::ProcessExecutor executor(io, process_settings({"/bin/sleep", "2"}));
@@ -379,7 +379,7 @@ TEST_CASE("running steps that print nothing hold no output buffers", "[process]"
   CHECK((during - before) / steps < 24);  // KiB per running step (each held 2 x 64 KiB of read buffers before)
 }
 
-TEST_CASE("a spawn without descriptors left fails its step with a resource reason, and the next spawn succeeds", "[process]") {
+TEST_CASE("a spawn without descriptors left fails its step with a resource reason, and the next spawn succeeds", "[process][no-sanitize]") {
   executors::prepare_process_for_children();
   rlimit saved{};
   REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
