@@ -97,6 +97,7 @@ void read_files(MapReader& m, std::map<std::string, ConfigFileSettings>& out) {
   if (!files) return;
   for (const std::string& target : files->names()) {
     const YAML::Node value = std::as_const(files->node())[target];
+    if (!value.IsDefined()) continue;  // a key yaml-cpp cannot find by its own text: nothing to read
     ConfigFileSettings f;
     if (value.IsScalar()) {
       f.path = value.Scalar();

@@ -179,14 +179,23 @@ std::optional<MapReader> MapReader::map(const char* key) {
 std::vector<std::string> MapReader::names() {
   free_keys_ = true;
   std::vector<std::string> out;
-  for (const auto& kv : node_) out.push_back(kv.first.Scalar());
+  for (const auto& kv : node_) {
+    // A key that is a list, a mapping or null has no name to look up by: reported, never returned.
+    if (kv.first.IsScalar() && !kv.first.Scalar().empty()) {
+      out.push_back(kv.first.Scalar());
+      continue;
+    }
+    sink_.add(kv.first.Mark(), key_path("?"), "expected a name (a plain string)");
+  }
   return out;
 }
 
 void MapReader::finish() {
   std::map<std::string, YAML::Mark> seen;
   for (const auto& kv : node_) {
-    const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : std::string("?");
+    const bool named = kv.first.IsScalar() && !kv.first.Scalar().empty();
+    if (free_keys_ && !named) continue;  // names() reported it
+    const std::string name = named ? kv.first.Scalar() : std::string("?");
     const std::string full = key_path(name.c_str());
     const auto [it, first] = seen.emplace(name, kv.first.Mark());
     if (!first) {

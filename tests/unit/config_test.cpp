@@ -6,6 +6,7 @@
 #include <map>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <libpq-fe.h>
 
 #include "config/duration.hpp"
@@ -396,4 +397,25 @@ TEST_CASE("a password file that every user may read, or an empty one, is a confi
   CHECK_THAT(errors_of("database:\n  password_file: /nonexistent/pw\n").at(0),
              Catch::Contains("cannot read /nonexistent/pw: No such file or directory"));
   std::filesystem::remove(open);
+}
+
+TEST_CASE("a key that is a list, a mapping or empty where a name is expected is a config error, never a crash",
+          "[config]") {
+  // Found by the config fuzz target: names() gave "" for such a key and the lookup by "" threw.
+  for (const char* key : {"? [a]", "? {a: b}", "?", "? ~", "? [x, y]"}) {
+    INFO(key);
+    const std::string files = fmt::format(
+        "executors:\n  x:\n    kind: config_update\n    files:\n      {}\n        : /tmp/a.yaml\n", key);
+    const std::string caps = fmt::format("health:\n  capabilities:\n    {}\n      : {{kind: command}}\n", key);
+    const std::string types = fmt::format("executors:\n  {}\n    : {{kind: noop}}\n", key);
+    for (const std::string& yaml : {files, caps, types}) {
+      INFO(yaml);
+      std::vector<std::string> errors;
+      REQUIRE_NOTHROW(errors = errors_of(yaml));
+      CHECK_FALSE(errors.empty());
+    }
+  }
+  CHECK(errors_of("executors:\n  x:\n    kind: config_update\n    files:\n      [a]: /tmp/a.yaml\n") ==
+        std::vector<std::string>{"govjobd.yaml:5:7: executors.x.files.?: expected a name (a plain string)",
+                                 "govjobd.yaml:3:5: executors.x.files: a config_update executor needs files: {target: path}"});
 }
