@@ -14,7 +14,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const char* kExecutors = "  noop: {kind: noop}\n";
+const char* kNoopExecutor = "  noop: {kind: noop}\n";
 
 // Inserts `n` valid one-step jobs created after every row already there; their ids.
 std::vector<std::string> valid_jobs_behind(TestDatabase& db, int n) {
@@ -26,7 +26,7 @@ std::vector<std::string> valid_jobs_behind(TestDatabase& db, int n) {
 // Runs a daemon until nothing is left to do; every job of `valid` must end COMPLETED. The daemon's log.
 std::string run_until_idle(TestDatabase& db, const std::string& name, const std::string& worker_yaml,
                            const std::vector<std::string>& valid) {
-  const auto config = write_daemon_config(name, kExecutors, worker_yaml);
+  const auto config = write_daemon_config(name, kNoopExecutor, worker_yaml);
   DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
   const auto exit_code = daemon.wait_exit(90s);
   INFO(daemon.log_tail(200000));

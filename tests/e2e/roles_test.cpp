@@ -16,7 +16,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const char* kExecutors = "  noop: {kind: noop}\n";
+const char* kRolesExecutors = "  noop: {kind: noop}\n";
 
 TEST_CASE("the writer role may insert PENDING jobs, read them and request cancels, and the daemon role runs them",
           "[roles]") {
@@ -30,7 +30,7 @@ TEST_CASE("the writer role may insert PENDING jobs, read them and request cancel
   CHECK(scalar_as(writer, "SELECT govjobd.job_cancel('" + cancelled + "', 'creator', 'contract revoked')") == "CANCELLED");
   CHECK(scalar_as(writer, "SELECT count(*) FROM governance_jobs") == "4");
 
-  const auto config = write_daemon_config("roles", kExecutors, "  concurrency: 2\n");
+  const auto config = write_daemon_config("roles", kRolesExecutors, "  concurrency: 2\n");
   DaemonProcess daemon(config, daemon_url, {"--exit-when-idle"});
   REQUIRE(daemon.wait_exit(60s) == 0);
   for (const auto& id : ids) CHECK(status_of(db, id) == "COMPLETED");

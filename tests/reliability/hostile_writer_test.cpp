@@ -17,17 +17,13 @@
 #include "tests/support/run_process.hpp"
 #include "tests/support/step_runner.hpp"
 #include "tests/support/test_database.hpp"
+#include "tests/reliability/reliability_report.hpp"
 
 using namespace govjobd::testing;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-void report(const std::string& line) {
-  std::cout << line << "\n";
-  if (const char* path = std::getenv("GOVJOBD_RELIABILITY_REPORT")) std::ofstream(path, std::ios::app) << line << "\n";
-}
 
 // The daemon's peak resident set since it started (VmHWM), in KiB.
 long long peak_rss_kb(pid_t pid) {

@@ -31,6 +31,7 @@
 #include "tests/support/run_process.hpp"
 #include "tests/support/step_runner.hpp"
 #include "tests/support/test_database.hpp"
+#include "tests/reliability/reliability_report.hpp"
 
 using namespace govjobd::testing;
 using nlohmann::json;
@@ -38,11 +39,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-void report(const std::string& line) {
-  std::cout << line << std::endl;
-  if (const char* path = std::getenv("GOVJOBD_RELIABILITY_REPORT")) std::ofstream(path, std::ios::app) << line << "\n";
-}
 
 int env_int(const char* name, int fallback) {
   const char* v = std::getenv(name);
