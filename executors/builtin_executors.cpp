@@ -49,7 +49,7 @@ void SleepExecutor::start(const model::JobStep& step, const StepContext& context
   run->timer.async_wait([run, deadline, deadline_first](const boost::system::error_code&) {
     if (run->cancel) run->cancel->clear_handler();
     if (!run->ending) {
-      StepExecution r = deadline_first ? StepExecution::ended(StepOutcome::TimedOut, deadline.exceeded_message())
+      StepExecution r = deadline_first ? deadline.timed_out()
                                        : StepExecution::completed();
       run->end(std::move(r));
     }

@@ -94,7 +94,7 @@ StepExecution update_config_file(const config::ConfigFileSettings& file, const j
   LockedFile locked;
   bool timed_out = false;
   if (std::string error = locked.open(file.path, file.allow_symlink, deadline.at, timed_out); !error.empty())
-    return timed_out ? StepExecution::ended(StepOutcome::TimedOut, deadline.exceeded_message() + " " + error)
+    return timed_out ? deadline.timed_out(" " + error)
                      : failed(error);
   const std::string& path = locked.path();
   std::string text;

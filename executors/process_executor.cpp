@@ -487,6 +487,7 @@ StepExecution ProcessRun::result() const {
   if (ended_by_ == StepOutcome::TimedOut) {
     r.outcome = StepOutcome::TimedOut;
     r.error = deadline_.exceeded_message() + how;
+    r.deadline = deadline_.kind();
   } else if (ended_by_ == StepOutcome::Cancelled) {
     r.outcome = StepOutcome::Cancelled;
     r.error = "cancelled: " + (context_.cancel ? context_.cancel->reason() : std::string()) + how;

@@ -25,6 +25,12 @@ std::string Deadline::exceeded_message() const {
                          : fmt::format("step timeout of {}s exceeded", step_timeout_seconds);
 }
 
+StepExecution Deadline::timed_out(const std::string& more) const {
+  StepExecution r = StepExecution::ended(StepOutcome::TimedOut, exceeded_message() + more);
+  r.deadline = kind();
+  return r;
+}
+
 Deadline step_deadline(const model::JobStep& step, const StepContext& context) {
   const auto now = std::chrono::steady_clock::now();
   Deadline d{now + std::chrono::seconds(step.timeout_seconds), false, step.timeout_seconds};

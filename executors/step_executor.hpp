@@ -48,6 +48,9 @@ struct Deadline {
 
   // "step timeout of 30s exceeded" or "job timeout exceeded"
   std::string exceeded_message() const;
+  DeadlineKind kind() const { return is_job_deadline ? DeadlineKind::Job : DeadlineKind::Step; }
+  // TimedOut by this deadline: exceeded_message() and then `more`.
+  StepExecution timed_out(const std::string& more = {}) const;
 };
 Deadline step_deadline(const model::JobStep& step, const StepContext& context);
 

@@ -1,4 +1,5 @@
 #include "daemon/run/db_worker.hpp"
+#include "daemon/run/periodic.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -46,14 +47,15 @@ void DbWorker::set_state(bool up) {
 
 // Called with the lock held; releases it while connecting and while backing off.
 bool DbWorker::ensure_connected(std::unique_lock<std::mutex>& lock) {
-  auto backoff = 100ms;
+  Backoff backoff;
   while (!store_) {
+    const auto wait = backoff.next();
     lock.unlock();
     try {
       store_ = store::Store::connect(url_, jobs_schema_);
       store_->set_timeouts(60'000, 30'000);
     } catch (const std::exception& e) {
-      spdlog::warn("database unavailable, retrying in {}ms: {}", backoff.count(), e.what());
+      spdlog::warn("database unavailable, retrying in {}ms: {}", wait.count(), e.what());
     }
     lock.lock();
     if (store_) {
@@ -63,8 +65,7 @@ bool DbWorker::ensure_connected(std::unique_lock<std::mutex>& lock) {
     }
     set_state(false);
     if (stopping_ && std::chrono::steady_clock::now() >= give_up_at_) return false;
-    wake_.wait_for(lock, backoff, [this] { return stopping_ && std::chrono::steady_clock::now() >= give_up_at_; });
-    backoff = std::min(backoff * 2, kMaxReconnectBackoff);
+    wake_.wait_for(lock, wait, [this] { return stopping_ && std::chrono::steady_clock::now() >= give_up_at_; });
   }
   return true;
 }

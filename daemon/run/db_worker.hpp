@@ -19,12 +19,9 @@ namespace govjobd::run {
 
 // The database thread: libpqxx blocks, the event loop must not. Tasks run in order on one connection;
 // a task that meets a lost connection is retried, unchanged and still in order, after a reconnect with
-// capped exponential backoff. Tasks hand their results back to the loop themselves (asio::post).
+// capped exponential backoff (Backoff, periodic.hpp). Tasks hand their results back to the loop themselves (asio::post).
 class DbWorker {
  public:
-  // Reconnect attempts back off from 100 ms, doubling, up to this.
-  static constexpr std::chrono::milliseconds kMaxReconnectBackoff{5000};
-
   // on_state(up) runs on the loop when the connection goes down or comes back.
   DbWorker(boost::asio::io_context& io, std::string url, std::string jobs_schema, std::function<void(bool up)> on_state);
   ~DbWorker();

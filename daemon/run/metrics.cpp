@@ -47,8 +47,8 @@ void Metrics::jobs_claimed(int n, double claim_seconds) {
   claim_seconds_.observe(claim_seconds);
 }
 
-void Metrics::job_finished(const std::string& status, const std::string& reason) {
-  ++finished_[{status, reason_class(status, reason)}];
+void Metrics::job_finished(std::string_view status, std::string_view reason_class, long long n) {
+  finished_[{std::string(status), std::string(reason_class)}] += n;
 }
 
 void Metrics::step_finished(const std::string& step_type, double seconds) {
@@ -58,17 +58,6 @@ void Metrics::step_finished(const std::string& step_type, double seconds) {
 void Metrics::health_observed(const model::HealthSnapshot& snapshot) {
   health_["system"] = state_value(snapshot.system_health.value("state", "HEALTHY"));
   for (const auto& [name, cap] : snapshot.capabilities) health_[name] = state_value(cap.value("state", "BLOCKED"));
-}
-
-std::string Metrics::reason_class(const std::string& status, const std::string& reason) {
-  if (status == "COMPLETED") return "completed";
-  if (status == "CANCELLED") return reason.ends_with(": daemon shutdown") ? "shutdown" : "cancelled";
-  if (reason.starts_with("job timeout exceeded")) return "job_timeout";
-  if (reason.starts_with("invalid steps") || reason.find("no contract_id") != std::string::npos) return "invalid_job";
-  if (reason.find("blocked by health") != std::string::npos) return "health_blocked";
-  if (reason.starts_with("worker ") && reason.find(" lost ") != std::string::npos) return "worker_lost";
-  if (reason.starts_with("step ")) return "step_failed";
-  return "other";
 }
 
 std::string Metrics::render() const {

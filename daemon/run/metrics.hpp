@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "daemon/model/job_types.hpp"
@@ -26,15 +27,14 @@ class Histogram {
 class Metrics {
  public:
   void jobs_claimed(int n, double claim_seconds);
-  void job_finished(const std::string& status, const std::string& reason);
+  // `reason_class` is EndReason::metric_class(): completed | step_failed | job_timeout | invalid_job |
+  // health_blocked | worker_lost | cancelled | shutdown | other
+  void job_finished(std::string_view status, std::string_view reason_class, long long n = 1);
   void step_finished(const std::string& step_type, double seconds);
   void set_running(int n) { running_ = n; }
   void health_observed(const model::HealthSnapshot& snapshot);
   void set_database_reconnects(int n) { reconnects_ = n; }
   std::string render() const;
-
-  // completed | step_failed | job_timeout | invalid_job | health_blocked | worker_lost | cancelled | shutdown | other
-  static std::string reason_class(const std::string& status, const std::string& reason);
 
  private:
   long long claimed_ = 0;

@@ -1,0 +1,104 @@
+#include "daemon/run/claimer.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include "daemon/run/db_worker.hpp"
+#include "daemon/run/metrics.hpp"
+
+namespace govjobd::run {
+
+namespace asio = boost::asio;
+
+struct Claimer::Timer {
+  explicit Timer(asio::io_context& io) : timer(io) {}
+  asio::steady_timer timer;
+};
+
+Claimer::Claimer(asio::io_context& io, DbWorker& db, const config::Settings& settings, std::string worker_id,
+                 Metrics& metrics, Hooks hooks)
+    : io_(io), db_(db), settings_(settings), worker_id_(std::move(worker_id)), metrics_(metrics),
+      hooks_(std::move(hooks)), throttle_timer_(std::make_unique<Timer>(io)) {}
+
+Claimer::~Claimer() = default;
+
+void Claimer::claim() {
+  if (!hooks_.may_claim()) return;
+  if (in_flight_) {
+    again_ = true;
+    return;
+  }
+  // A job whose end is being recorded runs nothing: its slot goes to the next job, so that the claim commits
+  // beside the write batch. At most as many again may wait for their end to commit.
+  const int concurrency = settings_.worker.concurrency;
+  const Load load = hooks_.load();
+  const int free = throttle_.allowed(std::min(concurrency - load.executing, 2 * concurrency - load.running),
+                                     load.executing, ClaimThrottle::Clock::now());
+  if (free <= 0) return;
+  in_flight_ = true;
+  again_ = false;
+  const auto asked_at = std::chrono::steady_clock::now();
+  store::JobClaimParams params{worker_id_, free, settings_.worker.lease_timeout.count(), settings_.worker.max_job_bytes,
+                               {unclaimable_.begin(), unclaimable_.end()}};
+  db_.post([this, free, asked_at, params = std::move(params)](store::Store& store) {
+    store::ClaimResult result;
+    try {
+      result = store.job_claim(params);
+    } catch (const store::DatabaseUnavailable&) {
+      throw;
+    } catch (const std::exception& e) {
+      spdlog::error("claim failed: {}", e.what());
+    }
+    asio::post(io_, [this, free, asked_at, result = std::move(result)]() mutable { claimed(std::move(result), free, asked_at); });
+  });
+}
+
+void Claimer::claimed(store::ClaimResult result, int asked_for, std::chrono::steady_clock::time_point asked_at) {
+  in_flight_ = false;
+  for (const auto& [id, message] : result.unclaimable) {
+    // never claimed again by this daemon: a claim that fails on a row must not fail in a loop
+    if (unclaimable_.size() < kMaxUnclaimable) unclaimable_.insert(id);
+    spdlog::error("job {} step - cannot be claimed, not tried again by this daemon: {}", id, message);
+  }
+  metrics_.jobs_claimed(static_cast<int>(result.jobs.size()),
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - asked_at).count());
+  const bool full = static_cast<int>(result.jobs.size()) == asked_for;
+  for (auto& job : result.jobs) hooks_.start_job(std::move(job));
+  if (full || again_) return claim();
+  if (result.jobs.empty() && hooks_.found_none) hooks_.found_none();
+}
+
+void Claimer::claim_soon() {
+  if (posted_) return;
+  posted_ = true;
+  asio::post(io_, [this] {
+    posted_ = false;
+    claim();
+  });
+}
+
+// Spawns failing for lack of descriptors, processes or memory throttle the claimer (ClaimThrottle): queued jobs
+// wait in the database; one that starts again lets it claim more.
+void Claimer::on_spawn_report(bool spawned) {
+  const auto now = ClaimThrottle::Clock::now();
+  const int executing = hooks_.load().executing;
+  if (spawned) {
+    if (!throttle_.active()) return;
+    if (throttle_.on_spawned(executing, settings_.worker.concurrency, now))
+      spdlog::info("steps start again: claiming up to worker.concurrency ({}) again", settings_.worker.concurrency);
+    return claim();
+  }
+  if (throttle_.on_shortage(executing, now))
+    spdlog::warn("a step could not start for lack of resources: claiming at most {} jobs at once, one more at a time, "
+                 "until steps start again", throttle_.cap());
+  throttle_timer_->timer.expires_at(throttle_.next_probe());
+  throttle_timer_->timer.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) claim();
+  });
+}
+
+void Claimer::stop() { throttle_timer_->timer.cancel(); }
+
+}  // namespace govjobd::run

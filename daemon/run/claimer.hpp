@@ -1,0 +1,67 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "config/settings.hpp"
+#include "daemon/run/claim_throttle.hpp"
+#include "daemon/store/run_store.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace govjobd::run {
+
+class DbWorker;
+class Metrics;
+
+// Claims PENDING jobs for the free slots: one claim in flight at a time (one more after it when asked
+// meanwhile), throttled while steps cannot start for lack of resources, never again a row that a claim failed
+// on even alone.
+class Claimer {
+ public:
+  struct Load {
+    int executing = 0;  // jobs whose steps still run
+    int running = 0;    // executing, plus those whose end is being recorded
+  };
+  struct Hooks {
+    std::function<bool()> may_claim;  // ready, not draining, database up, heartbeats succeed
+    std::function<Load()> load;
+    std::function<void(store::ClaimedJob)> start_job;
+    std::function<void()> found_none;  // a claim came back empty
+  };
+  Claimer(boost::asio::io_context& io, DbWorker& db, const config::Settings& settings, std::string worker_id,
+          Metrics& metrics, Hooks hooks);
+  ~Claimer();
+
+  void claim();
+  // After the handlers already queued (the other jobs that ended in the same write): one claim for all the
+  // freed slots instead of a claim of one and then another.
+  void claim_soon();
+  // A step's process started (true), or could not for lack of descriptors, processes or memory (false).
+  void on_spawn_report(bool spawned);
+  bool in_flight() const { return in_flight_; }
+  void stop();
+
+ private:
+  void claimed(store::ClaimResult result, int asked_for, std::chrono::steady_clock::time_point asked_at);
+
+  boost::asio::io_context& io_;
+  DbWorker& db_;
+  const config::Settings& settings_;
+  std::string worker_id_;
+  Metrics& metrics_;
+  Hooks hooks_;
+  ClaimThrottle throttle_;
+  struct Timer;
+  std::unique_ptr<Timer> throttle_timer_;
+  bool in_flight_ = false, again_ = false, posted_ = false;
+  // Rows a claim failed on even alone: left out of every later claim (bounded; a restart tries them again).
+  static constexpr std::size_t kMaxUnclaimable = 10'000;
+  std::set<std::string> unclaimable_;
+};
+
+}  // namespace govjobd::run

@@ -1,0 +1,56 @@
+#include "daemon/run/end_reason.hpp"
+
+#include <fmt/format.h>
+
+namespace govjobd::run {
+
+using Kind = EndReason::Kind;
+
+model::JobStatus EndReason::status() const {
+  switch (kind) {
+    case Kind::Completed: return model::JobStatus::Completed;
+    case Kind::Cancelled:
+    case Kind::Shutdown: return model::JobStatus::Cancelled;
+    default: return model::JobStatus::Failed;
+  }
+}
+
+std::string EndReason::text() const {
+  const std::string step = step_index ? std::to_string(*step_index) : "-";
+  switch (kind) {
+    case Kind::Completed: return "all steps completed";
+    case Kind::StepFailed:
+    case Kind::HealthBlocked: return fmt::format("step {} failed: {}", step, detail);
+    case Kind::JobTimeout: return "job timeout exceeded";
+    case Kind::JobTimeoutBeforeStart: return fmt::format("job timeout exceeded before it started (timeout_at {})", detail);
+    case Kind::NoContract: return model::OrphanJob(detail).what();
+    case Kind::InvalidSteps: return "invalid steps: " + detail;
+    case Kind::ClaimFailed: return "the claim failed on this row: " + detail;
+    case Kind::StepRecordRefused: return fmt::format("step {}: the database refused the job's record: {}", step, detail);
+    case Kind::RecordRefused: return "the database refused the job's record: " + detail;
+    case Kind::ExecutionError: return "Execution error: " + detail;
+    case Kind::InternalError: return "govjobd internal error: " + detail;
+    case Kind::Cancelled: return fmt::format("cancelled by {}: {}", by, detail);
+    case Kind::Shutdown: return fmt::format("cancelled by {}: {}", by, kShutdownReason);
+    case Kind::WorkerLost: return fmt::format("worker {} lost (last heartbeat {})", by, detail);
+  }
+  return "unknown";
+}
+
+std::string_view EndReason::metric_class() const {
+  switch (kind) {
+    case Kind::Completed: return "completed";
+    case Kind::StepFailed: return "step_failed";
+    case Kind::HealthBlocked: return "health_blocked";
+    case Kind::JobTimeout:
+    case Kind::JobTimeoutBeforeStart: return "job_timeout";
+    case Kind::NoContract:
+    case Kind::InvalidSteps: return "invalid_job";
+    case Kind::Cancelled: return "cancelled";
+    case Kind::Shutdown: return "shutdown";
+    case Kind::WorkerLost: return "worker_lost";
+    default: return "other";
+  }
+}
+
+}  // namespace govjobd::run

@@ -1,0 +1,92 @@
+#pragma once
+
+// The daemon's upkeep, as three services whose run_once() does one round against the database and returns
+// what it did: the heartbeat (this worker's liveness and its jobs' leases), the reaper (jobs of lost workers
+// end FAILED) and retention (terminal jobs past their keep time deleted, one batch per round). Each runs on the
+// database thread; Maintenance drives them on the loop, each by its own PeriodicTimer.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon/store/run_store.hpp"
+
+namespace govjobd::run {
+
+// What the services need of the database (store::Store's methods; a fake in unit tests).
+class MaintenanceStore {
+ public:
+  using Decide = std::function<store::ReapDecision(const store::LostJob&)>;
+  virtual ~MaintenanceStore() = default;
+  virtual store::HeartbeatResult worker_heartbeat(const std::string& worker_id, const std::vector<std::string>& job_ids,
+                                                  std::chrono::milliseconds lease) = 0;
+  virtual void worker_register(const std::string& worker_id, const std::string& host, int pid,
+                               const std::string& version) = 0;
+  // Ends up to `limit` jobs whose lease ran out (and whose worker this one saw beat `hold` ago), each as
+  // `decide` says; the number ended.
+  virtual int job_reap(const std::string& worker_id, std::chrono::milliseconds lease, std::chrono::milliseconds hold,
+                       int limit, const Decide& decide) = 0;
+  virtual int jobs_delete_terminal(std::chrono::milliseconds keep, int batch_size) = 0;
+};
+
+struct WorkerIdentity {
+  std::string worker_id;
+  std::string host;
+  int pid = 0;
+  std::string version;
+};
+
+class Heartbeat {
+ public:
+  struct Outcome {
+    bool ok = false;            // the beat committed: the leases of `running` are renewed
+    bool registered = false;    // the worker's row was gone (deleted by hand): registered again
+    std::string error;          // why it failed, when it did not commit
+  };
+  Heartbeat(WorkerIdentity who, std::chrono::milliseconds lease) : who_(std::move(who)), lease_(lease) {}
+  // A lost connection (store::DatabaseUnavailable) goes through: the database thread runs the round again.
+  Outcome run_once(MaintenanceStore& store, const std::vector<std::string>& running) const;
+
+ private:
+  WorkerIdentity who_;
+  std::chrono::milliseconds lease_;
+};
+
+class Reaper {
+ public:
+  static constexpr int kBatch = 100;
+  struct Outcome {
+    int reaped = 0;
+  };
+  // hold: after an outage every lease may have run out, the live workers' too: a job is left alone until its
+  // owner had the time to beat again (a lease, a heartbeat and the longest reconnect backoff).
+  Reaper(std::string worker_id, std::chrono::milliseconds lease, std::chrono::milliseconds hold)
+      : worker_id_(std::move(worker_id)), lease_(lease), hold_(hold) {}
+  Outcome run_once(MaintenanceStore& store) const;
+
+ private:
+  std::string worker_id_;
+  std::chrono::milliseconds lease_, hold_;
+};
+
+class Retention {
+ public:
+  struct Outcome {
+    int deleted = 0;
+    bool more = false;  // the batch was full: run again (after what else waits for the database)
+  };
+  Retention(std::chrono::milliseconds keep, int batch_size) : keep_(keep), batch_size_(batch_size) {}
+  Outcome run_once(MaintenanceStore& store) const;
+  std::chrono::milliseconds keep() const { return keep_; }
+
+ private:
+  std::chrono::milliseconds keep_;
+  int batch_size_;
+};
+
+// What the reaper records for a job whose worker was lost: the step in flight FAILED, the rest SKIPPED.
+store::ReapDecision decide_reap(const store::LostJob& lost);
+
+}  // namespace govjobd::run

@@ -1,0 +1,114 @@
+#include "daemon/run/upkeep.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "daemon/run/db_worker.hpp"
+#include "daemon/run/end_reason.hpp"
+#include "daemon/run/metrics.hpp"
+
+namespace govjobd::run {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+
+// store::Store as the maintenance services see it.
+class StoreMaintenance : public MaintenanceStore {
+ public:
+  explicit StoreMaintenance(store::Store& store) : store_(store) {}
+  store::HeartbeatResult worker_heartbeat(const std::string& worker_id, const std::vector<std::string>& job_ids,
+                                          milliseconds lease) override {
+    return store_.worker_heartbeat(worker_id, job_ids, lease.count());
+  }
+  void worker_register(const std::string& worker_id, const std::string& host, int pid, const std::string& version) override {
+    store_.worker_register(worker_id, host, pid, version);
+  }
+  int job_reap(const std::string& worker_id, milliseconds lease, milliseconds hold, int limit, const Decide& decide) override {
+    return store_.job_reap(worker_id, lease.count(), hold.count(), limit, decide, max_steps_bytes);
+  }
+  int jobs_delete_terminal(milliseconds keep, int batch_size) override {
+    return store_.jobs_delete_terminal(keep.count(), batch_size);
+  }
+  long long max_steps_bytes = 8 << 20;
+
+ private:
+  store::Store& store_;
+};
+
+}  // namespace
+
+Upkeep::Upkeep(asio::io_context& io, DbWorker& db, DbWorker& writes, const config::Settings& settings,
+               WorkerIdentity who, Metrics& metrics, Hooks hooks)
+    : db_(db), writes_(writes), settings_(settings), who_(std::move(who)), metrics_(metrics), hooks_(std::move(hooks)),
+      io_(io),
+      heartbeat_timer_(io, [this] { return settings_.worker.heartbeat_interval; }, false),
+      reaper_timer_(io, [this] { return std::max(milliseconds(500), settings_.worker.lease_timeout / 2); }, true),
+      retention_timer_(io, [this] { return settings_.retention.interval; }, true) {}
+
+void Upkeep::start() {
+  heartbeat_timer_.start([this] { beat(); });
+  reaper_timer_.start([this] { reap(); });
+  if (settings_.retention.keep_terminal) retention_timer_.start([this] { retain(0); });
+}
+
+void Upkeep::stop() {
+  stopped_ = true;
+  for (auto* t : {&heartbeat_timer_, &reaper_timer_, &retention_timer_}) t->stop();
+}
+
+void Upkeep::beat() {
+  if (hooks_.before_heartbeat) hooks_.before_heartbeat();
+  if (heartbeat_in_flight_) return;
+  heartbeat_in_flight_ = true;
+  // On the writes' connection: the lease renewal updates the same job rows as a write batch, and two
+  // transactions updating them side by side in different orders deadlock (seen: PostgreSQL aborted one).
+  writes_.post([this, service = Heartbeat(who_, lease()), running = hooks_.running()](store::Store& store) {
+    StoreMaintenance adapter(store);
+    const auto out = service.run_once(adapter, running);
+    if (!out.error.empty()) spdlog::error("heartbeat failed: {}", out.error);
+    asio::post(io_, [this, ok = out.ok] {
+      heartbeat_in_flight_ = false;
+      if (ok == heartbeat_ok_) return;
+      heartbeat_ok_ = ok;
+      if (!ok) spdlog::warn("heartbeats fail: no new claims until one succeeds");
+      if (hooks_.heartbeat_changed) hooks_.heartbeat_changed(ok);
+    });
+  });
+}
+
+void Upkeep::reap() {
+  if (hooks_.database_up && !hooks_.database_up()) return;
+  const milliseconds hold = settings_.worker.lease_timeout + settings_.worker.heartbeat_interval + Backoff::kMax;
+  db_.post([this, service = Reaper(who_.worker_id, lease(), hold), max = settings_.worker.max_job_bytes](store::Store& store) {
+    StoreMaintenance adapter(store);
+    adapter.max_steps_bytes = max;
+    const auto out = service.run_once(adapter);
+    if (out.reaped == 0) return;
+    spdlog::info("reaper ended {} jobs of lost workers", out.reaped);
+    asio::post(io_, [this, n = out.reaped] {
+      const EndReason lost = EndReason::of(EndReason::Kind::WorkerLost, std::nullopt);
+      metrics_.job_finished(model::to_string(lost.status()), lost.metric_class(), n);
+    });
+  });
+}
+
+// One small batch per transaction, the next only after the previous committed: no long locks.
+void Upkeep::retain(int total) {
+  if (!settings_.retention.keep_terminal || (total == 0 && hooks_.database_up && !hooks_.database_up())) return;
+  db_.post([this, total, service = Retention(*settings_.retention.keep_terminal, settings_.retention.batch_size)](
+               store::Store& store) {
+    StoreMaintenance adapter(store);
+    const auto out = service.run_once(adapter);
+    asio::post(io_, [this, total, out, keep = service.keep()] {
+      if (out.more && !stopped_) return retain(total + out.deleted);
+      if (total + out.deleted > 0)
+        spdlog::info("retention deleted {} terminal jobs completed more than {}ms ago, with their transitions",
+                     total + out.deleted, keep.count());
+    });
+  });
+}
+
+}  // namespace govjobd::run

@@ -1,0 +1,223 @@
+// JobRun against fakes: no PostgreSQL, no executors, no probes. What each test asserts is what the job's
+// row would hold: the writes in order, the end's status, reason and results.
+#include <utility>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <boost/asio/post.hpp>
+
+#include "daemon/run/job_run.hpp"
+#include "daemon/run/metrics.hpp"
+#include "tests/run/job_run_fakes.hpp"
+
+using namespace govjobd;
+using namespace govjobd::testing;
+using nlohmann::json;
+
+namespace {
+
+struct Harness {
+  asio::io_context io;
+  std::shared_ptr<FakeSteps> steps = std::make_shared<FakeSteps>();
+  std::shared_ptr<FakeHealth> health = std::make_shared<FakeHealth>();
+  std::shared_ptr<FakeWriter> writer = std::make_shared<FakeWriter>();
+  run::Metrics metrics;
+  std::shared_ptr<run::JobRun> job;
+  bool finished = false;
+
+  // Steps 0..n-1 of type "noop", target "t<i>", in the given JSON order.
+  void start(int n, std::optional<model::Timestamp> timeout_at = std::nullopt, const std::string& fault = "") {
+    json list = json::array();
+    for (int i = n - 1; i >= 0; --i)  // reversed: the run orders them by step_index
+      list.push_back({{"step_index", i}, {"step_type", "noop"}, {"target", "t" + std::to_string(i)}, {"parameters", json::object()}});
+    start_with(list.dump(), timeout_at, fault);
+  }
+
+  void start_with(const std::string& steps_json, std::optional<model::Timestamp> timeout_at = std::nullopt,
+                  const std::string& fault = "") {
+    store::ClaimedJob claimed;
+    claimed.job_id = "00000000-0000-0000-0000-000000000001";
+    claimed.contract_id = "00000000-0000-0000-0000-0000000000c1";
+    claimed.steps_json = steps_json;
+    claimed.current_step_index = 0;
+    claimed.timeout_at = timeout_at;
+    run::RunEnv env{steps, health, writer, {"BLOCKED"}, "w1", "host1", &metrics, nullptr, 8 << 20, nullptr, fault};
+    job = std::make_shared<run::JobRun>(std::move(env), std::move(claimed), [this](const run::JobRun&) { finished = true; });
+    job->start(io);
+    io.run();
+    REQUIRE(finished);
+  }
+
+  const store::JobWrite& end() const { return writer->end(); }
+  std::vector<std::string> statuses_in_end() const {
+    std::vector<std::string> out;
+    for (const auto& r : end().append_results) out.push_back(r["status"].get<std::string>());
+    return out;
+  }
+  bool counted(const std::string& status, const std::string& reason) const {
+    return metrics.render().find(fmt::format("govjobd_jobs_finished_total{{status=\"{}\",reason=\"{}\"}} 1", status,
+                                             reason)) != std::string::npos;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("JobRun runs the steps in step_index order, each result written before the next step", "[jobrun]") {
+  Harness h;
+  h.start(3);
+  CHECK(h.steps->ran == std::vector<int>{0, 1, 2});
+  // step 0's result (with the health before), step 1's current_step_index, step 1's result, ..., the end
+  REQUIRE(h.writer->writes.size() == 5);
+  CHECK(h.writer->writes[0].append_results.size() == 1);
+  CHECK(h.writer->writes[0].health_before.has_value());
+  CHECK(h.writer->writes[1].current_step_index == 1);
+  CHECK_FALSE(h.writer->writes[1].health_before.has_value());
+  CHECK(h.end().terminal_status == "COMPLETED");
+  CHECK(h.end().status_reason == "all steps completed");
+  CHECK(h.end().health_after.has_value());
+  CHECK(h.end().evidence->at("steps_executed") == 3);
+  CHECK(h.health->snapshots == 4);  // before the job, after each step
+  CHECK(h.counted("COMPLETED", "completed"));
+}
+
+TEST_CASE("JobRun stops at the first failure: the rest SKIPPED, never run", "[jobrun]") {
+  Harness h;
+  h.steps->outcomes[1] = executors::StepExecution::ended(executors::StepOutcome::Failed, "exit code 3");
+  h.start(4);
+  CHECK(h.steps->ran == std::vector<int>{0, 1});
+  CHECK(h.end().terminal_status == "FAILED");
+  CHECK(h.end().status_reason == "step 1 failed: exit code 3");
+  CHECK(h.end().transition_step_index == 1);
+  CHECK(h.statuses_in_end() == std::vector<std::string>{"FAILED", "SKIPPED", "SKIPPED"});
+  CHECK(h.end().evidence->at("steps_skipped") == 2);
+  CHECK(h.counted("FAILED", "step_failed"));
+}
+
+TEST_CASE("JobRun tells the job's deadline from the step's by the typed deadline, not by the text", "[jobrun]") {
+  SECTION("the job's timeout_at") {
+    Harness h;
+    auto r = executors::StepExecution::ended(executors::StepOutcome::TimedOut, "step timeout of 5s exceeded");
+    r.deadline = executors::DeadlineKind::Job;  // the text says step: the type decides
+    h.steps->outcomes[0] = r;
+    h.start(2);
+    CHECK(h.end().status_reason == "job timeout exceeded");
+    CHECK(h.end().transition_step_index == 0);
+    CHECK(h.counted("FAILED", "job_timeout"));
+  }
+  SECTION("the step's timeout_seconds") {
+    Harness h;
+    auto r = executors::StepExecution::ended(executors::StepOutcome::TimedOut, "job timeout exceeded (SIGTERM)");
+    r.deadline = executors::DeadlineKind::Step;
+    h.steps->outcomes[0] = r;
+    h.start(2);
+    CHECK(h.end().status_reason == "step 0 failed: job timeout exceeded (SIGTERM)");
+    CHECK(h.counted("FAILED", "step_failed"));
+  }
+  SECTION("timeout_at already past when claimed: no step runs") {
+    Harness h;
+    h.start(2, model::now_utc() - std::chrono::seconds(1));
+    CHECK(h.steps->ran.empty());
+    CHECK(h.end().status_reason.value().starts_with("job timeout exceeded before it started (timeout_at "));
+    CHECK(h.counted("FAILED", "job_timeout"));
+  }
+}
+
+TEST_CASE("JobRun cancelled during a step: the step is stopped, the job CANCELLED, the rest SKIPPED", "[jobrun]") {
+  Harness h;
+  h.steps->hang = {1};
+  h.steps->started = [&h](int i) {
+    if (i == 1)
+      asio::post(h.io, [&h] { h.job->stop(run::EndReason::of(run::EndReason::Kind::Cancelled, std::nullopt, "not needed", "alice")); });
+  };
+  h.start(3);
+  CHECK(h.steps->ran == std::vector<int>{0, 1});
+  CHECK(h.end().terminal_status == "CANCELLED");
+  CHECK(h.end().status_reason == "cancelled by alice: not needed");
+  CHECK(h.end().transition_step_index == 1);
+  REQUIRE(h.end().append_results.size() == 2);
+  CHECK(h.end().append_results[0]["error"] == "cancelled by alice: not needed");
+  CHECK(h.statuses_in_end() == std::vector<std::string>{"FAILED", "SKIPPED"});
+  CHECK(h.counted("CANCELLED", "cancelled"));
+}
+
+TEST_CASE("JobRun at shutdown: a running step is stopped and the job ends CANCELLED by the daemon", "[jobrun]") {
+  Harness h;
+  h.steps->hang = {0};
+  h.steps->started = [&h](int) {
+    asio::post(h.io, [&h] { h.job->stop(run::EndReason::of(run::EndReason::Kind::Shutdown, std::nullopt, {}, "govjobd w1")); });
+  };
+  h.start(2);
+  CHECK(h.end().status_reason == "cancelled by govjobd w1: daemon shutdown");
+  CHECK(h.counted("CANCELLED", "shutdown"));
+}
+
+TEST_CASE("JobRun whose step's record is refused ends FAILED with the database's message, nothing more runs", "[jobrun]") {
+  Harness h;
+  h.writer->refuse_at = 0;  // step 0's result
+  h.start(3);
+  CHECK(h.steps->ran == std::vector<int>{0});
+  CHECK(h.end().terminal_status == "FAILED");
+  CHECK(h.end().status_reason == "step 0: the database refused the job's record: new row violates check constraint");
+  CHECK(h.statuses_in_end() == std::vector<std::string>{"SKIPPED", "SKIPPED"});
+}
+
+TEST_CASE("JobRun whose end is refused records FAILED without what was refused", "[jobrun]") {
+  Harness h;
+  h.writer->refuse_at = 2;  // the end of a 2-step job: result 0, current_step_index 1, end
+  h.start(2);
+  REQUIRE(h.writer->writes.size() == 4);
+  CHECK(h.end().terminal_status == "FAILED");
+  CHECK(h.end().status_reason == "the database refused the job's record: new row violates check constraint");
+  CHECK(h.end().append_results.empty());
+}
+
+TEST_CASE("JobRun: a BLOCKED target's step never runs and the job ends FAILED by the gate", "[jobrun]") {
+  Harness h;
+  h.health->states["t1"] = "BLOCKED";
+  h.start(3);
+  CHECK(h.steps->ran == std::vector<int>{0});
+  CHECK(h.end().status_reason.value().starts_with("step 1 failed: "));
+  CHECK(h.statuses_in_end() == std::vector<std::string>{"FAILED", "SKIPPED"});
+  CHECK(h.end().evidence->at("gate_decisions").size() == 2);
+  CHECK(h.counted("FAILED", "health_blocked"));
+}
+
+TEST_CASE("JobRun: invalid steps and refused steps end the job before any step runs", "[jobrun]") {
+  SECTION("not a list") {
+    Harness h;
+    h.start_with("{}");
+    CHECK(h.steps->ran.empty());
+    CHECK(h.end().status_reason.value().starts_with("invalid steps: "));
+    CHECK(h.counted("FAILED", "invalid_job"));
+  }
+  SECTION("a step its executor refuses") {
+    Harness h;
+    h.steps->refusals["noop"] = "target: not allowed";
+    h.start(2);
+    CHECK(h.steps->ran.empty());
+    CHECK(h.end().status_reason == "invalid steps: step 0.target: not allowed; step 1.target: not allowed");
+  }
+}
+
+TEST_CASE("JobRun contains an error of its own handling: the job ends FAILED, Execution error", "[jobrun]") {
+  Harness h;
+  h.start(3, std::nullopt, "noop");  // the test hook throws after the first noop step
+  CHECK(h.steps->ran == std::vector<int>{0});
+  CHECK(h.end().terminal_status == "FAILED");
+  CHECK(h.end().status_reason.value().starts_with("Execution error: fault injected after a step of type 'noop'"));
+  CHECK(h.end().transition_step_index == 0);
+  CHECK(h.statuses_in_end() == std::vector<std::string>{"FAILED", "SKIPPED", "SKIPPED"});
+  CHECK(h.metrics.render().find("reason=\"other\"") != std::string::npos);
+}
+
+TEST_CASE("JobRun stopped by an internal error of the daemon mid-step ends FAILED with it", "[jobrun]") {
+  Harness h;
+  h.steps->hang = {0};
+  h.steps->started = [&h](int) {
+    asio::post(h.io, [&h] { h.job->stop(run::EndReason::of(run::EndReason::Kind::InternalError, std::nullopt, "boom")); });
+  };
+  h.start(2);
+  CHECK(h.end().status_reason == "govjobd internal error: boom");
+  CHECK(h.statuses_in_end() == std::vector<std::string>{"FAILED", "SKIPPED"});
+  CHECK(h.end().append_results[0]["error"] == "govjobd internal error: boom");
+}

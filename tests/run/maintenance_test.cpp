@@ -1,0 +1,155 @@
+// The maintenance services (heartbeat, reaper, retention), the periodic timer and the back-off, without
+// PostgreSQL: each run_once() against a fake store.
+#include <stdexcept>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <catch2/catch.hpp>
+
+#include "daemon/run/maintenance.hpp"
+#include "daemon/run/periodic.hpp"
+#include "daemon/store/store_errors.hpp"
+
+using namespace govjobd;
+using namespace std::chrono_literals;
+using run::MaintenanceStore;
+
+namespace {
+
+struct FakeStore : MaintenanceStore {
+  bool worker_known = true;
+  bool fail = false, unavailable = false;
+  std::vector<std::string> renewed;
+  int registered = 0;
+  std::vector<store::LostJob> lost;
+  std::vector<store::ReapDecision> decided;
+  int terminal = 0;
+  std::vector<int> batches;
+
+  store::HeartbeatResult worker_heartbeat(const std::string&, const std::vector<std::string>& ids, std::chrono::milliseconds) override {
+    if (unavailable) throw store::DatabaseUnavailable("connection lost");
+    if (fail) throw std::runtime_error("permission denied for table workers");
+    renewed = ids;
+    return {worker_known, static_cast<int>(ids.size())};
+  }
+  void worker_register(const std::string&, const std::string&, int, const std::string&) override { ++registered; }
+  int job_reap(const std::string&, std::chrono::milliseconds, std::chrono::milliseconds, int limit, const Decide& decide) override {
+    int n = 0;
+    for (const auto& job : lost) {
+      if (n == limit) break;
+      decided.push_back(decide(job));
+      ++n;
+    }
+    return n;
+  }
+  int jobs_delete_terminal(std::chrono::milliseconds, int batch) override {
+    const int n = std::min(batch, terminal);
+    terminal -= n;
+    batches.push_back(n);
+    return n;
+  }
+};
+
+const run::WorkerIdentity kWho{"w1", "host1", 42, "0.1.0"};
+
+}  // namespace
+
+TEST_CASE("heartbeat: renews the running jobs' leases, registers a worker row that was deleted", "[maintenance]") {
+  FakeStore store;
+  const run::Heartbeat beat(kWho, 30s);
+  auto out = beat.run_once(store, {"a", "b"});
+  CHECK(out.ok);
+  CHECK_FALSE(out.registered);
+  CHECK(store.renewed == std::vector<std::string>{"a", "b"});
+  store.worker_known = false;
+  out = beat.run_once(store, {});
+  CHECK(out.ok);
+  CHECK(out.registered);
+  CHECK(store.registered == 1);
+}
+
+TEST_CASE("heartbeat: a refused beat is reported, a lost connection goes through to be run again", "[maintenance]") {
+  FakeStore store;
+  const run::Heartbeat beat(kWho, 30s);
+  store.fail = true;
+  const auto out = beat.run_once(store, {"a"});
+  CHECK_FALSE(out.ok);
+  CHECK(out.error == "permission denied for table workers");
+  store.fail = false;
+  store.unavailable = true;
+  CHECK_THROWS_AS(beat.run_once(store, {"a"}), store::DatabaseUnavailable);
+}
+
+TEST_CASE("reaper: the step in flight FAILED as worker lost, recorded steps left alone, the rest SKIPPED", "[maintenance]") {
+  FakeStore store;
+  store::LostJob job;
+  job.job_id = "j1";
+  job.claimed_by = "w9";
+  job.steps_json = R"([{"step_index":0,"step_type":"a","target":"x"},{"step_index":1,"step_type":"a","target":"x"},
+                       {"step_index":2,"step_type":"a","target":"x"}])";
+  job.step_results_json = R"([{"step_index":0,"status":"COMPLETED"}])";
+  job.current_step_index = 1;
+  store.lost = {job, job};
+  const run::Reaper reaper("w1", 30s, 40s);
+  CHECK(reaper.run_once(store).reaped == 2);
+  REQUIRE(store.decided.size() == 2);
+  const auto& d = store.decided[0];
+  CHECK(d.reason == "worker w9 lost (last heartbeat never)");
+  CHECK(d.step_index == 1);
+  REQUIRE(d.append_results.size() == 2);
+  CHECK(d.append_results[0]["status"] == "FAILED");
+  CHECK(d.append_results[0]["error"] == d.reason);
+  CHECK(d.append_results[1]["status"] == "SKIPPED");
+  CHECK(d.evidence["reaped"]["worker_id"] == "w9");
+}
+
+TEST_CASE("reaper: at most one batch per round", "[maintenance]") {
+  FakeStore store;
+  store::LostJob job;
+  job.job_id = "j";
+  job.claimed_by = "w9";
+  store.lost.assign(run::Reaper::kBatch + 5, job);  // steps NULL: ended without results
+  CHECK(run::Reaper("w1", 30s, 40s).run_once(store).reaped == run::Reaper::kBatch);
+  CHECK(store.decided.front().append_results.empty());
+}
+
+TEST_CASE("retention: one batch per round, and says when another is due", "[maintenance]") {
+  FakeStore store;
+  store.terminal = 250;
+  const run::Retention retention(24h, 100);
+  auto out = retention.run_once(store);
+  CHECK(out.deleted == 100);
+  CHECK(out.more);
+  out = retention.run_once(store);
+  out = retention.run_once(store);
+  CHECK(out.deleted == 50);
+  CHECK_FALSE(out.more);
+  CHECK(store.batches == std::vector<int>{100, 100, 50});
+}
+
+TEST_CASE("periodic timer: ticks at once and then every period until stopped", "[maintenance]") {
+  boost::asio::io_context io;
+  run::PeriodicTimer timer(io, [] { return 5ms; }, false);
+  int ticks = 0;
+  timer.start([&] {
+    if (++ticks == 3) timer.stop();
+  });
+  CHECK(ticks == 1);  // at once
+  io.run_for(10s);  // returns once the stopped timer leaves no work; the bound only catches a hang
+  CHECK(ticks == 3);
+  CHECK_FALSE(timer.running());
+}
+
+TEST_CASE("jitter stays within 20 % and the back-off doubles from 100 ms up to 5 s", "[maintenance]") {
+  for (int i = 0; i < 1000; ++i) {
+    const auto j = run::jittered(1000ms);
+    REQUIRE(j >= 800ms);
+    REQUIRE(j <= 1200ms);
+  }
+  run::Backoff b;
+  std::vector<long long> waits;
+  for (int i = 0; i < 8; ++i) waits.push_back(b.next().count());
+  CHECK(waits == std::vector<long long>{100, 200, 400, 800, 1600, 3200, 5000, 5000});
+  b.reset();
+  CHECK(b.next() == 100ms);
+}
