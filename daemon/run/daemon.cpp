@@ -26,7 +26,8 @@
 #include "daemon/run/metrics_server.hpp"
 #include "daemon/run/recorder.hpp"
 #include "daemon/store/listener.hpp"
-#include "executors/process_executor.hpp"
+#include "process/child_reaper.hpp"
+#include "process/descriptors.hpp"
 #include "govjobd/version.hpp"
 
 namespace govjobd::run {
@@ -137,6 +138,7 @@ class Daemon {
   std::shared_ptr<executors::SignalSink> signals_sink_;
   std::shared_ptr<executors::ExecutorRegistry> executors_;
   std::shared_ptr<health::HealthMonitor> health_;
+  std::shared_ptr<process::ChildReaper> reaper_ = std::make_shared<process::ChildReaper>();
   std::map<std::string, std::shared_ptr<JobRun>> running_;
   Metrics metrics_;
   std::unique_ptr<MetricsServer> metrics_server_;
@@ -170,15 +172,15 @@ RunEnv Daemon::env() {
 }
 
 int Daemon::run() {
-  executors::prepare_process_for_children();
+  process::prepare_process_for_children();
   if (!open_files_cover(settings_)) return kExitConfig;
   db_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, [this](bool up) { on_db_state(db_up_, up); });
   writes_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, [this](bool up) { on_db_state(writes_up_, up); });
   recorder_ = std::make_unique<Recorder>(io_, *writes_);
   signals_sink_ = std::make_shared<DbSignalSink>(io_, *writes_);
   try {
-    executors_ = std::make_shared<executors::ExecutorRegistry>(io_, settings_.executors, signals_sink_);
-    health_ = std::make_shared<health::HealthMonitor>(io_, settings_.health);
+    executors_ = std::make_shared<executors::ExecutorRegistry>(io_, settings_.executors, signals_sink_, reaper_);
+    health_ = std::make_shared<health::HealthMonitor>(io_, settings_.health, reaper_);
   } catch (const std::invalid_argument& e) {
     spdlog::error("{}: {}", settings_.source, e.what());
     writes_->stop(0ms);
@@ -231,7 +233,7 @@ int Daemon::run() {
 // The soft limit goes up to the hard one; a concurrency the hard limit cannot cover is refused (at start, and
 // on reload) rather than met with EMFILE under load.
 bool Daemon::open_files_cover(const config::Settings& settings) {
-  const auto files = executors::raise_open_files_limit();
+  const auto files = process::raise_open_files_limit();
   if (files.soft != files.before) spdlog::info("open files: soft limit raised from {} to {}", files.before, files.soft);
   const auto budget = descriptor_budget(settings);
   if (auto shortfall = descriptor_shortfall(budget, files.soft)) {
@@ -458,7 +460,7 @@ void Daemon::poll_tick() {
 }
 
 void Daemon::heartbeat_tick() {
-  if (const int strays = executors::reap_stray_children(); strays > 0)
+  if (const int strays = reaper_->reap_strays(); strays > 0)
     spdlog::warn("reaped {} stray processes that had left their step's process group", strays);
   if (!heartbeat_in_flight_) {
     heartbeat_in_flight_ = true;
@@ -601,8 +603,8 @@ void Daemon::reload() {
   try {
     config::Settings next = config::load_settings(options_.config_path);
     if (!open_files_cover(next)) return spdlog::error("reload refused, keeping the running configuration");
-    auto executors = std::make_shared<executors::ExecutorRegistry>(io_, next.executors, signals_sink_);
-    auto health = std::make_shared<health::HealthMonitor>(io_, next.health);
+    auto executors = std::make_shared<executors::ExecutorRegistry>(io_, next.executors, signals_sink_, reaper_);
+    auto health = std::make_shared<health::HealthMonitor>(io_, next.health, reaper_);
     if (next.database.url != settings_.database.url)
       spdlog::warn("database.url changed: it applies after a restart, not on reload");
     if (next.database.jobs_schema != settings_.database.jobs_schema)
