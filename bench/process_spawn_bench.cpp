@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "executors/process_executor.hpp"
+#include "process/child_reaper.hpp"
 
 extern char** environ;
 
@@ -42,7 +43,7 @@ double executor_rate(int n, int in_flight) {
   config::ExecutorSettings settings;
   settings.kind = "process";
   settings.command = {"/bin/true"};
-  executors::ProcessExecutor executor(io, settings);
+  executors::ProcessExecutor executor(io, settings, std::make_shared<process::ChildReaper>());
   int started_steps = 0, finished = 0, failed = 0;
   std::function<void()> start_one = [&] {
     const model::JobStep step{started_steps++, "bench", "", nlohmann::json::object(), 30};
@@ -67,7 +68,7 @@ std::vector<double> timeout_overshoot(int n, int in_flight) {
   settings.kind = "process";
   settings.command = {"/bin/sh", "-c", "trap '' TERM; sleep 30"};
   settings.kill_grace = std::chrono::milliseconds(200);
-  executors::ProcessExecutor executor(io, settings);
+  executors::ProcessExecutor executor(io, settings, std::make_shared<process::ChildReaper>());
   std::vector<double> overshoot;
   int started_steps = 0;
   std::function<void()> start_one = [&] {
@@ -95,7 +96,7 @@ double percentile(const std::vector<double>& sorted, double p) {
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 2000;
   const int in_flight = argc > 2 ? std::atoi(argv[2]) : 16;
-  executors::prepare_process_for_children();
+  process::prepare_process_for_children();
   executor_rate(std::min(n, 50), in_flight);  // warm-up
   const double baseline = posix_spawn_rate(n);
   const double executor = executor_rate(n, in_flight);

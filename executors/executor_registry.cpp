@@ -12,11 +12,12 @@ namespace govjobd::executors {
 
 ExecutorRegistry::ExecutorRegistry(boost::asio::io_context& io,
                                    const std::map<std::string, config::ExecutorSettings>& settings,
-                                   std::shared_ptr<SignalSink> signals)
+                                   std::shared_ptr<SignalSink> signals,
+                                   std::shared_ptr<process::ChildReaper> reaper)
     : blocking_(std::make_unique<boost::asio::thread_pool>(1)) {
   for (const auto& [step_type, s] : settings) {
     std::unique_ptr<StepExecutor> executor;
-    if (s.kind == "process") executor = std::make_unique<ProcessExecutor>(io, s);
+    if (s.kind == "process") executor = std::make_unique<ProcessExecutor>(io, s, reaper);
     else if (s.kind == "noop") executor = std::make_unique<NoopExecutor>(io);
     else if (s.kind == "sleep") executor = std::make_unique<SleepExecutor>(io);
     else if (s.kind == "config_update") executor = std::make_unique<ConfigUpdateExecutor>(io, *blocking_, s.files);

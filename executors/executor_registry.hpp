@@ -15,14 +15,19 @@ class io_context;
 class thread_pool;
 }  // namespace boost::asio
 
+namespace govjobd::process {
+class ChildReaper;
+}
+
 namespace govjobd::executors {
 
 // The executors of one configuration, step_type -> executor, built explicitly at start-up (and again on
-// reload). Throws std::invalid_argument when a setting cannot be honoured (e.g. an unknown user).
+// reload). Throws std::invalid_argument when a setting cannot be honoured (e.g. an unknown user). Process
+// executors track their children in `reaper`, which the daemon owns.
 class ExecutorRegistry {
  public:
   ExecutorRegistry(boost::asio::io_context& io, const std::map<std::string, config::ExecutorSettings>& settings,
-                   std::shared_ptr<SignalSink> signals);
+                   std::shared_ptr<SignalSink> signals, std::shared_ptr<process::ChildReaper> reaper);
   ~ExecutorRegistry();
 
   // nullptr when no executor is configured for step_type.

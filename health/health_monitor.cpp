@@ -15,10 +15,11 @@ struct HealthMonitor::Pending {
   std::vector<std::function<void(model::HealthSnapshot)>> callers;
 };
 
-HealthMonitor::HealthMonitor(asio::io_context& io, config::HealthSettings settings)
+HealthMonitor::HealthMonitor(asio::io_context& io, config::HealthSettings settings,
+                             std::shared_ptr<process::ChildReaper> reaper)
     : io_(io), settings_(std::move(settings)) {
   for (const auto& [name, probe] : settings_.capabilities)
-    probes_.emplace(name, make_probe(io_, probe, settings_.probe_timeout));
+    probes_.emplace(name, make_probe(io_, probe, settings_.probe_timeout, reaper));
 }
 
 HealthMonitor::~HealthMonitor() = default;

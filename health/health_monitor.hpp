@@ -16,10 +16,12 @@ class io_context;
 namespace govjobd::health {
 
 // Takes HealthSnapshots: every capability probe at once on the loop, plus the system checks. Observes,
-// never changes anything. With a cache TTL, snapshots within the TTL reuse the last one.
+// never changes anything. With a cache TTL, snapshots within the TTL reuse the last one. Command probes
+// track their children in `reaper`, which the daemon owns.
 class HealthMonitor {
  public:
-  HealthMonitor(boost::asio::io_context& io, config::HealthSettings settings);
+  HealthMonitor(boost::asio::io_context& io, config::HealthSettings settings,
+                std::shared_ptr<process::ChildReaper> reaper);
   ~HealthMonitor();
   void snapshot(std::function<void(model::HealthSnapshot)> done);
   const config::HealthSettings& settings() const { return settings_; }

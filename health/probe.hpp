@@ -13,6 +13,10 @@ namespace boost::asio {
 class io_context;
 }
 
+namespace govjobd::process {
+class ChildReaper;
+}
+
 namespace govjobd::health {
 
 struct ProbeResult {
@@ -29,7 +33,8 @@ class Probe {
   virtual void sample(std::function<void(ProbeResult)> done) = 0;
 };
 
+// The command and systemd_unit probes track their children in `reaper`, which the daemon owns.
 std::unique_ptr<Probe> make_probe(boost::asio::io_context& io, const config::ProbeSettings& settings,
-                                  config::Duration default_timeout);
+                                  config::Duration default_timeout, std::shared_ptr<process::ChildReaper> reaper);
 
 }  // namespace govjobd::health

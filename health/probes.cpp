@@ -11,8 +11,8 @@
 #include <fmt/format.h>
 
 #include "daemon/model/jsonb_safe.hpp"
-#include "executors/process_executor.hpp"
 #include "health/probe_base.hpp"
+#include "process/runner.hpp"
 
 namespace govjobd::health {
 
@@ -47,41 +47,37 @@ void ProbeBase::Attempt::fail(const std::string& error) { finish(on_error_, {{"e
 
 namespace {
 
+// Runs its argv (never a shell) with PATH and LANG from the daemon's environment and nothing on stdin, and
+// rates how it ended. It has no deadline of its own: the probe's timeout stops it.
 class CommandProbe : public ProbeBase {
  public:
+  using Rate = std::function<ProbeResult(const process::Result&)>;
   CommandProbe(asio::io_context& io, const config::ProbeSettings& s, config::Duration timeout,
-               std::vector<std::string> command, std::function<ProbeResult(const executors::StepExecution&)> rate)
-      : ProbeBase(io, s, timeout), executor_(io, process_settings(std::move(command))), rate_(std::move(rate)) {}
+               std::vector<std::string> command, std::shared_ptr<process::ChildReaper> reaper, Rate rate)
+      : ProbeBase(io, s, timeout), command_(std::move(command)), reaper_(std::move(reaper)), rate_(std::move(rate)) {}
 
  private:
-  static config::ExecutorSettings process_settings(std::vector<std::string> command) {
-    config::ExecutorSettings e;
-    e.kind = "process";
-    e.command = std::move(command);
-    e.env = {"PATH", "LANG"};
-    e.kill_grace = std::chrono::milliseconds(200);
-    e.max_output_bytes = 16 * 1024;
-    return e;
-  }
-
   void start(std::shared_ptr<Attempt> attempt) override {
-    auto cancel = std::make_shared<executors::CancelSignal>();
-    attempt->on_timeout = [cancel] { cancel->request("probe timeout"); };
-    executors::StepContext context{"", "", "health", std::nullopt, cancel, nullptr};
-    const model::JobStep step{0, "health_probe", "", nlohmann::json::object(), 3600};
-    executor_.start(step, context, [attempt, rate = rate_](executors::StepExecution r) {
-      if (r.outcome == executors::StepOutcome::SpawnFailed) return attempt->fail(r.error);
-      if (r.outcome == executors::StepOutcome::Cancelled) return;  // the timeout reported it
+    process::Spec spec;
+    spec.argv = command_;
+    spec.env = process::inherited_environment({"PATH", "LANG"});
+    spec.kill_grace = std::chrono::milliseconds(200);
+    spec.max_output_bytes = 16 * 1024;
+    const process::Handle handle = process::run(io_, reaper_, std::move(spec), [attempt, rate = rate_](process::Result r) {
+      if (r.spawn_error) return attempt->fail(*r.spawn_error);
+      if (r.stopped_by == process::StopReason::Stopped) return;  // the timeout reported it
       ProbeResult rated = rate(r);
       attempt->finish(rated.state, std::move(rated.details));
     });
+    attempt->on_timeout = [handle] { handle.stop(); };
   }
 
-  executors::ProcessExecutor executor_;
-  std::function<ProbeResult(const executors::StepExecution&)> rate_;
+  std::vector<std::string> command_;
+  std::shared_ptr<process::ChildReaper> reaper_;
+  Rate rate_;
 };
 
-ProbeResult rate_command(const executors::StepExecution& r, const std::vector<int>& degraded_codes) {
+ProbeResult rate_command(const process::Result& r, const std::vector<int>& degraded_codes) {
   ProbeResult out;
   const int code = r.exit_code.value_or(-1);
   out.state = code == 0 ? HealthState::Healthy
@@ -89,9 +85,9 @@ ProbeResult rate_command(const executors::StepExecution& r, const std::vector<in
                   ? HealthState::Degraded
                   : HealthState::Blocked;
   out.details = {{"exit_code", r.exit_code ? nlohmann::json(code) : nlohmann::json()}};
-  if (!r.error.empty()) out.details["error"] = r.error;
+  if (const std::string error = process::exit_failure(r); !error.empty()) out.details["error"] = error;
   // optional JSON on the last stdout line: {"state": "...", "details": {...}}
-  const std::string stdout_text = r.output.value("stdout", "");
+  const std::string stdout_text = process::sanitize_output(r.out.kept());
   const auto end = stdout_text.find_last_not_of("\n ");
   if (end != std::string::npos) {
     const auto start = stdout_text.rfind('\n', end);
@@ -111,15 +107,15 @@ ProbeResult rate_command(const executors::StepExecution& r, const std::vector<in
   return out;
 }
 
-ProbeResult rate_unit(const executors::StepExecution& r) {
-  std::string state = r.output.value("stdout", "");
+ProbeResult rate_unit(const process::Result& r) {
+  std::string state = process::sanitize_output(r.out.kept());
   while (!state.empty() && (state.back() == '\n' || state.back() == ' ')) state.pop_back();
   ProbeResult out;
   out.state = state == "active" ? HealthState::Healthy
               : (state == "activating" || state == "reloading") ? HealthState::Degraded
                                                                   : HealthState::Blocked;
   out.details = {{"active_state", state.empty() ? "unknown" : state}};
-  if (state.empty() && !r.error.empty()) out.details["error"] = r.error;
+  if (const std::string error = process::exit_failure(r); state.empty() && !error.empty()) out.details["error"] = error;
   return out;
 }
 
@@ -178,16 +174,17 @@ class FileProbe : public ProbeBase {
 
 std::unique_ptr<Probe> make_http_probe(asio::io_context& io, const config::ProbeSettings& s, config::Duration timeout);
 
-std::unique_ptr<Probe> make_probe(asio::io_context& io, const config::ProbeSettings& s, config::Duration default_timeout) {
+std::unique_ptr<Probe> make_probe(asio::io_context& io, const config::ProbeSettings& s, config::Duration default_timeout,
+                                  std::shared_ptr<process::ChildReaper> reaper) {
   const config::Duration timeout = s.timeout.value_or(default_timeout);
   if (s.kind == "command")
-    return std::make_unique<CommandProbe>(io, s, timeout, s.command,
-                                          [codes = s.degraded_exit_codes](const executors::StepExecution& r) {
+    return std::make_unique<CommandProbe>(io, s, timeout, s.command, std::move(reaper),
+                                          [codes = s.degraded_exit_codes](const process::Result& r) {
                                             return rate_command(r, codes);
                                           });
   if (s.kind == "systemd_unit")
     return std::make_unique<CommandProbe>(io, s, timeout, std::vector<std::string>{"systemctl", "is-active", s.unit},
-                                          rate_unit);
+                                          std::move(reaper), rate_unit);
   if (s.kind == "tcp") return std::make_unique<TcpProbe>(io, s, timeout);
   if (s.kind == "file") return std::make_unique<FileProbe>(io, s, timeout);
   if (s.kind == "http") return make_http_probe(io, s, timeout);

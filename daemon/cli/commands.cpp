@@ -21,7 +21,8 @@
 #include "daemon/log/logging.hpp"
 #include "daemon/run/daemon.hpp"
 #include "daemon/run/descriptor_budget.hpp"
-#include "executors/process_executor.hpp"
+#include "process/child_reaper.hpp"
+#include "process/descriptors.hpp"
 #include "daemon/store/store.hpp"
 #include "health/health_monitor.hpp"
 
@@ -102,7 +103,7 @@ int command_check_config(const CommonOptions& common) {
   const config::Settings settings = load_config(common);
   // What `govjobd run` would check after raising its soft limit to the hard one (here: this process's; under
   // systemd: the unit's LimitNOFILE=).
-  const auto files = executors::raise_open_files_limit();
+  const auto files = process::raise_open_files_limit();
   const auto budget = run::descriptor_budget(settings);
   if (auto shortfall = run::descriptor_shortfall(budget, files.soft)) {
     spdlog::error("{}: {}", settings.source, *shortfall);
@@ -174,7 +175,7 @@ namespace govjobd::cli {
 int command_health(const CommonOptions& common) {
   const config::Settings settings = load_config(common);
   boost::asio::io_context io;
-  health::HealthMonitor monitor(io, settings.health);
+  health::HealthMonitor monitor(io, settings.health, std::make_shared<process::ChildReaper>());
   std::optional<model::HealthSnapshot> snapshot;
   monitor.snapshot([&](model::HealthSnapshot s) { snapshot = std::move(s); });
   io.run();

@@ -23,9 +23,10 @@
 #include "daemon/run/running_jobs.hpp"
 #include "daemon/run/upkeep.hpp"
 #include "executors/executor_registry.hpp"
-#include "executors/process_executor.hpp"
 #include "govjobd/version.hpp"
 #include "health/health_monitor.hpp"
+#include "process/child_reaper.hpp"
+#include "process/descriptors.hpp"
 
 namespace govjobd::run {
 
@@ -84,6 +85,8 @@ class Daemon {
   std::unique_ptr<Upkeep> upkeep_;
   std::unique_ptr<Notifications> notifications_;
   std::unique_ptr<Lifecycle> lifecycle_;
+  // Reaps children that left their step's process group; leaves the groups' leaders to their runs.
+  std::shared_ptr<process::ChildReaper> child_reaper_ = std::make_shared<process::ChildReaper>();
   PeriodicTimer poll_timer_{io_, [this] { return settings_.worker.poll_interval; }, true};
   bool db_up_ = true, writes_up_ = true, idle_check_in_flight_ = false, stopped_ = false;
   long long finished_ = 0;
@@ -104,7 +107,7 @@ RunEnv Daemon::env() {
 }
 
 int Daemon::run() {
-  executors::prepare_process_for_children();
+  process::prepare_process_for_children();
   if (!open_files_cover(settings_)) return kExitConfig;
   db_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, [this](bool up) { on_db_state(db_up_, up); });
   writes_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, [this](bool up) { on_db_state(writes_up_, up); });
@@ -145,9 +148,9 @@ int Daemon::run() {
 
 bool Daemon::start_services() {
   try {
-    auto executors = std::make_shared<executors::ExecutorRegistry>(io_, settings_.executors, signals_sink_);
+    auto executors = std::make_shared<executors::ExecutorRegistry>(io_, settings_.executors, signals_sink_, child_reaper_);
     steps_ = step_runner(io_, std::move(executors));
-    health_ = health_observer(std::make_shared<health::HealthMonitor>(io_, settings_.health));
+    health_ = health_observer(std::make_shared<health::HealthMonitor>(io_, settings_.health, child_reaper_));
   } catch (const std::invalid_argument& e) {
     spdlog::error("{}: {}", settings_.source, e.what());
     exit_code_ = kExitConfig;
@@ -162,8 +165,8 @@ bool Daemon::start_services() {
   upkeep_ = std::make_unique<Upkeep>(io_, *db_, *writes_, settings_, who_, metrics_, Upkeep::Hooks{
       [this] { return jobs_->ids(); }, [this] { return db_up_; },
       [this](bool ok) { if (ok) claimer_->claim(); },
-      [] {
-        if (const int strays = executors::reap_stray_children(); strays > 0)
+      [this] {
+        if (const int strays = child_reaper_->reap_strays(); strays > 0)
           spdlog::warn("reaped {} stray processes that had left their step's process group", strays);
       }});
   notifications_ = std::make_unique<Notifications>(io_, settings_.database.url, Notifications::Hooks{
@@ -194,7 +197,7 @@ bool Daemon::start_services() {
 // The soft limit goes up to the hard one; a concurrency the hard limit cannot cover is refused (at start, and
 // on reload) rather than met with EMFILE under load.
 bool Daemon::open_files_cover(const config::Settings& settings) {
-  const auto files = executors::raise_open_files_limit();
+  const auto files = process::raise_open_files_limit();
   if (files.soft != files.before) spdlog::info("open files: soft limit raised from {} to {}", files.before, files.soft);
   const auto budget = descriptor_budget(settings);
   if (auto shortfall = descriptor_shortfall(budget, files.soft)) {
@@ -309,8 +312,8 @@ void Daemon::reload() {
   try {
     config::Settings next = config::load_settings(options_.config_path);
     if (!open_files_cover(next)) return spdlog::error("reload refused, keeping the running configuration");
-    auto steps = step_runner(io_, std::make_shared<executors::ExecutorRegistry>(io_, next.executors, signals_sink_));
-    auto health = health_observer(std::make_shared<health::HealthMonitor>(io_, next.health));
+    auto steps = step_runner(io_, std::make_shared<executors::ExecutorRegistry>(io_, next.executors, signals_sink_, child_reaper_));
+    auto health = health_observer(std::make_shared<health::HealthMonitor>(io_, next.health, child_reaper_));
     if (next.database.url != settings_.database.url)
       spdlog::warn("database.url changed: it applies after a restart, not on reload");
     if (next.database.jobs_schema != settings_.database.jobs_schema)

@@ -9,7 +9,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "executors/process_executor.hpp"
+#include "process/child_reaper.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/job_helpers.hpp"
 #include "tests/support/run_process.hpp"
@@ -362,7 +362,7 @@ TEST_CASE("a process that escapes its step's group with setsid is still reaped b
   const auto id = insert_job(db, json::array({step(0, "escape")}));
   DaemonProcess daemon(config, db.url());
   REQUIRE(eventually([&] { return status_of(db, id) == "COMPLETED"; }));
-  auto zombies_of_daemon = [&] { return govjobd::executors::zombie_children(daemon.pid()).size(); };
+  auto zombies_of_daemon = [&] { return govjobd::process::zombie_children(daemon.pid()).size(); };
   // the escapee ends after 0.3 s; the daemon (its subreaper) reaps it within a heartbeat
   std::this_thread::sleep_for(1500ms);
   CHECK(zombies_of_daemon() == 0);

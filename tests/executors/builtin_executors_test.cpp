@@ -75,7 +75,7 @@ TEST_CASE("the registry maps step types to executors and names a missing one", "
   settings["noop"].kind = "noop";
   settings["pause"].kind = "sleep";
   settings["run"] = testing::process_settings({"/bin/true"});
-  executors::ExecutorRegistry registry(io, settings, nullptr);
+  executors::ExecutorRegistry registry(io, settings, nullptr, testing::test_reaper());
   CHECK(registry.find("noop") != nullptr);
   CHECK(registry.find("pause") != nullptr);
   CHECK(registry.find("run") != nullptr);
@@ -83,7 +83,7 @@ TEST_CASE("the registry maps step types to executors and names a missing one", "
   CHECK(executors::ExecutorRegistry::missing_message("capability_disable") ==
         "no executor configured for step type 'capability_disable'");
   settings["record"].kind = "signal_record";
-  CHECK_THROWS_WITH(executors::ExecutorRegistry(io, settings, nullptr),
+  CHECK_THROWS_WITH(executors::ExecutorRegistry(io, settings, nullptr, testing::test_reaper()),
                     "executors.record: signal_record needs the database");
 }
 
@@ -97,7 +97,7 @@ TEST_CASE("the registry refuses up front a step whose target or timeout its exec
   settings["strict"].max_timeout = 60s;
   settings["slow"].kind = "noop";
   settings["slow"].target_pattern = "^(a+)+$";  // exponential for a backtracking matcher
-  executors::ExecutorRegistry registry(io, settings, nullptr);
+  executors::ExecutorRegistry registry(io, settings, nullptr, testing::test_reaper());
   auto step = [](std::string type, std::string target, int timeout = 30) {
     return model::JobStep{0, std::move(type), std::move(target), nlohmann::json::object(), timeout};
   };

@@ -151,9 +151,10 @@ TEST_CASE("a missing executable is spawn_failed with a clear error, and leaves n
 }
 
 TEST_CASE("50 children at once all complete", "[process]") {
-  executors::prepare_process_for_children();
+  process::prepare_process_for_children();
   boost::asio::io_context io;
-  executors::ProcessExecutor executor(io, process_settings({"/bin/sh", "-c", "sleep 0.3; echo $GOVJOBD_STEP_INDEX"}));
+  executors::ProcessExecutor executor(io, process_settings({"/bin/sh", "-c", "sleep 0.3; echo $GOVJOBD_STEP_INDEX"}),
+                                     test_reaper());
   std::map<int, executors::StepExecution> results;
   for (int i = 0; i < 50; ++i) {
     auto step = make_step();
@@ -182,21 +183,6 @@ TEST_CASE("no file descriptor of the daemon leaks into a step", "[process]") {
   CHECK(r.outcome == StepOutcome::Completed);
   // 0, 1, 2, and the directory ls itself opened to list them
   CHECK(lines(r.output.at("stdout")) == std::vector<std::string>{"0", "1", "2", "3"});
-}
-
-TEST_CASE("when close_range fails, every descriptor is still marked close-on-exec one by one", "[process]") {
-  int a[2], b[2];  // deliberately without O_CLOEXEC
-  REQUIRE(::pipe(a) == 0);
-  REQUIRE(::pipe(b) == 0);
-  const int first = std::min({a[0], a[1], b[0], b[1]});
-  const int last = std::max({a[0], a[1], b[0], b[1]});
-  auto cloexec = [](int fd) { return (::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0; };
-  executors::cloexec_descriptors(0, first, last + 1);  // close_range did it: nothing more to do
-  CHECK_FALSE(cloexec(a[0]));
-  executors::cloexec_descriptors(-1, first, last + 1);  // ENOSYS or EINVAL: the fallback
-  for (int fd : {a[0], a[1], b[0], b[1]}) CHECK(cloexec(fd));
-  for (int fd : {a[0], a[1], b[0], b[1]}) ::close(fd);
-  CHECK(executors::descriptor_limit() >= 3);
 }
 
 TEST_CASE("arguments with shell metacharacters reach the child verbatim", "[process]") {
@@ -270,21 +256,11 @@ TEST_CASE("a workdir and the example capability script", "[process]") {
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("output helpers: sanitizing, capture bounds, placeholders, tails", "[process]") {
+// sanitizing, capture bounds and tails: tests/process/output_text_test.cpp
+TEST_CASE("output helpers: placeholders", "[process]") {
   using namespace executors;
-  CHECK(sanitize_output("plain") == "plain");
-  CHECK(sanitize_output(std::string("a\0b", 3)) == "a\xef\xbf\xbd" "b");
-  CHECK(sanitize_output("\xe2\x82") == "\xef\xbf\xbd\xef\xbf\xbd");
-  BoundedCapture c(4);
-  c.append("abc", 3);
-  c.append("defg", 4);
-  CHECK(c.kept() == "abcd");
-  CHECK(c.total() == 7);
-  CHECK(c.truncated());
   CHECK(substitute_placeholders("--id={job_id}/{unknown}/{target}", {{"job_id", "J"}, {"target", "{job_id}"}}) ==
         "--id=J/{unknown}/{job_id}");
-  CHECK(tail_of("one\ntwo\nthree\n", 7) == "three");
-  CHECK(tail_of("short\n", 100) == "short");
 }
 
 TEST_CASE("a step runs as the configured user and group when the daemon is root", "[process]") {
@@ -306,7 +282,7 @@ TEST_CASE("a group without a user is refused by the executor too", "[process]") 
   boost::asio::io_context io;
   auto settings = process_settings({"/bin/true"});
   settings.group = "nogroup";
-  CHECK_THROWS_WITH(executors::ProcessExecutor(io, settings),
+  CHECK_THROWS_WITH(executors::ProcessExecutor(io, settings, test_reaper()),
                     "group 'nogroup' without a user: the step would keep the daemon's user");
 }
 
@@ -353,9 +329,9 @@ TEST_CASE("each stream is capped on its own at a configured max_output_bytes - a
 }
 
 TEST_CASE("running steps that print nothing hold no output buffers", "[process][no-sanitize]") {
-  executors::prepare_process_for_children();
+  process::prepare_process_for_children();
   boost::asio::io_context io;
-  executors::ProcessExecutor executor(io, process_settings({"/bin/sleep", "2"}));
+  executors::ProcessExecutor executor(io, process_settings({"/bin/sleep", "2"}), test_reaper());
   // one step first: the loop's own allocations (signal pipe, child bookkeeping) are not the steps'
   run_process_step(process_settings({"/bin/true"}), make_step());
   const int steps = 200;
@@ -380,11 +356,11 @@ TEST_CASE("running steps that print nothing hold no output buffers", "[process][
 }
 
 TEST_CASE("a spawn without descriptors left fails its step with a resource reason, and the next spawn succeeds", "[process][no-sanitize]") {
-  executors::prepare_process_for_children();
+  process::prepare_process_for_children();
   rlimit saved{};
   REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
   boost::asio::io_context io;
-  executors::ProcessExecutor executor(io, process_settings({"/bin/true"}));
+  executors::ProcessExecutor executor(io, process_settings({"/bin/true"}), test_reaper());
   std::optional<executors::StepExecution> starved;
   boost::asio::steady_timer reactor(io);  // the loop's own descriptors (epoll, eventfd, timerfd) exist before counting
   const int probe = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // the lowest free descriptor: room for 2 more

@@ -41,7 +41,8 @@ struct Fixture {
     update.files["allowlisted"] = {(dir / "c.json").string(), {"routing.mode"}, false};
     update.files["link"] = {(dir / "link.json").string(), {}, false};
     registry = std::make_unique<executors::ExecutorRegistry>(
-        io, std::map<std::string, config::ExecutorSettings>{{"noop", noop}, {"config_update", update}}, nullptr);
+        io, std::map<std::string, config::ExecutorSettings>{{"noop", noop}, {"config_update", update}}, nullptr,
+        nullptr);  // no process executor: no child reaper
   }
 
   void reset_files() const {

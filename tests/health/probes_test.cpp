@@ -9,9 +9,9 @@
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 
-#include "executors/process_executor.hpp"
 #include "health/health_gate.hpp"
 #include "health/health_monitor.hpp"
+#include "process/child_reaper.hpp"
 
 using namespace govjobd;
 using namespace std::chrono_literals;
@@ -21,9 +21,9 @@ using tcp = asio::ip::tcp;
 namespace {
 
 model::HealthSnapshot snapshot_of(config::HealthSettings settings) {
-  executors::prepare_process_for_children();
+  process::prepare_process_for_children();
   asio::io_context io;
-  health::HealthMonitor monitor(io, std::move(settings));
+  health::HealthMonitor monitor(io, std::move(settings), std::make_shared<process::ChildReaper>());
   std::optional<model::HealthSnapshot> out;
   monitor.snapshot([&](model::HealthSnapshot s) { out = std::move(s); });
   io.run_for(30s);
@@ -207,9 +207,9 @@ TEST_CASE("a cache TTL reuses the last snapshot instead of probing again", "[hea
   counting.command = {"/bin/sh", "-c", "echo x >> " + counter.string()};
   auto settings = with({{"counted", counting}});
   settings.cache_ttl = 1h;
-  executors::prepare_process_for_children();
+  process::prepare_process_for_children();
   asio::io_context io;
-  health::HealthMonitor monitor(io, settings);
+  health::HealthMonitor monitor(io, settings, std::make_shared<process::ChildReaper>());
   int snapshots = 0;
   for (int i = 0; i < 5; ++i) {
     monitor.snapshot([&](model::HealthSnapshot) { ++snapshots; });

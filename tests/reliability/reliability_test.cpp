@@ -25,7 +25,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "executors/process_executor.hpp"
+#include "process/child_reaper.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/job_helpers.hpp"
 #include "tests/support/run_process.hpp"
@@ -380,7 +380,7 @@ TEST_CASE("hostile steps: 100 forks, a closed stdout, 1 GB of output, setsid - t
   const bool escaped = !processes_with("3." + mark).empty();
   CHECK(escaped);
   CHECK(eventually([&] { return processes_with("3." + mark).empty(); }, 10s));
-  CHECK(eventually([&] { return govjobd::executors::zombie_children(daemon.pid()).empty(); }, 5s));
+  CHECK(eventually([&] { return govjobd::process::zombie_children(daemon.pid()).empty(); }, 5s));
 
   const auto after = insert_job(db, json::array({step(0, "noop")}));  // still serving
   CHECK(eventually([&] { return status_of(db, after) == "COMPLETED"; }));

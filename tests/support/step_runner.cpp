@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "executors/process_executor.hpp"
+#include "process/child_reaper.hpp"
 
 namespace govjobd::testing {
 
@@ -32,9 +33,9 @@ executors::StepExecution run_process_step(const config::ExecutorSettings& settin
                                           executors::StepContext context,
                                           std::function<void(boost::asio::io_context&)> during,
                                           std::chrono::seconds limit) {
-  executors::prepare_process_for_children();
+  process::prepare_process_for_children();
   boost::asio::io_context io;
-  executors::ProcessExecutor executor(io, settings);
+  executors::ProcessExecutor executor(io, settings, test_reaper());
   std::optional<executors::StepExecution> result;
   if (context.job_id.empty()) context.job_id = "00000000-0000-0000-0000-0000000000j1";
   executor.start(step, context, [&](executors::StepExecution r) { result = std::move(r); });
@@ -57,7 +58,12 @@ std::vector<int> processes_with(const std::string& marker) {
   return out;
 }
 
-std::vector<int> zombie_children() { return executors::zombie_children(::getpid()); }
+std::vector<int> zombie_children() { return process::zombie_children(::getpid()); }
+
+std::shared_ptr<process::ChildReaper> test_reaper() {
+  static const auto reaper = std::make_shared<process::ChildReaper>();
+  return reaper;
+}
 
 std::string unique_marker() {
   static std::atomic<int> counter{0};

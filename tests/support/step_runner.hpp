@@ -7,6 +7,7 @@
 
 #include "config/settings.hpp"
 #include "executors/step_executor.hpp"
+#include "process/child_reaper.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -26,6 +27,9 @@ executors::StepExecution run_process_step(const config::ExecutorSettings& settin
                                           executors::StepContext context = {},
                                           std::function<void(boost::asio::io_context&)> during = {},
                                           std::chrono::seconds limit = std::chrono::seconds(60));
+
+// One child reaper for the tests of this process (the daemon owns its own).
+std::shared_ptr<process::ChildReaper> test_reaper();
 
 // Processes whose command line contains `marker`, and zombie children of this process.
 std::vector<int> processes_with(const std::string& marker);
