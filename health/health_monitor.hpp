@@ -22,7 +22,6 @@ class HealthMonitor {
   HealthMonitor(boost::asio::io_context& io, config::HealthSettings settings);
   ~HealthMonitor();
   void snapshot(std::function<void(model::HealthSnapshot)> done);
-  const config::HealthSettings& settings() const { return settings_; }
 
  private:
   struct Pending;
