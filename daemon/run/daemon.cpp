@@ -21,6 +21,7 @@
 #include "daemon/run/claim_throttle.hpp"
 #include "daemon/run/db_worker.hpp"
 #include "daemon/run/descriptor_budget.hpp"
+#include "daemon/run/exit_codes.hpp"
 #include "daemon/run/job_run.hpp"
 #include "daemon/run/metrics.hpp"
 #include "daemon/run/metrics_server.hpp"
@@ -37,7 +38,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-constexpr int kExitConfig = 78;
 constexpr int kReapBatch = 100;
 
 std::string host_name() {
@@ -53,14 +53,11 @@ class DbSignalSink : public executors::SignalSink {
   void record(const executors::GovernanceSignal& s, std::function<void(Outcome)> done) override {
     db_.post([this, s, done = std::move(done)](store::Store& store) {
       Outcome outcome;
-      try {
-        outcome.signal_id = store.signal_record(
-            {s.job_id, s.contract_id, s.step_index, s.scope, s.signal_type, s.decision, s.reason, s.recorded_by});
-      } catch (const store::DatabaseUnavailable&) {
-        throw;
-      } catch (const std::exception& e) {
-        outcome.error = e.what();
-      }
+      if (auto error = error_unless_unavailable([&] {
+            outcome.signal_id = store.signal_record(
+                {s.job_id, s.contract_id, s.step_index, s.scope, s.signal_type, s.decision, s.reason, s.recorded_by});
+          }))
+        outcome.error = std::move(*error);
       asio::post(io_, [done, outcome] { done(outcome); });
     });
   }
@@ -110,7 +107,7 @@ class Daemon {
   void heartbeat_tick();
   void reaper_tick();
   void retention_tick();
-  void retention_batch(long long keep_ms, int total);
+  void retention_batch(milliseconds keep, int total);
   void watchdog_tick(milliseconds every);
   void apply_cancel_requests();
   void on_signal(int sig);
@@ -120,7 +117,6 @@ class Daemon {
   void reload();
   void notify_status();
   RunEnv env();
-  long long lease_ms() const { return settings_.worker.lease_timeout.count(); }
   bool open_files_cover(const config::Settings& settings);
 
   asio::io_context io_;
@@ -157,7 +153,7 @@ class Daemon {
   bool claim_in_flight_ = false, claim_again_ = false, heartbeat_in_flight_ = false, idle_check_in_flight_ = false,
        claim_posted_ = false;
   long long finished_ = 0;
-  int exit_code_ = 0;
+  int exit_code_ = kExitOk;
   // Rows a claim failed on even alone: left out of every later claim (bounded; a restart tries them again).
   static constexpr std::size_t kMaxUnclaimable = 10'000;
   std::set<std::string> unclaimable_;
@@ -197,7 +193,7 @@ int Daemon::run() {
       spdlog::error("{}", e.what());
       writes_->stop(0ms);
       db_->stop(0ms);
-      return 1;
+      return kExitFailure;
     }
   }
   signals_.async_wait([this](const boost::system::error_code& ec, int sig) { if (!ec) on_signal(sig); });
@@ -313,17 +309,12 @@ void Daemon::maybe_claim() {
   claim_in_flight_ = true;
   claim_again_ = false;
   const auto asked = std::chrono::steady_clock::now();
-  store::JobClaimParams params{worker_id_, free, lease_ms(), settings_.worker.max_job_bytes,
+  store::JobClaimParams params{worker_id_, free, settings_.worker.lease_timeout, settings_.worker.max_job_bytes,
                                {unclaimable_.begin(), unclaimable_.end()}};
   db_->post([this, free, asked, params = std::move(params)](store::Store& store) {
     store::ClaimResult claimed;
-    try {
-      claimed = store.job_claim(params);
-    } catch (const store::DatabaseUnavailable&) {
-      throw;
-    } catch (const std::exception& e) {
-      spdlog::error("claim failed: {}", e.what());
-    }
+    if (const auto error = error_unless_unavailable([&] { claimed = store.job_claim(params); }))
+      spdlog::error("claim failed: {}", *error);
     asio::post(io_, [this, free, asked, jobs = std::move(claimed.jobs), unclaimable = std::move(claimed.unclaimable)]() mutable {
       claim_in_flight_ = false;
       for (const auto& [id, message] : unclaimable) {
@@ -391,7 +382,7 @@ void Daemon::on_spawn_report(bool spawned) {
 void Daemon::end_after_internal_error(const std::string& what) {
   spdlog::critical("internal error in the event loop: {}; ending the {} running jobs FAILED, then exiting", what,
                    running_.size());
-  exit_code_ = 70;  // EX_SOFTWARE; systemd restarts the daemon
+  exit_code_ = kExitSoftware;  // systemd restarts the daemon
   draining_ = true;
   const std::string reason = "govjobd internal error: " + what;
   for (auto& [id, run] : std::map(running_)) {
@@ -429,13 +420,8 @@ void Daemon::check_idle() {
   idle_check_in_flight_ = true;
   db_->post([this](store::Store& store) {
     long long pending = 1;
-    try {
-      pending = store.jobs_pending_count();
-    } catch (const store::DatabaseUnavailable&) {
-      throw;
-    } catch (const std::exception& e) {
-      spdlog::error("counting PENDING jobs failed: {}", e.what());
-    }
+    if (const auto error = error_unless_unavailable([&] { pending = store.jobs_pending_count(); }))
+      spdlog::error("counting PENDING jobs failed: {}", *error);
     asio::post(io_, [this, pending] {
       idle_check_in_flight_ = false;
       if (pending == 0 && running_.empty() && !claim_in_flight_ && !draining_) {
@@ -466,17 +452,12 @@ void Daemon::heartbeat_tick() {
     for (const auto& [id, run] : running_) ids.push_back(id);
     // On the writes' connection: the lease renewal updates the same job rows as a write batch, and two
     // transactions updating them side by side in different orders deadlock (seen: PostgreSQL aborted one).
-    writes_->post([this, ids, lease = lease_ms()](store::Store& store) {
-      bool ok = true;
-      try {
-        auto beat = store.worker_heartbeat(worker_id_, ids, lease);
-        if (!beat.worker_known) store.worker_register(worker_id_, host_, ::getpid(), kVersion);
-      } catch (const store::DatabaseUnavailable&) {
-        throw;  // retried after the reconnect
-      } catch (const std::exception& e) {
-        spdlog::error("heartbeat failed: {}", e.what());
-        ok = false;
-      }
+    writes_->post([this, beat = store::WorkerHeartbeatParams{worker_id_, ids, settings_.worker.lease_timeout}](store::Store& store) {
+      const auto error = error_unless_unavailable([&] {
+        if (!store.worker_heartbeat(beat).worker_known) store.worker_register(worker_id_, host_, ::getpid(), kVersion);
+      });
+      if (error) spdlog::error("heartbeat failed: {}", *error);
+      const bool ok = !error;
       asio::post(io_, [this, ok] {
         heartbeat_in_flight_ = false;
         if (ok != heartbeat_ok_) {
@@ -496,12 +477,13 @@ void Daemon::reaper_tick() {
     // After an outage every lease may have run out, the live workers' too: the reaper leaves a job alone until
     // its owner had the time to beat again (a lease, a heartbeat and the longest reconnect backoff).
     const auto hold = settings_.worker.lease_timeout + settings_.worker.heartbeat_interval + DbWorker::kMaxReconnectBackoff;
-    db_->post([this, hold](store::Store& store) {
-      const int reaped = store.job_reap(worker_id_, lease_ms(), hold.count(), kReapBatch, [](const store::LostJob& lost) {
+    const store::JobReapParams reap{worker_id_, settings_.worker.lease_timeout, hold, kReapBatch, settings_.worker.max_job_bytes};
+    db_->post([reap](store::Store& store) {
+      const int reaped = store.job_reap(reap, [](const store::LostJob& lost) {
         auto d = decide_reap(lost);
         spdlog::warn("job {} step {} RUNNING -> FAILED: {}", lost.job_id, step_label(d.step_index), d.reason);
         return d;
-      }, settings_.worker.max_job_bytes);
+      });
       if (reaped > 0) spdlog::info("reaper ended {} jobs of lost workers", reaped);
     });
   }
@@ -510,20 +492,20 @@ void Daemon::reaper_tick() {
 }
 
 void Daemon::retention_tick() {
-  if (db_up_) retention_batch(settings_.retention.keep_terminal->count(), 0);
+  if (db_up_) retention_batch(*settings_.retention.keep_terminal, 0);
   retention_timer_.expires_after(jittered(settings_.retention.interval));
   retention_timer_.async_wait([this](const boost::system::error_code& ec) { if (!ec) retention_tick(); });
 }
 
 // One small batch per transaction, the next only after the previous committed: no long locks.
-void Daemon::retention_batch(long long keep_ms, int total) {
-  db_->post([this, keep_ms, total, batch = settings_.retention.batch_size](store::Store& store) {
-    const int deleted = store.jobs_delete_terminal(keep_ms, batch);
-    asio::post(io_, [this, keep_ms, total, deleted, batch] {
-      if (deleted == batch && !draining_) return retention_batch(keep_ms, total + deleted);
+void Daemon::retention_batch(milliseconds keep, int total) {
+  db_->post([this, keep, total, batch = settings_.retention.batch_size](store::Store& store) {
+    const int deleted = store.jobs_delete_terminal({keep, batch});
+    asio::post(io_, [this, keep, total, deleted, batch] {
+      if (deleted == batch && !draining_) return retention_batch(keep, total + deleted);
       if (total + deleted > 0)
         spdlog::info("retention deleted {} terminal jobs completed more than {}ms ago, with their transitions",
-                     total + deleted, keep_ms);
+                     total + deleted, keep.count());
     });
   });
 }
