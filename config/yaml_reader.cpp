@@ -14,10 +14,6 @@ void IssueSink::add(const YAML::Mark& mark, std::string key, std::string message
   issues_.push_back({file_, mark.line + 1, mark.column + 1, std::move(key), std::move(message)});
 }
 
-void IssueSink::add_at_document(std::string key, std::string message) {
-  issues_.push_back({file_, 0, 0, std::move(key), std::move(message)});
-}
-
 std::vector<std::string>* MapReader::declared_log = nullptr;
 
 MapReader::MapReader(YAML::Node node, std::string path, IssueSink& sink)

@@ -19,7 +19,6 @@ class IssueSink {
  public:
   explicit IssueSink(std::string file) : file_(std::move(file)) {}
   void add(const YAML::Mark& mark, std::string key, std::string message);
-  void add_at_document(std::string key, std::string message);
   const std::string& file() const { return file_; }
   bool empty() const { return issues_.empty(); }
   std::vector<ConfigIssue> take() { return std::move(issues_); }

@@ -24,7 +24,6 @@ class HealthMonitor {
                 std::shared_ptr<process::ChildReaper> reaper);
   ~HealthMonitor();
   void snapshot(std::function<void(model::HealthSnapshot)> done);
-  const config::HealthSettings& settings() const { return settings_; }
 
  private:
   struct Pending;

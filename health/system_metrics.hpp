@@ -34,7 +34,6 @@ struct SystemReadings {
     std::string error;
   };
   std::vector<Disk> disks;
-  std::string error;  // what could not be read
 };
 SystemReadings read_system_readings(const config::SystemHealthSettings& settings);
 

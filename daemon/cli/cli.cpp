@@ -5,9 +5,9 @@
 
 #include "config/config_error.hpp"
 #include "daemon/cli/commands.hpp"
-#include "daemon/cli/exit_codes.hpp"
 #include "daemon/log/logging.hpp"
 #include "daemon/model/job_status.hpp"
+#include "daemon/run/exit_codes.hpp"
 #include "daemon/store/store_errors.hpp"
 #include "govjobd/version.hpp"
 
@@ -32,22 +32,22 @@ int guarded(F&& command) {
     return command();
   } catch (const config::ConfigError& e) {
     for (const auto& issue : e.issues()) spdlog::error("{}", issue.text());
-    return kExitConfig;
+    return run::kExitConfig;
   } catch (const store::DatabaseUnavailable& e) {
     spdlog::error("{}", e.what());
-    return kExitUnavailable;
+    return run::kExitUnavailable;
   } catch (const store::SchemaMismatch& e) {
     spdlog::error("{}", e.what());
-    return kExitConfig;
+    return run::kExitConfig;
   } catch (const store::RequestRejected& e) {
     spdlog::error("{}", e.what());
-    return kExitDataError;
+    return run::kExitDataError;
   } catch (const InputError& e) {
     spdlog::error("{}", e.what());
-    return kExitDataError;
+    return run::kExitDataError;
   } catch (const std::exception& e) {
     spdlog::error("internal error: {}", e.what());
-    return kExitSoftware;
+    return run::kExitSoftware;
   }
 }
 
@@ -132,7 +132,7 @@ int run(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     spdlog::error("{} (see govjobd --help)", e.what());
-    return kExitUsage;
+    return run::kExitUsage;
   }
   return guarded(chosen);
 }

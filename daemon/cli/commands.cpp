@@ -15,12 +15,12 @@
 
 #include "config/settings_loader.hpp"
 #include "config/yaml_json.hpp"
-#include "daemon/cli/exit_codes.hpp"
 #include "daemon/model/job_types.hpp"
 #include "daemon/model/steps_parser.hpp"
 #include "daemon/log/logging.hpp"
 #include "daemon/run/daemon.hpp"
 #include "daemon/run/descriptor_budget.hpp"
+#include "daemon/run/exit_codes.hpp"
 #include "process/child_reaper.hpp"
 #include "process/descriptors.hpp"
 #include "daemon/store/store.hpp"
@@ -107,10 +107,10 @@ int command_check_config(const CommonOptions& common) {
   const auto budget = run::descriptor_budget(settings);
   if (auto shortfall = run::descriptor_shortfall(budget, files.soft)) {
     spdlog::error("{}: {}", settings.source, *shortfall);
-    return kExitConfig;
+    return run::kExitConfig;
   }
   fmt::print("{}: OK (open files: {} needed, {} allowed here)\n", settings.source, budget.total(), files.soft);
-  return kExitOk;
+  return run::kExitOk;
 }
 
 int command_migrate(const CommonOptions& common) {
@@ -120,7 +120,7 @@ int command_migrate(const CommonOptions& common) {
   else
     fmt::print("schema migrated from version {} to {}: {}\n", report.previous_version, report.current_version,
                fmt::join(report.applied, ", "));
-  return kExitOk;
+  return run::kExitOk;
 }
 
 int command_enqueue(const CommonOptions& common, const EnqueueOptions& options) {
@@ -131,14 +131,14 @@ int command_enqueue(const CommonOptions& common, const EnqueueOptions& options) 
   store::JobEnqueueParams params{options.contract_id, nlohmann::json(parsed.steps), options.timeout_minutes,
                                  options.created_by.empty() ? default_actor() : options.created_by};
   fmt::print("{}\n", store->job_enqueue(params));
-  return kExitOk;
+  return run::kExitOk;
 }
 
 int command_jobs_list(const CommonOptions& common, const ListOptions& options) {
   const auto jobs = open_store(common)->job_list({options.status, options.limit});
   if (options.json) {
     for (const auto& job : jobs) fmt::print("{}\n", summary_json(job).dump());
-    return kExitOk;
+    return run::kExitOk;
   }
   fmt::print("{:<36}  {:<9}  {:>5}  {:<27}  {:<27}  {}\n", "JOB_ID", "STATUS", "STEP", "CREATED_AT", "COMPLETED_AT",
              "REASON");
@@ -146,7 +146,7 @@ int command_jobs_list(const CommonOptions& common, const ListOptions& options) {
     fmt::print("{:<36}  {:<9}  {:>5}  {:<27}  {:<27}  {}\n", job.job_id, job.status,
                fmt::format("{}/{}", job.current_step_index, job.total_steps), or_dash(job.created_at),
                or_dash(job.completed_at), log::escape_line(job.status_reason.value_or("")));  // the writer's text, one line
-  return kExitOk;
+  return run::kExitOk;
 }
 
 int command_jobs_show(const CommonOptions& common, const std::string& job_id) {
@@ -154,7 +154,7 @@ int command_jobs_show(const CommonOptions& common, const std::string& job_id) {
   const auto job = open_store(common)->job_get(job_id);
   if (!job) throw InputError(fmt::format("job {} not found", job_id));
   fmt::print("{}\n", job->dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
-  return kExitOk;
+  return run::kExitOk;
 }
 
 int command_cancel(const CommonOptions& common, const CancelOptions& options) {
@@ -165,7 +165,7 @@ int command_cancel(const CommonOptions& common, const CancelOptions& options) {
     fmt::print("job {} CANCELLED\n", options.job_id);
   else
     fmt::print("job {} is RUNNING: cancel requested; its daemon stops it and records it CANCELLED\n", options.job_id);
-  return kExitOk;
+  return run::kExitOk;
 }
 
 }  // namespace govjobd::cli
@@ -181,7 +181,7 @@ int command_health(const CommonOptions& common) {
   io.run();
   if (!snapshot) throw std::logic_error("no health snapshot");
   fmt::print("{}\n", nlohmann::json(*snapshot).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
-  return health::nothing_blocked(*snapshot) ? kExitOk : kExitFailure;
+  return health::nothing_blocked(*snapshot) ? run::kExitOk : run::kExitFailure;
 }
 
 }  // namespace govjobd::cli
@@ -207,10 +207,10 @@ int command_verify(const CommonOptions& common, const std::optional<std::string>
   for (const auto& [job, problem] : problems) fmt::print("{}  {}\n", job, problem);
   if (problems.empty()) {
     fmt::print("verify: clean\n");
-    return kExitOk;
+    return run::kExitOk;
   }
   fmt::print(stderr, "verify: {} problems\n", problems.size());
-  return kExitFailure;
+  return run::kExitFailure;
 }
 
 }  // namespace govjobd::cli

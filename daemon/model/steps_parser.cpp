@@ -47,14 +47,12 @@ std::string describe_json_value(const json& value) {
 }
 
 bool is_clean_text(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) return false;
-    const std::size_t n = utf8_sequence_length(text, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
+  // a control character is one byte below 0x80, never part of a longer UTF-8 sequence
+  const auto control = [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c < 0x20 || c == 0x7f;
+  };
+  return std::none_of(text.begin(), text.end(), control) && is_valid_utf8(text);
 }
 
 namespace {

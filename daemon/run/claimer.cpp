@@ -40,17 +40,12 @@ void Claimer::claim() {
   in_flight_ = true;
   again_ = false;
   const auto asked_at = std::chrono::steady_clock::now();
-  store::JobClaimParams params{worker_id_, free, settings_.worker.lease_timeout.count(), settings_.worker.max_job_bytes,
+  store::JobClaimParams params{worker_id_, free, settings_.worker.lease_timeout, settings_.worker.max_job_bytes,
                                {unclaimable_.begin(), unclaimable_.end()}};
   db_.post([this, free, asked_at, params = std::move(params)](store::Store& store) {
     store::ClaimResult result;
-    try {
-      result = store.job_claim(params);
-    } catch (const store::DatabaseUnavailable&) {
-      throw;
-    } catch (const std::exception& e) {
-      spdlog::error("claim failed: {}", e.what());
-    }
+    if (auto error = error_unless_unavailable([&] { result = store.job_claim(params); }))
+      spdlog::error("claim failed: {}", *error);
     asio::post(io_, [this, free, asked_at, result = std::move(result)]() mutable { claimed(std::move(result), free, asked_at); });
   });
 }

@@ -14,6 +14,7 @@
 #include "daemon/run/db_signal_sink.hpp"
 #include "daemon/run/db_worker.hpp"
 #include "daemon/run/descriptor_budget.hpp"
+#include "daemon/run/exit_codes.hpp"
 #include "daemon/run/job_run.hpp"
 #include "daemon/run/lifecycle.hpp"
 #include "daemon/run/metrics.hpp"
@@ -34,9 +35,6 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr int kExitConfig = 78;    // EX_CONFIG: systemd does not restart into the same mistake
-constexpr int kExitSoftware = 70;  // EX_SOFTWARE: the loop itself failed; systemd restarts the daemon
 
 std::string host_name() {
   char host[256] = {};
@@ -186,7 +184,7 @@ bool Daemon::start_services() {
       spdlog::info("metrics on http://{}/metrics", settings_.metrics.listen);
     } catch (const std::exception& e) {
       spdlog::error("{}", e.what());
-      exit_code_ = 1;
+      exit_code_ = kExitFailure;
       return false;
     }
   }
@@ -245,13 +243,8 @@ void Daemon::check_idle() {
   idle_check_in_flight_ = true;
   db_->post([this](store::Store& store) {
     long long pending = 1;
-    try {
-      pending = store.jobs_pending_count();
-    } catch (const store::DatabaseUnavailable&) {
-      throw;
-    } catch (const std::exception& e) {
-      spdlog::error("counting PENDING jobs failed: {}", e.what());
-    }
+    if (auto error = error_unless_unavailable([&] { pending = store.jobs_pending_count(); }))
+      spdlog::error("counting PENDING jobs failed: {}", *error);
     asio::post(io_, [this, pending] {
       idle_check_in_flight_ = false;
       if (pending != 0 || !jobs_->empty() || claimer_->in_flight() || lifecycle_->draining()) return;

@@ -34,11 +34,6 @@ void DbWorker::stop(std::chrono::milliseconds patience) {
   if (thread_.joinable()) thread_.join();
 }
 
-std::size_t DbWorker::queued() const {
-  std::lock_guard lock(mutex_);
-  return tasks_.size();
-}
-
 void DbWorker::set_state(bool up) {
   if (up == up_) return;
   up_ = up;
@@ -53,7 +48,7 @@ bool DbWorker::ensure_connected(std::unique_lock<std::mutex>& lock) {
     lock.unlock();
     try {
       store_ = store::Store::connect(url_, jobs_schema_);
-      store_->set_timeouts(60'000, 30'000);
+      store_->set_timeouts({.statement = 60s, .lock = 30s});
     } catch (const std::exception& e) {
       spdlog::warn("database unavailable, retrying in {}ms: {}", wait.count(), e.what());
     }

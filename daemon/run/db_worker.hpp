@@ -6,8 +6,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "daemon/store/store.hpp"
 
@@ -16,6 +18,20 @@ class io_context;
 }
 
 namespace govjobd::run {
+
+// For a DbWorker task: runs f and returns the message of what it threw, nothing when it succeeded. A
+// DatabaseUnavailable is let through instead: the worker reconnects and runs the whole task again.
+template <class F>
+std::optional<std::string> error_unless_unavailable(F&& f) {
+  try {
+    std::forward<F>(f)();
+    return std::nullopt;
+  } catch (const store::DatabaseUnavailable&) {
+    throw;
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  }
+}
 
 // The database thread: libpqxx blocks, the event loop must not. Tasks run in order on one connection;
 // a task that meets a lost connection is retried, unchanged and still in order, after a reconnect with
@@ -31,7 +47,6 @@ class DbWorker {
   void post(std::function<void(store::Store&)> task);
   // Runs what is queued, then ends the thread. While the database is down, gives up after `patience`.
   void stop(std::chrono::milliseconds patience);
-  std::size_t queued() const;
   int reconnects() const { return reconnects_; }
 
  private:
@@ -43,7 +58,7 @@ class DbWorker {
   std::string url_;
   std::string jobs_schema_;
   std::function<void(bool)> on_state_;
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::function<void(store::Store&)>> tasks_;
   std::unique_ptr<store::Store> store_;

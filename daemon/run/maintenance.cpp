@@ -7,7 +7,7 @@
 
 #include "daemon/model/steps_parser.hpp"
 #include "daemon/run/end_reason.hpp"
-#include "daemon/store/store_errors.hpp"
+#include "daemon/run/db_worker.hpp"
 
 namespace govjobd::run {
 
@@ -15,24 +15,21 @@ using nlohmann::json;
 
 Heartbeat::Outcome Heartbeat::run_once(MaintenanceStore& store, const std::vector<std::string>& running) const {
   Outcome out;
-  try {
-    const auto beat = store.worker_heartbeat(who_.worker_id, running, lease_);
-    if (!beat.worker_known) {
+  // a lost connection goes through: the database thread runs the round again after the reconnect
+  const auto error = error_unless_unavailable([&] {
+    if (!store.worker_heartbeat({who_.worker_id, running, lease_}).worker_known) {
       store.worker_register(who_.worker_id, who_.host, who_.pid, who_.version);
       out.registered = true;
     }
-    out.ok = true;
-  } catch (const store::DatabaseUnavailable&) {
-    throw;  // run again after the reconnect
-  } catch (const std::exception& e) {
-    out.error = e.what();
-  }
+  });
+  out.ok = !error;
+  out.error = error.value_or("");
   return out;
 }
 
 Reaper::Outcome Reaper::run_once(MaintenanceStore& store) const {
   Outcome out;
-  out.reaped = store.job_reap(worker_id_, lease_, hold_, kBatch, [](const store::LostJob& lost) {
+  out.reaped = store.job_reap(params_, [](const store::LostJob& lost) {
     auto d = decide_reap(lost);
     spdlog::warn("job {} step {} RUNNING -> FAILED: {}", lost.job_id,
                  d.step_index ? std::to_string(*d.step_index) : "-", d.reason);
@@ -43,8 +40,8 @@ Reaper::Outcome Reaper::run_once(MaintenanceStore& store) const {
 
 Retention::Outcome Retention::run_once(MaintenanceStore& store) const {
   Outcome out;
-  out.deleted = store.jobs_delete_terminal(keep_, batch_size_);
-  out.more = out.deleted == batch_size_;
+  out.deleted = store.jobs_delete_terminal(params_);
+  out.more = out.deleted == params_.batch_size;
   return out;
 }
 

@@ -20,15 +20,13 @@ class MaintenanceStore {
  public:
   using Decide = std::function<store::ReapDecision(const store::LostJob&)>;
   virtual ~MaintenanceStore() = default;
-  virtual store::HeartbeatResult worker_heartbeat(const std::string& worker_id, const std::vector<std::string>& job_ids,
-                                                  std::chrono::milliseconds lease) = 0;
+  virtual store::HeartbeatResult worker_heartbeat(const store::WorkerHeartbeatParams& p) = 0;
   virtual void worker_register(const std::string& worker_id, const std::string& host, int pid,
                                const std::string& version) = 0;
-  // Ends up to `limit` jobs whose lease ran out (and whose worker this one saw beat `hold` ago), each as
+  // Ends up to p.limit jobs whose lease ran out (and whose worker this one saw beat p.hold ago), each as
   // `decide` says; the number ended.
-  virtual int job_reap(const std::string& worker_id, std::chrono::milliseconds lease, std::chrono::milliseconds hold,
-                       int limit, const Decide& decide) = 0;
-  virtual int jobs_delete_terminal(std::chrono::milliseconds keep, int batch_size) = 0;
+  virtual int job_reap(const store::JobReapParams& p, const Decide& decide) = 0;
+  virtual int jobs_delete_terminal(const store::JobsDeleteTerminalParams& p) = 0;
 };
 
 struct WorkerIdentity {
@@ -62,13 +60,13 @@ class Reaper {
   };
   // hold: after an outage every lease may have run out, the live workers' too: a job is left alone until its
   // owner had the time to beat again (a lease, a heartbeat and the longest reconnect backoff).
-  Reaper(std::string worker_id, std::chrono::milliseconds lease, std::chrono::milliseconds hold)
-      : worker_id_(std::move(worker_id)), lease_(lease), hold_(hold) {}
+  Reaper(std::string worker_id, std::chrono::milliseconds lease, std::chrono::milliseconds hold,
+         long long max_steps_bytes = 8 << 20)
+      : params_{std::move(worker_id), lease, hold, kBatch, max_steps_bytes} {}
   Outcome run_once(MaintenanceStore& store) const;
 
  private:
-  std::string worker_id_;
-  std::chrono::milliseconds lease_, hold_;
+  store::JobReapParams params_;
 };
 
 class Retention {
@@ -77,13 +75,12 @@ class Retention {
     int deleted = 0;
     bool more = false;  // the batch was full: run again (after what else waits for the database)
   };
-  Retention(std::chrono::milliseconds keep, int batch_size) : keep_(keep), batch_size_(batch_size) {}
+  Retention(std::chrono::milliseconds keep, int batch_size) : params_{keep, batch_size} {}
   Outcome run_once(MaintenanceStore& store) const;
-  std::chrono::milliseconds keep() const { return keep_; }
+  std::chrono::milliseconds keep() const { return params_.keep; }
 
  private:
-  std::chrono::milliseconds keep_;
-  int batch_size_;
+  store::JobsDeleteTerminalParams params_;
 };
 
 // What the reaper records for a job whose worker was lost: the step in flight FAILED, the rest SKIPPED.

@@ -28,13 +28,10 @@ void Recorder::flush() {
   db_.post([this, batch](store::Store& store) {
     const auto& writes = batch->writes;
     std::vector<store::WriteResult> outcomes;
-    try {
-      outcomes = store.job_write_batch(writes);
-    } catch (const store::DatabaseUnavailable&) {
-      throw;  // the worker reconnects and runs this batch again
-    } catch (const std::exception& e) {  // not the database's answer to one write: each job hears of it
-      spdlog::error("writing {} job updates failed: {}", writes.size(), e.what());
-      outcomes.assign(writes.size(), store::WriteResult{store::WriteOutcome::Refused, e.what()});
+    // not the database's answer to one write: each job hears of it
+    if (const auto error = error_unless_unavailable([&] { outcomes = store.job_write_batch(writes); })) {
+      spdlog::error("writing {} job updates failed: {}", writes.size(), *error);
+      outcomes.assign(writes.size(), store::WriteResult{store::WriteOutcome::Refused, *error});
     }
     boost::asio::post(io_, [this, batch, outcomes = std::move(outcomes)] {
       in_flight_ = false;

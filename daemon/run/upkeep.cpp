@@ -19,20 +19,14 @@ namespace {
 class StoreMaintenance : public MaintenanceStore {
  public:
   explicit StoreMaintenance(store::Store& store) : store_(store) {}
-  store::HeartbeatResult worker_heartbeat(const std::string& worker_id, const std::vector<std::string>& job_ids,
-                                          milliseconds lease) override {
-    return store_.worker_heartbeat(worker_id, job_ids, lease.count());
+  store::HeartbeatResult worker_heartbeat(const store::WorkerHeartbeatParams& p) override {
+    return store_.worker_heartbeat(p);
   }
   void worker_register(const std::string& worker_id, const std::string& host, int pid, const std::string& version) override {
     store_.worker_register(worker_id, host, pid, version);
   }
-  int job_reap(const std::string& worker_id, milliseconds lease, milliseconds hold, int limit, const Decide& decide) override {
-    return store_.job_reap(worker_id, lease.count(), hold.count(), limit, decide, max_steps_bytes);
-  }
-  int jobs_delete_terminal(milliseconds keep, int batch_size) override {
-    return store_.jobs_delete_terminal(keep.count(), batch_size);
-  }
-  long long max_steps_bytes = 8 << 20;
+  int job_reap(const store::JobReapParams& p, const Decide& decide) override { return store_.job_reap(p, decide); }
+  int jobs_delete_terminal(const store::JobsDeleteTerminalParams& p) override { return store_.jobs_delete_terminal(p); }
 
  private:
   store::Store& store_;
@@ -82,9 +76,8 @@ void Upkeep::beat() {
 void Upkeep::reap() {
   if (hooks_.database_up && !hooks_.database_up()) return;
   const milliseconds hold = settings_.worker.lease_timeout + settings_.worker.heartbeat_interval + Backoff::kMax;
-  db_.post([this, service = Reaper(who_.worker_id, lease(), hold), max = settings_.worker.max_job_bytes](store::Store& store) {
+  db_.post([this, service = Reaper(who_.worker_id, lease(), hold, settings_.worker.max_job_bytes)](store::Store& store) {
     StoreMaintenance adapter(store);
-    adapter.max_steps_bytes = max;
     const auto out = service.run_once(adapter);
     if (out.reaped == 0) return;
     spdlog::info("reaper ended {} jobs of lost workers", out.reaped);

@@ -2,6 +2,7 @@
 
 // The store's methods for the run loop, as plain structs (see Store in store.hpp).
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,7 +29,7 @@ struct ClaimedJob {
 struct JobClaimParams {
   std::string worker_id;
   int limit = 1;
-  long long lease_ms = 30'000;
+  std::chrono::milliseconds lease{30'000};
   long long max_steps_bytes = 8 << 20;  // larger steps are not fetched (ClaimedJob::steps_bytes says how large)
   std::vector<std::string> excluded;    // job_ids never to claim: rows even an isolated claim failed on
 };
@@ -65,9 +66,15 @@ struct WriteResult {
   bool operator==(const WriteResult&) const = default;
 };
 
+// Renews the worker and the leases of the RUNNING jobs it names (queries/worker_heartbeat.sql).
+struct WorkerHeartbeatParams {
+  std::string worker_id;
+  std::vector<std::string> job_ids;  // the jobs it runs: only these leases are renewed
+  std::chrono::milliseconds lease{30'000};
+};
+
 struct HeartbeatResult {
-  bool worker_known = false;
-  int leases_renewed = 0;
+  bool worker_known = false;  // false: no row for this worker (it must register again)
 };
 
 struct CancelRequest {
@@ -87,11 +94,26 @@ struct LostJob {
   std::optional<model::Timestamp> lease_expires_at;
 };
 
+// Which lost jobs the reaper ends (queries/job_reap_candidates.sql).
+struct JobReapParams {
+  std::string worker_id;                    // the reaper's own
+  std::chrono::milliseconds lease{30'000};  // a job whose lease ran out longer ago than this is lost
+  std::chrono::milliseconds hold{0};        // and only once the reaper's own heartbeats have run this long
+  int limit = 100;
+  long long max_steps_bytes = 8 << 20;  // larger steps are not fetched (LostJob::steps_json is none)
+};
+
 struct ReapDecision {
   nlohmann::json append_results = nlohmann::json::array();
   std::string reason;
   std::optional<int> step_index;
   nlohmann::json evidence = nlohmann::json::object();
+};
+
+// Retention: one batch of terminal jobs completed longer ago than `keep`.
+struct JobsDeleteTerminalParams {
+  std::chrono::milliseconds keep{0};
+  int batch_size = 500;
 };
 
 struct SignalRow {

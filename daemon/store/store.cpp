@@ -10,6 +10,7 @@
 
 #include "config/settings_loader.hpp"
 #include "daemon/store/pg_errors.hpp"
+#include "daemon/store/rows.hpp"
 #include "daemon/store/sql_files.hpp"
 #include "daemon/store/store_impl.hpp"
 
@@ -37,14 +38,13 @@ constexpr const char* kPreparedQueries[] = {
     "jobs_pending_count", "signal_record",  "jobs_delete_terminal", "jobs_verify", "job_end_recorded",
     "job_claim_candidates", "job_claim_isolated"};
 
-std::optional<model::Timestamp> timestamp_field(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return model::parse_timestamp(f.c_str());
-}
-
-std::optional<std::string> optional_text(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return std::string(f.c_str());
+// One row of queries/job_list.sql.
+JobSummary job_summary_of(const pqxx::row& row) {
+  using namespace detail;
+  return {row[0].as<std::string>(), or_default<std::string>(row[1]), or_default<std::string>(row[2]),
+          text_or_null(row[3]),     or_default<int>(row[4]),          or_default<int>(row[5]),
+          time_or_null(row[6]),     time_or_null(row[7]),             time_or_null(row[8]),
+          time_or_null(row[9]),     text_or_null(row[10])};
 }
 
 // PostgreSQL writes `timestamp` columns as "2026-11-28T16:19:50.123456" in JSON; every time is UTC, so
@@ -119,10 +119,11 @@ std::string with_connection_bounds(const std::string& url) {
   return out;
 }
 
-void Store::set_timeouts(long long statement_ms, long long lock_ms) {
+void Store::set_timeouts(const ConnectionTimeouts& t) {
   translate_errors([&] {
     pqxx::nontransaction n(impl_->conn);
-    n.exec0("SET statement_timeout = " + std::to_string(statement_ms) + "; SET lock_timeout = " + std::to_string(lock_ms));
+    n.exec0("SET statement_timeout = " + std::to_string(t.statement.count()) +
+            "; SET lock_timeout = " + std::to_string(t.lock.count()));
   });
 }
 
@@ -150,21 +151,7 @@ std::vector<JobSummary> Store::job_list(const JobListParams& p) {
     const auto rows = r.exec_prepared("job_list", p.status, p.limit);
     std::vector<JobSummary> out;
     out.reserve(rows.size());
-    for (const auto& row : rows) {
-      JobSummary s;
-      s.job_id = row[0].as<std::string>();
-      s.contract_id = row[1].is_null() ? std::string() : row[1].as<std::string>();
-      s.status = row[2].is_null() ? std::string() : row[2].as<std::string>();
-      s.status_reason = optional_text(row[3]);
-      s.current_step_index = row[4].is_null() ? 0 : row[4].as<int>();
-      s.total_steps = row[5].is_null() ? 0 : row[5].as<int>();
-      s.created_at = timestamp_field(row[6]);
-      s.started_at = timestamp_field(row[7]);
-      s.completed_at = timestamp_field(row[8]);
-      s.timeout_at = timestamp_field(row[9]);
-      s.created_by = optional_text(row[10]);
-      out.push_back(std::move(s));
-    }
+    for (const auto& row : rows) out.push_back(job_summary_of(row));
     return out;
   });
 }

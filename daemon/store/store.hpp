@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -54,6 +55,12 @@ struct JobCancelParams {
 
 enum class CancelOutcome { Cancelled, Requested };
 
+// Bounds on every later statement of a connection: statement_timeout and lock_timeout.
+struct ConnectionTimeouts {
+  std::chrono::milliseconds statement{60'000};
+  std::chrono::milliseconds lock{30'000};
+};
+
 // The only code that talks to PostgreSQL. One connection; every method is one transaction and takes and
 // returns plain structs. Throws DatabaseUnavailable, SchemaMismatch or RequestRejected.
 class Store {
@@ -66,7 +73,7 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // Bounds every later statement of this connection (the daemon's: no wait on the database is unbounded).
-  void set_timeouts(long long statement_ms, long long lock_ms);
+  void set_timeouts(const ConnectionTimeouts& timeouts);
 
   MigrationReport migrate();
   int schema_version();  // 0 when never migrated
@@ -82,8 +89,7 @@ class Store {
 
   // The run loop (store_run.cpp).
   void worker_register(const std::string& worker_id, const std::string& host, int pid, const std::string& version);
-  HeartbeatResult worker_heartbeat(const std::string& worker_id, const std::vector<std::string>& job_ids,
-                                   long long lease_ms);
+  HeartbeatResult worker_heartbeat(const WorkerHeartbeatParams& p);
   void worker_stop(const std::string& worker_id);
   // Claims up to p.limit PENDING jobs. A claim that fails on a row's data (not a lost connection) is made
   // again job by job, so that the row is found and claimed alone for its worker to fail (claim_error).
@@ -92,14 +98,13 @@ class Store {
   // when the batch fails, each write is retried in a transaction of its own.
   std::vector<WriteResult> job_write_batch(const std::vector<JobWrite>& writes);
   std::vector<CancelRequest> job_cancel_requests(const std::string& worker_id);
-  // Ends up to `limit` lost jobs FAILED, each as `decide` says; returns how many. Only jobs whose owner's
-  // silence this worker witnessed (job_reap_candidates.sql): `hold_ms` after its own heartbeats resumed.
-  int job_reap(const std::string& worker_id, long long lease_ms, long long hold_ms, int limit,
-               const std::function<ReapDecision(const LostJob&)>& decide, long long max_steps_bytes = 8 << 20);
+  // Ends up to p.limit lost jobs FAILED, each as `decide` says; returns how many. Only jobs whose owner's
+  // silence this worker witnessed (job_reap_candidates.sql): p.hold after its own heartbeats resumed.
+  int job_reap(const JobReapParams& p, const std::function<ReapDecision(const LostJob&)>& decide);
   long long jobs_pending_count();
   long long signal_record(const SignalRow& signal);  // the signal's id
   // Retention: one batch; returns how many jobs were deleted.
-  int jobs_delete_terminal(long long keep_ms, int batch_size);
+  int jobs_delete_terminal(const JobsDeleteTerminalParams& p);
 
  private:
   struct Impl;

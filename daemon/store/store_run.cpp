@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 
 #include "daemon/store/pg_errors.hpp"
+#include "daemon/store/rows.hpp"
 #include "daemon/store/store_impl.hpp"
 
 namespace govjobd::store {
@@ -14,12 +15,27 @@ using detail::translate_errors;
 
 namespace {
 
-std::optional<std::string> text_or_null(const pqxx::field& f) {
-  return f.is_null() ? std::nullopt : std::optional<std::string>(f.c_str());
+using detail::or_default;
+using detail::or_null;
+using detail::text_or_null;
+using detail::time_or_null;
+
+// One row of queries/job_claim.sql.
+ClaimedJob claimed_job_of(const pqxx::row& r) {
+  return {r[0].c_str(), text_or_null(r[1]), text_or_null(r[2]), time_or_null(r[3]),
+          time_or_null(r[4]).value_or(model::now_utc()), or_null<int>(r[5]), or_null<long long>(r[6]), std::nullopt};
 }
 
-std::optional<model::Timestamp> time_or_null(const pqxx::field& f) {
-  return f.is_null() ? std::nullopt : model::parse_timestamp(f.c_str());
+// One row of queries/job_claim_isolated.sql: claimed without its steps, because of `claim_error`.
+ClaimedJob isolated_job_of(const pqxx::row& r, const std::string& claim_error) {
+  return {r[0].c_str(), text_or_null(r[1]), std::nullopt, time_or_null(r[2]),
+          time_or_null(r[3]).value_or(model::now_utc()), std::nullopt, std::nullopt, claim_error};
+}
+
+// One row of queries/job_reap_candidates.sql.
+LostJob lost_job_of(const pqxx::row& r) {
+  return {r[0].c_str(), r[1].c_str(), text_or_null(r[2]), r[3].c_str(), or_default<int>(r[4]),
+          time_or_null(r[5]), time_or_null(r[6])};
 }
 
 // The writes as job_write_batch.sql's array; a field left unset stays absent (the column keeps its value).
@@ -97,13 +113,12 @@ void Store::worker_register(const std::string& worker_id, const std::string& hos
   });
 }
 
-HeartbeatResult Store::worker_heartbeat(const std::string& worker_id, const std::vector<std::string>& job_ids,
-                                        long long lease_ms) {
+HeartbeatResult Store::worker_heartbeat(const WorkerHeartbeatParams& p) {
   return translate_errors([&] {
     pqxx::work w(impl_->conn);
-    const auto row = w.exec_prepared1("worker_heartbeat", worker_id, nlohmann::json(job_ids).dump(), lease_ms);
+    const auto row = w.exec_prepared1("worker_heartbeat", p.worker_id, nlohmann::json(p.job_ids).dump(), p.lease.count());
     w.commit();
-    return HeartbeatResult{row[0].as<int>() > 0, row[1].as<int>()};
+    return HeartbeatResult{row[0].as<int>() > 0};
   });
 }
 
@@ -122,11 +137,8 @@ ClaimResult Store::job_claim(const JobClaimParams& p) {
     const auto claim = [&](const std::optional<std::string>& only) {
       pqxx::nontransaction w(impl_->conn);
       std::vector<ClaimedJob> out;
-      for (const auto& r : w.exec_prepared("job_claim", p.worker_id, p.limit, p.lease_ms, p.max_steps_bytes, excluded, only))
-        out.push_back({r[0].c_str(), text_or_null(r[1]), text_or_null(r[2]), time_or_null(r[3]),
-                       time_or_null(r[4]).value_or(model::now_utc()),
-                       r[5].is_null() ? std::nullopt : std::optional<int>(r[5].as<int>()),
-                       r[6].is_null() ? std::nullopt : std::optional<long long>(r[6].as<long long>()), std::nullopt});
+      for (const auto& r : w.exec_prepared("job_claim", p.worker_id, p.limit, p.lease.count(), p.max_steps_bytes, excluded, only))
+        out.push_back(claimed_job_of(r));
       return out;
     };
     try {
@@ -152,9 +164,8 @@ ClaimResult Store::job_claim(const JobClaimParams& p) {
         const std::string message = detail::first_line(e.what());
         try {
           pqxx::nontransaction w(impl_->conn);
-          for (const auto& r : w.exec_prepared("job_claim_isolated", id, p.worker_id, p.lease_ms))
-            out.jobs.push_back({r[0].c_str(), text_or_null(r[1]), std::nullopt, time_or_null(r[2]),
-                                time_or_null(r[3]).value_or(model::now_utc()), std::nullopt, std::nullopt, message});
+          for (const auto& r : w.exec_prepared("job_claim_isolated", id, p.worker_id, p.lease.count()))
+            out.jobs.push_back(isolated_job_of(r, message));
         } catch (const pqxx::sql_error& again) {
           if (detail::transient(again)) throw;
           out.unclaimable.emplace_back(id, message + "; claimed alone: " + detail::first_line(again.what()));
@@ -212,15 +223,14 @@ std::vector<CancelRequest> Store::job_cancel_requests(const std::string& worker_
   });
 }
 
-int Store::job_reap(const std::string& worker_id, long long lease_ms, long long hold_ms, int limit,
-                    const std::function<ReapDecision(const LostJob&)>& decide, long long max_steps_bytes) {
+int Store::job_reap(const JobReapParams& p, const std::function<ReapDecision(const LostJob&)>& decide) {
   return translate_errors([&] {
     pqxx::work w(impl_->conn);
     int reaped = 0;
-    const std::string reaper_id = "reaper:" + worker_id;
-    for (const auto& row : w.exec_prepared("job_reap_candidates", limit, worker_id, lease_ms, hold_ms, max_steps_bytes)) {
-      LostJob lost{row[0].c_str(), row[1].c_str(),       text_or_null(row[2]), row[3].c_str(),
-                   row[4].is_null() ? 0 : row[4].as<int>(), time_or_null(row[5]), time_or_null(row[6])};
+    const std::string reaper_id = "reaper:" + p.worker_id;
+    for (const auto& row : w.exec_prepared("job_reap_candidates", p.limit, p.worker_id, p.lease.count(), p.hold.count(),
+                                           p.max_steps_bytes)) {
+      const LostJob lost = lost_job_of(row);
       const ReapDecision d = decide(lost);
       w.exec_prepared("job_reap", lost.job_id, reaper_id, d.append_results.dump(), d.reason, d.step_index,
                       d.evidence.dump());
@@ -250,10 +260,10 @@ long long Store::signal_record(const SignalRow& s) {
   });
 }
 
-int Store::jobs_delete_terminal(long long keep_ms, int batch_size) {
+int Store::jobs_delete_terminal(const JobsDeleteTerminalParams& p) {
   return translate_errors([&] {
     pqxx::work w(impl_->conn);
-    const auto r = w.exec_prepared("jobs_delete_terminal", keep_ms, batch_size);
+    const auto r = w.exec_prepared("jobs_delete_terminal", p.keep.count(), p.batch_size);
     w.commit();
     return static_cast<int>(r.affected_rows());
   });

@@ -40,7 +40,7 @@ pg_start() {
 set -e
 cd "$PG_TMP"
 $as_owner "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m fast -w stop >/dev/null
-sleep "\${1:-0}"
+sleep "\${1:-0}"  # the point: the database stays down this long
 $as_owner "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w -t 60 -o "$PG_OPTS" start >/dev/null
 SCRIPT
   chmod 755 "$PG_TMP/outage"

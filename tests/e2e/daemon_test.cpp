@@ -363,8 +363,10 @@ TEST_CASE("a process that escapes its step's group with setsid is still reaped b
   DaemonProcess daemon(config, db.url());
   REQUIRE(eventually([&] { return status_of(db, id) == "COMPLETED"; }));
   auto zombies_of_daemon = [&] { return govjobd::process::zombie_children(daemon.pid()).size(); };
-  // the escapee ends after 0.3 s; the daemon (its subreaper) reaps it within a heartbeat
-  std::this_thread::sleep_for(1500ms);
+  // The escapee became the daemon's child (its subreaper) when the step's leader exited; it ends after 0.3 s
+  // and the daemon reaps it within a heartbeat: then the daemon has no child at all, running or zombie.
+  auto children_of_daemon = [&] { return run_process({"/usr/bin/pgrep", "-P", std::to_string(daemon.pid())}).out; };
+  CHECK(eventually([&] { return children_of_daemon().empty(); }, 10s));
   CHECK(zombies_of_daemon() == 0);
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit() == 0);

@@ -384,8 +384,11 @@ TEST_CASE("with no descriptor left the metrics endpoint backs off instead of spi
   const auto config = metrics_config("metrics-emfile", port);
   DaemonProcess daemon(config, db.url());
   REQUIRE(eventually([&] { return metrics_served(port); }, 10s));
-  const auto fds = std::distance(std::filesystem::directory_iterator("/proc/" + std::to_string(daemon.pid()) + "/fd"),
-                                 std::filesystem::directory_iterator{});
+  const auto open_fds = [&] {
+    return std::distance(std::filesystem::directory_iterator("/proc/" + std::to_string(daemon.pid()) + "/fd"),
+                         std::filesystem::directory_iterator{});
+  };
+  const auto fds = open_fds();
   const std::string pid = std::to_string(daemon.pid());
   const auto soft = run_process({"/usr/bin/prlimit", "--pid", pid, "--nofile", "--output=SOFT", "--noheadings", "--raw"});
   REQUIRE(soft.exit_code == 0);
@@ -394,7 +397,8 @@ TEST_CASE("with no descriptor left the metrics endpoint backs off instead of spi
   REQUIRE(run_process({"/usr/bin/prlimit", "--pid", pid, "--nofile=" + std::to_string(fds + 1) + ":"}).exit_code == 0);
   std::vector<int> waiting;  // the first takes the last descriptor; accept then fails with EMFILE
   for (int i = 0; i < 4; ++i) waiting.push_back(open_connection(port));
-  std::this_thread::sleep_for(200ms);  // let the loop meet EMFILE
+  // the loop accepted the first and took the last descriptor: the next accept meets EMFILE
+  REQUIRE(eventually([&] { return open_fds() > fds; }, 10s));
   const double before = cpu_seconds(daemon.pid());
   std::this_thread::sleep_for(2s);  // measuring CPU over a window: a sleep is the measure itself
   const double used = cpu_seconds(daemon.pid()) - before;
@@ -425,9 +429,14 @@ TEST_CASE("an idle daemon whose LISTEN is up sends no claim queries - a new job 
     return at == std::string::npos ? -1 : std::stoi(body.substr(at + 36));
   };
   REQUIRE(eventually([&] { return claims() >= 0; }, 10s));
-  std::this_thread::sleep_for(1s);  // the claims at start-up and after LISTEN connected
+  // LISTEN is up: its connection's last statement is a LISTEN (polls stop claiming from then on)
+  REQUIRE(eventually([&] {
+    return db.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'") != "0";
+  }, 10s));
+  // The one claim the listener makes on connecting has no outward sign of its own: a pause lets it be counted.
+  std::this_thread::sleep_for(1s);
   const int before = claims();
-  std::this_thread::sleep_for(2s);  // 20 polls
+  std::this_thread::sleep_for(2s);  // the point: 20 poll intervals pass, and no claim is made
   CHECK(claims() == before);
   const auto id = insert(db);
   CHECK(eventually([&] { return db.scalar("SELECT status FROM governance_jobs WHERE job_id = '" + id + "'") == "COMPLETED"; }, 10s));

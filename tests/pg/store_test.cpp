@@ -17,7 +17,7 @@ govjobd::store::JobClaimParams claim_of(const std::string& worker, int limit) {
   govjobd::store::JobClaimParams p;
   p.worker_id = worker;
   p.limit = limit;
-  p.lease_ms = 30000;
+  p.lease = std::chrono::seconds(30);
   return p;
 }
 
@@ -279,8 +279,9 @@ TEST_CASE("the reaper ends a job only when it witnessed its owner's silence, or 
   // the owner's last beat 10 s ago, its lease ran out 5 s ago
   db.exec("UPDATE govjobd_workers SET heartbeat_at = (now() AT TIME ZONE 'UTC') - interval '10 s' WHERE worker_id = 'gone'");
   db.exec("UPDATE governance_jobs SET lease_expires_at = (now() AT TIME ZONE 'UTC') - interval '5 s'");
-  auto reap = [&](long long hold_ms) {
-    return store->job_reap("reaper", 30000, hold_ms, 10, [](const LostJob&) {
+  auto reap = [&](std::chrono::milliseconds hold) {
+    return store->job_reap({.worker_id = "reaper", .lease = std::chrono::seconds(30), .hold = hold, .limit = 10},
+                           [](const LostJob&) {
       ReapDecision d;
       d.reason = "worker gone lost";
       return d;
@@ -288,9 +289,9 @@ TEST_CASE("the reaper ends a job only when it witnessed its owner's silence, or 
   };
   // The reaper's own heartbeats began again 2 s ago (an outage): the owner may be alive and about to beat.
   db.exec("UPDATE govjobd_workers SET alive_since = (now() AT TIME ZONE 'UTC') - interval '2 s' WHERE worker_id = 'reaper'");
-  CHECK(reap(60'000) == 0);
+  CHECK(reap(std::chrono::seconds(60)) == 0);
   // ...unless the hold has passed since.
-  CHECK(reap(1'000) == 1);
+  CHECK(reap(std::chrono::seconds(1)) == 1);
   CHECK(db.scalar("SELECT status FROM governance_jobs") == "FAILED");
 
   // A reaper that was beating all along, since before the owner's last beat, reaps at once.
@@ -300,13 +301,13 @@ TEST_CASE("the reaper ends a job only when it witnessed its owner's silence, or 
   db.exec("UPDATE govjobd_workers SET alive_since = (now() AT TIME ZONE 'UTC') - interval '60 s' WHERE worker_id = 'reaper'");
   // but not while its own last heartbeat is older than a lease: its view is no better than the owner's
   db.exec("UPDATE govjobd_workers SET heartbeat_at = (now() AT TIME ZONE 'UTC') - interval '40 s' WHERE worker_id = 'reaper'");
-  CHECK(reap(60'000) == 0);
-  CHECK(store->worker_heartbeat("reaper", {}, 30000).worker_known);
+  CHECK(reap(std::chrono::seconds(60)) == 0);
+  CHECK(store->worker_heartbeat({"reaper", {}, std::chrono::seconds(30)}).worker_known);
   CHECK(db.scalar("SELECT alive_since < (now() AT TIME ZONE 'UTC') - interval '1 s' FROM govjobd_workers WHERE worker_id = 'reaper'") == "f");
   // that late heartbeat started a new run: the hold applies again
-  CHECK(reap(60'000) == 0);
+  CHECK(reap(std::chrono::seconds(60)) == 0);
   db.exec("UPDATE govjobd_workers SET alive_since = (now() AT TIME ZONE 'UTC') - interval '60 s' WHERE worker_id = 'reaper'");
-  CHECK(reap(60'000) == 1);
+  CHECK(reap(std::chrono::seconds(60)) == 1);
 }
 
 TEST_CASE("a cancel request left in an open transaction locks nothing a daemon writes, and its texts are bounded",

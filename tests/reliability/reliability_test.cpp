@@ -186,7 +186,7 @@ TEST_CASE("kill -9 of a random daemon every 2 s for 60 s while 2,000 jobs run: n
   const auto start = Clock::now();
   int kills = 0;
   while (Clock::now() - start < chaos_for) {
-    std::this_thread::sleep_for(2s);
+    std::this_thread::sleep_for(2s);  // the point: the daemons run jobs for a while between two kills
     auto& victim = daemons[std::uniform_int_distribution<std::size_t>(0, daemons.size() - 1)(rng)];
     const int pid = victim->pid();
     victim->signal(SIGKILL);

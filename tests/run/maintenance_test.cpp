@@ -26,24 +26,24 @@ struct FakeStore : MaintenanceStore {
   int terminal = 0;
   std::vector<int> batches;
 
-  store::HeartbeatResult worker_heartbeat(const std::string&, const std::vector<std::string>& ids, std::chrono::milliseconds) override {
+  store::HeartbeatResult worker_heartbeat(const store::WorkerHeartbeatParams& p) override {
     if (unavailable) throw store::DatabaseUnavailable("connection lost");
     if (fail) throw std::runtime_error("permission denied for table workers");
-    renewed = ids;
-    return {worker_known, static_cast<int>(ids.size())};
+    renewed = p.job_ids;
+    return {worker_known};
   }
   void worker_register(const std::string&, const std::string&, int, const std::string&) override { ++registered; }
-  int job_reap(const std::string&, std::chrono::milliseconds, std::chrono::milliseconds, int limit, const Decide& decide) override {
+  int job_reap(const store::JobReapParams& p, const Decide& decide) override {
     int n = 0;
     for (const auto& job : lost) {
-      if (n == limit) break;
+      if (n == p.limit) break;
       decided.push_back(decide(job));
       ++n;
     }
     return n;
   }
-  int jobs_delete_terminal(std::chrono::milliseconds, int batch) override {
-    const int n = std::min(batch, terminal);
+  int jobs_delete_terminal(const store::JobsDeleteTerminalParams& p) override {
+    const int n = std::min(p.batch_size, terminal);
     terminal -= n;
     batches.push_back(n);
     return n;

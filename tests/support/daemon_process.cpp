@@ -80,7 +80,7 @@ std::optional<int> DaemonProcess::wait_exit(std::chrono::milliseconds timeout) {
       exited_ = true;
       return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the poll interval of this wait on a condition
   }
   return std::nullopt;
 }
@@ -102,7 +102,7 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the poll interval of this wait on a condition
   }
   return condition();
 }

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   const int fd = ::open(argv[1], O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0 || ::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return 74;
   ::close(fd);
+  // the point: a step that takes this long (a slow step, for drains, cancels and load)
   if (argc > 2) std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(argv[2])));
   return 0;
 }

@@ -1,8 +1,10 @@
 #pragma once
 
-namespace govjobd::cli {
+namespace govjobd::run {
 
-// sysexits.h values, so that systemd and scripts can tell failures apart.
+// The process's exit codes, for `govjobd run` and every other command: sysexits.h values, so that systemd and
+// scripts can tell failures apart. The only place they are written (the unit's RestartPreventExitStatus=78 and
+// the tests, which check the documented numbers, aside).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;        // a command's negative answer (e.g. verify found problems)
 inline constexpr int kExitUsage = 2;          // bad command line
@@ -11,4 +13,4 @@ inline constexpr int kExitUnavailable = 69;   // database unreachable
 inline constexpr int kExitSoftware = 70;      // an unexpected internal error
 inline constexpr int kExitConfig = 78;        // bad config or incompatible schema; systemd does not restart
 
-}  // namespace govjobd::cli
+}  // namespace govjobd::run

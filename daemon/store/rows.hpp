@@ -1,0 +1,31 @@
+#pragma once
+
+// Private to daemon/store: a result field as a plain value, NULL as none (or as the caller's default).
+
+#include <optional>
+#include <string>
+
+#include <pqxx/pqxx>
+
+#include "daemon/model/timestamp.hpp"
+
+namespace govjobd::store::detail {
+
+template <class T>
+std::optional<T> or_null(const pqxx::field& f) {
+  return f.is_null() ? std::nullopt : std::optional<T>(f.as<T>());
+}
+
+template <class T>
+T or_default(const pqxx::field& f, T fallback = T{}) {
+  return f.is_null() ? fallback : f.as<T>();
+}
+
+inline std::optional<std::string> text_or_null(const pqxx::field& f) { return or_null<std::string>(f); }
+
+// A `timestamp` column, as PostgreSQL writes it with DateStyle ISO (set on every connection).
+inline std::optional<model::Timestamp> time_or_null(const pqxx::field& f) {
+  return f.is_null() ? std::nullopt : model::parse_timestamp(f.c_str());
+}
+
+}  // namespace govjobd::store::detail
