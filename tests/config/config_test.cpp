@@ -11,7 +11,7 @@
 #include "config/duration.hpp"
 #include "config/settings_loader.hpp"
 #include "config/yaml_json.hpp"
-#include "tests/unit/config_helpers.hpp"
+#include "tests/config/config_helpers.hpp"
 
 using namespace govjobd::config;
 using namespace std::chrono_literals;

@@ -9,7 +9,7 @@
 #include <libpq-fe.h>
 
 #include "config/settings_loader.hpp"
-#include "tests/unit/config_helpers.hpp"
+#include "tests/config/config_helpers.hpp"
 
 using namespace govjobd::config;
 using govjobd::testing::errors_of;
