@@ -53,75 +53,76 @@ int guarded(F&& command) {
 
 }  // namespace
 
-int run(int argc, char** argv) {
-  log::configure_cli();
+namespace {
 
-  CLI::App app{"govjobd: runs governance jobs from PostgreSQL, every step bounded, observed and recorded"};
-  app.set_version_flag("-V,--version", std::string("govjobd ") + kVersion);
-  app.require_subcommand(1);
-
+// Every option the subcommands fill in, and the command the parse chose.
+struct Parsed {
   CommonOptions common;
+  EnqueueOptions enqueue;
+  ListOptions list;
+  std::string show_job_id;
+  CancelOptions cancel;
+  std::optional<std::string> since;
+  bool exit_when_idle = false;
   std::function<int()> chosen;
+};
 
-  auto* check = app.add_subcommand("check-config", "Validate a config file and exit");
-  add_config_option(*check, common);
-  check->callback([&] { chosen = [&] { return command_check_config(common); }; });
+CLI::App* command(CLI::App& parent, Parsed& p, const char* name, const char* what, std::function<int()> run) {
+  auto* sub = parent.add_subcommand(name, what);
+  add_config_option(*sub, p.common);
+  sub->callback([&p, run = std::move(run)] { p.chosen = run; });
+  return sub;
+}
 
-  auto* migrate = app.add_subcommand("migrate", "Create or upgrade govjobd's schema (idempotent)");
-  add_config_option(*migrate, common);
-  migrate->callback([&] { chosen = [&] { return command_migrate(common); }; });
-
-  EnqueueOptions enqueue_options;
-  auto* enqueue = app.add_subcommand("enqueue", "Create a PENDING job; prints its job_id");
-  add_config_option(*enqueue, common);
-  enqueue->add_option("--contract", enqueue_options.contract_id, "Contract UUID (one job per contract)")->required();
-  enqueue->add_option("--steps", enqueue_options.steps_path, "YAML or JSON file holding the list of steps")
-      ->required();
-  enqueue->add_option("--timeout-minutes", enqueue_options.timeout_minutes, "Job deadline from now, 1..1440")
+void add_job_commands(CLI::App& app, Parsed& p) {
+  auto* enqueue = command(app, p, "enqueue", "Create a PENDING job; prints its job_id",
+                          [&p] { return command_enqueue(p.common, p.enqueue); });
+  enqueue->add_option("--contract", p.enqueue.contract_id, "Contract UUID (one job per contract)")->required();
+  enqueue->add_option("--steps", p.enqueue.steps_path, "YAML or JSON file holding the list of steps")->required();
+  enqueue->add_option("--timeout-minutes", p.enqueue.timeout_minutes, "Job deadline from now, 1..1440")
       ->check(CLI::Range(1, 1440));
-  enqueue->add_option("--created-by", enqueue_options.created_by, "Recorded as created_by");
-  enqueue->callback([&] { chosen = [&] { return command_enqueue(common, enqueue_options); }; });
+  enqueue->add_option("--created-by", p.enqueue.created_by, "Recorded as created_by");
 
   auto* jobs = app.add_subcommand("jobs", "Inspect jobs");
   jobs->require_subcommand(1);
-  ListOptions list_options;
-  auto* list = jobs->add_subcommand("list", "List jobs, newest first");
-  add_config_option(*list, common);
-  list->add_option("--status", list_options.status, "Only jobs in this status")->check(CLI::IsMember(status_names()));
-  list->add_option("--limit", list_options.limit, "At most this many jobs")->check(CLI::Range(1, 100000));
-  list->add_flag("--json", list_options.json, "One JSON object per line");
-  list->callback([&] { chosen = [&] { return command_jobs_list(common, list_options); }; });
+  auto* list = command(*jobs, p, "list", "List jobs, newest first", [&p] { return command_jobs_list(p.common, p.list); });
+  list->add_option("--status", p.list.status, "Only jobs in this status")->check(CLI::IsMember(status_names()));
+  list->add_option("--limit", p.list.limit, "At most this many jobs")->check(CLI::Range(1, 100000));
+  list->add_flag("--json", p.list.json, "One JSON object per line");
+  command(*jobs, p, "show", "Print one job as JSON: every column plus its transitions",
+          [&p] { return command_jobs_show(p.common, p.show_job_id); })
+      ->add_option("job_id", p.show_job_id, "Job UUID")->required();
 
-  std::string show_job_id;
-  auto* show = jobs->add_subcommand("show", "Print one job as JSON: every column plus its transitions");
-  add_config_option(*show, common);
-  show->add_option("job_id", show_job_id, "Job UUID")->required();
-  show->callback([&] { chosen = [&] { return command_jobs_show(common, show_job_id); }; });
+  auto* cancel = command(app, p, "cancel", "Cancel a PENDING job, or request the cancel of a RUNNING one",
+                         [&p] { return command_cancel(p.common, p.cancel); });
+  cancel->add_option("job_id", p.cancel.job_id, "Job UUID")->required();
+  cancel->add_option("--reason", p.cancel.reason, "Why (recorded in the transition)");
+  cancel->add_option("--by", p.cancel.requested_by, "Who (default cli:<user>@<host>)");
+}
 
-  CancelOptions cancel_options;
-  auto* cancel = app.add_subcommand("cancel", "Cancel a PENDING job, or request the cancel of a RUNNING one");
-  add_config_option(*cancel, common);
-  cancel->add_option("job_id", cancel_options.job_id, "Job UUID")->required();
-  cancel->add_option("--reason", cancel_options.reason, "Why (recorded in the transition)");
-  cancel->add_option("--by", cancel_options.requested_by, "Who (default cli:<user>@<host>)");
-  cancel->callback([&] { chosen = [&] { return command_cancel(common, cancel_options); }; });
+void add_host_commands(CLI::App& app, Parsed& p) {
+  command(app, p, "health", "Print one HealthSnapshot as JSON; exit 1 when anything is BLOCKED",
+          [&p] { return command_health(p.common); });
+  command(app, p, "verify", "Check the recorded evidence; exit 1 listing every broken invariant",
+          [&p] { return command_verify(p.common, p.since); })
+      ->add_option("--since", p.since, "Only jobs created at or after this UTC time (2026-11-28T00:00:00Z)");
+  command(app, p, "run", "The daemon: claim, run and record jobs until SIGTERM",
+          [&p] { return command_run(p.common, p.exit_when_idle); })
+      ->add_flag("--exit-when-idle", p.exit_when_idle, "Exit 0 once no PENDING job is left and nothing runs");
+}
 
-  auto* health = app.add_subcommand("health", "Print one HealthSnapshot as JSON; exit 1 when anything is BLOCKED");
-  add_config_option(*health, common);
-  health->callback([&] { chosen = [&] { return command_health(common); }; });
+}  // namespace
 
-  std::optional<std::string> since;
-  auto* verify = app.add_subcommand("verify", "Check the recorded evidence; exit 1 listing every broken invariant");
-  add_config_option(*verify, common);
-  verify->add_option("--since", since, "Only jobs created at or after this UTC time (2026-11-28T00:00:00Z)");
-  verify->callback([&] { chosen = [&] { return command_verify(common, since); }; });
-
-  bool exit_when_idle = false;
-  auto* run = app.add_subcommand("run", "The daemon: claim, run and record jobs until SIGTERM");
-  add_config_option(*run, common);
-  run->add_flag("--exit-when-idle", exit_when_idle, "Exit 0 once no PENDING job is left and nothing runs");
-  run->callback([&] { chosen = [&] { return command_run(common, exit_when_idle); }; });
-
+int run(int argc, char** argv) {
+  log::configure_cli();
+  CLI::App app{"govjobd: runs governance jobs from PostgreSQL, every step bounded, observed and recorded"};
+  app.set_version_flag("-V,--version", std::string("govjobd ") + kVersion);
+  app.require_subcommand(1);
+  Parsed p;
+  command(app, p, "check-config", "Validate a config file and exit", [&p] { return command_check_config(p.common); });
+  command(app, p, "migrate", "Create or upgrade govjobd's schema (idempotent)", [&p] { return command_migrate(p.common); });
+  add_job_commands(app, p);
+  add_host_commands(app, p);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -134,7 +135,7 @@ int run(int argc, char** argv) {
     spdlog::error("{} (see govjobd --help)", e.what());
     return run::kExitUsage;
   }
-  return guarded(chosen);
+  return guarded(p.chosen);
 }
 
 }  // namespace govjobd::cli

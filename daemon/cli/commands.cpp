@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
+#include "config/database_url.hpp"
 #include "config/settings_loader.hpp"
 #include "config/yaml_json.hpp"
 #include "daemon/model/job_types.hpp"
@@ -192,7 +193,7 @@ int command_run(const CommonOptions& common, bool exit_when_idle) {
   const config::Settings settings = load_config(common);
   log::configure(settings.logging, settings.worker.id.empty() ? run::default_worker_id() : settings.worker.id);
   spdlog::info("config {} ({}), database {}", settings.source, settings.source.empty() ? "defaults" : "file",
-               store::redact_database_url(settings.database.url.empty() ? "(libpq environment)" : settings.database.url));
+               config::redact_database_url(settings.database.url.empty() ? "(libpq environment)" : settings.database.url));
   return run::run_daemon(settings, {common.config_path.empty() ? settings.source : common.config_path, exit_when_idle});
 }
 

@@ -7,6 +7,7 @@
 
 #include <pqxx/pqxx>
 
+#include "config/database_url.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/store/store_errors.hpp"
 
@@ -53,11 +54,11 @@ auto redacting_connect_errors(const std::string& url, F&& f) -> decltype(f()) {
   try {
     return std::forward<F>(f)();
   } catch (const DatabaseUnavailable& e) {
-    throw DatabaseUnavailable(redact_connection_error(e.what(), url));
+    throw DatabaseUnavailable(config::redact_connection_error(e.what(), url));
   } catch (const RequestRejected& e) {
-    throw RequestRejected(redact_connection_error(e.what(), url));
+    throw RequestRejected(config::redact_connection_error(e.what(), url));
   } catch (const std::exception& e) {
-    throw std::runtime_error(redact_connection_error(e.what(), url));
+    throw std::runtime_error(config::redact_connection_error(e.what(), url));
   }
 }
 

@@ -115,13 +115,6 @@ class Store {
 // The newest migration this binary carries.
 int latest_schema_version();
 
-// "postgresql://app:secret@db/x" -> "postgresql://app:***@db/x"; also password=... in key=value form.
-std::string redact_database_url(const std::string& url);
-
-// A connection error's text without any password of `url`: libpq may quote a value it cannot parse
-// ("invalid percent-encoded token: \"s3cret%zz\""), and the message may hold the URL itself.
-std::string redact_connection_error(const std::string& message, const std::string& url);
-
 // The URL (or key=value string) with bounds on every network wait that it does not set itself: connect
 // within 10 s (unless PGCONNECT_TIMEOUT says otherwise), TCP keepalives after 10 s idle, and unacknowledged
 // data given up after 30 s. A host that silently drops packets then ends in an error, not a hang.

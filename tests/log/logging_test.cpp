@@ -1,7 +1,6 @@
 #include <catch2/catch.hpp>
 
 #include "daemon/log/logging.hpp"
-#include "daemon/store/store.hpp"
 
 using govjobd::log::escape_line;
 
@@ -23,15 +22,4 @@ TEST_CASE("escape_line leaves printable text alone, UTF-8 included", "[logging]"
   const std::string text = "job 6012ca75 step 1 RUNNING -> FAILED: exit code 4: disk full \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 \\n";
   CHECK(escape_line(text) == text);
   CHECK(escape_line("") == "");
-}
-
-TEST_CASE("a connection error loses every password of the connection string, quoted or encoded", "[logging]") {
-  using govjobd::store::redact_connection_error;
-  CHECK(redact_connection_error("invalid percent-encoded token: \"pw%zz\"", "postgresql://app:pw%zz@db/x") ==
-        "invalid percent-encoded token: \"***\"");
-  CHECK(redact_connection_error("bad value it\\'s-secret here", "host=db password='it\\'s-secret' user=x") ==
-        "bad value *** here");
-  CHECK(redact_connection_error("x tok3n y", "postgresql://db/x?sslmode=prefer&password=tok3n") == "x *** y");
-  CHECK(redact_connection_error("echo: host=db password='a b'", "host=db password='a b'") == "echo: host=db password=***");
-  CHECK(govjobd::store::redact_database_url("host=db password='it\\'s secret' user=x") == "host=db password=*** user=x");
 }

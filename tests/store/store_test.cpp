@@ -2,11 +2,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "config/database_url.hpp"
 #include "daemon/store/pg_errors.hpp"
 #include "daemon/store/store.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace govjobd::store;
+using govjobd::config::redact_database_url;
 using govjobd::testing::TestDatabase;
 using nlohmann::json;
 
