@@ -12,7 +12,9 @@
 
 #include <array>
 #include <cerrno>
+#include <map>
 #include <optional>
+#include <string>
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
 #include <vector>
 
@@ -37,6 +39,24 @@ using steady = std::chrono::steady_clock;
 namespace {
 
 constexpr milliseconds kDrainTimeout{500};  // after the group is gone, how long a stray writer may hold a pipe
+
+// The child's environment, exactly the spec's. Not bp::environment: in Boost 1.74 its operator[] looks a name
+// up with std::equal over the name's length, reading past the end of a shorter entry (ASan: heap-buffer-
+// overflow in basic_environment_impl::find). Built before the spawn; execve reads `envp`.
+struct ExactEnvironment : bp::extend::handler {
+  explicit ExactEnvironment(const std::map<std::string, std::string>& env) {
+    entries.reserve(env.size());
+    for (const auto& [name, value] : env) entries.push_back(name + "=" + value);
+    for (auto& entry : entries) envp.push_back(entry.data());
+    envp.push_back(nullptr);
+  }
+  template <class Executor>
+  void on_setup(Executor& e) const {
+    e.env = const_cast<char**>(envp.data());
+  }
+  std::vector<std::string> entries;
+  std::vector<char*> envp;
+};
 
 // Runs in the child between vfork and exec: async-signal-safe calls only, no allocation.
 struct ChildSetup : bp::extend::handler {
@@ -216,8 +236,7 @@ bool Run::spawn(const boost::filesystem::path& exe) {
   SetupFailure failure = SetupFailure::None;
   ChildSetup setup = child_setup(&failure);
   const std::vector<std::string> args(spec_.argv.begin() + 1, spec_.argv.end());
-  bp::environment env;
-  for (const auto& [name, value] : spec_.env) env[name] = value;
+  const ExactEnvironment env(spec_.env);
   auto self = shared_from_this();
   // trap 2: never act inside on_exit (it runs while Boost iterates its waiter list); post out of it
   auto on_exit = [self](int, const std::error_code&) { asio::post(self->io_, [self] { self->on_leader_exit(); }); };
