@@ -15,8 +15,10 @@ model::JobStatus EndReason::status() const {
   }
 }
 
+std::string step_label(std::optional<int> step_index) { return step_index ? std::to_string(*step_index) : "-"; }
+
 std::string EndReason::text() const {
-  const std::string step = step_index ? std::to_string(*step_index) : "-";
+  const std::string step = step_label(step_index);
   switch (kind) {
     case Kind::Completed: return "all steps completed";
     case Kind::StepFailed:

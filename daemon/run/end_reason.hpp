@@ -46,6 +46,9 @@ struct EndReason {
   std::string_view metric_class() const;
 };
 
+// How a state change's log line names the step: its index, or "-" when it concerns the job as a whole.
+std::string step_label(std::optional<int> step_index);
+
 // The reason text of Shutdown's cancel: "daemon shutdown".
 inline constexpr std::string_view kShutdownReason = "daemon shutdown";
 

@@ -21,8 +21,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::string label(std::optional<int> step_index) { return step_index ? std::to_string(*step_index) : "-"; }
-
 // g++ 12 miscompiles braced lists inside coroutines ("array used as initializer"): they are built here.
 json results_of(const model::StepResult& first, json rest = json::array()) {
   json out = json::array({json(first)});
@@ -73,7 +71,7 @@ Task<void> JobRun::run() {
     const std::optional<int> at = next_ < steps_.size() ? std::optional<int>(steps_[next_].step_index) : std::nullopt;
     say(spdlog::level::err, at, "", [&] {
       return fmt::format("job {} step {}: unexpected error while handling the job (in {}): {}; the job ends FAILED, "
-                         "the daemon serves on", job_.job_id, label(at), phase_, what);
+                         "the daemon serves on", job_.job_id, step_label(at), phase_, what);
     });
     bool recorded = ending_;  // an error while its end was recorded: the reaper ends it if it was not
     try {
@@ -271,7 +269,7 @@ Task<void> JobRun::end(EndReason why, json results, std::optional<model::HealthS
   if (o.outcome == store::WriteOutcome::Fenced) {
     say(spdlog::level::warn, why.step_index, "", [&] {
       return fmt::format("job {} step {} no longer RUNNING under {} (cancelled or reaped elsewhere); its end was not recorded",
-                         job_.job_id, label(why.step_index), env_.worker_id);
+                         job_.job_id, step_label(why.step_index), env_.worker_id);
     });
     co_return;
   }
@@ -283,7 +281,7 @@ Task<void> JobRun::end_refused(const EndReason& refused, const std::string& refu
   const EndReason why = EndReason::of(Kind::RecordRefused, refused.step_index, refusal);
   say(spdlog::level::err, why.step_index, "", [&] {
     return fmt::format("job {} step {}: the database refused its end ({}); recording it FAILED without its results",
-                       job_.job_id, label(why.step_index), refusal);
+                       job_.job_id, step_label(why.step_index), refusal);
   });
   store::JobWrite w = write_for();
   w.terminal_status = std::string(model::to_string(why.status()));
@@ -293,14 +291,14 @@ Task<void> JobRun::end_refused(const EndReason& refused, const std::string& refu
   if (o.outcome == store::WriteOutcome::Applied) co_return ended(why);
   say(spdlog::level::err, why.step_index, "", [&] {
     return fmt::format("job {} step {}: its end could not be recorded either ({}); it stays RUNNING until reaped",
-                       job_.job_id, label(why.step_index),
+                       job_.job_id, step_label(why.step_index),
                        o.outcome == store::WriteOutcome::Fenced ? "no longer RUNNING under this worker" : o.refusal);
   });
 }
 
 void JobRun::ended(const EndReason& why) {
   say(spdlog::level::info, why.step_index, "", [&] {
-    return fmt::format("job {} step {} RUNNING -> {}: {}", job_.job_id, label(why.step_index),
+    return fmt::format("job {} step {} RUNNING -> {}: {}", job_.job_id, step_label(why.step_index),
                        model::to_string(why.status()), why.text());
   });
   if (env_.metrics) env_.metrics->job_finished(model::to_string(why.status()), why.metric_class());

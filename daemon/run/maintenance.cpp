@@ -31,8 +31,7 @@ Reaper::Outcome Reaper::run_once(MaintenanceStore& store) const {
   Outcome out;
   out.reaped = store.job_reap(params_, [](const store::LostJob& lost) {
     auto d = decide_reap(lost);
-    spdlog::warn("job {} step {} RUNNING -> FAILED: {}", lost.job_id,
-                 d.step_index ? std::to_string(*d.step_index) : "-", d.reason);
+    spdlog::warn("job {} step {} RUNNING -> FAILED: {}", lost.job_id, step_label(d.step_index), d.reason);
     return d;
   });
   return out;
