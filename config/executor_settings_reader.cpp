@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "config/target_pattern.hpp"
+#include "config/yaml_json.hpp"
 #include "config/config_key.hpp"
 
 namespace govjobd::config {
@@ -115,6 +116,22 @@ void read_files(MapReader& m, std::map<std::string, ConfigFileSettings>& out) {
   files->finish();
 }
 
+// rollback_action: a non-empty text, or a mapping (stored as JSON, like a step's output).
+void read_rollback_action(MapReader& m, ExecutorSettings& s) {
+  const YAML::Node value = m.any("rollback_action");
+  if (!value.IsDefined()) return;
+  const bool text = value.IsScalar() && !value.Scalar().empty();
+  if (!text && !value.IsMap()) {
+    m.sink().add(value.Mark(), m.path() + ".rollback_action", "expected a non-empty text or a mapping");
+    return;
+  }
+  try {
+    s.rollback_action = text ? nlohmann::json(value.Scalar()) : yaml_to_json(value);
+  } catch (const YAML::Exception& e) {
+    m.sink().add(e.mark, m.path() + ".rollback_action", e.msg);
+  }
+}
+
 void read_executor(MapReader& m, ExecutorSettings& s) {
   m.choice("kind", s.kind, {"process", "noop", "sleep", "signal_record", "config_update"});
   m.string_list("command", s.command);
@@ -129,6 +146,7 @@ void read_executor(MapReader& m, ExecutorSettings& s) {
   read_target_pattern(m, s);
   m.duration("max_timeout", s.max_timeout, std::chrono::seconds(1));
   read_files(m, s.files);
+  read_rollback_action(m, s);
   m.finish();
   if (s.kind.empty()) {
     if (!m.node()["kind"].IsDefined()) m.sink().add(m.node().Mark(), m.path() + ".kind", "missing");

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace govjobd::config {
 
 using Duration = std::chrono::milliseconds;
@@ -58,6 +60,9 @@ struct ExecutorSettings {
   // Every kind: what a step may ask of this executor, checked before the job's first step.
   std::optional<std::string> target_pattern;  // the whole target must match; none: the kind's default
   Duration max_timeout = std::chrono::hours(24);  // a longer timeout_seconds is refused
+  // Every kind: how a completed step of this type is undone (a text or an object), copied into each
+  // completed step's output as rollback_action for the creator's audit; none: the executor's own, if any.
+  std::optional<nlohmann::json> rollback_action;
 };
 
 // A process step's target reaches a program's argv and environment. Letters, digits and `_.:-`, at most

@@ -49,6 +49,8 @@ class MapReader {
   void optional_duration(const char* key, std::optional<Duration>& out, Duration min);
   void string_map(const char* key, std::map<std::string, std::string>& out);
 
+  // Any value, declared like the others, for the caller to read; undefined when the key is missing.
+  YAML::Node any(const char* key) { return scalar(key); }
   // A nested mapping; absent when the key is missing (or not a mapping, which is reported).
   std::optional<MapReader> map(const char* key);
   // The keys of a mapping whose keys are names chosen by the user (none of them is then unknown).

@@ -27,7 +27,7 @@ ExecutorRegistry::ExecutorRegistry(boost::asio::io_context& io,
     } else {
       throw std::invalid_argument(fmt::format("executors.{}: unknown kind '{}'", step_type, s.kind));
     }
-    executors_.emplace(step_type, Entry{std::move(executor), StepLimits(step_type, s)});
+    executors_.emplace(step_type, Entry{std::move(executor), StepLimits(step_type, s), StepHandler{s.kind, s.rollback_action}});
   }
 }
 
@@ -38,6 +38,12 @@ StepExecutor* ExecutorRegistry::find(const std::string& step_type) const {
   return it == executors_.end() ? nullptr : it->second.executor.get();
 }
 
+std::optional<StepHandler> ExecutorRegistry::handler(const std::string& step_type) const {
+  const auto it = executors_.find(step_type);
+  if (it == executors_.end()) return std::nullopt;
+  return it->second.handler;
+}
+
 std::optional<std::string> ExecutorRegistry::refusal(const model::JobStep& step) const {
   const auto it = executors_.find(step.step_type);
   if (it == executors_.end()) return "step_type: " + missing_message(step.step_type);
@@ -45,7 +51,7 @@ std::optional<std::string> ExecutorRegistry::refusal(const model::JobStep& step)
 }
 
 std::string ExecutorRegistry::missing_message(const std::string& step_type) {
-  return fmt::format("no executor configured for step type '{}'", step_type);
+  return fmt::format("No handler registered for step type: {}", step_type);
 }
 
 }  // namespace govjobd::executors

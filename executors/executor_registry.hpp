@@ -9,6 +9,7 @@
 #include "executors/signal_sink.hpp"
 #include "executors/step_executor.hpp"
 #include "executors/step_limits.hpp"
+#include "executors/step_output.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -33,17 +34,21 @@ class ExecutorRegistry {
   // nullptr when no executor is configured for step_type.
   StepExecutor* find(const std::string& step_type) const;
 
-  // Why a step cannot run, found before its job's first step: "step_type: no executor configured ...", or
+  // The executor serving step_type (kind, rollback_action); nullopt when none is configured.
+  std::optional<StepHandler> handler(const std::string& step_type) const;
+
+  // Why a step cannot run, found before its job's first step: "step_type: No handler registered ...", or
   // what its executor's StepLimits refuse ("target: ...", "timeout_seconds: ..."); nullopt when it can run.
   std::optional<std::string> refusal(const model::JobStep& step) const;
 
-  // "no executor configured for step type 'X'"
+  // "No handler registered for step type: X" (the creator's words)
   static std::string missing_message(const std::string& step_type);
 
  private:
   struct Entry {
     std::unique_ptr<StepExecutor> executor;
     StepLimits limits;
+    StepHandler handler;
   };
 
   std::unique_ptr<boost::asio::thread_pool> blocking_;

@@ -18,11 +18,23 @@ model::JobStatus EndReason::status() const {
 std::string step_label(std::optional<int> step_index) { return step_index ? std::to_string(*step_index) : "-"; }
 
 std::string EndReason::text() const {
+  if (auto error = step_error()) return fmt::format("Step {} failed: {}", step_label(step_index), *error);
+  return cause();
+}
+
+std::optional<std::string> EndReason::step_error() const {
+  if (failed_step_error) return failed_step_error;
+  if (kind == Kind::StepFailed || kind == Kind::HealthBlocked || kind == Kind::NoHandler) return cause();
+  return std::nullopt;
+}
+
+std::string EndReason::cause() const {
   const std::string step = step_label(step_index);
   switch (kind) {
-    case Kind::Completed: return "all steps completed";
+    case Kind::Completed: return "All steps completed successfully";
     case Kind::StepFailed:
-    case Kind::HealthBlocked: return fmt::format("step {} failed: {}", step, detail);
+    case Kind::HealthBlocked: return detail;
+    case Kind::NoHandler: return "No handler registered for step type: " + detail;
     case Kind::JobTimeout: return "job timeout exceeded";
     case Kind::JobTimeoutBeforeStart: return fmt::format("job timeout exceeded before it started (timeout_at {})", detail);
     case Kind::NoContract: return model::OrphanJob(detail).what();
@@ -47,6 +59,7 @@ std::string_view EndReason::metric_class() const {
     case Kind::JobTimeout:
     case Kind::JobTimeoutBeforeStart: return "job_timeout";
     case Kind::NoContract:
+    case Kind::NoHandler:
     case Kind::InvalidSteps: return "invalid_job";
     case Kind::Cancelled: return "cancelled";
     case Kind::Shutdown: return "shutdown";

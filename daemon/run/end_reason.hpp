@@ -15,6 +15,7 @@ struct EndReason {
     Completed,              // every step COMPLETED
     StepFailed,             // a step ended FAILED or TIMED OUT by its own timeout: detail = its error
     HealthBlocked,          // the gate refused a step: detail = the gate's reason
+    NoHandler,              // a step's type has no executor, found before the first step: detail = the type
     JobTimeout,             // the job's timeout_at passed while it ran
     JobTimeoutBeforeStart,  // timeout_at had passed when it was claimed: detail = timeout_at
     NoContract,             // no contract_id: detail = the job_id
@@ -33,16 +34,25 @@ struct EndReason {
   std::optional<int> step_index;  // the step it concerns, when it concerns one
   std::string detail;
   std::string by;
+  // Set when the step at step_index ended FAILED for this reason (a timeout, cancel or lost worker during
+  // it): that step's error. The creator's frame then applies: "Step N failed: <that step's error>".
+  std::optional<std::string> failed_step_error;
 
-  static EndReason completed() { return {Kind::Completed, std::nullopt, {}, {}}; }
+  static EndReason completed() { return {Kind::Completed, std::nullopt, {}, {}, {}}; }
   static EndReason of(Kind kind, std::optional<int> step_index, std::string detail = {}, std::string by = {}) {
-    return {kind, step_index, std::move(detail), std::move(by)};
+    return {kind, step_index, std::move(detail), std::move(by), {}};
   }
 
   model::JobStatus status() const;
-  // The one place reason texts are made.
+  // The one place reason texts are made, in the creator's words where it has words for them
+  // (docs/row-contract.md): "All steps completed successfully", "Step N failed: <that step's error>",
+  // "No handler registered for step type: X", "Execution error: ..."; govjobd's own wording otherwise.
   std::string text() const;
-  // completed | step_failed | job_timeout | invalid_job | health_blocked | worker_lost | cancelled | shutdown | other
+  // The text without the "Step N failed: " frame: what a step that failed for this reason records as its error.
+  std::string cause() const;
+  // The failed step's error, when a step failed (StepFailed, HealthBlocked, NoHandler, or failed_step_error).
+  std::optional<std::string> step_error() const;
+  // completed | step_failed | job_timeout | invalid_job (NoHandler too) | health_blocked | worker_lost | cancelled | shutdown | other
   std::string_view metric_class() const;
 };
 

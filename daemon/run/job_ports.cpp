@@ -32,6 +32,9 @@ class RegistrySteps : public StepRunner {
   RegistrySteps(asio::io_context& io, std::shared_ptr<executors::ExecutorRegistry> executors)
       : io_(io), executors_(std::move(executors)) {}
   std::optional<std::string> refusal(const model::JobStep& step) const override { return executors_->refusal(step); }
+  std::optional<executors::StepHandler> handler(const std::string& step_type) const override {
+    return executors_->handler(step_type);
+  }
   Task<executors::StepExecution> run(const model::JobStep& step, executors::StepContext context) override {
     executors::StepExecutor* executor = executors_->find(step.step_type);
     if (!executor)  // refusal() said so before the first step: only a bug gets here

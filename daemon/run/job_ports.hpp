@@ -14,6 +14,7 @@
 #include "daemon/model/job_types.hpp"
 #include "daemon/store/run_store.hpp"
 #include "executors/step_executor.hpp"
+#include "executors/step_output.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -37,6 +38,8 @@ class StepRunner {
   virtual ~StepRunner() = default;
   // Why this step cannot run here (no executor for its type; a target or timeout its config refuses), or none.
   virtual std::optional<std::string> refusal(const model::JobStep& step) const = 0;
+  // The executor that serves a step type (its kind and rollback_action), or none.
+  virtual std::optional<executors::StepHandler> handler(const std::string& step_type) const = 0;
   // Runs the step to its end: by itself, by its deadline, or by context.cancel. Never throws for what the
   // step's data does (an executor's exception ends the step FAILED, "Execution error: ...").
   virtual Task<executors::StepExecution> run(const model::JobStep& step, executors::StepContext context) = 0;

@@ -9,6 +9,7 @@
 
 #include "daemon/log/logging.hpp"
 #include "daemon/model/steps_parser.hpp"
+#include "daemon/run/evidence.hpp"
 #include "daemon/run/metrics.hpp"
 #include "health/health_gate.hpp"
 
@@ -29,17 +30,31 @@ json results_of(const model::StepResult& first, json rest = json::array()) {
 }
 
 model::StepResult result_of(const model::JobStep& step, const executors::StepExecution& r, model::Timestamp started,
-                            std::string error, const model::HealthSnapshot& after) {
+                            std::string error, const model::HealthSnapshot& after, const executors::StepHandler& handler) {
   const bool ok = r.outcome == executors::StepOutcome::Completed;
   return model::StepResult{step.step_index, ok ? StepStatus::Completed : StepStatus::Failed, started, model::now_utc(),
-                           r.output.is_object() ? std::optional<json>(r.output) : std::nullopt,
+                           executors::audit_output(r.output, step, handler, started, ok),
                            ok ? std::nullopt : std::optional<std::string>(std::move(error)), after};
+}
+
+// The results of a job that ends before its first step: SKIPPED, but the step the reason names is FAILED
+// with the reason's step error when it has one (a step type with no handler).
+json unrun_results(const std::vector<model::JobStep>& steps, const EndReason& why) {
+  json out = skipped_from(steps, 0);
+  const auto error = why.step_error();
+  for (auto& r : out)
+    if (error && why.step_index && r["step_index"] == *why.step_index) {
+      r["status"] = model::to_string(StepStatus::Failed);
+      r["completed_at"] = model::format_timestamp(model::now_utc());
+      r["error"] = *error;
+    }
+  return out;
 }
 
 model::StepResult blocked_result(const model::JobStep& step, const std::string& reason,
                                  const std::optional<model::HealthSnapshot>& health) {
-  const auto now = model::now_utc();
-  return model::StepResult{step.step_index, StepStatus::Failed, now, now, std::nullopt, reason, health};
+  // never started: no started_at, no output (the audit reads an output as a change that was made)
+  return model::StepResult{step.step_index, StepStatus::Failed, std::nullopt, model::now_utc(), std::nullopt, reason, health};
 }
 
 Task<void> run_owned(std::shared_ptr<JobRun> self, Task<void> (JobRun::*body)()) { co_await((*self).*body)(); }
@@ -85,7 +100,7 @@ Task<void> JobRun::run() {
 Task<void> JobRun::steps() {
   say(spdlog::level::info, std::nullopt, "",
       [&] { return fmt::format("job {} step - PENDING -> RUNNING: claimed by {}", job_.job_id, env_.worker_id); });
-  if (auto problem = preflight()) co_return co_await end(*problem, skipped_from(steps_, 0), std::nullopt);
+  if (auto problem = preflight()) co_return co_await end(*problem, unrun_results(steps_, *problem), std::nullopt);
   health_before_ = co_await env_.health->snapshot();
   phase_ = "health before";
   observe(*health_before_);
@@ -120,6 +135,8 @@ std::optional<EndReason> JobRun::preflight() {
   auto parsed = model::parse_steps_text(*job_.steps_json);
   if (!parsed.ok()) return EndReason::of(Kind::InvalidSteps, std::nullopt, parsed.problems_text());
   steps_ = std::move(parsed.steps);
+  for (const auto& step : steps_)  // the creator's rule: the first step without a handler fails, the rest SKIPPED
+    if (!env_.steps->handler(step.step_type)) return EndReason::of(Kind::NoHandler, step.step_index, step.step_type);
   std::string refused;  // no executor, or a target or timeout its config does not allow
   for (const auto& step : steps_)
     if (auto why = env_.steps->refusal(step))
@@ -185,7 +202,7 @@ Task<void> JobRun::step(const model::JobStep& step) {
   const bool ok = r.outcome == executors::StepOutcome::Completed;
   const bool cancelled = r.outcome == executors::StepOutcome::Cancelled && stop_;
   const std::string error = cancelled ? stop_->text() : r.error;
-  const model::StepResult result = result_of(step, r, started, error, after);
+  const model::StepResult result = result_of(step, r, started, error, after, handler_of(step));
   tally_.step_durations[std::to_string(step.step_index)] = r.duration.count();
   log_step(step, result, r.duration.count());
   ++next_;
@@ -194,6 +211,7 @@ Task<void> JobRun::step(const model::JobStep& step) {
     if (next_ == steps_.size()) co_return co_await end(EndReason::completed(), results_of(result), after);
     store::JobWrite w = write_for();
     w.append_results = results_of(result);
+    recorded_.push_back(w.append_results.front());
     attach_health_before(w);
     co_await written(std::move(w), step.step_index);
     co_return;
@@ -204,6 +222,7 @@ Task<void> JobRun::step(const model::JobStep& step) {
                   : r.deadline == executors::DeadlineKind::Job ? EndReason::of(Kind::JobTimeout, std::nullopt)
                                                               : EndReason::of(Kind::StepFailed, std::nullopt, error);
   why.step_index = step.step_index;
+  why.failed_step_error = error;  // "Step N failed: <that step's error>", whatever ended it
   co_await end(std::move(why), std::move(results), after);
 }
 
@@ -242,8 +261,9 @@ Task<void> JobRun::end_stopped(EndReason why) {
     if (i == next_ && tally_.executed > static_cast<int>(next_)) {  // started, no result yet
       r.status = StepStatus::Failed;
       r.completed_at = now;
-      r.error = why.text();
+      r.error = why.cause();
       why.step_index = r.step_index;
+      why.failed_step_error = r.error;
       ++tally_.failed;
     }
     results.push_back(r);
@@ -261,7 +281,7 @@ Task<void> JobRun::end(EndReason why, json results, std::optional<model::HealthS
   w.terminal_status = std::string(model::to_string(why.status()));
   w.status_reason = why.text();
   w.transition_step_index = why.step_index;
-  w.evidence = tally_.evidence({env_.worker_id, env_.host}, steps_.size(), model::now_utc());
+  w.evidence = evidence(why, w.append_results, health_after);
   if (env_.on_ending) env_.on_ending();
   const store::WriteResult o = co_await env_.writer->write(std::move(w));
   phase_ = "end recorded";
@@ -302,6 +322,26 @@ void JobRun::ended(const EndReason& why) {
                        model::to_string(why.status()), why.text());
   });
   if (env_.metrics) env_.metrics->job_finished(model::to_string(why.status()), why.metric_class());
+}
+
+// The creator's evidence format; what govjobd records beyond it goes under "govjobd".
+json JobRun::evidence(const EndReason& why, const json& last_results, const std::optional<model::HealthSnapshot>& after) const {
+  EvidenceFacts f;
+  f.job_id = job_.job_id;
+  f.final_status = model::to_string(why.status());
+  f.final_reason = why.text();
+  f.step_results = recorded_;
+  for (const auto& r : last_results) f.step_results.push_back(r);
+  if (health_before_) f.health_before = health_states(*health_before_);
+  if (after) f.health_after = health_states(*after);
+  f.started_at = job_.started_at;
+  f.completed_at = model::now_utc();
+  f.govjobd = tally_.govjobd_evidence({env_.worker_id, env_.host}, steps_.size());
+  return creator_evidence(f);
+}
+
+executors::StepHandler JobRun::handler_of(const model::JobStep& step) const {
+  return env_.steps->handler(step.step_type).value_or(executors::StepHandler{"unknown", std::nullopt});
 }
 
 store::JobWrite JobRun::write_for() const {

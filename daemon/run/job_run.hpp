@@ -72,6 +72,9 @@ class JobRun : public std::enable_shared_from_this<JobRun> {
   Task<void> end_stopped(EndReason why);
   void ended(const EndReason& why);
   store::JobWrite write_for() const;
+  nlohmann::json evidence(const EndReason& why, const nlohmann::json& last_results,
+                          const std::optional<model::HealthSnapshot>& after) const;
+  executors::StepHandler handler_of(const model::JobStep& step) const;
   // health_snapshot_before goes with the job's first write after the claim.
   void attach_health_before(store::JobWrite& w);
   void observe(const model::HealthSnapshot& snapshot);
@@ -99,6 +102,7 @@ class JobRun : public std::enable_shared_from_this<JobRun> {
   bool steps_over_ = false;
   const char* phase_ = "start";  // where the handling is, for the log line of an unexpected error
   JobTally tally_;
+  nlohmann::json recorded_ = nlohmann::json::array();  // step results written before the end, for the evidence
 };
 
 // What the reaper records for a job whose worker was lost: the step in flight FAILED, the rest SKIPPED.

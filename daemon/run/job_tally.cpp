@@ -10,7 +10,7 @@ namespace govjobd::run {
 
 using nlohmann::json;
 
-json JobTally::evidence(const Identity& who, std::size_t total_steps, const model::Timestamp& ended) const {
+json JobTally::govjobd_evidence(const Identity& who, std::size_t total_steps) const {
   const int skipped = static_cast<int>(total_steps) - executed - blocked;
   // Member by member: a braced list would copy every value once more
   json e = json::object();
@@ -18,12 +18,8 @@ json JobTally::evidence(const Identity& who, std::size_t total_steps, const mode
   e["worker_id"] = who.worker_id;
   e["host"] = who.host;
   e["pid"] = ::getpid();
-  e["started_at"] = model::format_timestamp(started_at);
-  e["completed_at"] = model::format_timestamp(ended);
-  e["duration_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(ended - started_at).count();
-  e["steps_executed"] = executed;
-  e["steps_succeeded"] = succeeded;
-  e["steps_failed"] = failed;
+  e["steps_invoked"] = executed;
+  e["steps_blocked"] = blocked;
   e["steps_skipped"] = std::max(0, skipped);
   e["step_durations_ms"] = step_durations;
   e["gate_decisions"] = gate_decisions;

@@ -9,10 +9,10 @@
 
 namespace govjobd::run {
 
-// What one job did, for its execution_evidence: step counts, durations and the gate's decisions.
+// What one job did beyond the creator's evidence keys, for execution_evidence.govjobd: step counts, durations
+// and the gate's decisions.
 struct JobTally {
-  model::Timestamp started_at = model::now_utc();
-  int executed = 0, succeeded = 0, failed = 0;
+  int executed = 0, succeeded = 0, failed = 0;  // executed: the executor was invoked
   int blocked = 0;  // failed by the gate, never run
   nlohmann::json step_durations = nlohmann::json::object();
   nlohmann::json gate_decisions = nlohmann::json::array();
@@ -21,7 +21,7 @@ struct JobTally {
     const std::string& worker_id;
     const std::string& host;
   };
-  nlohmann::json evidence(const Identity& who, std::size_t total_steps, const model::Timestamp& ended) const;
+  nlohmann::json govjobd_evidence(const Identity& who, std::size_t total_steps) const;
 };
 
 // SKIPPED results of steps[first..].

@@ -7,6 +7,7 @@
 
 #include "daemon/model/steps_parser.hpp"
 #include "daemon/run/end_reason.hpp"
+#include "daemon/run/evidence.hpp"
 #include "daemon/run/db_worker.hpp"
 
 namespace govjobd::run {
@@ -44,35 +45,62 @@ Retention::Outcome Retention::run_once(MaintenanceStore& store) const {
   return out;
 }
 
+namespace {
+
+// The creator's evidence format for a job its worker left: what the row holds, and the reaper's facts.
+json reaped_evidence(const store::LostJob& lost, const EndReason& why, const json& existing, const json& appended,
+                     const std::string& heartbeat) {
+  EvidenceFacts f;
+  f.job_id = lost.job_id;
+  f.final_status = model::to_string(why.status());
+  f.final_reason = why.text();
+  json after;  // the latest health a recorded step saw
+  if (existing.is_array())
+    for (const auto& r : existing) {
+      f.step_results.push_back(r);
+      if (r.is_object() && r.contains("health_after") && r["health_after"].is_object()) after = r["health_after"];
+    }
+  for (const auto& r : appended) f.step_results.push_back(r);
+  if (lost.health_before_json) f.health_before = health_states(json::parse(*lost.health_before_json, nullptr, false));
+  f.health_after = health_states(after);
+  f.started_at = lost.started_at;
+  f.completed_at = model::now_utc();
+  f.govjobd["reaped"] = {{"worker_id", lost.claimed_by}, {"last_heartbeat", heartbeat},
+                         {"reaped_at", model::format_timestamp(f.completed_at)}};
+  return creator_evidence(f);
+}
+
+}  // namespace
+
 store::ReapDecision decide_reap(const store::LostJob& lost) {
   store::ReapDecision d;
   const std::string heartbeat = lost.last_heartbeat ? model::format_timestamp(*lost.last_heartbeat) : "never";
-  d.reason = EndReason::of(EndReason::Kind::WorkerLost, std::nullopt, heartbeat, lost.claimed_by).text();
-  d.evidence = {{"reaped", {{"worker_id", lost.claimed_by}, {"last_heartbeat", heartbeat},
-                            {"reaped_at", model::format_timestamp(model::now_utc())}}}};
-  const auto parsed = lost.steps_json ? model::parse_steps_text(*lost.steps_json) : model::StepsParse{};
-  if (!parsed.ok()) return d;
-  std::set<int> recorded;
+  EndReason why = EndReason::of(EndReason::Kind::WorkerLost, std::nullopt, heartbeat, lost.claimed_by);
   const auto existing = json::parse(lost.step_results_json, nullptr, false);
-  if (existing.is_array())
-    for (const auto& r : existing)
-      if (r.is_object() && r.contains("step_index") && r["step_index"].is_number_integer()) recorded.insert(r["step_index"].get<int>());
-  bool in_flight_found = false;
-  for (const auto& step : parsed.steps) {
-    if (recorded.count(step.step_index)) continue;
-    model::StepResult r;
-    r.step_index = step.step_index;
-    if (!in_flight_found && step.step_index == lost.current_step_index) {
-      in_flight_found = true;
-      r.status = model::StepStatus::Failed;
-      r.completed_at = model::now_utc();
-      r.error = d.reason;
-      d.step_index = step.step_index;
-    } else {
+  const auto parsed = lost.steps_json ? model::parse_steps_text(*lost.steps_json) : model::StepsParse{};
+  if (parsed.ok()) {
+    std::set<int> recorded;
+    if (existing.is_array())
+      for (const auto& r : existing)
+        if (r.is_object() && r.contains("step_index") && r["step_index"].is_number_integer()) recorded.insert(r["step_index"].get<int>());
+    for (const auto& step : parsed.steps) {
+      if (recorded.count(step.step_index)) continue;
+      model::StepResult r;
+      r.step_index = step.step_index;
       r.status = model::StepStatus::Skipped;
+      if (!why.step_index && step.step_index == lost.current_step_index) {  // the step in flight
+        r.status = model::StepStatus::Failed;
+        r.completed_at = model::now_utc();
+        r.error = why.cause();
+        why.step_index = step.step_index;
+        why.failed_step_error = r.error;
+      }
+      d.append_results.push_back(r);
     }
-    d.append_results.push_back(r);
   }
+  d.step_index = why.step_index;
+  d.reason = why.text();
+  d.evidence = reaped_evidence(lost, why, existing, d.append_results, heartbeat);
   return d;
 }
 

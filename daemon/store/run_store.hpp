@@ -92,6 +92,8 @@ struct LostJob {
   int current_step_index = 0;
   std::optional<model::Timestamp> last_heartbeat;
   std::optional<model::Timestamp> lease_expires_at;
+  std::optional<model::Timestamp> started_at;
+  std::optional<std::string> health_before_json;  // none when NULL or larger than the reaper's limit
 };
 
 // Which lost jobs the reaper ends (queries/job_reap_candidates.sql).

@@ -349,3 +349,19 @@ TEST_CASE("a key that is a list, a mapping or empty where a name is expected is 
         std::vector<std::string>{"govjobd.yaml:5:7: executors.x.files.?: expected a name (a plain string)",
                                  "govjobd.yaml:3:5: executors.x.files: a config_update executor needs files: {target: path}"});
 }
+
+TEST_CASE("an executor's rollback_action is a text or a mapping, kept as JSON", "[config]") {
+  const Settings s = parse_settings(R"(executors:
+  a: {kind: noop, rollback_action: "re-enable the capability"}
+  b:
+    kind: noop
+    rollback_action: {step_type: capability_enable, note: "same target"}
+  c: {kind: noop}
+)", "govjobd.yaml");
+  CHECK(s.executors.at("a").rollback_action == nlohmann::json("re-enable the capability"));
+  CHECK(s.executors.at("b").rollback_action ==
+        nlohmann::json{{"step_type", "capability_enable"}, {"note", "same target"}});
+  CHECK_FALSE(s.executors.at("c").rollback_action);
+  CHECK(errors_of("executors:\n  a: {kind: noop, rollback_action: [x]}\n") ==
+        std::vector<std::string>{"govjobd.yaml:2:36: executors.a.rollback_action: expected a non-empty text or a mapping"});
+}

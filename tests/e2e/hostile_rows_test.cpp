@@ -51,7 +51,7 @@ TEST_CASE("every malformed shape of steps at the head of the queue fails alone a
     const std::string reason = db.scalar("SELECT status_reason FROM governance_jobs WHERE job_id = '" + p.job_id + "'");
     INFO(reason);
     CHECK(status == "FAILED");
-    if (!p.field.empty()) CHECK_THAT(reason, Catch::Contains(p.field));
+    CHECK(p.named_in(reason));
   }
   CHECK_THAT(verify_output(db.url()), Catch::Contains("clean"));
 }

@@ -103,7 +103,7 @@ TEST_CASE("an unexpected error while handling one job ends that job FAILED, and 
   const json job = job_of(db, bad);
   CHECK(job.at("status") == "FAILED");
   const std::string reason = "Execution error: fault injected after a step of type 'boom' (GOVJOBD_TEST_FAULT_AFTER_STEP_TYPE)";
-  CHECK(job.at("status_reason") == reason);
+  CHECK(job.at("status_reason") == "Step 1 failed: " + reason);  // the creator's frame around the step's error
   CHECK(step_statuses(job) == std::vector<std::string>{"COMPLETED", "FAILED", "SKIPPED"});
   CHECK(job.at("step_results")[1].at("error") == reason);
   CHECK(transitions_of(db, bad) == std::vector<std::string>{"PENDING->RUNNING@-", "RUNNING->FAILED@1"});
@@ -134,7 +134,7 @@ TEST_CASE("spawns that fail for lack of processes fail their steps with the reas
   CHECK(failed <= 35);  // the first claim's 30 minus what could start, and a few probes: not every job beyond capacity
   CHECK(counts.at("COMPLETED") + failed == jobs);
   CHECK(db.scalar("SELECT count(*) FROM governance_jobs WHERE status = 'FAILED' AND status_reason <> "
-                  "'step 0 failed: spawn failed: resource temporarily unavailable'") == "0");
+                  "'Step 0 failed: spawn failed: resource temporarily unavailable'") == "0");
   CHECK_THAT(daemon.log(), Catch::Contains("a step could not start for lack of resources"));
 }
 

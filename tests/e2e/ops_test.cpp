@@ -224,7 +224,7 @@ TEST_CASE("a cancel reason or a stderr tail holding a newline, a priority prefix
   }
   CHECK(forged_events >= 3);  // the failed step, its job's end, the cancel: each one line
   if (format != "json") {
-    CHECK_THAT(log, Catch::Contains("job " + hang + " step 0 RUNNING -> CANCELLED: cancelled by eve\\r\\n<0>root: wrong window\\n<0>job "));
+    CHECK_THAT(log, Catch::Contains("job " + hang + " step 0 RUNNING -> CANCELLED: Step 0 failed: cancelled by eve\\r\\n<0>root: wrong window\\n<0>job "));
     CHECK_THAT(log, Catch::Contains("exit code 4: disk full\\n<0>job 00000000-0000-0000-0000-000000000000 step - RUNNING -> COMPLETED: forged"));
   }
 }

@@ -5,6 +5,7 @@
 
 #include "executors/builtin_executors.hpp"
 #include "executors/executor_registry.hpp"
+#include "executors/step_output.hpp"
 #include "tests/support/step_runner.hpp"
 
 using namespace govjobd;
@@ -81,7 +82,10 @@ TEST_CASE("the registry maps step types to executors and names a missing one", "
   CHECK(registry.find("run") != nullptr);
   CHECK(registry.find("capability_disable") == nullptr);
   CHECK(executors::ExecutorRegistry::missing_message("capability_disable") ==
-        "no executor configured for step type 'capability_disable'");
+        "No handler registered for step type: capability_disable");
+  CHECK_FALSE(registry.handler("capability_disable"));
+  REQUIRE(registry.handler("run"));
+  CHECK(registry.handler("run")->kind == "process");
   settings["record"].kind = "signal_record";
   CHECK_THROWS_WITH(executors::ExecutorRegistry(io, settings, nullptr, testing::test_reaper()),
                     "executors.record: signal_record needs the database");
@@ -101,7 +105,7 @@ TEST_CASE("the registry refuses up front a step whose target or timeout its exec
   auto step = [](std::string type, std::string target, int timeout = 30) {
     return model::JobStep{0, std::move(type), std::move(target), nlohmann::json::object(), timeout};
   };
-  CHECK(registry.refusal(step("missing", "a")) == "step_type: no executor configured for step type 'missing'");
+  CHECK(registry.refusal(step("missing", "a")) == "step_type: No handler registered for step type: missing");
   // a process step's target reaches a program's argv and environment: the default pattern applies
   const std::string process_default = "^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,199}$";
   for (const std::string& ok : std::vector<std::string>{"payments", "capability-7", "a.b:c_d", "0", std::string(200, 'x')}) {
@@ -165,4 +169,20 @@ TEST_CASE("an executor that throws ends its step FAILED once, and nothing reache
   const auto r = executors::guarded([]() -> executors::StepExecution { throw std::bad_alloc(); });
   CHECK(r.outcome == StepOutcome::Failed);
   CHECK(r.error == "Execution error: std::bad_alloc");
+}
+
+TEST_CASE("audit_output: govjobd's keys over the executor's, rollback_action only on a completed step", "[executors]") {
+  const model::JobStep step{2, "capability_disable", "payments", nlohmann::json::object(), 30};
+  const executors::StepHandler handler{"process", nlohmann::json{{"step_type", "capability_enable"}}};
+  const auto at = *model::parse_timestamp("2026-12-02T10:00:00.000000Z");
+  const auto out = executors::audit_output({{"target", "ledger"}, {"handler", "x"}, {"exit_code", 0}}, step, handler, at, true);
+  CHECK(out == nlohmann::json{{"target", "payments"}, {"step_type", "capability_disable"}, {"handler", "process"},
+                              {"executed_at", "2026-12-02T10:00:00.000000Z"}, {"exit_code", 0},
+                              {"rollback_action", {{"step_type", "capability_enable"}}}});
+  CHECK_FALSE(executors::audit_output(nullptr, step, handler, at, false).contains("rollback_action"));
+  CHECK(executors::audit_output("text", step, handler, at, false).at("result") == "text");
+  // the creator's own no-op handler writes exactly these four keys
+  const auto noop = executors::audit_output(nlohmann::json::object(), step, {"noop", std::nullopt}, at, true);
+  CHECK(noop.size() == 4);
+  CHECK(noop.at("handler") == "noop");
 }

@@ -357,12 +357,12 @@ TEST_CASE("hostile steps: 100 forks, a closed stdout, 1 GB of output, setsid - t
     return count_of(db, "SELECT count(*) FROM governance_jobs WHERE status IN ('PENDING', 'RUNNING')") == 0;
   }, 180s));
   CHECK(status_of(db, fork_exit) == "COMPLETED");
-  CHECK(job_of(db, fork_wait).at("status_reason") == "step 0 failed: step timeout of 2s exceeded (SIGTERM)");
-  CHECK(job_of(db, closed_hang).at("status_reason") == "step 0 failed: step timeout of 2s exceeded (SIGTERM)");
+  CHECK(job_of(db, fork_wait).at("status_reason") == "Step 0 failed: step timeout of 2s exceeded (SIGTERM)");
+  CHECK(job_of(db, closed_hang).at("status_reason") == "Step 0 failed: step timeout of 2s exceeded (SIGTERM)");
   const json closed = job_of(db, closed_exit);
   CHECK(closed.at("status") == "COMPLETED");
   CHECK(closed.at("step_results")[0].at("output").at("stdout") == "early\n");
-  CHECK(closed.at("execution_evidence").at("step_durations_ms").at("0").get<double>() >= 900);  // not over at EOF
+  CHECK(closed.at("execution_evidence").at("govjobd").at("step_durations_ms").at("0").get<double>() >= 900);  // not over at EOF
   const json big = job_of(db, gigabyte);
   CHECK(big.at("status") == "COMPLETED");
   const json& out = big.at("step_results")[0].at("output");
@@ -428,7 +428,7 @@ TEST_CASE("2,000 concurrent process steps under a soft open-files limit of 1024,
     CHECK(daemon.wait_exit(60s) == 0);
     for (const auto& [status, n] : status_counts(db)) r.counts[status] = n;
     r.odd_failures = std::stoi(db.scalar("SELECT count(*) FROM governance_jobs WHERE status = 'FAILED' AND status_reason NOT LIKE "
-                                         "'step 0 failed: spawn failed: %'"));
+                                         "'Step 0 failed: spawn failed: %'"));
     CHECK(r.odd_failures == 0);
     CHECK(r.counts.count("RUNNING") == 0);
     CHECK(r.counts.count("PENDING") == 0);
@@ -513,7 +513,7 @@ std::vector<Malformed> malformed_corpus() {
        "invalid steps: steps: step_index must start at 0 or 1, the first is 5"},
       {"10,000 steps", "'" + ten_thousand + "'", "invalid steps: steps: 10000 steps, more than the limit of 1000"},
       {"an unknown step type", R"('[{"step_index":0,"step_type":"noop"},{"step_index":1,"step_type":"format_disk"}]')",
-       "invalid steps: step 1.step_type: no executor configured for step type 'format_disk'"},
+       "Step 1 failed: No handler registered for step type: format_disk"},
   };
 }
 

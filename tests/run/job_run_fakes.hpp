@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,12 +30,20 @@ class FakeSteps : public run::StepRunner {
   std::map<int, executors::StepExecution> outcomes;
   std::vector<int> hang;
   std::map<std::string, std::string> refusals;  // step_type -> why
+  std::set<std::string> unhandled;              // step types with no executor
+  std::map<std::string, nlohmann::json> rollback_actions;  // step_type -> the config's rollback_action
   std::vector<int> ran;                         // step_index, in the order they ran
   std::function<void(int step_index)> started;  // when a step starts (after `ran` has it)
 
   std::optional<std::string> refusal(const model::JobStep& step) const override {
     if (auto it = refusals.find(step.step_type); it != refusals.end()) return it->second;
     return std::nullopt;
+  }
+
+  std::optional<executors::StepHandler> handler(const std::string& step_type) const override {
+    if (unhandled.count(step_type)) return std::nullopt;
+    auto it = rollback_actions.find(step_type);
+    return executors::StepHandler{"fake", it == rollback_actions.end() ? std::nullopt : std::optional(it->second)};
   }
 
   run::Task<executors::StepExecution> run(const model::JobStep& step, executors::StepContext context) override {

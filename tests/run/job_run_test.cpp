@@ -73,9 +73,10 @@ TEST_CASE("JobRun runs the steps in step_index order, each result written before
   CHECK(h.writer->writes[1].current_step_index == 1);
   CHECK_FALSE(h.writer->writes[1].health_before.has_value());
   CHECK(h.end().terminal_status == "COMPLETED");
-  CHECK(h.end().status_reason == "all steps completed");
+  CHECK(h.end().status_reason == "All steps completed successfully");
   CHECK(h.end().health_after.has_value());
-  CHECK(h.end().evidence->at("steps_executed") == 3);
+  CHECK(h.end().evidence->at("execution_summary").at("steps_executed") == 3);
+  CHECK(h.end().evidence->at("step_results").size() == 3);
   CHECK(h.health->snapshots == 4);  // before the job, after each step
   CHECK(h.counted("COMPLETED", "completed"));
 }
@@ -86,10 +87,10 @@ TEST_CASE("JobRun stops at the first failure: the rest SKIPPED, never run", "[jo
   h.start(4);
   CHECK(h.steps->ran == std::vector<int>{0, 1});
   CHECK(h.end().terminal_status == "FAILED");
-  CHECK(h.end().status_reason == "step 1 failed: exit code 3");
+  CHECK(h.end().status_reason == "Step 1 failed: exit code 3");
   CHECK(h.end().transition_step_index == 1);
   CHECK(h.statuses_in_end() == std::vector<std::string>{"FAILED", "SKIPPED", "SKIPPED"});
-  CHECK(h.end().evidence->at("steps_skipped") == 2);
+  CHECK(h.end().evidence->at("govjobd").at("steps_skipped") == 2);
   CHECK(h.counted("FAILED", "step_failed"));
 }
 
@@ -97,10 +98,10 @@ TEST_CASE("JobRun tells the job's deadline from the step's by the typed deadline
   SECTION("the job's timeout_at") {
     Harness h;
     auto r = executors::StepExecution::ended(executors::StepOutcome::TimedOut, "step timeout of 5s exceeded");
-    r.deadline = executors::DeadlineKind::Job;  // the text says step: the type decides
+    r.deadline = executors::DeadlineKind::Job;  // the text says step: the type decides what is counted
     h.steps->outcomes[0] = r;
     h.start(2);
-    CHECK(h.end().status_reason == "job timeout exceeded");
+    CHECK(h.end().status_reason == "Step 0 failed: step timeout of 5s exceeded");  // that step's error
     CHECK(h.end().transition_step_index == 0);
     CHECK(h.counted("FAILED", "job_timeout"));
   }
@@ -110,7 +111,7 @@ TEST_CASE("JobRun tells the job's deadline from the step's by the typed deadline
     r.deadline = executors::DeadlineKind::Step;
     h.steps->outcomes[0] = r;
     h.start(2);
-    CHECK(h.end().status_reason == "step 0 failed: job timeout exceeded (SIGTERM)");
+    CHECK(h.end().status_reason == "Step 0 failed: job timeout exceeded (SIGTERM)");
     CHECK(h.counted("FAILED", "step_failed"));
   }
   SECTION("timeout_at already past when claimed: no step runs") {
@@ -132,7 +133,7 @@ TEST_CASE("JobRun cancelled during a step: the step is stopped, the job CANCELLE
   h.start(3);
   CHECK(h.steps->ran == std::vector<int>{0, 1});
   CHECK(h.end().terminal_status == "CANCELLED");
-  CHECK(h.end().status_reason == "cancelled by alice: not needed");
+  CHECK(h.end().status_reason == "Step 1 failed: cancelled by alice: not needed");
   CHECK(h.end().transition_step_index == 1);
   REQUIRE(h.end().append_results.size() == 2);
   CHECK(h.end().append_results[0]["error"] == "cancelled by alice: not needed");
@@ -147,7 +148,7 @@ TEST_CASE("JobRun at shutdown: a running step is stopped and the job ends CANCEL
     asio::post(h.io, [&h] { h.job->stop(run::EndReason::of(run::EndReason::Kind::Shutdown, std::nullopt, {}, "govjobd w1")); });
   };
   h.start(2);
-  CHECK(h.end().status_reason == "cancelled by govjobd w1: daemon shutdown");
+  CHECK(h.end().status_reason == "Step 0 failed: cancelled by govjobd w1: daemon shutdown");
   CHECK(h.counted("CANCELLED", "shutdown"));
 }
 
@@ -176,9 +177,9 @@ TEST_CASE("JobRun: a BLOCKED target's step never runs and the job ends FAILED by
   h.health->states["t1"] = "BLOCKED";
   h.start(3);
   CHECK(h.steps->ran == std::vector<int>{0});
-  CHECK(h.end().status_reason.value().starts_with("step 1 failed: "));
+  CHECK(h.end().status_reason.value().starts_with("Step 1 failed: blocked by health: "));
   CHECK(h.statuses_in_end() == std::vector<std::string>{"FAILED", "SKIPPED"});
-  CHECK(h.end().evidence->at("gate_decisions").size() == 2);
+  CHECK(h.end().evidence->at("govjobd").at("gate_decisions").size() == 2);
   CHECK(h.counted("FAILED", "health_blocked"));
 }
 
@@ -204,7 +205,7 @@ TEST_CASE("JobRun contains an error of its own handling: the job ends FAILED, Ex
   h.start(3, std::nullopt, "noop");  // the test hook throws after the first noop step
   CHECK(h.steps->ran == std::vector<int>{0});
   CHECK(h.end().terminal_status == "FAILED");
-  CHECK(h.end().status_reason.value().starts_with("Execution error: fault injected after a step of type 'noop'"));
+  CHECK(h.end().status_reason.value().starts_with("Step 0 failed: Execution error: fault injected after a step of type 'noop'"));
   CHECK(h.end().transition_step_index == 0);
   CHECK(h.statuses_in_end() == std::vector<std::string>{"FAILED", "SKIPPED", "SKIPPED"});
   CHECK(h.metrics.render().find("reason=\"other\"") != std::string::npos);
@@ -217,7 +218,64 @@ TEST_CASE("JobRun stopped by an internal error of the daemon mid-step ends FAILE
     asio::post(h.io, [&h] { h.job->stop(run::EndReason::of(run::EndReason::Kind::InternalError, std::nullopt, "boom")); });
   };
   h.start(2);
-  CHECK(h.end().status_reason == "govjobd internal error: boom");
+  CHECK(h.end().status_reason == "Step 0 failed: govjobd internal error: boom");
   CHECK(h.statuses_in_end() == std::vector<std::string>{"FAILED", "SKIPPED"});
   CHECK(h.end().append_results[0]["error"] == "govjobd internal error: boom");
+}
+
+TEST_CASE("JobRun: a step type with no handler fails that step in the creator's words before any step runs", "[jobrun]") {
+  Harness h;
+  h.steps->unhandled = {"missing"};
+  h.start_with(R"([{"step_index":0,"step_type":"noop","target":"a","parameters":{}},
+                   {"step_index":1,"step_type":"missing","target":"b","parameters":{}},
+                   {"step_index":2,"step_type":"noop","target":"c","parameters":{}}])");
+  CHECK(h.steps->ran.empty());
+  CHECK(h.end().terminal_status == "FAILED");
+  CHECK(h.end().status_reason == "Step 1 failed: No handler registered for step type: missing");
+  CHECK(h.end().transition_step_index == 1);
+  CHECK(h.statuses_in_end() == std::vector<std::string>{"SKIPPED", "FAILED", "SKIPPED"});
+  CHECK(h.end().append_results[1]["error"] == "No handler registered for step type: missing");
+  CHECK(h.counted("FAILED", "invalid_job"));
+}
+
+TEST_CASE("JobRun: every executed step's output carries target, step_type, handler and executed_at, which the step cannot forge", "[jobrun]") {
+  Harness h;
+  h.steps->rollback_actions["noop"] = "restore the previous value";
+  h.steps->outcomes[0] = executors::StepExecution::completed(
+      {{"target", "forged"}, {"handler", "forged"}, {"step_type", "forged"}, {"executed_at", "forged"}, {"kept", 1}});
+  h.steps->outcomes[1] = executors::StepExecution::ended(executors::StepOutcome::Failed, "exit code 1");
+  h.start(3);
+  const json& evidence = *h.end().evidence;
+  const json& first = evidence.at("step_results")[0].at("output");
+  CHECK(first.at("target") == "t0");
+  CHECK(first.at("step_type") == "noop");
+  CHECK(first.at("handler") == "fake");
+  CHECK(first.at("executed_at").get<std::string>().starts_with("20"));
+  CHECK(first.at("kept") == 1);
+  CHECK(first.at("rollback_action") == "restore the previous value");
+  const json& failed = evidence.at("step_results")[1].at("output");
+  CHECK(failed.at("target") == "t1");
+  CHECK_FALSE(failed.contains("rollback_action"));  // only a completed step can be undone
+  CHECK(evidence.at("step_results")[2].at("output").is_null());  // SKIPPED: never executed
+}
+
+TEST_CASE("JobRun's evidence holds exactly the creator's keys, its own under govjobd", "[jobrun]") {
+  Harness h;
+  h.health->states["t1"] = "DEGRADED";
+  h.start(2);
+  const json& e = *h.end().evidence;
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : e.items()) keys.push_back(k);
+  CHECK(keys == std::vector<std::string>{"execution_summary", "executor_version", "final_reason", "final_status",
+                                         "govjobd", "health_observations", "job_id", "step_results", "timing"});
+  CHECK(e.at("job_id") == "00000000-0000-0000-0000-000000000001");
+  CHECK(e.at("final_status") == "COMPLETED");
+  CHECK(e.at("final_reason") == "All steps completed successfully");
+  CHECK(e.at("execution_summary") == json{{"steps_executed", 2}, {"steps_succeeded", 2}, {"steps_failed", 0}});
+  CHECK(e.at("health_observations").at("before") == json{{"t1", "DEGRADED"}, {"system", "HEALTHY"}});
+  CHECK(e.at("health_observations").at("after") == e.at("health_observations").at("before"));
+  CHECK(e.at("timing").at("duration_seconds").is_number());
+  CHECK(e.at("executor_version").get<std::string>().starts_with("govjobd "));
+  for (const char* k : {"worker_id", "host", "pid", "daemon_version", "steps_skipped", "step_durations_ms", "gate_decisions"})
+    CHECK(e.at("govjobd").contains(k));
 }

@@ -94,13 +94,19 @@ TEST_CASE("reaper: the step in flight FAILED as worker lost, recorded steps left
   CHECK(reaper.run_once(store).reaped == 2);
   REQUIRE(store.decided.size() == 2);
   const auto& d = store.decided[0];
-  CHECK(d.reason == "worker w9 lost (last heartbeat never)");
+  CHECK(d.reason == "Step 1 failed: worker w9 lost (last heartbeat never)");  // the creator's frame
   CHECK(d.step_index == 1);
   REQUIRE(d.append_results.size() == 2);
   CHECK(d.append_results[0]["status"] == "FAILED");
-  CHECK(d.append_results[0]["error"] == d.reason);
+  CHECK(d.append_results[0]["error"] == "worker w9 lost (last heartbeat never)");
   CHECK(d.append_results[1]["status"] == "SKIPPED");
-  CHECK(d.evidence["reaped"]["worker_id"] == "w9");
+  // the creator's evidence format, what the row holds and the reaper's facts under govjobd
+  CHECK(d.evidence.at("final_status") == "FAILED");
+  CHECK(d.evidence.at("final_reason") == d.reason);
+  CHECK(d.evidence.at("step_results").size() == 3);
+  CHECK(d.evidence.at("execution_summary").at("steps_executed") == 2);
+  CHECK(d.evidence.at("execution_summary").at("steps_failed") == 1);
+  CHECK(d.evidence.at("govjobd").at("reaped").at("worker_id") == "w9");
 }
 
 TEST_CASE("reaper: at most one batch per round", "[maintenance]") {

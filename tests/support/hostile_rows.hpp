@@ -16,6 +16,14 @@ struct PoisonJob {
   std::string job_id;
   std::string label;  // "steps[1].step_index = \"x\""
   std::string field;  // what the job's reason must name ("" when only FAILED is required)
+
+  // Whether `reason` names what is wrong: the field, or for a step_type that is text with no executor the
+  // creator's "Step N failed: No handler registered for step type: X".
+  bool named_in(const std::string& reason) const {
+    if (field.empty() || reason.find(field) != std::string::npos) return true;
+    return field == "step_type" && reason.starts_with("Step ") &&
+           reason.find(" failed: No handler registered for step type: ") != std::string::npos;
+  }
 };
 
 // Inserts the matrix as PENDING jobs with plain SQL (steps as JSON text, so duplicate keys reach jsonb as

@@ -1,10 +1,11 @@
 -- $1 job_id, $2 reaper id, $3 StepResults to append (jsonb array), $4 status_reason, $5 step_index of the
--- step in flight or NULL, $6 execution_evidence. RUNNING -> FAILED with its transition.
+-- step in flight or NULL, $6 execution_evidence (the whole of it: the creator's format). RUNNING -> FAILED
+-- with its transition.
 WITH reaped AS (
     UPDATE governance_jobs j
        SET status = 'FAILED', status_reason = $4, completed_at = now() AT TIME ZONE 'UTC',
            step_results = coalesce(j.step_results, '[]'::jsonb) || $3::jsonb,
-           execution_evidence = coalesce(j.execution_evidence, '{}'::jsonb) || $6::jsonb
+           execution_evidence = $6::jsonb
      WHERE j.job_id = $1::uuid AND j.status = 'RUNNING'
     RETURNING j.job_id, j.completed_at
 )
