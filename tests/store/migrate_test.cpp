@@ -314,3 +314,18 @@ TEST_CASE("migrate renames an older govjobd's govjobd.governance_signals to govj
   Store::connect(fresh.url())->migrate();
   CHECK(table_fingerprint(db, "govjobd.govjobd_signals", false) == table_fingerprint(fresh, "govjobd.govjobd_signals", false));
 }
+
+TEST_CASE("a governance_jobs table made by migrate has created_by NOT NULL DEFAULT system, the creator's keeps its own",
+          "[migrate]") {
+  const std::string created_by = "SELECT is_nullable || ' ' || coalesce(column_default, '-') FROM information_schema.columns "
+                                 "WHERE table_name = 'governance_jobs' AND column_name = 'created_by'";
+  TestDatabase ours(TestDatabase::Kind::Empty);
+  Store::connect(ours.url())->migrate();
+  CHECK(ours.scalar(created_by) == "NO 'system'::character varying");
+  CHECK_THROWS_WITH(ours.exec("INSERT INTO governance_jobs (contract_id, created_by) VALUES (gen_random_uuid(), NULL)"),
+                    Catch::Contains("created_by"));
+  TestDatabase theirs(TestDatabase::Kind::Empty);
+  theirs.exec(kCreatorDdl);
+  Store::connect(theirs.url())->migrate();
+  CHECK(theirs.scalar(created_by) == "YES -");  // the creator's table is never altered
+}
