@@ -344,14 +344,14 @@ TEST_CASE("a newer database schema stops the daemon with exit 78", "[daemon]") {
   CHECK_THAT(daemon.log(), Catch::Contains("newer than this govjobd"));
 }
 
-TEST_CASE("signal_record writes its signal to governance_signals", "[daemon]") {
+TEST_CASE("signal_record writes its signal to govjobd_signals", "[daemon]") {
   TestDatabase db;
   const auto config = write_daemon_config("signal", "  signal_record: {kind: signal_record}\n");
   const auto id = insert_job(db, json::array({step(0, "signal_record", {{"signal_type", "maintenance"}, {"decision", "approve"}, {"reason", "upgrade"}}),
                                                step(1, "signal_record", {{"signal_type", "maintenance"}})}));
   DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
   REQUIRE(daemon.wait_exit() == 0);
-  CHECK(db.scalar("SELECT scope || ' ' || signal_type || ' ' || decision || ' ' || reason || ' ' || step_index FROM governance_signals "
+  CHECK(db.scalar("SELECT scope || ' ' || signal_type || ' ' || decision || ' ' || reason || ' ' || step_index FROM govjobd.govjobd_signals "
                   "WHERE job_id = '" + id + "'") == "payments maintenance approve upgrade 0");
   const json job = job_of(db, id);
   CHECK(job.at("status_reason") ==

@@ -1,13 +1,18 @@
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "daemon/store/store.hpp"
+#include "tests/support/job_helpers.hpp"
 #include "tests/support/test_database.hpp"
 
 using govjobd::store::latest_schema_version;
 using govjobd::store::SchemaMismatch;
 using govjobd::store::Store;
+using govjobd::testing::creator_signals_ddl;
+using govjobd::testing::table_fingerprint;
 using govjobd::testing::TestDatabase;
 
 namespace {
@@ -33,6 +38,46 @@ VALUES ('00000000-0000-0000-0000-00000000000a', '00000000-0000-0000-0000-0000000
        ('00000000-0000-0000-0000-00000000000b', '00000000-0000-0000-0000-0000000000c2', 'COMPLETED',
         '[]', 0, 0, '[]', '2026-01-01 00:00:01', 'creator');
 )";
+
+// govjobd's signals table as migrations 3 to 9 made it (0003, moved into govjobd, then 0009's guards,
+// owner and grants): the layout an older govjobd leaves behind.
+const char* kOlderSignalsDdl = R"(
+CREATE TABLE govjobd.governance_signals (
+    signal_id   bigint       GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    job_id      uuid         NOT NULL,
+    contract_id uuid,
+    step_index  int          NOT NULL,
+    scope       text         NOT NULL,
+    signal_type text         NOT NULL,
+    decision    text         NOT NULL,
+    reason      text         NOT NULL,
+    recorded_by varchar(200) NOT NULL,
+    recorded_at timestamp    NOT NULL DEFAULT (clock_timestamp() AT TIME ZONE 'UTC'),
+    UNIQUE (job_id, step_index)
+);
+CREATE INDEX governance_signals_scope_idx ON govjobd.governance_signals (scope, recorded_at);
+CREATE TRIGGER govjobd_guard_signals BEFORE UPDATE OR DELETE ON govjobd.governance_signals
+    FOR EACH ROW EXECUTE FUNCTION govjobd.govjobd_guard_append_only();
+CREATE TRIGGER govjobd_guard_signals_truncate BEFORE TRUNCATE ON govjobd.governance_signals
+    FOR EACH STATEMENT EXECUTE FUNCTION govjobd.govjobd_guard_append_only();
+ALTER TABLE govjobd.governance_signals OWNER TO govjobd_owner;
+GRANT SELECT, INSERT ON govjobd.governance_signals TO govjobd_daemon;
+INSERT INTO govjobd.governance_signals (job_id, step_index, scope, signal_type, decision, reason, recorded_by)
+VALUES ('10000000-0000-0000-0000-0000000000a1', 0, 'payments', 'maintenance', 'approve', 'upgrade', 'w1');
+)";
+
+// A migrated database put back into the layout before migration 8: govjobd's tables (plus `more`, already
+// in the schema govjobd) and trigger functions in the jobs table's schema, migrations 8 and later not applied.
+void to_layout_before_migration_8(TestDatabase& db, const std::vector<std::string>& more) {
+  db.exec("DELETE FROM govjobd.govjobd_schema_migrations WHERE version >= 8");
+  std::vector<std::string> tables = {"govjobd_schema_migrations", "governance_job_transitions", "govjobd_workers"};
+  tables.insert(tables.end(), more.begin(), more.end());
+  for (const auto& table : tables) db.exec("ALTER TABLE govjobd." + table + " SET SCHEMA public");
+  for (const char* function : {"govjobd_guard_job_status", "govjobd_guard_transitions", "govjobd_notify_pending",
+                               "govjobd_notify_cancel"})
+    db.exec(std::string("ALTER FUNCTION govjobd.") + function + "() SET SCHEMA public");
+  db.exec("DROP SCHEMA govjobd CASCADE");  // what migration 9 added: made again
+}
 
 }  // namespace
 
@@ -177,24 +222,41 @@ TEST_CASE("migrate moves govjobd's objects of an older layout into the schema go
           "[migrate]") {
   TestDatabase db(TestDatabase::Kind::Empty);
   Store::connect(db.url())->migrate();
-  // the layout before migration 8: everything in the jobs table's schema
-  db.exec("DELETE FROM govjobd.govjobd_schema_migrations WHERE version >= 8");
-  for (const char* table : {"govjobd_schema_migrations", "governance_job_transitions", "govjobd_workers", "governance_signals"})
-    db.exec(std::string("ALTER TABLE govjobd.") + table + " SET SCHEMA public");
-  for (const char* function : {"govjobd_guard_job_status", "govjobd_guard_transitions", "govjobd_notify_pending",
-                               "govjobd_notify_cancel"})
-    db.exec(std::string("ALTER FUNCTION govjobd.") + function + "() SET SCHEMA public");
-  db.exec("DROP SCHEMA govjobd CASCADE");  // what migration 9 added: made again
+  db.exec("ALTER TABLE govjobd.govjobd_signals RENAME TO governance_signals");  // its name before migration 10
+  to_layout_before_migration_8(db, {"governance_signals"});
   db.exec("INSERT INTO governance_jobs (job_id, contract_id, status) VALUES ('00000000-0000-0000-0000-0000000000c1', "
           "gen_random_uuid(), 'PENDING')");
+  db.exec("INSERT INTO public.governance_signals (job_id, step_index, scope, signal_type, decision, reason, recorded_by) "
+          "VALUES ('00000000-0000-0000-0000-0000000000c1', 0, 'payments', 'maintenance', 'approve', 'upgrade', 'w1')");
   const auto report = Store::connect(db.url())->migrate();
   CHECK(report.previous_version == 7);
   CHECK(report.current_version == latest_schema_version());
   CHECK(db.scalar("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relname IN "
-                  "('govjobd_schema_migrations', 'governance_job_transitions', 'govjobd_workers', 'governance_signals')") == "0");
+                  "('govjobd_schema_migrations', 'governance_job_transitions', 'govjobd_workers', 'governance_signals', "
+                  "'govjobd_signals')") == "0");
   CHECK(db.scalar("SELECT count(*) FROM govjobd.govjobd_schema_migrations") == std::to_string(latest_schema_version()));
+  CHECK(db.scalar("SELECT scope || ' ' || reason FROM govjobd.govjobd_signals") == "payments upgrade");
   // the triggers followed their functions
   CHECK_THROWS_WITH(db.exec("UPDATE governance_jobs SET status = 'COMPLETED'"), Catch::Contains("invalid status transition"));
+}
+
+TEST_CASE("a database whose governance_signals was the creator's when an older govjobd migrated it gets govjobd_signals",
+          "[migrate]") {
+  TestDatabase db(TestDatabase::Kind::Empty);
+  Store::connect(db.url())->migrate();
+  // An older migration 3 found the creator's table (CREATE TABLE IF NOT EXISTS) and made none of ours.
+  db.exec("DROP TABLE IF EXISTS govjobd.govjobd_signals, govjobd.governance_signals");
+  to_layout_before_migration_8(db, {});
+  db.exec(creator_signals_ddl("public"));
+  const std::string creator_before = table_fingerprint(db, "public.governance_signals");
+  auto store = Store::connect(db.url());
+  store->migrate();
+  CHECK(table_fingerprint(db, "public.governance_signals") == creator_before);
+  const long long id = Store::connect(db.login_as("daemon", "govjobd_daemon"))  // as a daemon's login
+                           ->signal_record({"10000000-0000-0000-0000-0000000000a3", "", 0, "payments", "incident",
+                                            "deny", "outage", "w1"});
+  CHECK(db.scalar("SELECT signal_id || ' ' || reason FROM govjobd.govjobd_signals") == std::to_string(id) + " outage");
+  CHECK(table_fingerprint(db, "public.governance_signals") == creator_before);
 }
 
 TEST_CASE("migrate never adopts a look-alike of its tables that another role made in the jobs schema", "[migrate]") {
@@ -211,4 +273,59 @@ TEST_CASE("migrate never adopts a look-alike of its tables that another role mad
   CHECK(db.scalar("SELECT count(*) FROM govjobd.governance_job_transitions") == "0");
   db.exec("DROP TABLE public.govjobd_schema_migrations, public.governance_job_transitions; "
           "REVOKE ALL ON SCHEMA public FROM govjobd_test_lookalike");
+}
+
+TEST_CASE("migrate renames an older govjobd's govjobd.governance_signals to govjobd_signals, rows, guards and grants kept",
+          "[migrate]") {
+  TestDatabase db(TestDatabase::Kind::Empty);
+  auto store = Store::connect(db.url());
+  store->migrate();
+  db.exec("DROP TABLE IF EXISTS govjobd.govjobd_signals, govjobd.governance_signals");
+  db.exec("DELETE FROM govjobd.govjobd_schema_migrations WHERE version >= 10");
+  db.exec(kOlderSignalsDdl);
+  const auto report = store->migrate();
+  CHECK(report.current_version == latest_schema_version());
+  CHECK(db.scalar("SELECT to_regclass('govjobd.governance_signals') IS NULL") == "t");
+  CHECK(db.scalar("SELECT job_id || ' ' || step_index || ' ' || scope || ' ' || signal_type || ' ' || decision || ' ' || "
+                  "reason || ' ' || recorded_by FROM govjobd.govjobd_signals") ==
+        "10000000-0000-0000-0000-0000000000a1 0 payments maintenance approve upgrade w1");
+  // the append-only guards followed the table
+  CHECK_THROWS_WITH(db.exec("UPDATE govjobd.govjobd_signals SET reason = 'x'"), Catch::Contains("append-only"));
+  CHECK_THROWS_WITH(db.exec("DELETE FROM govjobd.govjobd_signals"), Catch::Contains("append-only"));
+  CHECK_THROWS_WITH(db.exec("TRUNCATE govjobd.govjobd_signals"), Catch::Contains("append-only"));
+  // and so did its owner and grants
+  CHECK(db.scalar("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'govjobd.govjobd_signals'::regclass") ==
+        "govjobd_owner");
+  CHECK(db.scalar("SELECT has_table_privilege('govjobd_daemon', 'govjobd.govjobd_signals', 'SELECT') AND "
+                  "has_table_privilege('govjobd_daemon', 'govjobd.govjobd_signals', 'INSERT') AND NOT "
+                  "has_table_privilege('govjobd_daemon', 'govjobd.govjobd_signals', 'UPDATE') AND NOT "
+                  "has_table_privilege('govjobd_writer', 'govjobd.govjobd_signals', 'SELECT')") == "t");
+  // nothing of ours keeps the old name; the next signal continues the numbering
+  CHECK(db.scalar("SELECT count(*) FROM pg_class WHERE relnamespace = 'govjobd'::regnamespace AND "
+                  "relname LIKE 'governance\\_signals%'") == "0");
+  const long long next = Store::connect(db.login_as("daemon", "govjobd_daemon"))  // as a daemon's login
+                             ->signal_record({"10000000-0000-0000-0000-0000000000a2", "", 0, "payments", "incident",
+                                              "deny", "outage", "w1"});
+  CHECK(next > std::stoll(db.scalar("SELECT min(signal_id) FROM govjobd.govjobd_signals")));
+  CHECK(store->migrate().applied.empty());
+  CHECK(db.scalar("SELECT count(*) FROM govjobd.govjobd_signals") == "2");
+  // the same table as a fresh database gets
+  TestDatabase fresh(TestDatabase::Kind::Empty);
+  Store::connect(fresh.url())->migrate();
+  CHECK(table_fingerprint(db, "govjobd.govjobd_signals", false) == table_fingerprint(fresh, "govjobd.govjobd_signals", false));
+}
+
+TEST_CASE("a governance_jobs table made by migrate has created_by NOT NULL DEFAULT system, the creator's keeps its own",
+          "[migrate]") {
+  const std::string created_by = "SELECT is_nullable || ' ' || coalesce(column_default, '-') FROM information_schema.columns "
+                                 "WHERE table_name = 'governance_jobs' AND column_name = 'created_by'";
+  TestDatabase ours(TestDatabase::Kind::Empty);
+  Store::connect(ours.url())->migrate();
+  CHECK(ours.scalar(created_by) == "NO 'system'::character varying");
+  CHECK_THROWS_WITH(ours.exec("INSERT INTO governance_jobs (contract_id, created_by) VALUES (gen_random_uuid(), NULL)"),
+                    Catch::Contains("created_by"));
+  TestDatabase theirs(TestDatabase::Kind::Empty);
+  theirs.exec(kCreatorDdl);
+  Store::connect(theirs.url())->migrate();
+  CHECK(theirs.scalar(created_by) == "YES -");  // the creator's table is never altered
 }

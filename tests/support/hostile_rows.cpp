@@ -76,7 +76,7 @@ std::vector<std::string> writer_forgeries(const std::string& done, const std::st
       "DELETE FROM govjobd.govjobd_workers",
       "INSERT INTO govjobd.govjobd_workers (worker_id, host, pid, version, started_at, heartbeat_at) VALUES "
       "('w2', 'h', 1, 'v', now(), now())",
-      "INSERT INTO govjobd.governance_signals (job_id, step_index, scope, signal_type, decision, reason, recorded_by) "
+      "INSERT INTO govjobd.govjobd_signals (job_id, step_index, scope, signal_type, decision, reason, recorded_by) "
       "VALUES ('" + done + "', 0, 's', 't', 'd', 'r', 'x')",
       "INSERT INTO govjobd.cancel_requests (job_id, requested_by, reason) VALUES ('" + running + "', 'x', 'y')",
       "CREATE TABLE govjobd.planted (id int)",

@@ -32,6 +32,24 @@ std::string SideEffects::fast_executor(const std::string& name, int sleep_ms) co
          std::to_string(sleep_ms) + "']\n";
 }
 
+std::string creator_signals_ddl(const std::string& schema) {
+  return "CREATE TABLE " + schema + R"(.governance_signals (
+    id            uuid PRIMARY KEY,
+    signal_type   varchar(50) CHECK (signal_type IN ('BLCA_STATUS', 'CI_STATUS', 'DEPLOYMENT_GATE', 'SESSION_BLOCK',
+                                                     'MANUAL_OVERRIDE')),
+    scope         varchar(500),
+    decision      varchar(20) CHECK (decision IN ('CLEAN', 'BLOCKED', 'WARN', 'PENDING')),
+    reason        text,
+    constraints   jsonb,
+    recorded_by   varchar(100),
+    recorded_at   timestamptz DEFAULT now(),
+    expires_at    timestamptz,
+    superseded_by uuid,
+    superseded_at timestamptz);
+INSERT INTO )" + schema + R"(.governance_signals (id, signal_type, scope, decision, reason, constraints, recorded_by)
+VALUES ('20000000-0000-0000-0000-000000000001', 'CI_STATUS', 'payments', 'CLEAN', 'green', '{"max": 1}', 'ci');)";
+}
+
 std::string insert_job(TestDatabase& db, const json& steps, const std::string& timeout) {
   return db.scalar("INSERT INTO governance_jobs (contract_id, steps, total_steps, timeout_at) VALUES (gen_random_uuid(), '" +
                    steps.dump() + "', " + std::to_string(steps.size()) + ", (now() AT TIME ZONE 'UTC') + interval '" +

@@ -27,6 +27,10 @@ struct SideEffects {
   std::string fast_executor(const std::string& name, int sleep_ms = 0) const;
 };
 
+// The creating system's own governance_signals table in `schema`, as UPSTREAM_CONTRACT.md describes it, and
+// one row of its: govjobd must never touch it.
+std::string creator_signals_ddl(const std::string& schema);
+
 // Inserts a PENDING job by plain SQL, as the creating system does; returns its job_id.
 std::string insert_job(TestDatabase& db, const nlohmann::json& steps, const std::string& timeout = "1 hour");
 

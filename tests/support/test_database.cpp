@@ -113,4 +113,28 @@ void TestDatabase::exec(const std::string& query) {
   w.commit();
 }
 
+std::string table_fingerprint(TestDatabase& db, const std::string& table, bool with_rows) {
+  const std::string t = "'" + table + "'::regclass";
+  return db.scalar(
+      "SELECT concat_ws(E'\\n', "
+      "(SELECT relnamespace::regnamespace || '.' || relname || ' owner ' || pg_get_userbyid(relowner) || ' acl ' || "
+      "  coalesce(relacl::text, '-') || ' rls ' || relrowsecurity || ' rules ' || relhasrules || ' options ' || "
+      "  coalesce(reloptions::text, '-') FROM pg_class WHERE oid = " + t + "), "
+      "(SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || ' not null ' || attnotnull || "
+      "  ' default ' || coalesce(pg_get_expr(adbin, adrelid), '-') || ' identity ' || attidentity::text || "
+      "  ' acl ' || coalesce(attacl::text, '-'), E'\\n' ORDER BY attnum) "
+      "  FROM pg_attribute LEFT JOIN pg_attrdef ON adrelid = attrelid AND adnum = attnum "
+      "  WHERE attrelid = " + t + " AND attnum > 0), "
+      "(SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), E'\\n' ORDER BY conname) FROM pg_constraint "
+      "  WHERE conrelid = " + t + "), "
+      "(SELECT string_agg(pg_get_indexdef(indexrelid), E'\\n' ORDER BY pg_get_indexdef(indexrelid)) FROM pg_index "
+      "  WHERE indrelid = " + t + "), "
+      "(SELECT string_agg(DISTINCT c.relname, E'\\n') FROM pg_depend d JOIN pg_class c ON c.oid = d.objid "
+      "  WHERE d.classid = 'pg_class'::regclass AND d.refobjid = " + t + " AND c.relkind = 'S'), "
+      "(SELECT string_agg(pg_get_triggerdef(oid) || ' ' || tgenabled::text, E'\\n' ORDER BY tgname) FROM pg_trigger "
+      "  WHERE tgrelid = " + t + "), "
+      "(SELECT string_agg(polname, E'\\n' ORDER BY polname) FROM pg_policy WHERE polrelid = " + t + ")" +
+      (with_rows ? ", (SELECT string_agg(r::text, E'\\n' ORDER BY r::text) FROM " + table + " r)" : std::string()) + ")");
+}
+
 }  // namespace govjobd::testing

@@ -41,6 +41,10 @@ class TestDatabase {
   std::unique_ptr<pqxx::connection> conn_;
 };
 
+// Everything a migration could change about a table (qualified name): its schema, owner, privileges and
+// options, its columns, constraints, indexes, sequences, triggers and policies, and (with_rows) its rows.
+std::string table_fingerprint(TestDatabase& db, const std::string& table, bool with_rows = true);
+
 // url with its database name replaced.
 std::string with_database(const std::string& url, const std::string& database);
 

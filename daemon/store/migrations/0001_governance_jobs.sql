@@ -1,6 +1,7 @@
 -- governance_jobs belongs to the system that creates jobs. Create it when absent, with exactly the columns
--- that system knows; when it already exists (possibly holding rows), adopt it as it is and only check that
--- every column govjobd relies on is there with the expected type.
+-- that system knows (its model's NOT NULLs, and its client-side defaults as column defaults so that a plain
+-- SQL insert may leave them out); when it already exists (possibly holding rows), adopt it as it is, never
+-- altering it, and only check that every column govjobd relies on is there with the expected type.
 CREATE TABLE IF NOT EXISTS governance_jobs (
     job_id                 uuid         PRIMARY KEY DEFAULT gen_random_uuid(),
     contract_id            uuid         NOT NULL UNIQUE,
@@ -17,7 +18,7 @@ CREATE TABLE IF NOT EXISTS governance_jobs (
     started_at             timestamp,
     completed_at           timestamp,
     timeout_at             timestamp,
-    created_by             varchar(100) DEFAULT 'system'
+    created_by             varchar(100) NOT NULL DEFAULT 'system'
 );
 
 DO $$

@@ -111,23 +111,11 @@ CREATE TRIGGER govjobd_stamp_transition
     BEFORE INSERT ON governance_job_transitions
     FOR EACH ROW EXECUTE FUNCTION govjobd.govjobd_stamp_transition();
 
--- Signals are evidence like the transitions: append-only.
+-- Cancel requests (below) and govjobd's signals (migration 10) are evidence like the transitions: append-only.
 CREATE OR REPLACE FUNCTION govjobd.govjobd_guard_append_only() RETURNS trigger LANGUAGE plpgsql
     SET search_path = pg_catalog, govjobd, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = 'GJ003';
-END
-$$;
-DO $$
-BEGIN
-    IF to_regclass('govjobd.governance_signals') IS NOT NULL THEN
-        DROP TRIGGER IF EXISTS govjobd_guard_signals ON govjobd.governance_signals;
-        CREATE TRIGGER govjobd_guard_signals BEFORE UPDATE OR DELETE ON govjobd.governance_signals
-            FOR EACH ROW EXECUTE FUNCTION govjobd.govjobd_guard_append_only();
-        DROP TRIGGER IF EXISTS govjobd_guard_signals_truncate ON govjobd.governance_signals;
-        CREATE TRIGGER govjobd_guard_signals_truncate BEFORE TRUNCATE ON govjobd.governance_signals
-            FOR EACH STATEMENT EXECUTE FUNCTION govjobd.govjobd_guard_append_only();
-    END IF;
 END
 $$;
 
@@ -209,13 +197,6 @@ GRANT USAGE ON SCHEMA govjobd TO govjobd_daemon, govjobd_writer;
 GRANT SELECT ON ALL TABLES IN SCHEMA govjobd TO govjobd_daemon;
 GRANT INSERT ON govjobd.governance_job_transitions TO govjobd_daemon;
 GRANT INSERT, UPDATE ON govjobd.govjobd_workers TO govjobd_daemon;
-DO $$
-BEGIN
-    IF to_regclass('govjobd.governance_signals') IS NOT NULL THEN
-        GRANT INSERT ON govjobd.governance_signals TO govjobd_daemon;
-    END IF;
-END
-$$;
 GRANT SELECT ON govjobd.governance_job_transitions, govjobd.cancel_requests TO govjobd_writer;
 GRANT EXECUTE ON FUNCTION govjobd.job_cancel(uuid, text, text) TO govjobd_writer, govjobd_daemon;
 -- The jobs table is the creating system's: govjobd grants on it what each role needs (the migrating role

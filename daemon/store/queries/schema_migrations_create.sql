@@ -1,9 +1,11 @@
 -- Before any migration: govjobd's own objects live in the schema govjobd, owned by the role that migrates or
 -- by govjobd_owner, nobody else (a schema the job writer made in advance would let it replace our objects).
 -- Objects of a database migrated before that schema existed are moved into it from the jobs table's
--- schema: our tables (the signals table only when it is ours, not the creating system's own
--- governance_signals) and our trigger functions (the triggers follow them), each only when owned by one of
--- those roles, so that a look-alike someone else made there is never adopted. Then the bookkeeping table.
+-- schema: our tables and our trigger functions (the triggers follow them), each only when owned by one of
+-- those roles, so that a look-alike someone else made there is never adopted. Our signals table had the name
+-- governance_signals, which the creating system uses for a table of its own: it moves only when it has
+-- govjobd's columns and we have no govjobd_signals yet (migration 10 then renames it); the creator's is never
+-- touched. Then the bookkeeping table.
 -- governance_jobs, unqualified, means the jobs table in its configured schema (see sql_files.hpp).
 DO $$
 DECLARE
@@ -21,9 +23,11 @@ BEGIN
         IF (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass(format('%I.%I', @jobs_schema_literal@, t)))
                IN (current_user, 'govjobd_owner')
            AND to_regclass(format('govjobd.%I', t)) IS NULL
-           AND (t <> 'governance_signals' OR EXISTS (
-                   SELECT 1 FROM information_schema.columns
-                    WHERE table_schema = @jobs_schema_literal@ AND table_name = t AND column_name = 'signal_id')) THEN
+           AND (t <> 'governance_signals' OR (
+                   to_regclass('govjobd.govjobd_signals') IS NULL
+                   AND (SELECT count(*) FROM information_schema.columns
+                         WHERE table_schema = @jobs_schema_literal@ AND table_name = t
+                           AND column_name IN ('signal_id', 'job_id', 'step_index')) = 3)) THEN
             EXECUTE format('ALTER TABLE %I.%I SET SCHEMA govjobd', @jobs_schema_literal@, t);
         END IF;
     END LOOP;
