@@ -19,6 +19,7 @@ struct EndReason {
     JobTimeoutBeforeStart,  // timeout_at had passed when it was claimed: detail = timeout_at
     NoContract,             // no contract_id: detail = the job_id
     InvalidSteps,           // detail = what is wrong, naming step and field
+    ContractRefused,        // the contract gate refused the job before its first step: detail = why (contract_gate.hpp)
     ClaimFailed,            // the claim statement failed on this row: detail = the database's message
     StepRecordRefused,      // the database refused a write before the end (a step's result, a snapshot)
     RecordRefused,          // the database refused the job's end: detail = its message
@@ -42,7 +43,8 @@ struct EndReason {
   model::JobStatus status() const;
   // The one place reason texts are made.
   std::string text() const;
-  // completed | step_failed | job_timeout | invalid_job | health_blocked | worker_lost | cancelled | shutdown | other
+  // completed | step_failed | job_timeout | invalid_job | contract_refused | health_blocked | worker_lost | cancelled |
+  // shutdown | other
   std::string_view metric_class() const;
 };
 

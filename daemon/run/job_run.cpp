@@ -9,6 +9,7 @@
 
 #include "daemon/log/logging.hpp"
 #include "daemon/model/steps_parser.hpp"
+#include "daemon/run/contract_gate.hpp"
 #include "daemon/run/metrics.hpp"
 #include "health/health_gate.hpp"
 
@@ -120,6 +121,9 @@ std::optional<EndReason> JobRun::preflight() {
   auto parsed = model::parse_steps_text(*job_.steps_json);
   if (!parsed.ok()) return EndReason::of(Kind::InvalidSteps, std::nullopt, parsed.problems_text());
   steps_ = std::move(parsed.steps);
+  ContractDecision contract = decide_contract(*job_.contract_id, job_.contract, steps_, job_.started_at);
+  tally_.contract_gate = std::move(contract.evidence);
+  if (!contract.allowed) return EndReason::of(Kind::ContractRefused, std::nullopt, contract.reason);
   std::string refused;  // no executor, or a target or timeout its config does not allow
   for (const auto& step : steps_)
     if (auto why = env_.steps->refusal(step))
