@@ -122,6 +122,24 @@ struct RetentionSettings {
   int batch_size = 500;
 };
 
+// The contract gate (docs/contract.md): the creating system's contracts table, read (never written) when
+// enabled. Names are SQL identifiers (valid_sql_identifier), always quoted where they are used.
+struct ContractColumns {
+  std::string id = "contract_id";  // the key that governance_jobs.contract_id refers to (uuid)
+  std::string status = "status";
+  std::string affected_capabilities = "affected_capabilities";
+  std::string window_start = "activation_window_start";
+  std::string window_end = "activation_window_end";
+  bool operator==(const ContractColumns&) const = default;
+};
+
+struct ContractSettings {
+  bool enabled = false;
+  std::string table = "system_contracts";  // `table` (in database.jobs_schema) or `schema.table`
+  ContractColumns columns;
+  bool operator==(const ContractSettings&) const = default;
+};
+
 struct Settings {
   std::string source;  // the file these came from, or "" for built-in defaults
   DatabaseSettings database;
@@ -131,6 +149,7 @@ struct Settings {
   HealthSettings health;
   MetricsSettings metrics;
   RetentionSettings retention;
+  ContractSettings contract;
 };
 
 }  // namespace govjobd::config

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "config/contract_settings_reader.hpp"
 #include "config/executor_settings_reader.hpp"
 #include "config/health_settings_reader.hpp"
 #include "config/yaml_reader.hpp"
@@ -142,6 +143,7 @@ void read_root(MapReader& root, Settings& s, std::string& password_file) {
   if (auto m = root.map("health")) read_health(*m, s.health);
   if (auto m = root.map("metrics")) read_metrics(*m, s.metrics);
   if (auto m = root.map("retention")) read_retention(*m, s.retention);
+  if (auto m = root.map("contract")) read_contract(*m, s.contract);
   root.finish();
 }
 
@@ -163,7 +165,7 @@ Settings parse_settings(std::string_view yaml, const std::string& source) {
     MapReader root(document, "", sink);
     read_root(root, settings, password_file);
   } else if (document.IsDefined() && !document.IsNull()) {
-    sink.add(document.Mark(), "", "expected a mapping of sections (database, worker, logging, executors, health, metrics, retention)");
+    sink.add(document.Mark(), "", "expected a mapping of sections (database, worker, logging, executors, health, metrics, retention, contract)");
   }
   if (const char* url = std::getenv(kDatabaseUrlEnv); url && *url) settings.database.url = url;
   if (sink.empty()) apply_password_file(password_file, document, sink, settings.database);
@@ -181,6 +183,7 @@ executors: {NAME: {kind: config_update, files: {NAME: {path: /x}}}}
 health: {system: {load_per_cpu: {}, memory_available_pct: {}, disk_free_pct: {}}, capabilities: {NAME: {kind: file, path: /}}}
 metrics: {}
 retention: {}
+contract: {columns: {}}
 )";
   std::vector<std::string> keys;
   MapReader::declared_log = &keys;

@@ -20,7 +20,8 @@ struct Claimer::Timer {
 Claimer::Claimer(asio::io_context& io, DbWorker& db, const config::Settings& settings, std::string worker_id,
                  Metrics& metrics, Hooks hooks)
     : io_(io), db_(db), settings_(settings), worker_id_(std::move(worker_id)), metrics_(metrics),
-      hooks_(std::move(hooks)), throttle_timer_(std::make_unique<Timer>(io)) {}
+      hooks_(std::move(hooks)), throttle_timer_(std::make_unique<Timer>(io)),
+      later_timer_(std::make_unique<Timer>(io)) {}
 
 Claimer::~Claimer() = default;
 
@@ -44,13 +45,15 @@ void Claimer::claim() {
                                {unclaimable_.begin(), unclaimable_.end()}};
   db_.post([this, free, asked_at, params = std::move(params)](store::Store& store) {
     store::ClaimResult result;
-    if (auto error = error_unless_unavailable([&] { result = store.job_claim(params); }))
-      spdlog::error("claim failed: {}", *error);
-    asio::post(io_, [this, free, asked_at, result = std::move(result)]() mutable { claimed(std::move(result), free, asked_at); });
+    const auto error = error_unless_unavailable([&] { result = store.job_claim(params); });
+    if (error) spdlog::error("claim failed: {}", *error);
+    asio::post(io_, [this, free, asked_at, failed = error.has_value(), result = std::move(result)]() mutable {
+      claimed(std::move(result), failed, free, asked_at);
+    });
   });
 }
 
-void Claimer::claimed(store::ClaimResult result, int asked_for, std::chrono::steady_clock::time_point asked_at) {
+void Claimer::claimed(store::ClaimResult result, bool failed, int asked_for, std::chrono::steady_clock::time_point asked_at) {
   in_flight_ = false;
   for (const auto& [id, message] : result.unclaimable) {
     // never claimed again by this daemon: a claim that fails on a row must not fail in a loop
@@ -60,9 +63,25 @@ void Claimer::claimed(store::ClaimResult result, int asked_for, std::chrono::ste
   metrics_.jobs_claimed(static_cast<int>(result.jobs.size()),
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - asked_at).count());
   const bool full = static_cast<int>(result.jobs.size()) == asked_for;
+  claim_later(result, failed, full);
   for (auto& job : result.jobs) hooks_.start_job(std::move(job));
   if (full || again_) return claim();
   if (result.jobs.empty() && hooks_.found_none) hooks_.found_none();
+}
+
+void Claimer::claim_later(const store::ClaimResult& result, bool failed, bool full) {
+  if (full) return;  // claims again at once; a full claim does not look for windows
+  const auto poll = settings_.worker.poll_interval;
+  std::chrono::milliseconds after = poll;
+  if (result.window_opens_in) after = std::min(poll, *result.window_opens_in + std::chrono::milliseconds(10));
+  else if (!failed) {
+    later_timer_->timer.cancel();
+    return;
+  }
+  later_timer_->timer.expires_after(after);
+  later_timer_->timer.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) claim();
+  });
 }
 
 void Claimer::claim_soon() {
@@ -94,6 +113,9 @@ void Claimer::on_spawn_report(bool spawned) {
   });
 }
 
-void Claimer::stop() { throttle_timer_->timer.cancel(); }
+void Claimer::stop() {
+  throttle_timer_->timer.cancel();
+  later_timer_->timer.cancel();
+}
 
 }  // namespace govjobd::run

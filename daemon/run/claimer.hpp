@@ -47,7 +47,10 @@ class Claimer {
   void stop();
 
  private:
-  void claimed(store::ClaimResult result, int asked_for, std::chrono::steady_clock::time_point asked_at);
+  void claimed(store::ClaimResult result, bool failed, int asked_for, std::chrono::steady_clock::time_point asked_at);
+  // Claims again later without being asked: when an activation window opens (the contract gate left jobs
+  // PENDING for it; at the latest after a poll interval, in case a window moved) or after a failed claim.
+  void claim_later(const store::ClaimResult& result, bool failed, bool full);
 
   boost::asio::io_context& io_;
   DbWorker& db_;
@@ -58,6 +61,7 @@ class Claimer {
   ClaimThrottle throttle_;
   struct Timer;
   std::unique_ptr<Timer> throttle_timer_;
+  std::unique_ptr<Timer> later_timer_;
   bool in_flight_ = false, again_ = false, posted_ = false;
   // Rows a claim failed on even alone: left out of every later claim (bounded; a restart tries them again).
   static constexpr std::size_t kMaxUnclaimable = 10'000;

@@ -107,8 +107,11 @@ RunEnv Daemon::env() {
 int Daemon::run() {
   process::prepare_process_for_children();
   if (!open_files_cover(settings_)) return kExitConfig;
-  db_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, [this](bool up) { on_db_state(db_up_, up); });
-  writes_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, [this](bool up) { on_db_state(writes_up_, up); });
+  // claims (and with them the contract gate's reads) are db_'s
+  db_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, settings_.contract,
+                                   [this](bool up) { on_db_state(db_up_, up); });
+  writes_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, config::ContractSettings{},
+                                       [this](bool up) { on_db_state(writes_up_, up); });
   recorder_ = std::make_unique<Recorder>(io_, *writes_);
   writer_ = job_writer(*recorder_);
   signals_sink_ = std::make_shared<DbSignalSink>(io_, *writes_);
@@ -119,16 +122,19 @@ int Daemon::run() {
   }
   spdlog::info("govjobd {} starting as worker {} (concurrency {})", kVersion, who_.worker_id, settings_.worker.concurrency);
   db_->post([this](store::Store& store) {
-    std::string problem;
+    std::vector<std::string> problems;
     try {
       store.check_schema_version();
-      store.worker_register(who_.worker_id, who_.host, who_.pid, who_.version);
+      // the contract gate on: a contracts table the claim cannot read as configured is a config error
+      if (settings_.contract.enabled)
+        for (const auto& p : store.contract_table_problems()) problems.push_back(settings_.source + ": " + p);
+      if (problems.empty()) store.worker_register(who_.worker_id, who_.host, who_.pid, who_.version);
     } catch (const store::SchemaMismatch& e) {
-      problem = e.what();
+      problems.push_back(e.what());
     }
-    asio::post(io_, [this, problem] {
-      if (problem.empty()) return on_ready();
-      spdlog::error("{}", problem);
+    asio::post(io_, [this, problems] {
+      if (problems.empty()) return on_ready();
+      for (const auto& p : problems) spdlog::error("{}", p);
       exit_code_ = kExitConfig;
       finish();
     });
@@ -311,9 +317,11 @@ void Daemon::reload() {
       spdlog::warn("database.url changed: it applies after a restart, not on reload");
     if (next.database.jobs_schema != settings_.database.jobs_schema)
       spdlog::warn("database.jobs_schema changed: it applies after a restart, not on reload");
+    if (!(next.contract == settings_.contract)) spdlog::warn("contract changed: it applies after a restart, not on reload");
     steps_ = std::move(steps);
     health_ = std::move(health);
     next.database = settings_.database;
+    next.contract = settings_.contract;
     next.worker.id = settings_.worker.id;
     settings_ = std::move(next);
     log::set_level(settings_.logging.level);

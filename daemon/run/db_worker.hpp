@@ -11,6 +11,7 @@
 #include <thread>
 #include <utility>
 
+#include "config/settings.hpp"
 #include "daemon/store/store.hpp"
 
 namespace boost::asio {
@@ -39,7 +40,9 @@ std::optional<std::string> error_unless_unavailable(F&& f) {
 class DbWorker {
  public:
   // on_state(up) runs on the loop when the connection goes down or comes back.
-  DbWorker(boost::asio::io_context& io, std::string url, std::string jobs_schema, std::function<void(bool up)> on_state);
+  // `contract`: the contract gate, for this connection's claims (Store::connect).
+  DbWorker(boost::asio::io_context& io, std::string url, std::string jobs_schema, config::ContractSettings contract,
+           std::function<void(bool up)> on_state);
   ~DbWorker();
   DbWorker(const DbWorker&) = delete;
   DbWorker& operator=(const DbWorker&) = delete;
@@ -57,6 +60,7 @@ class DbWorker {
   boost::asio::io_context& io_;
   std::string url_;
   std::string jobs_schema_;
+  config::ContractSettings contract_;
   std::function<void(bool)> on_state_;
   std::mutex mutex_;
   std::condition_variable wake_;

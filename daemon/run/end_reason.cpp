@@ -39,6 +39,7 @@ std::string EndReason::cause() const {
     case Kind::JobTimeoutBeforeStart: return fmt::format("job timeout exceeded before it started (timeout_at {})", detail);
     case Kind::NoContract: return model::OrphanJob(detail).what();
     case Kind::InvalidSteps: return "invalid steps: " + detail;
+    case Kind::ContractRefused: return detail;
     case Kind::ClaimFailed: return "the claim failed on this row: " + detail;
     case Kind::StepRecordRefused: return fmt::format("step {}: the database refused the job's record: {}", step, detail);
     case Kind::RecordRefused: return "the database refused the job's record: " + detail;
@@ -61,6 +62,7 @@ std::string_view EndReason::metric_class() const {
     case Kind::NoContract:
     case Kind::NoHandler:
     case Kind::InvalidSteps: return "invalid_job";
+    case Kind::ContractRefused: return "contract_refused";
     case Kind::Cancelled: return "cancelled";
     case Kind::Shutdown: return "shutdown";
     case Kind::WorkerLost: return "worker_lost";

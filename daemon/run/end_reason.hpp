@@ -20,6 +20,7 @@ struct EndReason {
     JobTimeoutBeforeStart,  // timeout_at had passed when it was claimed: detail = timeout_at
     NoContract,             // no contract_id: detail = the job_id
     InvalidSteps,           // detail = what is wrong, naming step and field
+    ContractRefused,        // the contract gate refused the job before its first step: detail = why (contract_gate.hpp)
     ClaimFailed,            // the claim statement failed on this row: detail = the database's message
     StepRecordRefused,      // the database refused a write before the end (a step's result, a snapshot)
     RecordRefused,          // the database refused the job's end: detail = its message
@@ -52,7 +53,8 @@ struct EndReason {
   std::string cause() const;
   // The failed step's error, when a step failed (StepFailed, HealthBlocked, NoHandler, or failed_step_error).
   std::optional<std::string> step_error() const;
-  // completed | step_failed | job_timeout | invalid_job (NoHandler too) | health_blocked | worker_lost | cancelled | shutdown | other
+  // completed | step_failed | job_timeout | invalid_job (NoHandler too) | contract_refused | health_blocked |
+  // worker_lost | cancelled | shutdown | other
   std::string_view metric_class() const;
 };
 

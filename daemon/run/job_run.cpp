@@ -10,6 +10,7 @@
 #include "daemon/log/logging.hpp"
 #include "daemon/model/steps_parser.hpp"
 #include "daemon/run/evidence.hpp"
+#include "daemon/run/contract_gate.hpp"
 #include "daemon/run/metrics.hpp"
 #include "health/health_gate.hpp"
 
@@ -135,6 +136,9 @@ std::optional<EndReason> JobRun::preflight() {
   auto parsed = model::parse_steps_text(*job_.steps_json);
   if (!parsed.ok()) return EndReason::of(Kind::InvalidSteps, std::nullopt, parsed.problems_text());
   steps_ = std::move(parsed.steps);
+  ContractDecision contract = decide_contract(*job_.contract_id, job_.contract, steps_, job_.started_at);
+  tally_.contract_gate = std::move(contract.evidence);
+  if (!contract.allowed) return EndReason::of(Kind::ContractRefused, std::nullopt, contract.reason);
   for (const auto& step : steps_)  // the creator's rule: the first step without a handler fails, the rest SKIPPED
     if (!env_.steps->handler(step.step_type)) return EndReason::of(Kind::NoHandler, step.step_index, step.step_type);
   std::string refused;  // no executor, or a target or timeout its config does not allow

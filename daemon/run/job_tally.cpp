@@ -23,6 +23,7 @@ json JobTally::govjobd_evidence(const Identity& who, std::size_t total_steps) co
   e["steps_skipped"] = std::max(0, skipped);
   e["step_durations_ms"] = step_durations;
   e["gate_decisions"] = gate_decisions;
+  if (!contract_gate.is_null()) e["contract_gate"] = contract_gate;
   return e;
 }
 

@@ -16,6 +16,7 @@ struct JobTally {
   int blocked = 0;  // failed by the gate, never run
   nlohmann::json step_durations = nlohmann::json::object();
   nlohmann::json gate_decisions = nlohmann::json::array();
+  nlohmann::json contract_gate;  // the contract gate's decision (contract_gate.hpp); null: not reached
 
   struct Identity {
     const std::string& worker_id;

@@ -28,7 +28,7 @@ class Metrics {
  public:
   void jobs_claimed(int n, double claim_seconds);
   // `reason_class` is EndReason::metric_class(): completed | step_failed | job_timeout | invalid_job |
-  // health_blocked | worker_lost | cancelled | shutdown | other
+  // contract_refused | health_blocked | worker_lost | cancelled | shutdown | other
   void job_finished(std::string_view status, std::string_view reason_class, long long n = 1);
   void step_finished(const std::string& step_type, double seconds);
   void set_running(int n) { running_ = n; }

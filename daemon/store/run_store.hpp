@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/model/contract.hpp"
 #include "daemon/model/timestamp.hpp"
 
 namespace govjobd::store {
@@ -24,6 +25,7 @@ struct ClaimedJob {
   std::optional<int> current_step_index;  // set by the claim to the first step's index
   std::optional<long long> steps_bytes;   // the steps column's size as JSON text; none when NULL
   std::optional<std::string> claim_error; // the claim statement failed on this row: claimed alone, steps unread
+  std::optional<model::ContractFacts> contract;  // the contract gate on: what the job's contract row held
 };
 
 struct JobClaimParams {
@@ -39,6 +41,9 @@ struct JobClaimParams {
 struct ClaimResult {
   std::vector<ClaimedJob> jobs;
   std::vector<std::pair<std::string, std::string>> unclaimable;  // job_id, the database's message
+  // The contract gate on and fewer jobs claimed than asked: jobs left PENDING because their contract's
+  // activation window has not opened; the first opens in this long.
+  std::optional<std::chrono::milliseconds> window_opens_in;
 };
 
 // One fenced write of a RUNNING job by its worker; see queries/job_write_batch.sql.

@@ -68,4 +68,36 @@ std::string for_jobs_schema(std::string_view sql, std::string_view schema) {
   return out;
 }
 
+std::string quoted_identifier(std::string_view name) {
+  std::string out = "\"";
+  for (const char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string contract_table_name(const config::ContractSettings& contract, std::string_view jobs_schema, bool quoted) {
+  const std::string_view table = contract.table;
+  const auto dot = table.find('.');
+  const std::string_view schema = dot == std::string_view::npos ? jobs_schema : table.substr(0, dot);
+  const std::string_view name = dot == std::string_view::npos ? table : table.substr(dot + 1);
+  if (!quoted) return std::string(schema) + "." + std::string(name);
+  return quoted_identifier(schema) + "." + quoted_identifier(name);
+}
+
+std::string for_contracts(std::string_view sql, const config::ContractSettings& contract, std::string_view jobs_schema) {
+  const auto& c = contract.columns;
+  const std::pair<const char*, const std::string*> columns[] = {
+      {"id", &c.id}, {"status", &c.status}, {"affected_capabilities", &c.affected_capabilities},
+      {"window_start", &c.window_start}, {"window_end", &c.window_end}};
+  std::string out(sql);
+  // the gate off: the same columns, no row, no table
+  const std::string empty = "(SELECT NULL::uuid AS " + quoted_identifier(c.id) + ", NULL::text AS " +
+                            quoted_identifier(c.status) + ", NULL::text[] AS " + quoted_identifier(c.affected_capabilities) +
+                            ", NULL::timestamp AS " + quoted_identifier(c.window_start) + ", NULL::timestamp AS " +
+                            quoted_identifier(c.window_end) + " WHERE false) AS gate_off";
+  replace_all(out, "@contract_table@", contract.enabled ? contract_table_name(contract, jobs_schema, true) : empty);
+  replace_all(out, "@contract_enabled@", contract.enabled ? "true" : "false");
+  for (const auto& [key, name] : columns) replace_all(out, std::string("@contract.") + key + "@", quoted_identifier(*name));
+  return out;
+}
+
 }  // namespace govjobd::store

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "config/settings.hpp"
+
 namespace govjobd::store {
 
 // The .sql files of daemon/store, embedded at build time (cmake/embed_sql.cmake): (file name, text).
@@ -34,5 +36,17 @@ inline constexpr const char* kMigrationSearchPath = "govjobd, pg_catalog, pg_tem
 // longer name, not quoted, not already qualified) becomes `schema.governance_jobs`; @jobs_schema@ becomes the
 // schema's name and @jobs_schema_literal@ its name as a string literal.
 std::string for_jobs_schema(std::string_view sql, std::string_view schema);
+
+// A name put into SQL: double-quoted, as written (config::valid_sql_identifier).
+std::string quoted_identifier(std::string_view name);
+
+// The contracts table as the claim names it: contract.table, in `jobs_schema` when not schema-qualified; quoted
+// (`"public"."system_contracts"`), or for messages plain (`public.system_contracts`).
+std::string contract_table_name(const config::ContractSettings& contract, std::string_view jobs_schema, bool quoted);
+
+// The SQL of a query with the contract gate's names put in (queries/job_claim.sql): @contract_table@ and
+// @contract.COLUMN@, quoted, and @contract_enabled@ (true or false). With the gate off, @contract_table@
+// becomes an empty relation with the same columns: no table is read.
+std::string for_contracts(std::string_view sql, const config::ContractSettings& contract, std::string_view jobs_schema);
 
 }  // namespace govjobd::store

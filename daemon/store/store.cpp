@@ -35,7 +35,7 @@ constexpr const char* kPreparedQueries[] = {
     "job_cancel",  "worker_register",     "worker_heartbeat", "worker_stop",
     "job_claim",         "job_write_batch",      "job_cancel_requests", "job_reap_candidates", "job_reap",
     "jobs_pending_count", "signal_record",  "jobs_delete_terminal", "jobs_verify", "job_end_recorded",
-    "job_claim_candidates", "job_claim_isolated"};
+    "job_claim_candidates", "job_claim_isolated", "contract_columns"};
 
 // One row of queries/job_list.sql.
 JobSummary job_summary_of(const pqxx::row& row) {
@@ -57,20 +57,25 @@ void mark_utc(nlohmann::json& object) {
 
 }  // namespace
 
-Store::Impl::Impl(const std::string& url, std::string schema) : conn(with_connection_bounds(url)), jobs_schema(std::move(schema)) {
+Store::Impl::Impl(const std::string& url, std::string schema, config::ContractSettings contract_settings)
+    : conn(with_connection_bounds(url)), jobs_schema(std::move(schema)), contract(std::move(contract_settings)) {
   pqxx::nontransaction setup(conn);
   setup.exec0(std::string("SET application_name = 'govjobd'; SET DateStyle = 'ISO'; SET TimeZone = 'UTC'; SET search_path = ") +
               kSearchPath);
   for (const char* name : kPreparedQueries) conn.prepare(name, sql(query(name)));
 }
 
-std::string Store::Impl::sql(std::string_view text) const { return for_jobs_schema(text, jobs_schema); }
+std::string Store::Impl::sql(std::string_view text) const {
+  return for_contracts(for_jobs_schema(text, jobs_schema), contract, jobs_schema);
+}
 
-std::unique_ptr<Store> Store::connect(const std::string& url, const std::string& jobs_schema) {
+std::unique_ptr<Store> Store::connect(const std::string& url, const std::string& jobs_schema,
+                                      const config::ContractSettings& contract) {
   if (!config::valid_schema_name(jobs_schema))
     throw std::invalid_argument("database.jobs_schema: not a schema name govjobd accepts: " + jobs_schema);
   return detail::redacting_connect_errors(url, [&] {
-    return translate_errors([&] { return std::unique_ptr<Store>(new Store(std::make_unique<Impl>(url, jobs_schema))); });
+    return translate_errors(
+        [&] { return std::unique_ptr<Store>(new Store(std::make_unique<Impl>(url, jobs_schema, contract))); });
   });
 }
 

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/settings.hpp"
 #include "daemon/model/timestamp.hpp"
 #include "daemon/store/run_store.hpp"
 #include "daemon/store/store_errors.hpp"
@@ -67,7 +68,9 @@ class Store {
  public:
   // url: a libpq URI or key=value string; empty uses libpq's PG* environment.
   // jobs_schema: where the creating system's governance_jobs table is (database.jobs_schema).
-  static std::unique_ptr<Store> connect(const std::string& url, const std::string& jobs_schema = "public");
+  // contract: the contract gate; when enabled, claims read the contracts table it names (job_claim.sql).
+  static std::unique_ptr<Store> connect(const std::string& url, const std::string& jobs_schema = "public",
+                                        const config::ContractSettings& contract = {});
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -102,6 +105,9 @@ class Store {
   // silence this worker witnessed (job_reap_candidates.sql): p.hold after its own heartbeats resumed.
   int job_reap(const JobReapParams& p, const std::function<ReapDecision(const LostJob&)>& decide);
   long long jobs_pending_count();
+  // With the contract gate on: what keeps the claim from reading the contracts table as configured (missing
+  // table or column, a type it cannot read, no SELECT for this role), each naming its config key; empty: none.
+  std::vector<std::string> contract_table_problems();
   long long signal_record(const SignalRow& signal);  // the signal's id
   // Retention: one batch; returns how many jobs were deleted.
   int jobs_delete_terminal(const JobsDeleteTerminalParams& p);
@@ -109,6 +115,8 @@ class Store {
  private:
   struct Impl;
   explicit Store(std::unique_ptr<Impl> impl);
+  ClaimResult claim_isolating(const JobClaimParams& p, const std::string& excluded,
+                              const std::function<void(const std::string&, ClaimResult&)>& claim_one);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -12,9 +12,10 @@
 namespace govjobd::store {
 
 struct Store::Impl {
-  Impl(const std::string& url, std::string jobs_schema);
+  Impl(const std::string& url, std::string jobs_schema, config::ContractSettings contract);
   pqxx::connection conn;
   std::string jobs_schema;  // where the jobs table is (valid_schema_name)
+  config::ContractSettings contract;  // the contract gate: the claim reads this table when enabled
 
   // A query or migration's SQL for this jobs schema.
   std::string sql(std::string_view text) const;

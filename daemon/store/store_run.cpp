@@ -1,4 +1,5 @@
 // The store's methods for the run loop: claim, fenced writes, heartbeat, cancel requests, reaping.
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -7,6 +8,7 @@
 
 #include "daemon/store/pg_errors.hpp"
 #include "daemon/store/rows.hpp"
+#include "daemon/store/store_contract.hpp"
 #include "daemon/store/store_impl.hpp"
 
 namespace govjobd::store {
@@ -20,16 +22,31 @@ using detail::or_null;
 using detail::text_or_null;
 using detail::time_or_null;
 
-// One row of queries/job_claim.sql.
-ClaimedJob claimed_job_of(const pqxx::row& r) {
-  return {r[0].c_str(), text_or_null(r[1]), text_or_null(r[2]), time_or_null(r[3]),
-          time_or_null(r[4]).value_or(model::now_utc()), or_null<int>(r[5]), or_null<long long>(r[6]), std::nullopt};
+// One row of queries/job_claim.sql that holds a job; `contract_table` is set when the contract gate is on.
+ClaimedJob claimed_job_of(const pqxx::row& r, const std::optional<std::string>& contract_table) {
+  ClaimedJob job{r[0].c_str(), text_or_null(r[1]), text_or_null(r[2]), time_or_null(r[3]),
+                 time_or_null(r[4]).value_or(model::now_utc()), or_null<int>(r[5]), or_null<long long>(r[6]), std::nullopt,
+                 std::nullopt};
+  if (contract_table) job.contract = detail::contract_facts_of(r, 7, *contract_table);
+  return job;
+}
+
+// The rows of queries/job_claim.sql: the jobs, and the row without a job that says when a window opens.
+void add_claimed(const pqxx::result& rows, const std::optional<std::string>& contract_table, ClaimResult& out) {
+  for (const auto& r : rows) {
+    if (!r[0].is_null()) {
+      out.jobs.push_back(claimed_job_of(r, contract_table));
+      continue;
+    }
+    const double seconds = r[13].is_null() ? 0.0 : r[13].as<double>();
+    out.window_opens_in = std::chrono::milliseconds(static_cast<long long>(std::clamp(seconds, 0.0, 1e9) * 1000.0));
+  }
 }
 
 // One row of queries/job_claim_isolated.sql: claimed without its steps, because of `claim_error`.
 ClaimedJob isolated_job_of(const pqxx::row& r, const std::string& claim_error) {
   return {r[0].c_str(), text_or_null(r[1]), std::nullopt, time_or_null(r[2]),
-          time_or_null(r[3]).value_or(model::now_utc()), std::nullopt, std::nullopt, claim_error};
+          time_or_null(r[3]).value_or(model::now_utc()), std::nullopt, std::nullopt, claim_error, std::nullopt};
 }
 
 // One row of queries/job_reap_candidates.sql.
@@ -133,47 +150,60 @@ void Store::worker_stop(const std::string& worker_id) {
 ClaimResult Store::job_claim(const JobClaimParams& p) {
   return translate_errors([&] {
     const std::string excluded = uuid_array(p.excluded);
+    const config::ContractSettings& gate = impl_->contract;
+    const auto contract_table =
+        gate.enabled ? std::optional<std::string>(contract_table_name(gate, impl_->jobs_schema, false)) : std::nullopt;
     // One statement, atomic by itself: autocommit saves the BEGIN and COMMIT round trips.
-    const auto claim = [&](const std::optional<std::string>& only) {
+    const auto claim = [&](const std::optional<std::string>& only, ClaimResult& out) {
       pqxx::nontransaction w(impl_->conn);
-      std::vector<ClaimedJob> out;
-      for (const auto& r : w.exec_prepared("job_claim", p.worker_id, p.limit, p.lease.count(), p.max_steps_bytes, excluded, only))
-        out.push_back(claimed_job_of(r));
-      return out;
+      add_claimed(w.exec_prepared("job_claim", p.worker_id, p.limit, p.lease.count(), p.max_steps_bytes, excluded, only,
+                                  model::kMaxContractCapabilities, model::kMaxContractCapabilitiesBytes),
+                  contract_table, out);
     };
     try {
-      return ClaimResult{claim(std::nullopt), {}};
+      ClaimResult out;
+      claim(std::nullopt, out);
+      return out;
     } catch (const pqxx::sql_error& e) {
       // a statement timeout may be a row's doing (its size): isolate rather than run the same claim again
       if (detail::transient(e) && e.sqlstate() != "57014") throw;
+      // the contracts table cannot be read as configured (dropped, altered, a grant revoked): no row's doing
+      if (contract_table && detail::contract_statement_error(e))
+        throw std::runtime_error(fmt::format("contract.table: {} cannot be read ({}); no job claimed, jobs stay PENDING",
+                                             *contract_table, detail::first_line(e.what())));
     }
-    // Some row broke the claim: claim the candidates one by one; the row that fails again is claimed alone
-    // without reading its steps, and failed by its worker with the database's message.
-    ClaimResult out;
-    std::vector<std::string> candidates;
-    {
-      pqxx::read_transaction r(impl_->conn);
-      for (const auto& row : r.exec_prepared("job_claim_candidates", p.limit, excluded)) candidates.emplace_back(row[0].c_str());
-    }
-    for (const auto& id : candidates) {
+    return claim_isolating(p, excluded, [&](const std::string& id, ClaimResult& out) { claim(id, out); });
+  });
+}
+
+// Some row broke the claim: claim the candidates one by one; the row that fails again is claimed alone
+// without reading its steps, and failed by its worker with the database's message.
+ClaimResult Store::claim_isolating(const JobClaimParams& p, const std::string& excluded,
+                                   const std::function<void(const std::string&, ClaimResult&)>& claim_one) {
+  ClaimResult out;
+  std::vector<std::string> candidates;
+  {
+    pqxx::read_transaction r(impl_->conn);
+    for (const auto& row : r.exec_prepared("job_claim_candidates", p.limit, excluded)) candidates.emplace_back(row[0].c_str());
+  }
+  for (const auto& id : candidates) {
+    try {
+      claim_one(id, out);
+      continue;
+    } catch (const pqxx::sql_error& e) {
+      if (detail::transient(e) && e.sqlstate() != "57014") throw;
+      const std::string message = detail::first_line(e.what());
       try {
-        for (auto& job : claim(id)) out.jobs.push_back(std::move(job));
-        continue;
-      } catch (const pqxx::sql_error& e) {
-        if (detail::transient(e) && e.sqlstate() != "57014") throw;
-        const std::string message = detail::first_line(e.what());
-        try {
-          pqxx::nontransaction w(impl_->conn);
-          for (const auto& r : w.exec_prepared("job_claim_isolated", id, p.worker_id, p.lease.count()))
-            out.jobs.push_back(isolated_job_of(r, message));
-        } catch (const pqxx::sql_error& again) {
-          if (detail::transient(again)) throw;
-          out.unclaimable.emplace_back(id, message + "; claimed alone: " + detail::first_line(again.what()));
-        }
+        pqxx::nontransaction w(impl_->conn);
+        for (const auto& r : w.exec_prepared("job_claim_isolated", id, p.worker_id, p.lease.count()))
+          out.jobs.push_back(isolated_job_of(r, message));
+      } catch (const pqxx::sql_error& again) {
+        if (detail::transient(again)) throw;
+        out.unclaimable.emplace_back(id, message + "; claimed alone: " + detail::first_line(again.what()));
       }
     }
-    return out;
-  });
+  }
+  return out;
 }
 
 std::vector<WriteResult> Store::job_write_batch(const std::vector<JobWrite>& writes) {

@@ -94,7 +94,7 @@ TEST_CASE("each kind of config error names file, line, column and key", "[config
         V{"govjobd.yaml:3:3: worker.concurrency: duplicate key (first at line 2)"});
   CHECK(errors_of("worker:\n  heartbeat_interval: 30s\n  lease_timeout: 10s\n") ==
         V{"govjobd.yaml:2:3: worker.lease_timeout: must be longer than worker.heartbeat_interval, or live workers lose their jobs"});
-  CHECK(errors_of("- a\n- b\n") == V{"govjobd.yaml:1:1: expected a mapping of sections (database, worker, logging, executors, health, metrics, retention)"});
+  CHECK(errors_of("- a\n- b\n") == V{"govjobd.yaml:1:1: expected a mapping of sections (database, worker, logging, executors, health, metrics, retention, contract)"});
   const auto syntax = errors_of("worker:\n  concurrency: [1\n");
   REQUIRE(syntax.size() == 1);
   CHECK(syntax[0].starts_with("govjobd.yaml:3:1: invalid YAML: "));
@@ -364,4 +364,29 @@ TEST_CASE("an executor's rollback_action is a text or a mapping, kept as JSON", 
   CHECK_FALSE(s.executors.at("c").rollback_action);
   CHECK(errors_of("executors:\n  a: {kind: noop, rollback_action: [x]}\n") ==
         std::vector<std::string>{"govjobd.yaml:2:36: executors.a.rollback_action: expected a non-empty text or a mapping"});
+}
+
+TEST_CASE("the contract section is off by default and its names are SQL identifiers", "[config][contract]") {
+  const Settings defaults = parse_settings("", "f.yaml");
+  CHECK_FALSE(defaults.contract.enabled);
+  CHECK(defaults.contract.table == "system_contracts");
+  CHECK(defaults.contract.columns.id == "contract_id");
+  CHECK(defaults.contract.columns.window_start == "activation_window_start");
+  const Settings s = parse_settings(
+      "contract:\n  enabled: true\n  table: creator.Contracts\n  columns: {id: id, status: state, affected_capabilities: caps,"
+      " window_start: opens_at, window_end: closes$at}\n", "f.yaml");
+  CHECK(s.contract.enabled);
+  CHECK(s.contract.table == "creator.Contracts");
+  CHECK(s.contract.columns.status == "state");
+  CHECK(s.contract.columns.window_end == "closes$at");
+  using V = std::vector<std::string>;
+  CHECK(errors_of("contract:\n  enabled: true\n  columns:\n    status: \"status; DROP TABLE x\"\n") ==
+        V{"govjobd.yaml:4:13: contract.columns.status: 'status; DROP TABLE x' is not a column name govjobd accepts "
+          "(ASCII letters, digits, '_' and '$', not starting with a digit or '$', at most 63 bytes)"});
+  CHECK(errors_of("contract:\n  table: a.b.c\n") ==
+        V{"govjobd.yaml:2:10: contract.table: 'a.b.c' is not a table name govjobd accepts (ASCII letters, digits, '_' "
+          "and '$', not starting with a digit or '$', at most 63 bytes; optionally schema.table)"});
+  CHECK(errors_of("contract:\n  columns: {id: \"1id\", window_end: \"\"}\n  enabled: yes\n").size() == 3);
+  CHECK(errors_of("contract:\n  columns: {idd: x}\n") == V{"govjobd.yaml:2:13: contract.columns.idd: unknown key"});
+  CHECK(errors_of("contract:\n  table: " + std::string(64, 'a') + "\n").size() == 1);
 }

@@ -1,0 +1,78 @@
+#include "daemon/run/contract_gate.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace govjobd::run {
+
+using nlohmann::json;
+
+namespace {
+
+// The status as the reason shows it: plain when it is a plain word, else as a JSON string (the creator's
+// data may hold anything: control characters stay escaped on the reason's one line).
+std::string shown_status(const std::optional<std::string>& status) {
+  if (!status) return "NULL";
+  const bool plain = !status->empty() && std::all_of(status->begin(), status->end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+  return plain ? *status : json(*status).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json time_or_null(const std::optional<model::Timestamp>& t) { return t ? json(model::format_timestamp(*t)) : json(); }
+
+// Every step whose target is not among the capabilities, "; "-joined; empty when there is none.
+std::string targets_outside(const std::string& id, const std::vector<std::string>& capabilities,
+                            const std::vector<model::JobStep>& steps) {
+  std::string out;
+  for (const auto& step : steps)
+    if (std::find(capabilities.begin(), capabilities.end(), step.target) == capabilities.end())
+      out += fmt::format("{}step {}: target '{}' is not among contract {}'s affected capabilities", out.empty() ? "" : "; ",
+                         step.step_index, step.target, id);
+  return out;
+}
+
+std::string refusal(const std::string& id, const model::ContractFacts& f, const std::vector<model::JobStep>& steps,
+                    model::Timestamp now) {
+  if (!f.found) return fmt::format("contract {} not found in {}", id, f.table);
+  if (f.status != "ACTIVE") return fmt::format("contract {} is {}, not ACTIVE", id, shown_status(f.status));
+  if (f.window_end && now >= *f.window_end)
+    return fmt::format("contract {}: activation window closed at {}", id, model::format_timestamp(*f.window_end));
+  if (f.window_start && now < *f.window_start)
+    return fmt::format("contract {}: activation window opens at {}", id, model::format_timestamp(*f.window_start));
+  if (!f.capabilities && f.capabilities_count)
+    return fmt::format("contract {}: affected_capabilities cannot be read (it holds {} entries; govjobd reads at most {} "
+                       "entries and {} bytes of them)", id, *f.capabilities_count, model::kMaxContractCapabilities,
+                       model::kMaxContractCapabilitiesBytes);
+  return targets_outside(id, f.capabilities.value_or(std::vector<std::string>{}), steps);
+}
+
+}  // namespace
+
+ContractDecision decide_contract(const std::string& contract_id, const std::optional<model::ContractFacts>& gate,
+                                 const std::vector<model::JobStep>& steps, model::Timestamp now) {
+  ContractDecision d;
+  if (!gate) {
+    d.allowed = true;
+    d.evidence["enabled"] = false;
+    return d;
+  }
+  const model::ContractFacts& facts = *gate;
+  d.reason = refusal(contract_id, facts, steps, now);
+  d.allowed = d.reason.empty();
+  json& e = d.evidence;
+  e["enabled"] = true;
+  e["decision"] = d.allowed ? "allowed" : "refused";
+  e["table"] = facts.table;
+  e["contract_id"] = contract_id;
+  e["contract_found"] = facts.found;
+  e["contract_status"] = facts.status ? json(*facts.status) : json();
+  e["activation_window"] = {{"start", time_or_null(facts.window_start)}, {"end", time_or_null(facts.window_end)}};
+  e["affected_capabilities"] = facts.capabilities ? json(*facts.capabilities) : json();
+  e["checked_at"] = model::format_timestamp(now);
+  if (!d.allowed) e["reason"] = d.reason;
+  return d;
+}
+
+}  // namespace govjobd::run

@@ -1,0 +1,11 @@
+-- $1 the contracts table as the claim names it (quoted, schema-qualified), $2 its configured columns (text[]).
+-- At daemon start with the contract gate on, one row per configured column, in order: whether the table
+-- exists, whether this role may use its schema, the column's type (NULL: no such column), whether this
+-- role may read the column, and the role's name (for the GRANT an operator must give).
+SELECT n.name, t.oid IS NOT NULL, coalesce(has_schema_privilege(c.relnamespace, 'USAGE'), false),
+       format_type(a.atttypid, NULL), coalesce(has_column_privilege(t.oid, a.attnum, 'SELECT'), false), current_user::text
+  FROM (SELECT to_regclass($1) AS oid) t
+  LEFT JOIN pg_class c ON c.oid = t.oid
+ CROSS JOIN unnest($2::text[]) WITH ORDINALITY n(name, i)
+  LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attname = n.name AND a.attnum > 0 AND NOT a.attisdropped
+ ORDER BY n.i

@@ -1,0 +1,88 @@
+// The store's side of the contract gate (docs/contract.md): the facts a claim read from a job's contract
+// row, and the check at daemon start that the contracts table can be read as configured.
+#include "daemon/store/store_contract.hpp"
+
+#include <fmt/format.h>
+#include <pqxx/pqxx>
+
+#include "daemon/store/pg_errors.hpp"
+#include "daemon/store/rows.hpp"
+#include "daemon/store/store_impl.hpp"
+
+namespace govjobd::store {
+
+namespace detail {
+
+model::ContractFacts contract_facts_of(const pqxx::row& r, int first, const std::string& table) {
+  model::ContractFacts f;
+  f.table = table;
+  f.found = r[first].as<bool>();
+  f.status = text_or_null(r[first + 1]);
+  f.capabilities_count = or_null<long long>(r[first + 3]);
+  if (!r[first + 2].is_null()) {
+    // written by to_jsonb: an array of strings and nulls; text that does not parse (bytes of a non-UTF-8
+    // database) leaves the capabilities unread, and the gate refuses the job
+    const auto list = nlohmann::json::parse(r[first + 2].c_str(), nullptr, false);
+    if (list.is_array()) {
+      f.capabilities.emplace();
+      for (const auto& item : list)
+        if (item.is_string()) f.capabilities->push_back(item.get<std::string>());
+    }
+  }
+  f.window_start = time_or_null(r[first + 4]);
+  f.window_end = time_or_null(r[first + 5]);
+  return f;
+}
+
+bool contract_statement_error(const pqxx::sql_error& e) { return e.sqlstate().starts_with("42"); }
+
+}  // namespace detail
+
+std::optional<std::string> contract_type_problem(std::string_view key, const std::string& type) {
+  if (key == "id" && type != "uuid") return "uuid (governance_jobs.contract_id is uuid)";
+  if (key == "affected_capabilities" && !type.ends_with("[]")) return "an array such as character varying[]";
+  if ((key == "window_start" || key == "window_end") && type != "timestamp without time zone" &&
+      type != "timestamp with time zone" && type != "date")
+    return "timestamp without time zone (or with time zone, or date)";
+  return std::nullopt;
+}
+
+std::vector<std::string> Store::contract_table_problems() {
+  const config::ContractSettings& c = impl_->contract;
+  const std::string table = contract_table_name(c, impl_->jobs_schema, false);
+  const std::pair<std::string_view, const std::string*> columns[] = {
+      {"id", &c.columns.id}, {"status", &c.columns.status}, {"affected_capabilities", &c.columns.affected_capabilities},
+      {"window_start", &c.columns.window_start}, {"window_end", &c.columns.window_end}};
+  std::string names = "{";
+  for (const auto& [key, name] : columns) names += (names.size() > 1 ? "," : "") + *name;  // identifiers: no quoting needed
+  names += "}";
+  return translate_errors([&] {
+    pqxx::result rows;
+    try {
+      pqxx::read_transaction r(impl_->conn);
+      rows = r.exec_prepared("contract_columns", contract_table_name(c, impl_->jobs_schema, true), names);
+    } catch (const pqxx::sql_error& e) {
+      if (detail::transient(e)) throw;
+      return std::vector<std::string>{fmt::format("contract.table: {} cannot be read: {}", table, detail::first_line(e.what()))};
+    }
+    std::vector<std::string> out;
+    const std::string role = rows[0][5].c_str();
+    if (!rows[0][1].as<bool>()) return std::vector<std::string>{fmt::format("contract.table: table {} does not exist", table)};
+    if (!rows[0][2].as<bool>())
+      return std::vector<std::string>{fmt::format("contract.table: role {} may not use the schema of {} (GRANT USAGE ON SCHEMA)", role, table)};
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const auto& [key, name] = columns[i];
+      const std::string where = fmt::format("contract.columns.{}: column \"{}\" of {}", key, *name, table);
+      if (rows[i][3].is_null()) {
+        out.push_back(where + " does not exist");
+      } else if (!rows[i][4].as<bool>()) {
+        out.push_back(fmt::format("{} may not be read by role {}: GRANT SELECT ON {} TO {}", where, role, table, role));
+      } else if (auto expected = contract_type_problem(key, rows[i][3].c_str())) {
+        out.push_back(fmt::format("{} is {}; expected {}", where, rows[i][3].c_str(), *expected));
+      }
+    }
+    return out;
+  });
+}
+
+}  // namespace govjobd::store

@@ -1,0 +1,187 @@
+// The contract gate (issue 17 item 6, docs/contract.md) with the real daemon: the creator's contracts table
+// decides which jobs run, when, and on which targets; it is read, never written; with the gate off it is
+// never touched.
+#include <fstream>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/job_helpers.hpp"
+#include "tests/support/run_process.hpp"
+#include "tests/support/test_database.hpp"
+
+using namespace govjobd::testing;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The creator's table, as its model declares it.
+void create_contracts(TestDatabase& db) {
+  db.exec("CREATE TABLE public.system_contracts (contract_id uuid PRIMARY KEY, status varchar(20) NOT NULL, "
+          "affected_capabilities varchar[] NOT NULL, activation_window_start timestamp, activation_window_end timestamp, "
+          "job_id uuid)");
+}
+
+// A contract row for `job`'s contract_id. `start` and `end` are SQL expressions (NULL: open).
+void contract_for(TestDatabase& db, const std::string& job, const std::string& status, const std::string& capabilities,
+                  const std::string& start = "NULL", const std::string& end = "NULL") {
+  db.exec("INSERT INTO public.system_contracts SELECT contract_id, '" + status + "', '" + capabilities + "', " + start +
+          ", " + end + ", job_id FROM governance_jobs WHERE job_id = '" + job + "'");
+}
+
+std::string contracts_digest(TestDatabase& db) {
+  return db.scalar("SELECT md5(string_agg(c::text, ',' ORDER BY contract_id)) FROM public.system_contracts c");
+}
+
+// A daemon config with the contract gate on (or off).
+std::string gate_config(const std::string& name, const std::string& executors, bool enabled = true,
+                        const std::string& extra = "") {
+  const auto path = write_daemon_config(name, executors);
+  std::ofstream(path, std::ios::app) << "contract:\n  enabled: " << (enabled ? "true" : "false") << "\n" << extra;
+  return path;
+}
+
+std::string reason_of(TestDatabase& db, const std::string& id) {
+  return db.scalar("SELECT status_reason FROM governance_jobs WHERE job_id = '" + id + "'");
+}
+
+std::string contract_of(TestDatabase& db, const std::string& id) {
+  return db.scalar("SELECT contract_id FROM governance_jobs WHERE job_id = '" + id + "'");
+}
+
+const std::string kNow = "(now() AT TIME ZONE 'UTC')";
+
+}  // namespace
+
+TEST_CASE("the contract gate fails a job before its first step when its contract is missing, not ACTIVE, past its "
+          "window, or does not cover a step's target", "[contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  SideEffects effects;
+  const auto config = gate_config("gate", effects.executor("touch"));
+  const auto two = [] { return json::array({step(0, "touch", {}, 30, "payments"), step(1, "touch", {}, 30, "ledger")}); };
+  const auto allowed = insert_job(db, two());
+  contract_for(db, allowed, "ACTIVE", "{payments,ledger}", kNow + " - interval '1 hour'", kNow + " + interval '1 hour'");
+  const auto missing = insert_job(db, two());
+  const auto draft = insert_job(db, two());
+  contract_for(db, draft, "APPROVED", "{payments,ledger}");
+  const auto closed = insert_job(db, two());
+  contract_for(db, closed, "ACTIVE", "{payments,ledger}", "NULL", "'2026-01-02 03:04:05'");
+  const auto outside = insert_job(db, two());
+  contract_for(db, outside, "ACTIVE", "{payments}");
+  const std::string before = contracts_digest(db);
+
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
+  REQUIRE(daemon.wait_exit() == 0);
+  CHECK(status_of(db, allowed) == "COMPLETED");
+  CHECK(reason_of(db, missing) == "contract " + contract_of(db, missing) + " not found in public.system_contracts");
+  CHECK(reason_of(db, draft) == "contract " + contract_of(db, draft) + " is APPROVED, not ACTIVE");
+  CHECK(reason_of(db, closed) == "contract " + contract_of(db, closed) + ": activation window closed at 2026-01-02T03:04:05.000000Z");
+  CHECK(reason_of(db, outside) == "step 1: target 'ledger' is not among contract " + contract_of(db, outside) +
+                                      "'s affected capabilities");
+  for (const auto& id : {missing, draft, closed, outside}) {
+    INFO(id);
+    const json job = job_of(db, id);
+    CHECK(job.at("status") == "FAILED");
+    CHECK(step_statuses(job) == std::vector<std::string>{"SKIPPED", "SKIPPED"});
+    CHECK(transitions_of(db, id) == std::vector<std::string>{"PENDING->RUNNING@-", "RUNNING->FAILED@-"});
+    const json& gate = job.at("execution_evidence").at("govjobd").at("contract_gate");
+    CHECK(gate.at("enabled") == true);
+    CHECK(gate.at("decision") == "refused");
+    CHECK(gate.at("reason") == job.at("status_reason"));
+  }
+  const json allowed_gate = job_of(db, allowed).at("execution_evidence").at("govjobd").at("contract_gate");
+  CHECK(allowed_gate.at("decision") == "allowed");
+  CHECK(allowed_gate.at("contract_status") == "ACTIVE");
+  CHECK(allowed_gate.at("affected_capabilities") == json({"payments", "ledger"}));
+  CHECK(allowed_gate.at("activation_window").at("start").is_string());
+  CHECK(job_of(db, draft).at("execution_evidence").at("govjobd").at("contract_gate").at("contract_status") == "APPROVED");
+  // only the allowed job ran anything; the contracts are as they were (read, never written: EXEC-005)
+  CHECK(effects.counts() == std::map<std::string, int>{{allowed + " 0", 1}, {allowed + " 1", 1}});
+  CHECK(contracts_digest(db) == before);
+  CHECK_THAT(daemon.log(), Catch::Contains("job " + draft + " step - RUNNING -> FAILED: contract "));
+}
+
+TEST_CASE("a job before its contract's activation window stays PENDING, then runs once the window opens", "[contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  const auto config = gate_config("window", "  noop: {kind: noop}\n");
+  const auto waiting = insert_job(db, json::array({step(0, "noop")}));
+  contract_for(db, waiting, "ACTIVE", "{payments}", kNow + " + interval '3 seconds'", kNow + " + interval '1 hour'");
+  const std::string opens = db.scalar("SELECT activation_window_start FROM public.system_contracts");
+  const auto now_job = insert_job(db, json::array({step(0, "noop")}));
+  contract_for(db, now_job, "ACTIVE", "{payments}");
+  const auto transactions = [&] {
+    return std::stoll(db.scalar("SELECT pg_stat_force_next_flush(); SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"));
+  };
+
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
+  REQUIRE(eventually([&] { return status_of(db, now_job) == "COMPLETED"; }));
+  const long long at_first = transactions();
+  CHECK(status_of(db, waiting) == "PENDING");  // claimed beside it, but not before its window
+  REQUIRE(daemon.wait_exit(60s) == 0);         // --exit-when-idle waits for it: it is PENDING, not lost
+  const json job = job_of(db, waiting);
+  CHECK(job.at("status") == "COMPLETED");
+  CHECK(db.scalar("SELECT started_at >= '" + opens + "' FROM governance_jobs WHERE job_id = '" + waiting + "'") == "t");
+  // picked up within about a poll interval (500 ms here) of the opening, without spinning meanwhile
+  CHECK(db.scalar("SELECT started_at < '" + opens + "'::timestamp + interval '1.5 seconds' FROM governance_jobs WHERE job_id = '" +
+                  waiting + "'") == "t");
+  CHECK(transactions() - at_first < 200);
+  CHECK(job.at("execution_evidence").at("govjobd").at("contract_gate").at("decision") == "allowed");
+}
+
+TEST_CASE("with the contract gate off no contracts table is read, and with it on an unreadable one stops the daemon "
+          "naming the key", "[contract]") {
+  TestDatabase db;
+  create_contracts(db);  // not readable by the daemon's role: it has no grant on it
+  const std::string daemon_url = db.login_as("daemon", "govjobd_daemon");
+  const auto id = insert_job(db, json::array({step(0, "noop")}));
+  contract_for(db, id, "DRAFT", "{}");
+  DaemonProcess off(gate_config("off", "  noop: {kind: noop}\n", false), daemon_url, {"--exit-when-idle"});
+  REQUIRE(off.wait_exit() == 0);
+  CHECK(status_of(db, id) == "COMPLETED");
+  CHECK(job_of(db, id).at("execution_evidence").at("govjobd").at("contract_gate") == json{{"enabled", false}});
+
+  DaemonProcess on(gate_config("on", "  noop: {kind: noop}\n"), daemon_url, {"--exit-when-idle"});
+  CHECK(on.wait_exit() == 78);
+  CHECK_THAT(on.log(), Catch::Contains("contract.columns.id: column \"contract_id\" of public.system_contracts may not be "
+                                       "read by role " + db.name() + "_daemon: GRANT SELECT ON public.system_contracts TO"));
+  // a column that is not there, a type the claim cannot read, a table that is not there: each names its key
+  db.exec("ALTER TABLE public.system_contracts ALTER COLUMN activation_window_end TYPE text");
+  DaemonProcess columns(gate_config("columns", "  noop: {kind: noop}\n", true, "  columns: {status: state}\n"), db.url());
+  CHECK(columns.wait_exit() == 78);
+  CHECK_THAT(columns.log(), Catch::Contains("contract.columns.status: column \"state\" of public.system_contracts does not exist"));
+  CHECK_THAT(columns.log(), Catch::Contains("contract.columns.window_end: column \"activation_window_end\" of "
+                                            "public.system_contracts is text; expected timestamp"));
+  DaemonProcess table(gate_config("table", "  noop: {kind: noop}\n", true, "  table: creator.contracts\n"), db.url());
+  CHECK(table.wait_exit() == 78);
+  CHECK_THAT(table.log(), Catch::Contains("contract.table: table creator.contracts does not exist"));
+}
+
+TEST_CASE("a contracts table that becomes unreadable while the daemon runs leaves jobs PENDING, and they run once it "
+          "is back", "[contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  const auto config = gate_config("dropped", "  noop: {kind: noop}\n");
+  DaemonProcess daemon(config, db.url());
+  REQUIRE(daemon.wait_for_log("ready"));
+  db.exec("ALTER TABLE public.system_contracts RENAME TO system_contracts_old");
+  const auto id = insert_job(db, json::array({step(0, "noop")}));
+  REQUIRE(daemon.wait_for_log("contract.table: public.system_contracts cannot be read"));
+  CHECK(status_of(db, id) == "PENDING");
+  db.exec("INSERT INTO public.system_contracts_old SELECT contract_id, 'ACTIVE', '{payments}' FROM governance_jobs; "
+          "ALTER TABLE public.system_contracts_old RENAME TO system_contracts");
+  CHECK(eventually([&] { return status_of(db, id) == "COMPLETED"; }, 20s));
+}
+
+TEST_CASE("a contract section with a name that is not an SQL identifier is a config error", "[contract]") {
+  const auto config = gate_config("bad-name", "  noop: {kind: noop}\n", true, "  columns:\n    status: \"status\\\"; DROP TABLE x; --\"\n");
+  const auto checked = run_process({GOVJOBD_BINARY, "check-config", "-c", config}, {});
+  CHECK(checked.exit_code == 78);
+  CHECK_THAT(checked.err, Catch::Contains(config + ":") && Catch::Contains(": contract.columns.status: 'status\"; DROP TABLE x; --' "
+                                                                            "is not a column name govjobd accepts"));
+  const auto run = run_process({GOVJOBD_BINARY, "run", "-c", config}, {});
+  CHECK(run.exit_code == 78);
+}
