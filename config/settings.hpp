@@ -61,7 +61,7 @@ struct ExecutorSettings {
   std::optional<std::string> target_pattern;  // the whole target must match; none: the kind's default
   Duration max_timeout = std::chrono::hours(24);  // a longer timeout_seconds is refused
   // Every kind: how a completed step of this type is undone (a text or an object), copied into each
-  // completed step's output as rollback_action for the creator's audit; none: the executor's own, if any.
+  // completed step's output as rollback_action for the creator's audit; none: no rollback_action at all.
   std::optional<nlohmann::json> rollback_action;
 };
 

@@ -14,6 +14,9 @@ json audit_output(json produced, const model::JobStep& step, const StepHandler& 
   out["step_type"] = step.step_type;
   out["handler"] = handler.kind;
   out["executed_at"] = model::format_timestamp(executed_at);
+  // only the operator's config says how a step is undone: an executor's output may echo the step's
+  // parameters, which the creating system wrote
+  out.erase("rollback_action");
   if (completed && handler.rollback_action) out["rollback_action"] = *handler.rollback_action;
   return out;
 }

@@ -25,14 +25,14 @@ struct EvidenceFacts {
 
 nlohmann::json creator_evidence(const EvidenceFacts& facts);
 
+// One entry of the evidence's step_results: the creator's six keys of a StepResult, its output cut to what
+// the audit reads (target, step_type, handler, executed_at, rollback_action) and exit_code. Any JSON in.
+nlohmann::json evidence_step(const nlohmann::json& result);
+
 // A snapshot as the creator's audit reads health: a flat map of capability name -> state, and the host-wide
 // state under "system". Nothing in it changes on its own (no captured_at, latency or details), so a
 // capability differs between before and after only when its state did.
 nlohmann::json health_states(const model::HealthSnapshot& snapshot);
-// The same from a snapshot column's JSON, whatever its shape (the before column may be the creator's own):
-// keys whose state is not a string are left out.
-nlohmann::json health_states(const nlohmann::json& snapshot);
-
 // "govjobd <version>": the creator's executor_version.
 std::string executor_version();
 

@@ -190,7 +190,7 @@ Task<void> JobRun::step(const model::JobStep& step) {
   std::function<void()> on_spawned;
   if (env_.spawn_report) on_spawned = [report = env_.spawn_report] { report(true); };
   executors::StepContext context{job_.job_id, *job_.contract_id, env_.worker_id, job_.timeout_at, cancel_, on_spawned};
-  const auto started = model::now_utc();
+  const auto started = step_started_ = model::now_utc();
   ++tally_.executed;
   executors::StepExecution r = co_await env_.steps->run(step, context);
   phase_ = "step end";
@@ -215,9 +215,9 @@ Task<void> JobRun::step(const model::JobStep& step) {
     if (next_ == steps_.size()) co_return co_await end(EndReason::completed(), results_of(result), after);
     store::JobWrite w = write_for();
     w.append_results = results_of(result);
-    recorded_.push_back(w.append_results.front());
+    json recorded = w.append_results.front();
     attach_health_before(w);
-    co_await written(std::move(w), step.step_index);
+    if (co_await written(std::move(w), step.step_index)) recorded_.push_back(evidence_step(recorded));
     co_return;
   }
   ++tally_.failed;
@@ -264,6 +264,8 @@ Task<void> JobRun::end_stopped(EndReason why) {
     r.status = StepStatus::Skipped;
     if (i == next_ && tally_.executed > static_cast<int>(next_)) {  // started, no result yet
       r.status = StepStatus::Failed;
+      r.started_at = step_started_;
+      r.output = executors::audit_output(nullptr, steps_[i], handler_of(steps_[i]), step_started_, false);
       r.completed_at = now;
       r.error = why.cause();
       why.step_index = r.step_index;
@@ -335,7 +337,7 @@ json JobRun::evidence(const EndReason& why, const json& last_results, const std:
   f.final_status = model::to_string(why.status());
   f.final_reason = why.text();
   f.step_results = recorded_;
-  for (const auto& r : last_results) f.step_results.push_back(r);
+  for (const auto& r : last_results) f.step_results.push_back(evidence_step(r));
   if (health_before_) f.health_before = health_states(*health_before_);
   if (after) f.health_after = health_states(*after);
   f.started_at = job_.started_at;

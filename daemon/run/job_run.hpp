@@ -102,7 +102,8 @@ class JobRun : public std::enable_shared_from_this<JobRun> {
   bool steps_over_ = false;
   const char* phase_ = "start";  // where the handling is, for the log line of an unexpected error
   JobTally tally_;
-  nlohmann::json recorded_ = nlohmann::json::array();  // step results written before the end, for the evidence
+  nlohmann::json recorded_ = nlohmann::json::array();  // the evidence's entries of the results written before the end
+  model::Timestamp step_started_{};                      // when the step in flight started
 };
 
 // What the reaper records for a job whose worker was lost: the step in flight FAILED, the rest SKIPPED.

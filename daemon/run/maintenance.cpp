@@ -31,7 +31,7 @@ Heartbeat::Outcome Heartbeat::run_once(MaintenanceStore& store, const std::vecto
 Reaper::Outcome Reaper::run_once(MaintenanceStore& store) const {
   Outcome out;
   out.reaped = store.job_reap(params_, [](const store::LostJob& lost) {
-    auto d = decide_reap(lost);
+    auto d = decide_reap_contained(lost);
     spdlog::warn("job {} step {} RUNNING -> FAILED: {}", lost.job_id, step_label(d.step_index), d.reason);
     return d;
   });
@@ -54,15 +54,11 @@ json reaped_evidence(const store::LostJob& lost, const EndReason& why, const jso
   f.job_id = lost.job_id;
   f.final_status = model::to_string(why.status());
   f.final_reason = why.text();
-  json after;  // the latest health a recorded step saw
   if (existing.is_array())
-    for (const auto& r : existing) {
-      f.step_results.push_back(r);
-      if (r.is_object() && r.contains("health_after") && r["health_after"].is_object()) after = r["health_after"];
-    }
+    for (const auto& r : existing) f.step_results.push_back(r);
   for (const auto& r : appended) f.step_results.push_back(r);
-  if (lost.health_before_json) f.health_before = health_states(json::parse(*lost.health_before_json, nullptr, false));
-  f.health_after = health_states(after);
+  // health_observations stay empty: the reaper observed nothing of this job, and the before column may be
+  // the creator's own snapshot, not govjobd's
   f.started_at = lost.started_at;
   f.completed_at = model::now_utc();
   f.govjobd["reaped"] = {{"worker_id", lost.claimed_by}, {"last_heartbeat", heartbeat},
@@ -71,6 +67,20 @@ json reaped_evidence(const store::LostJob& lost, const EndReason& why, const jso
 }
 
 }  // namespace
+
+// A row whose results the reaper cannot make sense of still ends: an exception here would roll back the
+// whole batch, and the same row would come first again every round, so no lost job would ever be reaped.
+store::ReapDecision decide_reap_contained(const store::LostJob& lost) {
+  try {
+    return decide_reap(lost);
+  } catch (const std::exception& e) {
+    store::ReapDecision d;
+    d.reason = EndReason::of(EndReason::Kind::WorkerLost, std::nullopt, "unreadable", lost.claimed_by).text();
+    d.evidence = {{"final_status", "FAILED"}, {"final_reason", d.reason},
+                  {"govjobd", {{"reaped", {{"worker_id", lost.claimed_by}, {"error", e.what()}}}}}};
+    return d;
+  }
+}
 
 store::ReapDecision decide_reap(const store::LostJob& lost) {
   store::ReapDecision d;

@@ -85,5 +85,7 @@ class Retention {
 
 // What the reaper records for a job whose worker was lost: the step in flight FAILED, the rest SKIPPED.
 store::ReapDecision decide_reap(const store::LostJob& lost);
+// decide_reap, or when the row's content makes it throw, a minimal ending: never an exception.
+store::ReapDecision decide_reap_contained(const store::LostJob& lost);
 
 }  // namespace govjobd::run

@@ -98,7 +98,6 @@ struct LostJob {
   std::optional<model::Timestamp> last_heartbeat;
   std::optional<model::Timestamp> lease_expires_at;
   std::optional<model::Timestamp> started_at;
-  std::optional<std::string> health_before_json;  // none when NULL or larger than the reaper's limit
 };
 
 // Which lost jobs the reaper ends (queries/job_reap_candidates.sql).

@@ -38,6 +38,8 @@ bool contract_statement_error(const pqxx::sql_error& e) { return e.sqlstate().st
 
 }  // namespace detail
 
+using detail::translate_errors;
+
 std::optional<std::string> contract_type_problem(std::string_view key, const std::string& type) {
   if (key == "id" && type != "uuid") return "uuid (governance_jobs.contract_id is uuid)";
   if (key == "affected_capabilities" && !type.ends_with("[]")) return "an array such as character varying[]";

@@ -52,7 +52,7 @@ ClaimedJob isolated_job_of(const pqxx::row& r, const std::string& claim_error) {
 // One row of queries/job_reap_candidates.sql.
 LostJob lost_job_of(const pqxx::row& r) {
   return {r[0].c_str(), r[1].c_str(), text_or_null(r[2]), r[3].c_str(), or_default<int>(r[4]),
-          time_or_null(r[5]), time_or_null(r[6]), time_or_null(r[7]), text_or_null(r[8])};
+          time_or_null(r[5]), time_or_null(r[6]), time_or_null(r[7])};
 }
 
 // The writes as job_write_batch.sql's array; a field left unset stays absent (the column keeps its value).

@@ -91,7 +91,7 @@ TEST_CASE("step timeout and job timeout", "[daemon]") {
   CHECK(step_statuses(a) == std::vector<std::string>{"FAILED", "SKIPPED"});
   const json b = job_of(db, job_timeout);
   CHECK(b.at("status") == "FAILED");
-  CHECK_THAT(b.at("status_reason").get<std::string>(), Catch::StartsWith("Step 0 failed: job timeout exceeded"));
+  CHECK(b.at("status_reason") == "Step 0 failed: job timeout exceeded (SIGTERM)");
   const json c = job_of(db, expired);
   CHECK(c.at("status") == "FAILED");
   CHECK_THAT(c.at("status_reason").get<std::string>(), Catch::StartsWith("job timeout exceeded before it started"));
@@ -250,6 +250,7 @@ TEST_CASE("a step into a BLOCKED capability does not run: its executor is never 
   CHECK(job.at("execution_evidence").at("govjobd").at("gate_decisions")[1].at("decision") == "blocked");
   CHECK(job.at("execution_evidence").at("govjobd").at("steps_invoked") == 1);
   CHECK(job.at("execution_evidence").at("govjobd").at("steps_blocked") == 1);
+  CHECK(job.at("execution_evidence").at("execution_summary").at("steps_failed") == 1);  // the gate's refusal
 }
 
 TEST_CASE("two daemons and 1,000 jobs: each step runs exactly once", "[daemon]") {

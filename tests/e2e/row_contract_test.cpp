@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <set>
 
@@ -90,8 +91,10 @@ void check_evidence(const json& job) {
     const json& s = e.at("step_results")[i];
     const json& r = job.at("step_results")[i];
     CHECK(s.size() == 6);
-    for (const char* key : {"step_index", "status", "started_at", "completed_at", "output", "error"})
+    for (const char* key : {"step_index", "status", "started_at", "completed_at", "error"})
       CHECK(s.at(key) == (r.contains(key) ? r.at(key) : json(nullptr)));
+    if (r.at("output").is_object())  // what the audit reads of each output, as the row has it
+      for (const auto& [k, v] : s.at("output").items()) CHECK(r.at("output").at(k) == v);
     succeeded += s.at("status") == "COMPLETED";
     failed += s.at("status") == "FAILED";
   }
@@ -168,6 +171,7 @@ TEST_CASE("row contract: every end govjobd writes reads as the creator's own", "
   add("health-blocked", json::array({step(0, "noop"), step(1, "noop", json::object(), 30, "vault"), step(2, "noop")}));
   add("no handler", json::array({step(0, "noop"), step(1, "format_disk")}));
   add("cancelled", json::array({step(0, "hang", json::object(), 600), step(1, "noop")}));
+  add("expired", json::array({step(0, "noop")}), "-1 minute");
   const std::string invalid = db.scalar("INSERT INTO governance_jobs (contract_id, steps) VALUES (gen_random_uuid(), "
                                         "'{\"step_index\": 0}') RETURNING job_id");
   DaemonProcess daemon(config, db.url());
@@ -187,7 +191,8 @@ TEST_CASE("row contract: every end govjobd writes reads as the creator's own", "
     CHECK(job_of(db, ids["failed step"]).at("status_reason") == "Step 1 failed: exit code 4: disk full");
     CHECK(job_of(db, ids["no handler"]).at("status_reason") == "Step 1 failed: No handler registered for step type: format_disk");
     CHECK(job_of(db, ids["step timeout"]).at("status_reason") == "Step 0 failed: step timeout of 1s exceeded (SIGTERM)");
-    CHECK_THAT(job_of(db, ids["job timeout"]).at("status_reason").get<std::string>(), Catch::StartsWith("Step 0 failed: job timeout exceeded"));
+    CHECK(job_of(db, ids["job timeout"]).at("status_reason") == "Step 0 failed: job timeout exceeded (SIGTERM)");
+    CHECK_THAT(job_of(db, ids["expired"]).at("status_reason").get<std::string>(), Catch::StartsWith("job timeout exceeded before it started (timeout_at "));
     CHECK_THAT(job_of(db, ids["health-blocked"]).at("status_reason").get<std::string>(), Catch::StartsWith("Step 1 failed: blocked by health: vault BLOCKED"));
     CHECK(job_of(db, ids["cancelled"]).at("status") == "CANCELLED");
     CHECK(job_of(db, ids["cancelled"]).at("status_reason") == "Step 0 failed: cancelled by carol: window moved");
@@ -201,6 +206,9 @@ TEST_CASE("row contract: every end govjobd writes reads as the creator's own", "
     CHECK(done.at("step_results")[1].at("output").at("rollback_action") ==
           json{{"step_type", "ok"}, {"note", "run again with the previous parameters"}});
     CHECK(done.at("execution_evidence").at("health_observations").at("before") == json{{"vault", "BLOCKED"}, {"system", "HEALTHY"}});
+    // the evidence keeps of an output what the audit reads; the whole output stays in step_results
+    CHECK(done.at("execution_evidence").at("step_results")[1].at("output").at("rollback_action") ==
+          done.at("step_results")[1].at("output").at("rollback_action"));
   }
   SECTION("an invalid job") {
     const json job = job_of(db, invalid);
@@ -251,4 +259,34 @@ TEST_CASE("row contract: a job whose worker was lost reads as the creator's own"
   const json job = job_of(db, id);
   CHECK_THAT(job.at("status_reason").get<std::string>(), Catch::StartsWith("Step 1 failed: worker "));
   CHECK(job.at("execution_evidence").at("govjobd").at("reaped").contains("worker_id"));
+}
+
+TEST_CASE("row contract: a job the contract gate refuses, and one it lets through, read as the creator's own", "[daemon][contract]") {
+  TestDatabase db;
+  db.exec("CREATE TABLE public.system_contracts (contract_id uuid PRIMARY KEY, status varchar(20) NOT NULL, "
+          "affected_capabilities varchar[] NOT NULL, activation_window_start timestamp, activation_window_end timestamp, "
+          "job_id uuid)");
+  const auto config = write_daemon_config("row-contract-gate", kExecutors);
+  std::ofstream(config, std::ios::app) << "contract:\n  enabled: true\n";
+  const json steps = json::array({step(0, "noop"), step(1, "ok", json::object(), 30, "ledger")});
+  const auto refused = insert_job(db, steps);
+  const auto allowed = insert_job(db, steps);
+  for (const auto& [id, capabilities] : {std::pair{refused, "{payments}"}, std::pair{allowed, "{payments,ledger}"}})
+    db.exec("INSERT INTO public.system_contracts SELECT contract_id, 'ACTIVE', '" + std::string(capabilities) +
+            "', NULL, NULL, job_id FROM governance_jobs WHERE job_id = '" + id + "'");
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
+  REQUIRE(daemon.wait_exit() == 0);
+  const json no = job_of(db, refused);
+  CHECK(no.at("status") == "FAILED");
+  CHECK_THAT(no.at("status_reason").get<std::string>(), Catch::StartsWith("step 1: target 'ledger' is not among contract "));
+  check_step_results(no, steps);
+  check_reason(no);
+  check_evidence(no);
+  CHECK(no.at("execution_evidence").at("govjobd").at("contract_gate").at("decision") == "refused");
+  const json yes = job_of(db, allowed);
+  CHECK(yes.at("status") == "COMPLETED");
+  check_step_results(yes, steps);
+  check_reason(yes);
+  check_evidence(yes);
+  check_audit(yes, {"payments", "ledger"});  // every check the audit can decide from the row, with its contract's scope
 }

@@ -180,6 +180,10 @@ TEST_CASE("audit_output: govjobd's keys over the executor's, rollback_action onl
                               {"executed_at", "2026-12-02T10:00:00.000000Z"}, {"exit_code", 0},
                               {"rollback_action", {{"step_type", "capability_enable"}}}});
   CHECK_FALSE(executors::audit_output(nullptr, step, handler, at, false).contains("rollback_action"));
+  // a step's own output (which may echo its parameters) cannot declare one
+  CHECK_FALSE(executors::audit_output({{"rollback_action", "forged"}}, step, {"process", std::nullopt}, at, true).contains("rollback_action"));
+  CHECK(executors::audit_output({{"rollback_action", "forged"}}, step, handler, at, true).at("rollback_action") ==
+        nlohmann::json{{"step_type", "capability_enable"}});
   CHECK(executors::audit_output("text", step, handler, at, false).at("result") == "text");
   // the creator's own no-op handler writes exactly these four keys
   const auto noop = executors::audit_output(nlohmann::json::object(), step, {"noop", std::nullopt}, at, true);

@@ -133,7 +133,7 @@ std::string statuses_text(const std::map<std::string, long long>& counts) {
 // Jobs that ended some other way than COMPLETED or "worker ... lost" (a reaped claim).
 long long ended_otherwise(TestDatabase& db) {
   return std::stoll(db.scalar("SELECT count(*) FROM governance_jobs WHERE status <> 'COMPLETED' "
-                              "AND NOT (status = 'FAILED' AND status_reason LIKE 'worker % lost%')"));
+                              "AND NOT (status = 'FAILED' AND (status_reason LIKE 'worker % lost%' OR status_reason LIKE 'Step % failed: worker % lost%'))"));
 }
 
 }  // namespace

@@ -97,11 +97,11 @@ TEST_CASE("JobRun stops at the first failure: the rest SKIPPED, never run", "[jo
 TEST_CASE("JobRun tells the job's deadline from the step's by the typed deadline, not by the text", "[jobrun]") {
   SECTION("the job's timeout_at") {
     Harness h;
-    auto r = executors::StepExecution::ended(executors::StepOutcome::TimedOut, "step timeout of 5s exceeded");
-    r.deadline = executors::DeadlineKind::Job;  // the text says step: the type decides what is counted
+    auto r = executors::StepExecution::ended(executors::StepOutcome::TimedOut, "job timeout exceeded (SIGTERM)");
+    r.deadline = executors::DeadlineKind::Job;
     h.steps->outcomes[0] = r;
     h.start(2);
-    CHECK(h.end().status_reason == "Step 0 failed: step timeout of 5s exceeded");  // that step's error
+    CHECK(h.end().status_reason == "Step 0 failed: job timeout exceeded (SIGTERM)");  // the creator's frame
     CHECK(h.end().transition_step_index == 0);
     CHECK(h.counted("FAILED", "job_timeout"));
   }
@@ -251,7 +251,9 @@ TEST_CASE("JobRun: every executed step's output carries target, step_type, handl
   CHECK(first.at("step_type") == "noop");
   CHECK(first.at("handler") == "fake");
   CHECK(first.at("executed_at").get<std::string>().starts_with("20"));
-  CHECK(first.at("kept") == 1);
+  CHECK_FALSE(first.contains("kept"));  // the evidence keeps what the audit reads
+  CHECK(h.writer->writes[0].append_results[0].at("output").at("kept") == 1);  // the row keeps the whole output
+  CHECK(h.writer->writes[0].append_results[0].at("output").at("target") == "t0");
   CHECK(first.at("rollback_action") == "restore the previous value");
   const json& failed = evidence.at("step_results")[1].at("output");
   CHECK(failed.at("target") == "t1");

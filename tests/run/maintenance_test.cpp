@@ -13,6 +13,7 @@
 using namespace govjobd;
 using namespace std::chrono_literals;
 using run::MaintenanceStore;
+using nlohmann::json;
 
 namespace {
 
@@ -158,4 +159,21 @@ TEST_CASE("jitter stays within 20 % and the back-off doubles from 100 ms up to 5
   CHECK(waits == std::vector<long long>{100, 200, 400, 800, 1600, 3200, 5000, 5000});
   b.reset();
   CHECK(b.next() == 100ms);
+}
+
+TEST_CASE("reaper: results of any shape in the row still end the job, in the creator's evidence format", "[maintenance]") {
+  store::LostJob job;
+  job.job_id = "j1";
+  job.claimed_by = "w9";
+  job.steps_json = R"([{"step_index":0,"step_type":"a","target":"x"},{"step_index":1,"step_type":"a","target":"x"}])";
+  job.step_results_json = R"([{"step_index":"zero","status":5,"output":[1]},7,"x",null,{"status":{"a":1}},
+                              {"step_index":0,"status":"COMPLETED","output":{"target":"x","stdout":"big"}}])";
+  job.current_step_index = 1;
+  const auto d = run::decide_reap_contained(job);
+  CHECK(d.reason == "Step 1 failed: worker w9 lost (last heartbeat never)");
+  CHECK(d.evidence.at("execution_summary").at("steps_succeeded") == 1);
+  CHECK(d.evidence.at("step_results").size() == 7);
+  CHECK(d.evidence.at("step_results")[0].at("step_index") == 0);  // numbers first, in order
+  CHECK(d.evidence.at("step_results")[0].at("output") == json{{"target", "x"}});  // what the audit reads
+  CHECK(d.evidence.at("health_observations") == json{{"before", json::object()}, {"after", json::object()}});
 }

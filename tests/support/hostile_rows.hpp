@@ -18,11 +18,14 @@ struct PoisonJob {
   std::string field;  // what the job's reason must name ("" when only FAILED is required)
 
   // Whether `reason` names what is wrong: the field, or for a step_type that is text with no executor the
-  // creator's "Step N failed: No handler registered for step type: X".
+  // creator's "Step N failed: No handler registered for step type: x", exactly.
   bool named_in(const std::string& reason) const {
     if (field.empty() || reason.find(field) != std::string::npos) return true;
-    return field == "step_type" && reason.starts_with("Step ") &&
-           reason.find(" failed: No handler registered for step type: ") != std::string::npos;
+    // only for the one wrong value that is a well-formed type: "x", at steps[N] -> "Step N failed: ..."
+    for (const char n : {'0', '1'})
+      if (label == std::string("steps[") + n + "].step_type = \"x\"")
+        return reason == std::string("Step ") + n + " failed: No handler registered for step type: x";
+    return false;
   }
 };
 

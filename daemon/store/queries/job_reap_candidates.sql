@@ -1,6 +1,5 @@
 -- $1 how many at most, $2 the reaper's own worker_id, $3 its lease, $4 its hold, both in milliseconds,
--- $5 the largest steps and health_snapshot_before (JSON text, bytes) fetched: larger ones stay in the
--- database (NULL here).
+-- $5 the largest steps (JSON text, bytes) fetched: larger ones stay in the database (NULL here).
 -- RUNNING jobs whose lease ran out (their worker stopped heartbeating), locked for this reaper; another
 -- reaper running at the same time skips them.
 -- A lease can also run out because the database was down or stalled for everyone: then every worker's
@@ -15,8 +14,7 @@ WITH me AS (
 )
 SELECT j.job_id::text, coalesce(j.claimed_by, 'unknown'),
        CASE WHEN octet_length(j.steps::text) <= $5::bigint THEN j.steps::text END, coalesce(j.step_results, '[]'::jsonb)::text,
-       j.current_step_index, w.heartbeat_at, j.lease_expires_at, j.started_at,
-       CASE WHEN octet_length(j.health_snapshot_before::text) <= $5::bigint THEN j.health_snapshot_before::text END
+       j.current_step_index, w.heartbeat_at, j.lease_expires_at, j.started_at
   FROM governance_jobs j
   LEFT JOIN govjobd_workers w ON w.worker_id = j.claimed_by
   CROSS JOIN me

@@ -13,7 +13,8 @@ WITH jobs AS (
       FROM governance_job_transitions t JOIN jobs j USING (job_id)
 ), results AS (
     SELECT j.job_id, r.ord, r.value ->> 'status' AS status, r.step_index,
-           (r.value ->> 'started_at') IS NULL AS never_started,
+           (r.value ->> 'started_at') IS NULL
+               AND coalesce(r.value ->> 'error', '') LIKE 'No handler registered for step type: %' AS no_handler,
            lag(r.value ->> 'status') OVER (PARTITION BY j.job_id ORDER BY r.ord) AS previous_status,
            lag(r.step_index) OVER (PARTITION BY j.job_id ORDER BY r.ord) AS previous_index
       FROM jobs j
@@ -76,7 +77,7 @@ UNION ALL
 SELECT job_id::text, format('step_results[%s] (step_index %s) is %s after a failed or skipped step', ord - 1, step_index, status)
   FROM results WHERE previous_status IN ('FAILED', 'SKIPPED') AND status <> 'SKIPPED'
    -- a step type with no handler, found before any step ran: that step FAILED, never started, the others SKIPPED
-   AND NOT (status = 'FAILED' AND previous_status = 'SKIPPED' AND never_started)
+   AND NOT (status = 'FAILED' AND previous_status = 'SKIPPED' AND no_handler)
 UNION ALL
 SELECT job_id::text, format('%s steps FAILED: a job stops at its first failure', count(*))
   FROM results WHERE status = 'FAILED' GROUP BY job_id HAVING count(*) > 1
