@@ -172,14 +172,20 @@ summary 2 "pickup p50 / p95 / p99, commit ack to step start" "$p50 / $p95 / $p99
   "$(awk -v a="$p50" -v b="$p99" 'BEGIN { print (a <= 1 && b <= 3) ? "met" : "missed" }')"
 
 echo "== claim cost as terminal jobs accumulate (the daemon's own claim statement for 10 jobs: EXPLAIN ANALYZE execution time, median of 20)"
-CLAIM_SQL=$(cat daemon/store/queries/job_claim.sql)
+# The file's contract-gate names filled in as the store does with the gate off (sql_files.cpp, for_contracts):
+# an empty relation in place of the contracts table, the default column names
+GATE_OFF='(SELECT NULL::uuid AS "contract_id", NULL::text AS "status", NULL::text[] AS "affected_capabilities", NULL::timestamp AS "activation_window_start", NULL::timestamp AS "activation_window_end" WHERE false) AS gate_off'
+CLAIM_SQL=$(sed -e "s/@contract_table@/$GATE_OFF/g" -e 's/@contract_enabled@/false/g' -e 's/@contract\.id@/"contract_id"/g' \
+  -e 's/@contract\.status@/"status"/g' -e 's/@contract\.affected_capabilities@/"affected_capabilities"/g' \
+  -e 's/@contract\.window_start@/"activation_window_start"/g' -e 's/@contract\.window_end@/"activation_window_end"/g' \
+  daemon/store/queries/job_claim.sql)
 # The daemon's claim as a prepared statement, with the daemon's search_path (its own schema first; the file
 # names the jobs table bare, the daemon qualifies it), then `claim_execute` runs it as the daemon would.
 claim_prepare() {
   echo "SET search_path = govjobd, public, pg_catalog, pg_temp;"
-  echo "PREPARE claim(varchar, int, bigint, bigint, uuid[], uuid) AS $CLAIM_SQL;"
+  echo "PREPARE claim(varchar, int, bigint, bigint, uuid[], uuid, bigint, bigint) AS $CLAIM_SQL;"
 }
-claim_execute="EXECUTE claim('bench', 10, 30000, 8388608, '{}', NULL)"
+claim_execute="EXECUTE claim('bench', 10, 30000, 8388608, '{}', NULL, 1000, 65536)"  # the store's bounds
 claim_ms() {  # the daemon's own claim statement (10 jobs of 200 PENDING), 21 times, each in a transaction of its
   # own that is rolled back (the daemon commits each claim alone): the median of the last 20
   pg_psql bench -At -c "INSERT INTO governance_jobs (contract_id, steps, total_steps)

@@ -30,9 +30,10 @@ Heartbeat::Outcome Heartbeat::run_once(MaintenanceStore& store, const std::vecto
 
 Reaper::Outcome Reaper::run_once(MaintenanceStore& store) const {
   Outcome out;
-  out.reaped = store.job_reap(params_, [](const store::LostJob& lost) {
+  out.reaped = store.job_reap(params_, [&out](const store::LostJob& lost) {
     auto d = decide_reap_contained(lost);
-    spdlog::warn("job {} step {} RUNNING -> FAILED: {}", lost.job_id, step_label(d.step_index), d.reason);
+    spdlog::warn("job {} step {} RUNNING -> {}: {}", lost.job_id, step_label(d.step_index), d.status, d.reason);
+    if (d.status == "CANCELLED") ++out.cancelled;
     return d;
   });
   return out;
@@ -63,6 +64,7 @@ json reaped_evidence(const store::LostJob& lost, const EndReason& why, const jso
   f.completed_at = model::now_utc();
   f.govjobd["reaped"] = {{"worker_id", lost.claimed_by}, {"last_heartbeat", heartbeat},
                          {"reaped_at", model::format_timestamp(f.completed_at)}};
+  if (lost.cancel_requested_by) f.govjobd["reaped"]["cancel_requested_by"] = *lost.cancel_requested_by;
   return creator_evidence(f);
 }
 
@@ -85,7 +87,11 @@ store::ReapDecision decide_reap_contained(const store::LostJob& lost) {
 store::ReapDecision decide_reap(const store::LostJob& lost) {
   store::ReapDecision d;
   const std::string heartbeat = lost.last_heartbeat ? model::format_timestamp(*lost.last_heartbeat) : "never";
-  EndReason why = EndReason::of(EndReason::Kind::WorkerLost, std::nullopt, heartbeat, lost.claimed_by);
+  // A cancel requested before its worker was lost is what ends it: the request outlives the daemon
+  EndReason why = lost.cancel_requested_by
+                      ? EndReason::of(EndReason::Kind::Cancelled, std::nullopt, lost.cancel_reason.value_or(""),
+                                      *lost.cancel_requested_by)
+                      : EndReason::of(EndReason::Kind::WorkerLost, std::nullopt, heartbeat, lost.claimed_by);
   const auto existing = json::parse(lost.step_results_json, nullptr, false);
   const auto parsed = lost.steps_json ? model::parse_steps_text(*lost.steps_json) : model::StepsParse{};
   if (parsed.ok()) {
@@ -109,6 +115,7 @@ store::ReapDecision decide_reap(const store::LostJob& lost) {
     }
   }
   d.step_index = why.step_index;
+  d.status = model::to_string(why.status());
   d.reason = why.text();
   d.evidence = reaped_evidence(lost, why, existing, d.append_results, heartbeat);
   return d;

@@ -57,6 +57,7 @@ class Reaper {
   static constexpr int kBatch = 100;
   struct Outcome {
     int reaped = 0;
+    int cancelled = 0;  // of them: ended CANCELLED by a request their lost worker never acted on
   };
   // hold: after an outage every lease may have run out, the live workers' too: a job is left alone until its
   // owner had the time to beat again (a lease, a heartbeat and the longest reconnect backoff).

@@ -81,9 +81,12 @@ void Upkeep::reap() {
     const auto out = service.run_once(adapter);
     if (out.reaped == 0) return;
     spdlog::info("reaper ended {} jobs of lost workers", out.reaped);
-    asio::post(io_, [this, n = out.reaped] {
+    asio::post(io_, [this, out] {
       const EndReason lost = EndReason::of(EndReason::Kind::WorkerLost, std::nullopt);
-      metrics_.job_finished(model::to_string(lost.status()), lost.metric_class(), n);
+      const EndReason cancelled = EndReason::of(EndReason::Kind::Cancelled, std::nullopt);
+      if (out.reaped > out.cancelled)
+        metrics_.job_finished(model::to_string(lost.status()), lost.metric_class(), out.reaped - out.cancelled);
+      if (out.cancelled > 0) metrics_.job_finished(model::to_string(cancelled.status()), cancelled.metric_class(), out.cancelled);
     });
   });
 }

@@ -98,6 +98,8 @@ struct LostJob {
   std::optional<model::Timestamp> last_heartbeat;
   std::optional<model::Timestamp> lease_expires_at;
   std::optional<model::Timestamp> started_at;
+  std::optional<std::string> cancel_requested_by;  // a cancel requested while it ran (govjobd.cancel_requests)
+  std::optional<std::string> cancel_reason;
 };
 
 // Which lost jobs the reaper ends (queries/job_reap_candidates.sql).
@@ -110,6 +112,7 @@ struct JobReapParams {
 };
 
 struct ReapDecision {
+  std::string status = "FAILED";  // CANCELLED when a cancel was requested before its worker was lost
   nlohmann::json append_results = nlohmann::json::array();
   std::string reason;
   std::optional<int> step_index;

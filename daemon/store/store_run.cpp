@@ -52,7 +52,7 @@ ClaimedJob isolated_job_of(const pqxx::row& r, const std::string& claim_error) {
 // One row of queries/job_reap_candidates.sql.
 LostJob lost_job_of(const pqxx::row& r) {
   return {r[0].c_str(), r[1].c_str(), text_or_null(r[2]), r[3].c_str(), or_default<int>(r[4]),
-          time_or_null(r[5]), time_or_null(r[6]), time_or_null(r[7])};
+          time_or_null(r[5]), time_or_null(r[6]), time_or_null(r[7]), text_or_null(r[8]), text_or_null(r[9])};
 }
 
 // The writes as job_write_batch.sql's array; a field left unset stays absent (the column keeps its value).
@@ -263,7 +263,7 @@ int Store::job_reap(const JobReapParams& p, const std::function<ReapDecision(con
       const LostJob lost = lost_job_of(row);
       const ReapDecision d = decide(lost);
       w.exec_prepared("job_reap", lost.job_id, reaper_id, d.append_results.dump(), d.reason, d.step_index,
-                      d.evidence.dump());
+                      d.evidence.dump(), d.status);
       ++reaped;
     }
     w.commit();

@@ -298,6 +298,29 @@ TEST_CASE("kill -9 of a daemon mid-step: another daemon reaps the job, FAILED, n
   CHECK(rescuer.wait_exit() == 0);
 }
 
+TEST_CASE("a cancel requested while its daemon is dead ends the job CANCELLED when the reaper takes it", "[daemon]") {
+  TestDatabase db;
+  const auto config = write_daemon_config("reap-cancel", "  hang: {kind: process, command: [/bin/sleep, '60']}\n  noop: {kind: noop}\n");
+  const auto id = insert_job(db, json::array({step(0, "hang"), step(1, "noop")}));
+  auto victim = std::make_unique<DaemonProcess>(config, db.url());
+  REQUIRE(eventually([&] { return status_of(db, id) == "RUNNING"; }));
+  victim->signal(SIGKILL);
+  victim.reset();
+  const auto request = run_process({GOVJOBD_BINARY, "cancel", id, "--reason", "change window closed", "--by", "dave"},
+                                   {{"GOVJOBD_DATABASE_URL", db.url()}});
+  INFO(request.out << request.err);
+  REQUIRE(request.exit_code == 0);
+  DaemonProcess rescuer(config, db.url());
+  REQUIRE(eventually([&] { return status_of(db, id) == "CANCELLED"; }, 20s));
+  const json job = job_of(db, id);
+  CHECK(job.at("status_reason") == "Step 0 failed: cancelled by dave: change window closed");
+  CHECK(step_statuses(job) == std::vector<std::string>{"FAILED", "SKIPPED"});
+  CHECK(transitions_of(db, id).back() == "RUNNING->CANCELLED@0");
+  rescuer.signal(SIGTERM);
+  CHECK(rescuer.wait_exit() == 0);
+  CHECK(verify_output(db.url()) == "verify: clean\n");
+}
+
 TEST_CASE("SIGTERM drains running jobs - a job past the grace is cancelled with 'daemon shutdown'", "[daemon]") {
   TestDatabase db;
   const auto config = write_daemon_config("drain", kExecutors, "  concurrency: 4\n  shutdown_grace: 1500ms\n");

@@ -290,3 +290,23 @@ TEST_CASE("row contract: a job the contract gate refuses, and one it lets throug
   check_evidence(yes);
   check_audit(yes, {"payments", "ledger"});  // every check the audit can decide from the row, with its contract's scope
 }
+
+TEST_CASE("row contract: a job ended by shutdown, and one ended by an error of govjobd's own handling", "[daemon][contract]") {
+  TestDatabase db;
+  const auto config = write_daemon_config("row-contract-shutdown", std::string(kExecutors) + "  boom: {kind: noop}\n",
+                                          "  concurrency: 2\n  shutdown_grace: 500ms\n");
+  const json hung = json::array({step(0, "hang", json::object(), 600), step(1, "noop")});
+  const json faulted = json::array({step(0, "noop"), step(1, "boom"), step(2, "noop")});
+  const auto shut = insert_job(db, hung);
+  const auto fault = insert_job(db, faulted);
+  DaemonProcess daemon(config, db.url(), {}, {{"GOVJOBD_TEST_FAULT_AFTER_STEP_TYPE", "boom"}});
+  REQUIRE(eventually([&] { return status_of(db, fault) == "FAILED" && status_of(db, shut) == "RUNNING"; }, 20s));
+  daemon.signal(SIGTERM);
+  REQUIRE(daemon.wait_exit(30s) == 0);
+  check_row(db, shut, hung);
+  CHECK_THAT(job_of(db, shut).at("status_reason").get<std::string>(),
+             Catch::StartsWith("Step 0 failed: cancelled by govjobd ") && Catch::EndsWith(": daemon shutdown"));
+  check_row(db, fault, faulted);
+  CHECK_THAT(job_of(db, fault).at("status_reason").get<std::string>(),
+             Catch::StartsWith("Step 1 failed: Execution error: fault injected after a step of type 'boom'"));
+}

@@ -177,3 +177,25 @@ TEST_CASE("reaper: results of any shape in the row still end the job, in the cre
   CHECK(d.evidence.at("step_results")[0].at("output") == json{{"target", "x"}});  // what the audit reads
   CHECK(d.evidence.at("health_observations") == json{{"before", json::object()}, {"after", json::object()}});
 }
+
+TEST_CASE("reaper: a cancel requested before the worker was lost ends the job CANCELLED with its reason and requester", "[maintenance]") {
+  FakeStore store;
+  store::LostJob job;
+  job.job_id = "j1";
+  job.claimed_by = "w9";
+  job.steps_json = R"([{"step_index":0,"step_type":"a","target":"x"},{"step_index":1,"step_type":"a","target":"x"}])";
+  job.step_results_json = "[]";
+  job.current_step_index = 0;
+  job.cancel_requested_by = "alice";
+  job.cancel_reason = "window moved";
+  store.lost = {job};
+  const auto out = run::Reaper("w1", 30s, 40s).run_once(store);
+  CHECK(out.reaped == 1);
+  CHECK(out.cancelled == 1);
+  const auto& d = store.decided.at(0);
+  CHECK(d.status == "CANCELLED");
+  CHECK(d.reason == "Step 0 failed: cancelled by alice: window moved");
+  CHECK(d.append_results[0]["error"] == "cancelled by alice: window moved");
+  CHECK(d.evidence.at("final_status") == "CANCELLED");
+  CHECK(d.evidence.at("govjobd").at("reaped").at("cancel_requested_by") == "alice");
+}

@@ -1,9 +1,9 @@
 -- $1 job_id, $2 reaper id, $3 StepResults to append (jsonb array), $4 status_reason, $5 step_index of the
--- step in flight or NULL, $6 execution_evidence (the whole of it: the creator's format). RUNNING -> FAILED
--- with its transition.
+-- step in flight or NULL, $6 execution_evidence (the whole of it: the creator's format), $7 FAILED, or
+-- CANCELLED when a cancel was requested. RUNNING -> $7 with its transition.
 WITH reaped AS (
     UPDATE governance_jobs j
-       SET status = 'FAILED', status_reason = $4, completed_at = now() AT TIME ZONE 'UTC',
+       SET status = $7::varchar(20), status_reason = $4, completed_at = now() AT TIME ZONE 'UTC',
            step_results = coalesce(j.step_results, '[]'::jsonb) || $3::jsonb,
            execution_evidence = $6::jsonb
      WHERE j.job_id = $1::uuid AND j.status = 'RUNNING'
@@ -11,4 +11,4 @@ WITH reaped AS (
 )
 INSERT INTO governance_job_transitions (job_id, from_status, to_status, step_index, reason, transitioned_by,
                                         transitioned_at)
-SELECT job_id, 'RUNNING', 'FAILED', $5::int, $4, $2, completed_at FROM reaped
+SELECT job_id, 'RUNNING', $7::varchar(20), $5::int, $4, $2, completed_at FROM reaped

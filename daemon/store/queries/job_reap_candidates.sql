@@ -14,9 +14,11 @@ WITH me AS (
 )
 SELECT j.job_id::text, coalesce(j.claimed_by, 'unknown'),
        CASE WHEN octet_length(j.steps::text) <= $5::bigint THEN j.steps::text END, coalesce(j.step_results, '[]'::jsonb)::text,
-       j.current_step_index, w.heartbeat_at, j.lease_expires_at, j.started_at
+       j.current_step_index, w.heartbeat_at, j.lease_expires_at, j.started_at,
+       left(c.requested_by, 100), left(c.reason, 1000)
   FROM governance_jobs j
   LEFT JOIN govjobd_workers w ON w.worker_id = j.claimed_by
+  LEFT JOIN cancel_requests c ON c.job_id = j.job_id  -- a cancel its lost worker never acted on
   CROSS JOIN me
  WHERE j.status = 'RUNNING' AND j.lease_expires_at < now() AT TIME ZONE 'UTC'
    AND (me.alive_since <= w.heartbeat_at OR w.heartbeat_at IS NULL
