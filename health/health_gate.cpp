@@ -16,15 +16,26 @@ std::string short_details(const nlohmann::json& details) {
 
 }  // namespace
 
+namespace {
+
+std::string state_or(const nlohmann::json& v, const char* missing) {
+  return v.is_object() && v.contains("state") && v["state"].is_string() ? v["state"].get<std::string>() : missing;
+}
+
+}  // namespace
+
+std::string capability_state(const nlohmann::json& capability) { return state_or(capability, "BLOCKED"); }
+std::string system_state(const model::HealthSnapshot& snapshot) { return state_or(snapshot.system_health, "HEALTHY"); }
+
 GateDecision decide_gate(const model::HealthSnapshot& snapshot, const std::string& target,
                          const std::vector<std::string>& block_on) {
   auto stops = [&](const std::string& state) {
     return std::find(block_on.begin(), block_on.end(), state) != block_on.end();
   };
   GateDecision d;
-  const std::string system_state = snapshot.system_health.value("state", "HEALTHY");
+  const std::string system_state = health::system_state(snapshot);
   const auto cap = snapshot.capabilities.find(target);
-  const std::string target_state = cap == snapshot.capabilities.end() ? "" : cap->second.value("state", "BLOCKED");
+  const std::string target_state = cap == snapshot.capabilities.end() ? "" : capability_state(cap->second);
   d.evidence = {{"target", target},
                 {"target_state", target_state.empty() ? nlohmann::json() : nlohmann::json(target_state)},
                 {"system_state", system_state}};

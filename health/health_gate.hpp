@@ -17,6 +17,11 @@ struct GateDecision {
   nlohmann::json evidence;  // {"decision": "run"|"blocked", "target", "target_state", "system_state", "reason"}
 };
 
+// A state as the gate reads it: a capability without a state (string) counts as BLOCKED, a system without
+// one as HEALTHY. The evidence's health_observations read states the same way.
+std::string capability_state(const nlohmann::json& capability);
+std::string system_state(const model::HealthSnapshot& snapshot);
+
 GateDecision decide_gate(const model::HealthSnapshot& snapshot, const std::string& target,
                          const std::vector<std::string>& block_on);
 

@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include "health/health_gate.hpp"
 #include "health/system_metrics.hpp"
 
 namespace govjobd::health {
@@ -62,9 +63,9 @@ void HealthMonitor::snapshot(std::function<void(model::HealthSnapshot)> done) {
 }
 
 bool nothing_blocked(const model::HealthSnapshot& snapshot) {
-  if (snapshot.system_health.value("state", "HEALTHY") == "BLOCKED") return false;
+  if (system_state(snapshot) == "BLOCKED") return false;
   for (const auto& [name, cap] : snapshot.capabilities)
-    if (cap.value("state", "BLOCKED") == "BLOCKED") return false;
+    if (capability_state(cap) == "BLOCKED") return false;
   return true;
 }
 

@@ -55,9 +55,9 @@ std::optional<int> optional_int_member(const json& j, std::string_view type, std
   return int_member(j, type, field);
 }
 
-json optional_to_json(const std::optional<Timestamp>& t) { return t ? json(format_timestamp(*t)) : json(); }
-
 }  // namespace
+
+json optional_to_json(const std::optional<Timestamp>& t) { return t ? json(format_timestamp(*t)) : json(); }
 
 void to_json(json& j, const JobStep& v) {
   j = json{{"step_index", v.step_index},

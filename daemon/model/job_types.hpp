@@ -54,6 +54,9 @@ struct JobTransitionRecord {
   bool operator==(const JobTransitionRecord&) const = default;
 };
 
+// A timestamp as the job model's JSON writes it (ISO-8601, UTC), or null.
+nlohmann::json optional_to_json(const std::optional<Timestamp>& t);
+
 // JSON under exactly the field names of the job model. from_json throws std::invalid_argument naming the
 // field; the steps of a job are parsed with parse_steps (steps_parser.hpp), which reports every problem.
 void to_json(nlohmann::json& j, const JobStep& v);

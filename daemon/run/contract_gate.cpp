@@ -20,8 +20,6 @@ std::string shown_status(const std::optional<std::string>& status) {
   return plain ? *status : json(*status).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-json time_or_null(const std::optional<model::Timestamp>& t) { return t ? json(model::format_timestamp(*t)) : json(); }
-
 // Every step whose target is not among the capabilities, "; "-joined; empty when there is none.
 std::string targets_outside(const std::string& id, const std::vector<std::string>& capabilities,
                             const std::vector<model::JobStep>& steps) {
@@ -68,7 +66,8 @@ ContractDecision decide_contract(const std::string& contract_id, const std::opti
   e["contract_id"] = contract_id;
   e["contract_found"] = facts.found;
   e["contract_status"] = facts.status ? json(*facts.status) : json();
-  e["activation_window"] = {{"start", time_or_null(facts.window_start)}, {"end", time_or_null(facts.window_end)}};
+  e["activation_window"] = {{"start", model::optional_to_json(facts.window_start)},
+                            {"end", model::optional_to_json(facts.window_end)}};
   e["affected_capabilities"] = facts.capabilities ? json(*facts.capabilities) : json();
   e["checked_at"] = model::format_timestamp(now);
   if (!d.allowed) e["reason"] = d.reason;

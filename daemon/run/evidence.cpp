@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "govjobd/version.hpp"
+#include "health/health_gate.hpp"
 
 namespace govjobd::run {
 
@@ -28,10 +29,6 @@ int count_status(const json& results, const char* status) {
 std::pair<int, double> order_of(const json& r) {
   const json& i = r["step_index"];
   return i.is_number() ? std::pair{0, i.get<double>()} : std::pair{1, 0.0};
-}
-
-std::string state_of(const json& v) {
-  return v.is_object() && v.contains("state") && v["state"].is_string() ? v["state"].get<std::string>() : "";
 }
 
 }  // namespace
@@ -76,9 +73,9 @@ json creator_evidence(const EvidenceFacts& f) {
 
 json health_states(const model::HealthSnapshot& snapshot) {
   json out = json::object();
-  for (const auto& [name, cap] : snapshot.capabilities) out[name] = state_of(cap).empty() ? "BLOCKED" : state_of(cap);
+  for (const auto& [name, cap] : snapshot.capabilities) out[name] = health::capability_state(cap);
   // a capability configured under the name "system" keeps it: the host's state is then left out, not mixed in
-  if (!out.contains(kSystemKey)) out[kSystemKey] = state_of(snapshot.system_health).empty() ? "HEALTHY" : state_of(snapshot.system_health);
+  if (!out.contains(kSystemKey)) out[kSystemKey] = health::system_state(snapshot);
   return out;
 }
 

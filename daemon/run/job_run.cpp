@@ -179,7 +179,6 @@ Task<bool> JobRun::gate(const model::JobStep& step) {
   // the executor is never invoked for a blocked step
   const model::StepResult blocked = blocked_result(step, gate.reason, health_);
   json results = results_of(blocked, skipped_from(steps_, next_ + 1));
-  ++tally_.failed;
   ++tally_.blocked;
   log_step(step, blocked, 0);
   co_await end(EndReason::of(Kind::HealthBlocked, step.step_index, gate.reason), std::move(results), health_);
@@ -211,7 +210,6 @@ Task<void> JobRun::step(const model::JobStep& step) {
   log_step(step, result, r.duration.count());
   ++next_;
   if (ok) {
-    ++tally_.succeeded;
     if (next_ == steps_.size()) co_return co_await end(EndReason::completed(), results_of(result), after);
     store::JobWrite w = write_for();
     w.append_results = results_of(result);
@@ -220,7 +218,6 @@ Task<void> JobRun::step(const model::JobStep& step) {
     if (co_await written(std::move(w), step.step_index)) recorded_.push_back(evidence_step(recorded));
     co_return;
   }
-  ++tally_.failed;
   json results = results_of(result, skipped_from(steps_, next_));
   EndReason why = cancelled ? *stop_
                   : r.deadline == executors::DeadlineKind::Job ? EndReason::of(Kind::JobTimeout, std::nullopt)
@@ -270,7 +267,6 @@ Task<void> JobRun::end_stopped(EndReason why) {
       r.error = why.cause();
       why.step_index = r.step_index;
       why.failed_step_error = r.error;
-      ++tally_.failed;
     }
     results.push_back(r);
   }
@@ -337,7 +333,7 @@ json JobRun::evidence(const EndReason& why, const json& last_results, const std:
   f.final_status = model::to_string(why.status());
   f.final_reason = why.text();
   f.step_results = recorded_;
-  for (const auto& r : last_results) f.step_results.push_back(evidence_step(r));
+  for (const auto& r : last_results) f.step_results.push_back(r);
   if (health_before_) f.health_before = health_states(*health_before_);
   if (after) f.health_after = health_states(*after);
   f.started_at = job_.started_at;

@@ -12,7 +12,7 @@ namespace govjobd::run {
 // What one job did beyond the creator's evidence keys, for execution_evidence.govjobd: step counts, durations
 // and the gate's decisions.
 struct JobTally {
-  int executed = 0, succeeded = 0, failed = 0;  // executed: the executor was invoked
+  int executed = 0;  // steps whose executor was invoked (the evidence counts outcomes from the step results)
   int blocked = 0;  // failed by the gate, never run
   nlohmann::json step_durations = nlohmann::json::object();
   nlohmann::json gate_decisions = nlohmann::json::array();

@@ -78,8 +78,14 @@ store::ReapDecision decide_reap_contained(const store::LostJob& lost) {
   } catch (const std::exception& e) {
     store::ReapDecision d;
     d.reason = EndReason::of(EndReason::Kind::WorkerLost, std::nullopt, "unreadable", lost.claimed_by).text();
-    d.evidence = {{"final_status", "FAILED"}, {"final_reason", d.reason},
-                  {"govjobd", {{"reaped", {{"worker_id", lost.claimed_by}, {"error", e.what()}}}}}};
+    EvidenceFacts f;  // the creator's format still, without the results it could not read
+    f.job_id = lost.job_id;
+    f.final_status = d.status;
+    f.final_reason = d.reason;
+    f.started_at = lost.started_at;
+    f.completed_at = model::now_utc();
+    f.govjobd["reaped"] = {{"worker_id", lost.claimed_by}, {"error", e.what()}};
+    d.evidence = creator_evidence(f);
     return d;
   }
 }

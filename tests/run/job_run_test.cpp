@@ -6,8 +6,10 @@
 #include <fmt/format.h>
 #include <boost/asio/post.hpp>
 
+#include "daemon/run/evidence.hpp"
 #include "daemon/run/job_run.hpp"
 #include "daemon/run/metrics.hpp"
+#include "health/health_gate.hpp"
 #include "tests/run/job_run_fakes.hpp"
 
 using namespace govjobd;
@@ -280,4 +282,14 @@ TEST_CASE("JobRun's evidence holds exactly the creator's keys, its own under gov
   CHECK(e.at("executor_version").get<std::string>().starts_with("govjobd "));
   for (const char* k : {"worker_id", "host", "pid", "daemon_version", "steps_skipped", "step_durations_ms", "gate_decisions"})
     CHECK(e.at("govjobd").contains(k));
+}
+
+TEST_CASE("the evidence reads health states as the gate does: no state is BLOCKED for a capability, HEALTHY for the host", "[jobrun]") {
+  model::HealthSnapshot s;
+  s.capabilities["bare"] = json::object();
+  s.capabilities["odd"] = {{"state", 5}};
+  s.capabilities["ok"] = {{"state", "DEGRADED"}, {"latency_ms", 3}};
+  s.system_health = {{"checks", json::object()}};
+  CHECK(run::health_states(s) == json{{"bare", "BLOCKED"}, {"odd", "BLOCKED"}, {"ok", "DEGRADED"}, {"system", "HEALTHY"}});
+  CHECK(health::capability_state(s.capabilities["odd"]) == "BLOCKED");  // the gate stops such a target
 }
