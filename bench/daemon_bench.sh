@@ -24,7 +24,7 @@ summary() {  # item measure govjobd peer target verdict: a row of scripts/bench'
 
 config() {  # concurrency
   cat >"$WORK/c$1.yaml" <<YAML
-worker: {concurrency: $1, poll_interval: 2s}
+worker: {concurrency: $1, poll_interval: 2s, exclusive_targets: false}
 logging: {level: warn}
 health: {system: {enabled: false}}
 executors:
@@ -183,9 +183,10 @@ CLAIM_SQL=$(sed -e "s/@contract_table@/$GATE_OFF/g" -e 's/@contract_enabled@/fal
 # names the jobs table bare, the daemon qualifies it), then `claim_execute` runs it as the daemon would.
 claim_prepare() {
   echo "SET search_path = govjobd, public, pg_catalog, pg_temp;"
-  echo "PREPARE claim(varchar, int, bigint, bigint, uuid[], uuid, bigint, bigint) AS $CLAIM_SQL;"
+  echo "PREPARE claim(varchar, int, bigint, bigint, uuid[], uuid, bigint, bigint, jsonb, jsonb, jsonb, bool, jsonb, bool, bool) AS $CLAIM_SQL;"
 }
-claim_execute="EXECUTE claim('bench', 10, 30000, 8388608, '{}', NULL, 1000, 65536)"  # the store's bounds
+# the store's bounds; routing as a daemon with this bench's executors, every target, exclusive targets off
+claim_execute="EXECUTE claim('bench', 10, 30000, 8388608, '{}', NULL, 1000, 65536, '[\"noop\", \"true\", \"sleep\"]', '[\"*\"]', '[]', false, '[]', false, false)"
 claim_ms() {  # the daemon's own claim statement (10 jobs of 200 PENDING), 21 times, each in a transaction of its
   # own that is rolled back (the daemon commits each claim alone): the median of the last 20
   pg_psql bench -At -c "INSERT INTO governance_jobs (contract_id, steps, total_steps)
@@ -225,7 +226,7 @@ echo "  the claim's plan with $history terminal rows:"
 echo "== idle cost: a daemon with nothing to do, default intervals (poll 2s, heartbeat 5s), ${IDLE_SECONDS:=60} s"
 clear_jobs
 cat >"$WORK/idle.yaml" <<YAML
-worker: {concurrency: 50}
+worker: {concurrency: 50, exclusive_targets: false}
 logging: {level: warn}
 health: {system: {enabled: false}}
 executors:

@@ -30,6 +30,15 @@ struct WorkerSettings {
   Duration lease_timeout = std::chrono::seconds(30);
   Duration shutdown_grace = std::chrono::seconds(30);
   int max_job_bytes = 8 << 20;  // a job's steps larger than this (as JSON text) fail unread
+  // The fleet (docs/fleet.md). A daemon claims only jobs it can run entirely: every step's step_type has an
+  // executor here, every target matches one of `targets` (shell globs), and the job's pool (when set) is in
+  // `pools`. Malformed jobs stay claimable by every daemon, so that they fail fast.
+  std::vector<std::string> targets{"*"};
+  std::vector<std::string> pools;
+  bool exclusive_targets = true;  // one RUNNING job per target, fleet-wide
+  // A PENDING job no live daemon serves ends FAILED, naming what is missing, once it (and the daemon that
+  // ends it) waited this long.
+  Duration unroutable_after = std::chrono::minutes(10);
 };
 
 struct LoggingSettings {

@@ -107,7 +107,19 @@ void read_worker(MapReader& m, WorkerSettings& s) {
   m.duration("lease_timeout", s.lease_timeout, milliseconds(1000));
   m.duration("shutdown_grace", s.shutdown_grace, milliseconds(0));
   m.integer("max_job_bytes", s.max_job_bytes, 1024, 1 << 30);
+  m.string_list("targets", s.targets);
+  m.string_list("pools", s.pools);
+  m.boolean("exclusive_targets", s.exclusive_targets);
+  m.duration("unroutable_after", s.unroutable_after, milliseconds(100));
   m.finish();
+  if (s.targets.empty())
+    m.sink().add(m.node()["targets"].Mark(), m.path() + ".targets", "must list at least one glob (\"*\": every target)");
+  for (const auto& glob : s.targets)
+    if (glob.empty() || glob.size() > 1024)
+      m.sink().add(m.node()["targets"].Mark(), m.path() + ".targets", "each glob must be 1 to 1024 bytes");
+  for (const auto& pool : s.pools)
+    if (pool.empty() || pool.size() > 100)
+      m.sink().add(m.node()["pools"].Mark(), m.path() + ".pools", "each pool must be 1 to 100 bytes");
   if (s.lease_timeout <= s.heartbeat_interval)
     m.sink().add(m.node().Mark(), m.path() + ".lease_timeout",
                  "must be longer than worker.heartbeat_interval, or live workers lose their jobs");

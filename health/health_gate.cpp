@@ -27,6 +27,16 @@ std::string state_or(const nlohmann::json& v, const char* missing) {
 std::string capability_state(const nlohmann::json& capability) { return state_or(capability, "BLOCKED"); }
 std::string system_state(const model::HealthSnapshot& snapshot) { return state_or(snapshot.system_health, "HEALTHY"); }
 
+ClaimView claim_view(const model::HealthSnapshot& snapshot, const std::vector<std::string>& block_on) {
+  ClaimView view;
+  for (const auto& [name, capability] : snapshot.capabilities)
+    if (!decide_gate(snapshot, name, block_on).run) view.blocked_targets.push_back(name);
+  const std::string system = system_state(snapshot);
+  view.host_blocked = std::find(block_on.begin(), block_on.end(), system) != block_on.end();
+  if (view.host_blocked) view.blocked_targets.clear();  // the host says it all
+  return view;
+}
+
 GateDecision decide_gate(const model::HealthSnapshot& snapshot, const std::string& target,
                          const std::vector<std::string>& block_on) {
   auto stops = [&](const std::string& state) {

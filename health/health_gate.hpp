@@ -22,6 +22,15 @@ struct GateDecision {
 std::string capability_state(const nlohmann::json& capability);
 std::string system_state(const model::HealthSnapshot& snapshot);
 
+// What the claim avoids (health-aware claiming, docs/fleet.md): the capabilities whose state stops a step,
+// and whether the system's does (then every step would be stopped).
+struct ClaimView {
+  std::vector<std::string> blocked_targets;
+  bool host_blocked = false;
+  bool operator==(const ClaimView&) const = default;
+};
+ClaimView claim_view(const model::HealthSnapshot& snapshot, const std::vector<std::string>& block_on);
+
 GateDecision decide_gate(const model::HealthSnapshot& snapshot, const std::string& target,
                          const std::vector<std::string>& block_on);
 

@@ -47,6 +47,7 @@ void HealthMonitor::snapshot(std::function<void(model::HealthSnapshot)> done) {
     cached_ = pending->snapshot;
     cached_at_ = std::chrono::steady_clock::now();
     if (in_flight_ == pending) in_flight_.reset();
+    if (listener_) listener_(pending->snapshot);
     for (auto& caller : pending->callers) caller(pending->snapshot);
   };
   if (probes_.empty()) {

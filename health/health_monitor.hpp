@@ -24,6 +24,8 @@ class HealthMonitor {
                 std::shared_ptr<process::ChildReaper> reaper);
   ~HealthMonitor();
   void snapshot(std::function<void(model::HealthSnapshot)> done);
+  // Told of every snapshot taken, whoever asked (a job's gate, the daemon's background refresh).
+  void on_snapshot(std::function<void(const model::HealthSnapshot&)> listener) { listener_ = std::move(listener); }
 
  private:
   struct Pending;
@@ -33,6 +35,7 @@ class HealthMonitor {
   std::optional<model::HealthSnapshot> cached_;
   std::chrono::steady_clock::time_point cached_at_{};
   std::shared_ptr<Pending> in_flight_;  // concurrent callers share one round of probes
+  std::function<void(const model::HealthSnapshot&)> listener_;
 };
 
 // True when nothing in the snapshot is BLOCKED (the exit status of `govjobd health`).

@@ -41,14 +41,51 @@ void Claimer::claim() {
   in_flight_ = true;
   again_ = false;
   const auto asked_at = std::chrono::steady_clock::now();
-  store::JobClaimParams params{worker_id_, free, settings_.worker.lease_timeout, settings_.worker.max_job_bytes,
-                               {unclaimable_.begin(), unclaimable_.end()}};
-  db_.post([this, free, asked_at, params = std::move(params)](store::Store& store) {
+  db_.post([this, free, asked_at, params = params(free)](store::Store& store) {
     store::ClaimResult result;
     const auto error = error_unless_unavailable([&] { result = store.job_claim(params); });
     if (error) spdlog::error("claim failed: {}", *error);
     asio::post(io_, [this, free, asked_at, failed = error.has_value(), result = std::move(result)]() mutable {
       claimed(std::move(result), failed, free, asked_at);
+    });
+  });
+}
+
+store::JobClaimParams Claimer::params(int limit) const {
+  store::JobClaimParams p;
+  p.worker_id = worker_id_;
+  p.limit = limit;
+  p.lease = settings_.worker.lease_timeout;
+  p.max_steps_bytes = settings_.worker.max_job_bytes;
+  p.excluded = {unclaimable_.begin(), unclaimable_.end()};
+  for (const auto& [step_type, executor] : settings_.executors) p.step_types.push_back(step_type);
+  p.targets = settings_.worker.targets;
+  p.pools = settings_.worker.pools;
+  p.exclusive_targets = settings_.worker.exclusive_targets;
+  if (hooks_.health_view) {
+    health::ClaimView view = hooks_.health_view();
+    p.blocked_targets = std::move(view.blocked_targets);
+    p.host_blocked = view.host_blocked;
+  }
+  return p;
+}
+
+void Claimer::claim_to_end(store::JobToEnd job) {
+  if (!hooks_.may_claim()) return;
+  store::JobClaimParams p = params(1);
+  p.only = job.job_id;
+  p.force = true;
+  db_.post([this, p = std::move(p), unserved = std::move(job.unserved),
+            step_type = std::move(job.unserved_step_type)](store::Store& store) {
+    store::ClaimResult result;
+    const auto error = error_unless_unavailable([&] { result = store.job_claim(p); });
+    if (error) spdlog::error("claim of job {} to end it failed: {}", *p.only, *error);
+    asio::post(io_, [this, unserved, step_type, result = std::move(result)]() mutable {
+      for (auto& job : result.jobs) {
+        job.unserved = unserved;
+        job.unserved_step_type = step_type;
+        hooks_.start_job(std::move(job));
+      }
     });
   });
 }

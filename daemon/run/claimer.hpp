@@ -8,6 +8,7 @@
 #include "config/settings.hpp"
 #include "daemon/run/claim_throttle.hpp"
 #include "daemon/store/run_store.hpp"
+#include "health/health_gate.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -32,12 +33,16 @@ class Claimer {
     std::function<Load()> load;
     std::function<void(store::ClaimedJob)> start_job;
     std::function<void()> found_none;  // a claim came back empty
+    // what the latest health snapshot sees BLOCKED: jobs into it are left to other daemons (docs/fleet.md)
+    std::function<health::ClaimView()> health_view;
   };
   Claimer(boost::asio::io_context& io, DbWorker& db, const config::Settings& settings, std::string worker_id,
           Metrics& metrics, Hooks hooks);
   ~Claimer();
 
   void claim();
+  // Claims one PENDING job whatever its routing, to end it: its deadline passed, or no live daemon serves it.
+  void claim_to_end(store::JobToEnd job);
   // After the handlers already queued (the other jobs that ended in the same write): one claim for all the
   // freed slots instead of a claim of one and then another.
   void claim_soon();
@@ -51,6 +56,7 @@ class Claimer {
   // Claims again later without being asked: when an activation window opens (the contract gate left jobs
   // PENDING for it; at the latest after a poll interval, in case a window moved) or after a failed claim.
   void claim_later(const store::ClaimResult& result, bool failed, bool full);
+  store::JobClaimParams params(int limit) const;
 
   boost::asio::io_context& io_;
   DbWorker& db_;

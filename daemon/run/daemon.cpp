@@ -15,6 +15,7 @@
 #include "daemon/run/db_worker.hpp"
 #include "daemon/run/descriptor_budget.hpp"
 #include "daemon/run/exit_codes.hpp"
+#include "daemon/run/fleet_watch.hpp"
 #include "daemon/run/job_run.hpp"
 #include "daemon/run/lifecycle.hpp"
 #include "daemon/run/metrics.hpp"
@@ -77,9 +78,11 @@ class Daemon {
   std::shared_ptr<executors::SignalSink> signals_sink_;
   std::shared_ptr<StepRunner> steps_;
   std::shared_ptr<HealthObserver> health_;
+  std::shared_ptr<health::HealthMonitor> health_monitor_;
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<RunningJobs> jobs_;
   std::unique_ptr<Claimer> claimer_;
+  std::unique_ptr<FleetWatch> fleet_;
   std::unique_ptr<Upkeep> upkeep_;
   std::unique_ptr<Notifications> notifications_;
   std::unique_ptr<Lifecycle> lifecycle_;
@@ -121,14 +124,14 @@ int Daemon::run() {
     return exit_code_;
   }
   spdlog::info("govjobd {} starting as worker {} (concurrency {})", kVersion, who_.worker_id, settings_.worker.concurrency);
-  db_->post([this](store::Store& store) {
+  db_->post([this, serves = fleet_->state().serves](store::Store& store) {
     std::vector<std::string> problems;
     try {
       store.check_schema_version();
       // the contract gate on: a contracts table the claim cannot read as configured is a config error
       if (settings_.contract.enabled)
         for (const auto& p : store.contract_table_problems()) problems.push_back(settings_.source + ": " + p);
-      if (problems.empty()) store.worker_register(who_.worker_id, who_.host, who_.pid, who_.version);
+      if (problems.empty()) store.worker_register(who_.worker_id, who_.host, who_.pid, who_.version, serves);
     } catch (const store::SchemaMismatch& e) {
       problems.push_back(e.what());
     }
@@ -154,7 +157,8 @@ bool Daemon::start_services() {
   try {
     auto executors = std::make_shared<executors::ExecutorRegistry>(io_, settings_.executors, signals_sink_, child_reaper_);
     steps_ = step_runner(io_, std::move(executors));
-    health_ = health_observer(std::make_shared<health::HealthMonitor>(io_, settings_.health, child_reaper_));
+    health_monitor_ = std::make_shared<health::HealthMonitor>(io_, settings_.health, child_reaper_);
+    health_ = health_observer(health_monitor_);
   } catch (const std::invalid_argument& e) {
     spdlog::error("{}: {}", settings_.source, e.what());
     exit_code_ = kExitConfig;
@@ -162,17 +166,25 @@ bool Daemon::start_services() {
   }
   jobs_ = std::make_unique<RunningJobs>(io_, *db_, who_.worker_id, [this] { on_job_finished(); });
   claimer_ = std::make_unique<Claimer>(io_, *db_, settings_, who_.worker_id, metrics_, Claimer::Hooks{
-      [this] { return lifecycle_->is_ready() && !lifecycle_->draining() && db_up_ && writes_up_ && upkeep_->heartbeat_ok(); },
+      [this] {
+        return lifecycle_->is_ready() && !lifecycle_->draining() && db_up_ && writes_up_ && upkeep_->heartbeat_ok() &&
+               fleet_->have_view();  // the first health snapshot is in
+      },
       [this] { return Claimer::Load{jobs_->executing(), jobs_->size()}; },
       [this](store::ClaimedJob job) { jobs_->start(std::move(job), env()); },
-      [this] { check_idle(); }});
+      [this] { check_idle(); },
+      [this] { return fleet_->view(); }});
+  fleet_ = std::make_unique<FleetWatch>(io_, *db_, settings_, who_.worker_id, FleetWatch::Hooks{
+      [this] { claimer_->claim(); }, [this](store::JobToEnd job) { claimer_->claim_to_end(std::move(job)); },
+      [this] { return db_up_ && !lifecycle_->draining(); }});
   upkeep_ = std::make_unique<Upkeep>(io_, *db_, *writes_, settings_, who_, metrics_, Upkeep::Hooks{
       [this] { return jobs_->ids(); }, [this] { return db_up_; },
       [this](bool ok) { if (ok) claimer_->claim(); },
       [this] {
         if (const int strays = child_reaper_->reap_strays(); strays > 0)
           spdlog::warn("reaped {} stray processes that had left their step's process group", strays);
-      }});
+      },
+      [this] { return fleet_->state(); }});
   notifications_ = std::make_unique<Notifications>(io_, settings_.database.url, Notifications::Hooks{
       [this] { claimer_->claim(); jobs_->read_cancel_requests(); },
       [this](const store::Notification& n) { on_notification(n); }});
@@ -219,7 +231,7 @@ void Daemon::on_ready() {
   notifications_->start();
   poll_timer_.start([this] { poll(); });
   upkeep_->start();
-  claimer_->claim();
+  fleet_->start(health_monitor_);  // the first claim waits for its first health snapshot
 }
 
 void Daemon::on_db_state(bool& connection_up, bool up) {
@@ -273,6 +285,7 @@ void Daemon::finish() {
   if (stopped_) return;
   stopped_ = true;
   poll_timer_.stop();
+  fleet_->stop();
   upkeep_->stop();
   claimer_->stop();
   lifecycle_->stop();
@@ -312,7 +325,8 @@ void Daemon::reload() {
     config::Settings next = config::load_settings(options_.config_path);
     if (!open_files_cover(next)) return spdlog::error("reload refused, keeping the running configuration");
     auto steps = step_runner(io_, std::make_shared<executors::ExecutorRegistry>(io_, next.executors, signals_sink_, child_reaper_));
-    auto health = health_observer(std::make_shared<health::HealthMonitor>(io_, next.health, child_reaper_));
+    auto monitor = std::make_shared<health::HealthMonitor>(io_, next.health, child_reaper_);
+    auto health = health_observer(monitor);
     if (next.database.url != settings_.database.url)
       spdlog::warn("database.url changed: it applies after a restart, not on reload");
     if (next.database.jobs_schema != settings_.database.jobs_schema)
@@ -320,6 +334,8 @@ void Daemon::reload() {
     if (!(next.contract == settings_.contract)) spdlog::warn("contract changed: it applies after a restart, not on reload");
     steps_ = std::move(steps);
     health_ = std::move(health);
+    health_monitor_ = std::move(monitor);
+    fleet_->set_monitor(health_monitor_);
     next.database = settings_.database;
     next.contract = settings_.contract;
     next.worker.id = settings_.worker.id;

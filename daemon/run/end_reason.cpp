@@ -41,6 +41,7 @@ std::string EndReason::cause() const {
     case Kind::InvalidSteps: return "invalid steps: " + detail;
     case Kind::ContractRefused: return detail;
     case Kind::ClaimFailed: return "the claim failed on this row: " + detail;
+    case Kind::Unserved: return detail;
     case Kind::StepRecordRefused: return fmt::format("step {}: the database refused the job's record: {}", step, detail);
     case Kind::RecordRefused: return "the database refused the job's record: " + detail;
     case Kind::ExecutionError: return "Execution error: " + detail;
@@ -63,6 +64,7 @@ std::string_view EndReason::metric_class() const {
     case Kind::NoHandler:
     case Kind::InvalidSteps: return "invalid_job";
     case Kind::ContractRefused: return "contract_refused";
+    case Kind::Unserved: return "unroutable";
     case Kind::Cancelled: return "cancelled";
     case Kind::Shutdown: return "shutdown";
     case Kind::WorkerLost: return "worker_lost";

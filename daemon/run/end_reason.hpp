@@ -22,6 +22,7 @@ struct EndReason {
     InvalidSteps,           // detail = what is wrong, naming step and field
     ContractRefused,        // the contract gate refused the job before its first step: detail = why (contract_gate.hpp)
     ClaimFailed,            // the claim statement failed on this row: detail = the database's message
+    Unserved,               // no live daemon serves it (worker.unroutable_after): detail = what is missing
     StepRecordRefused,      // the database refused a write before the end (a step's result, a snapshot)
     RecordRefused,          // the database refused the job's end: detail = its message
     ExecutionError,         // the job's own handling threw: detail = what
@@ -54,7 +55,7 @@ struct EndReason {
   // The failed step's error, when a step failed (StepFailed, HealthBlocked, NoHandler, or failed_step_error).
   std::optional<std::string> step_error() const;
   // completed | step_failed | job_timeout | invalid_job (NoHandler too) | contract_refused | health_blocked |
-  // worker_lost | cancelled | shutdown | other
+  // unroutable | worker_lost | cancelled | shutdown | other
   std::string_view metric_class() const;
 };
 

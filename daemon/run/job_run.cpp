@@ -136,6 +136,14 @@ std::optional<EndReason> JobRun::preflight() {
   auto parsed = model::parse_steps_text(*job_.steps_json);
   if (!parsed.ok()) return EndReason::of(Kind::InvalidSteps, std::nullopt, parsed.problems_text());
   steps_ = std::move(parsed.steps);
+  if (job_.forced) {  // claimed whatever its routing, only to end it (docs/fleet.md)
+    if (job_.timeout_at && *job_.timeout_at <= model::now_utc())
+      return EndReason::of(Kind::JobTimeoutBeforeStart, std::nullopt, model::format_timestamp(*job_.timeout_at));
+    if (job_.unserved_step_type)  // the creator's rule for a type nobody has a handler for: that step FAILED
+      for (const auto& step : steps_)
+        if (step.step_type == *job_.unserved_step_type) return EndReason::of(Kind::NoHandler, step.step_index, step.step_type);
+    if (job_.unserved) return EndReason::of(Kind::Unserved, std::nullopt, *job_.unserved);
+  }
   ContractDecision contract = decide_contract(*job_.contract_id, job_.contract, steps_, job_.started_at);
   tally_.contract_gate = std::move(contract.evidence);
   if (!contract.allowed) return EndReason::of(Kind::ContractRefused, std::nullopt, contract.reason);

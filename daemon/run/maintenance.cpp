@@ -14,12 +14,14 @@ namespace govjobd::run {
 
 using nlohmann::json;
 
-Heartbeat::Outcome Heartbeat::run_once(MaintenanceStore& store, const std::vector<std::string>& running) const {
+Heartbeat::Outcome Heartbeat::run_once(MaintenanceStore& store, const std::vector<std::string>& running,
+                                       const FleetState& fleet) const {
   Outcome out;
   // a lost connection goes through: the database thread runs the round again after the reconnect
   const auto error = error_unless_unavailable([&] {
-    if (!store.worker_heartbeat({who_.worker_id, running, lease_}).worker_known) {
-      store.worker_register(who_.worker_id, who_.host, who_.pid, who_.version);
+    if (!store.worker_heartbeat({who_.worker_id, running, lease_, fleet.blocked_targets, fleet.host_blocked, fleet.serves})
+             .worker_known) {
+      store.worker_register(who_.worker_id, who_.host, who_.pid, who_.version, fleet.serves);
       out.registered = true;
     }
   });

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,7 @@ class MaintenanceStore {
   virtual ~MaintenanceStore() = default;
   virtual store::HeartbeatResult worker_heartbeat(const store::WorkerHeartbeatParams& p) = 0;
   virtual void worker_register(const std::string& worker_id, const std::string& host, int pid,
-                               const std::string& version) = 0;
+                               const std::string& version, const store::WorkerServes& serves) = 0;
   // Ends up to p.limit jobs whose lease ran out (and whose worker this one saw beat p.hold ago), each as
   // `decide` says; the number ended.
   virtual int job_reap(const store::JobReapParams& p, const Decide& decide) = 0;
@@ -36,6 +37,14 @@ struct WorkerIdentity {
   std::string version;
 };
 
+// What a heartbeat records besides liveness (docs/fleet.md): what the daemon serves and what its latest
+// health snapshot sees BLOCKED.
+struct FleetState {
+  store::WorkerServes serves;
+  std::optional<std::vector<std::string>> blocked_targets;  // none: no snapshot yet
+  bool host_blocked = false;
+};
+
 class Heartbeat {
  public:
   struct Outcome {
@@ -45,7 +54,7 @@ class Heartbeat {
   };
   Heartbeat(WorkerIdentity who, std::chrono::milliseconds lease) : who_(std::move(who)), lease_(lease) {}
   // A lost connection (store::DatabaseUnavailable) goes through: the database thread runs the round again.
-  Outcome run_once(MaintenanceStore& store, const std::vector<std::string>& running) const;
+  Outcome run_once(MaintenanceStore& store, const std::vector<std::string>& running, const FleetState& fleet = {}) const;
 
  private:
   WorkerIdentity who_;

@@ -22,8 +22,9 @@ class StoreMaintenance : public MaintenanceStore {
   store::HeartbeatResult worker_heartbeat(const store::WorkerHeartbeatParams& p) override {
     return store_.worker_heartbeat(p);
   }
-  void worker_register(const std::string& worker_id, const std::string& host, int pid, const std::string& version) override {
-    store_.worker_register(worker_id, host, pid, version);
+  void worker_register(const std::string& worker_id, const std::string& host, int pid, const std::string& version,
+                       const store::WorkerServes& serves) override {
+    store_.worker_register(worker_id, host, pid, version, serves);
   }
   int job_reap(const store::JobReapParams& p, const Decide& decide) override { return store_.job_reap(p, decide); }
   int jobs_delete_terminal(const store::JobsDeleteTerminalParams& p) override { return store_.jobs_delete_terminal(p); }
@@ -59,9 +60,10 @@ void Upkeep::beat() {
   heartbeat_in_flight_ = true;
   // On the writes' connection: the lease renewal updates the same job rows as a write batch, and two
   // transactions updating them side by side in different orders deadlock (seen: PostgreSQL aborted one).
-  writes_.post([this, service = Heartbeat(who_, lease()), running = hooks_.running()](store::Store& store) {
+  FleetState fleet = hooks_.fleet ? hooks_.fleet() : FleetState{};
+  writes_.post([this, service = Heartbeat(who_, lease()), running = hooks_.running(), fleet = std::move(fleet)](store::Store& store) {
     StoreMaintenance adapter(store);
-    const auto out = service.run_once(adapter, running);
+    const auto out = service.run_once(adapter, running, fleet);
     if (!out.error.empty()) spdlog::error("heartbeat failed: {}", out.error);
     asio::post(io_, [this, ok = out.ok] {
       heartbeat_in_flight_ = false;

@@ -22,6 +22,7 @@ class Upkeep {
     std::function<bool()> database_up;
     std::function<void(bool ok)> heartbeat_changed;      // heartbeats began to fail, or succeed again
     std::function<void()> before_heartbeat;              // at each beat, on the loop (stray children reaped)
+    std::function<FleetState()> fleet;                   // what the heartbeat records of routing and health
   };
   Upkeep(boost::asio::io_context& io, DbWorker& db, DbWorker& writes, const config::Settings& settings,
          WorkerIdentity who, Metrics& metrics, Hooks hooks);

@@ -26,6 +26,11 @@ struct ClaimedJob {
   std::optional<long long> steps_bytes;   // the steps column's size as JSON text; none when NULL
   std::optional<std::string> claim_error; // the claim statement failed on this row: claimed alone, steps unread
   std::optional<model::ContractFacts> contract;  // the contract gate on: what the job's contract row held
+  // Claimed to be ended, whatever its routing (JobClaimParams::force): its deadline passed, or no live
+  // daemon serves it (`unserved` says what is missing; `unserved_step_type` when it is a step type).
+  bool forced = false;
+  std::optional<std::string> unserved;
+  std::optional<std::string> unserved_step_type;
 };
 
 struct JobClaimParams {
@@ -34,7 +39,32 @@ struct JobClaimParams {
   std::chrono::milliseconds lease{30'000};
   long long max_steps_bytes = 8 << 20;  // larger steps are not fetched (ClaimedJob::steps_bytes says how large)
   std::vector<std::string> excluded;    // job_ids never to claim: rows even an isolated claim failed on
+  // Routing (docs/fleet.md): what this daemon serves and its latest health snapshot sees BLOCKED.
+  std::vector<std::string> step_types;
+  std::vector<std::string> targets{"*"};  // globs
+  std::vector<std::string> pools;
+  bool exclusive_targets = true;
+  std::vector<std::string> blocked_targets;
+  bool host_blocked = false;
+  std::optional<std::string> only;  // claim this job only
+  bool force = false;               // and whatever its routing, pauses and holds (to end it)
 };
+
+// A PENDING job this daemon should claim to end (queries/jobs_to_end.sql): its deadline passed, or no live
+// daemon serves it (then `unserved` says what is missing).
+struct JobToEnd {
+  std::string job_id;
+  std::optional<std::string> unserved;
+  std::optional<std::string> unserved_step_type;  // the first step type no live daemon has an executor for
+};
+
+struct JobsToEndParams {
+  std::string worker_id;
+  std::chrono::milliseconds lease{30'000};
+  std::chrono::milliseconds unroutable_after{600'000};
+  int limit = 100;
+};
+
 
 // The jobs claimed, and rows a claim failed on that could not even be claimed alone (never tried again by
 // this daemon: see JobClaimParams::excluded).
@@ -44,6 +74,9 @@ struct ClaimResult {
   // The contract gate on and fewer jobs claimed than asked: jobs left PENDING because their contract's
   // activation window has not opened; the first opens in this long.
   std::optional<std::chrono::milliseconds> window_opens_in;
+  // Holds taken for jobs the claim then left PENDING (another claim got one of their targets first): the
+  // store released them (queries/target_holds_release.sql).
+  long long partial_holds = 0;
 };
 
 // One fenced write of a RUNNING job by its worker; see queries/job_write_batch.sql.
@@ -71,11 +104,23 @@ struct WriteResult {
   bool operator==(const WriteResult&) const = default;
 };
 
+// What a daemon serves, recorded in its worker row (queries/worker_register.sql).
+struct WorkerServes {
+  std::vector<std::string> step_types;
+  std::vector<std::string> targets;
+  std::vector<std::string> pools;
+  int concurrency = 0;
+};
+
 // Renews the worker and the leases of the RUNNING jobs it names (queries/worker_heartbeat.sql).
 struct WorkerHeartbeatParams {
   std::string worker_id;
   std::vector<std::string> job_ids;  // the jobs it runs: only these leases are renewed
   std::chrono::milliseconds lease{30'000};
+  // what its latest health snapshot sees BLOCKED (none: not recorded this time)
+  std::optional<std::vector<std::string>> blocked_targets;
+  bool host_blocked = false;
+  std::optional<WorkerServes> serves;  // what it serves now (none: unchanged)
 };
 
 struct HeartbeatResult {

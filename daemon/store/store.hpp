@@ -91,12 +91,17 @@ class Store {
   std::vector<std::pair<std::string, std::string>> jobs_verify(const std::optional<std::string>& since);
 
   // The run loop (store_run.cpp).
-  void worker_register(const std::string& worker_id, const std::string& host, int pid, const std::string& version);
+  void worker_register(const std::string& worker_id, const std::string& host, int pid, const std::string& version,
+                       const WorkerServes& serves = {});
   HeartbeatResult worker_heartbeat(const WorkerHeartbeatParams& p);
   void worker_stop(const std::string& worker_id);
   // Claims up to p.limit PENDING jobs. A claim that fails on a row's data (not a lost connection) is made
   // again job by job, so that the row is found and claimed alone for its worker to fail (claim_error).
   ClaimResult job_claim(const JobClaimParams& p);
+  // The PENDING jobs to claim only to end them: deadline passed, or no live daemon serves them (jobs_to_end.sql).
+  std::vector<JobToEnd> jobs_to_end(const JobsToEndParams& p);
+  // Target holds whose job is not RUNNING (a claim that got only part of a job's targets, an end not ours).
+  int target_holds_release();
   // All in one transaction (one commit for the batch), one statement per round (queries/job_write_batch.sql);
   // when the batch fails, each write is retried in a transaction of its own.
   std::vector<WriteResult> job_write_batch(const std::vector<JobWrite>& writes);
@@ -117,6 +122,7 @@ class Store {
   explicit Store(std::unique_ptr<Impl> impl);
   ClaimResult claim_isolating(const JobClaimParams& p, const std::string& excluded,
                               const std::function<void(const std::string&, ClaimResult&)>& claim_one);
+  void claim_alone(const JobClaimParams& p, const std::string& job_id, const std::string& message, ClaimResult& out);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -26,7 +26,7 @@ using detail::time_or_null;
 ClaimedJob claimed_job_of(const pqxx::row& r, const std::optional<std::string>& contract_table) {
   ClaimedJob job{r[0].c_str(), text_or_null(r[1]), text_or_null(r[2]), time_or_null(r[3]),
                  time_or_null(r[4]).value_or(model::now_utc()), or_null<int>(r[5]), or_null<long long>(r[6]), std::nullopt,
-                 std::nullopt};
+                 std::nullopt, false, std::nullopt, std::nullopt};
   if (contract_table) job.contract = detail::contract_facts_of(r, 7, *contract_table);
   return job;
 }
@@ -38,6 +38,10 @@ void add_claimed(const pqxx::result& rows, const std::optional<std::string>& con
       out.jobs.push_back(claimed_job_of(r, contract_table));
       continue;
     }
+    if (!r[14].is_null()) {
+      out.partial_holds += r[14].as<long long>();
+      continue;
+    }
     const double seconds = r[13].is_null() ? 0.0 : r[13].as<double>();
     out.window_opens_in = std::chrono::milliseconds(static_cast<long long>(std::clamp(seconds, 0.0, 1e9) * 1000.0));
   }
@@ -46,7 +50,8 @@ void add_claimed(const pqxx::result& rows, const std::optional<std::string>& con
 // One row of queries/job_claim_isolated.sql: claimed without its steps, because of `claim_error`.
 ClaimedJob isolated_job_of(const pqxx::row& r, const std::string& claim_error) {
   return {r[0].c_str(), text_or_null(r[1]), std::nullopt, time_or_null(r[2]),
-          time_or_null(r[3]).value_or(model::now_utc()), std::nullopt, std::nullopt, claim_error, std::nullopt};
+          time_or_null(r[3]).value_or(model::now_utc()), std::nullopt, std::nullopt, claim_error, std::nullopt, false,
+          std::nullopt, std::nullopt};
 }
 
 // One row of queries/job_reap_candidates.sql.
@@ -113,6 +118,11 @@ std::vector<WriteResult> write_all(pqxx::transaction_base& t, const std::vector<
   return out;
 }
 
+// A list of strings as a JSON array (the queries read text[] parameters from JSON: any text is safe).
+std::string json_list(const std::vector<std::string>& items) {
+  return nlohmann::json(items).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 // A uuid[] literal of job ids ('{}' for none); ids come from the database, never from job data.
 std::string uuid_array(const std::vector<std::string>& ids) {
   std::string out = "{";
@@ -122,10 +132,12 @@ std::string uuid_array(const std::vector<std::string>& ids) {
 
 }  // namespace
 
-void Store::worker_register(const std::string& worker_id, const std::string& host, int pid, const std::string& version) {
+void Store::worker_register(const std::string& worker_id, const std::string& host, int pid, const std::string& version,
+                            const WorkerServes& serves) {
   translate_errors([&] {
     pqxx::work w(impl_->conn);
-    w.exec_prepared("worker_register", worker_id, host, pid, version);
+    w.exec_prepared("worker_register", worker_id, host, pid, version, json_list(serves.step_types),
+                    json_list(serves.targets), json_list(serves.pools), serves.concurrency);
     w.commit();
   });
 }
@@ -133,7 +145,18 @@ void Store::worker_register(const std::string& worker_id, const std::string& hos
 HeartbeatResult Store::worker_heartbeat(const WorkerHeartbeatParams& p) {
   return translate_errors([&] {
     pqxx::work w(impl_->conn);
-    const auto row = w.exec_prepared1("worker_heartbeat", p.worker_id, nlohmann::json(p.job_ids).dump(), p.lease.count());
+    const std::optional<std::string> blocked =
+        p.blocked_targets ? std::optional<std::string>(json_list(*p.blocked_targets)) : std::nullopt;
+    std::optional<std::string> types, targets, pools;
+    std::optional<int> concurrency;
+    if (p.serves) {
+      types = json_list(p.serves->step_types);
+      targets = json_list(p.serves->targets);
+      pools = json_list(p.serves->pools);
+      concurrency = p.serves->concurrency;
+    }
+    const auto row = w.exec_prepared1("worker_heartbeat", p.worker_id, nlohmann::json(p.job_ids).dump(), p.lease.count(),
+                                      blocked, p.host_blocked, types, targets, pools, concurrency);
     w.commit();
     return HeartbeatResult{row[0].as<int>() > 0};
   });
@@ -154,15 +177,21 @@ ClaimResult Store::job_claim(const JobClaimParams& p) {
     const auto contract_table =
         gate.enabled ? std::optional<std::string>(contract_table_name(gate, impl_->jobs_schema, false)) : std::nullopt;
     // One statement, atomic by itself: autocommit saves the BEGIN and COMMIT round trips.
+    const std::string step_types = json_list(p.step_types), targets = json_list(p.targets), pools = json_list(p.pools),
+                      blocked = json_list(p.blocked_targets);
     const auto claim = [&](const std::optional<std::string>& only, ClaimResult& out) {
       pqxx::nontransaction w(impl_->conn);
       add_claimed(w.exec_prepared("job_claim", p.worker_id, p.limit, p.lease.count(), p.max_steps_bytes, excluded, only,
-                                  model::kMaxContractCapabilities, model::kMaxContractCapabilitiesBytes),
+                                  model::kMaxContractCapabilities, model::kMaxContractCapabilitiesBytes, step_types,
+                                  targets, pools, p.exclusive_targets, blocked, p.host_blocked, p.force),
                   contract_table, out);
+      // holds of jobs left PENDING: released at once (another claim waits for none of them)
+      if (out.partial_holds > 0) w.exec_prepared("target_holds_release");
     };
     try {
       ClaimResult out;
-      claim(std::nullopt, out);
+      claim(p.only, out);
+      for (auto& job : out.jobs) job.forced = p.force;
       return out;
     } catch (const pqxx::sql_error& e) {
       // a statement timeout may be a row's doing (its size): isolate rather than run the same claim again
@@ -171,6 +200,11 @@ ClaimResult Store::job_claim(const JobClaimParams& p) {
       if (contract_table && detail::contract_statement_error(e))
         throw std::runtime_error(fmt::format("contract.table: {} cannot be read ({}); no job claimed, jobs stay PENDING",
                                              *contract_table, detail::first_line(e.what())));
+      if (p.only) {  // the one job asked for broke the claim: claimed alone, failed by its worker
+        ClaimResult out;
+        claim_alone(p, *p.only, detail::first_line(e.what()), out);
+        return out;
+      }
     }
     return claim_isolating(p, excluded, [&](const std::string& id, ClaimResult& out) { claim(id, out); });
   });
@@ -189,21 +223,23 @@ ClaimResult Store::claim_isolating(const JobClaimParams& p, const std::string& e
   for (const auto& id : candidates) {
     try {
       claim_one(id, out);
-      continue;
     } catch (const pqxx::sql_error& e) {
       if (detail::transient(e) && e.sqlstate() != "57014") throw;
-      const std::string message = detail::first_line(e.what());
-      try {
-        pqxx::nontransaction w(impl_->conn);
-        for (const auto& r : w.exec_prepared("job_claim_isolated", id, p.worker_id, p.lease.count()))
-          out.jobs.push_back(isolated_job_of(r, message));
-      } catch (const pqxx::sql_error& again) {
-        if (detail::transient(again)) throw;
-        out.unclaimable.emplace_back(id, message + "; claimed alone: " + detail::first_line(again.what()));
-      }
+      claim_alone(p, id, detail::first_line(e.what()), out);
     }
   }
   return out;
+}
+
+void Store::claim_alone(const JobClaimParams& p, const std::string& id, const std::string& message, ClaimResult& out) {
+  try {
+    pqxx::nontransaction w(impl_->conn);
+    for (const auto& r : w.exec_prepared("job_claim_isolated", id, p.worker_id, p.lease.count()))
+      out.jobs.push_back(isolated_job_of(r, message));
+  } catch (const pqxx::sql_error& again) {
+    if (detail::transient(again)) throw;
+    out.unclaimable.emplace_back(id, message + "; claimed alone: " + detail::first_line(again.what()));
+  }
 }
 
 std::vector<WriteResult> Store::job_write_batch(const std::vector<JobWrite>& writes) {
@@ -268,6 +304,23 @@ int Store::job_reap(const JobReapParams& p, const std::function<ReapDecision(con
     }
     w.commit();
     return reaped;
+  });
+}
+
+std::vector<JobToEnd> Store::jobs_to_end(const JobsToEndParams& p) {
+  return translate_errors([&] {
+    pqxx::read_transaction r(impl_->conn);
+    std::vector<JobToEnd> out;
+    for (const auto& row : r.exec_prepared("jobs_to_end", p.worker_id, p.lease.count(), p.unroutable_after.count(), p.limit))
+      out.push_back({row[0].c_str(), text_or_null(row[1]), text_or_null(row[2])});
+    return out;
+  });
+}
+
+int Store::target_holds_release() {
+  return translate_errors([&] {
+    pqxx::nontransaction w(impl_->conn);
+    return static_cast<int>(w.exec_prepared("target_holds_release").affected_rows());
   });
 }
 

@@ -14,6 +14,7 @@
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/job_helpers.hpp"
 #include "tests/support/run_process.hpp"
+#include "tests/support/step_runner.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace govjobd::testing;
@@ -156,8 +157,13 @@ const char* kExecutors = R"(  noop: {kind: noop}
 
 TEST_CASE("row contract: every end govjobd writes reads as the creator's own", "[daemon][contract]") {
   TestDatabase db;
-  const auto config = write_daemon_config("row-contract", kExecutors, "  concurrency: 8\n",
-                                          "  capabilities:\n    vault: {kind: tcp, host: 127.0.0.1, port: 1}\n");
+  // vault goes BLOCKED during the health-blocked job (its step 0 removes the file): a job into a target already
+  // BLOCKED would not be claimed at all (health-aware claiming, docs/fleet.md)
+  const auto vault = std::filesystem::temp_directory_path() / ("govjobd-vault-up-" + unique_marker());
+  std::ofstream(vault) << "up\n";
+  const auto config = write_daemon_config(
+      "row-contract", std::string(kExecutors) + "  down: {kind: process, command: [/bin/rm, -f, " + vault.string() + "]}\n",
+      "  concurrency: 8\n", "  capabilities:\n    vault: {kind: file, path: " + vault.string() + "}\n");
   std::map<std::string, json> jobs;  // name -> steps
   std::map<std::string, std::string> ids;
   auto add = [&](const std::string& name, json steps, const std::string& timeout = "1 hour") {
@@ -168,7 +174,6 @@ TEST_CASE("row contract: every end govjobd writes reads as the creator's own", "
   add("failed step", json::array({step(0, "ok"), step(1, "fail"), step(2, "noop")}));
   add("step timeout", json::array({step(0, "hang", json::object(), 1), step(1, "noop")}));
   add("job timeout", json::array({step(0, "hang", json::object(), 600)}), "2 seconds");
-  add("health-blocked", json::array({step(0, "noop"), step(1, "noop", json::object(), 30, "vault"), step(2, "noop")}));
   add("no handler", json::array({step(0, "noop"), step(1, "format_disk")}));
   add("cancelled", json::array({step(0, "hang", json::object(), 600), step(1, "noop")}));
   add("expired", json::array({step(0, "noop")}), "-1 minute");
@@ -179,7 +184,14 @@ TEST_CASE("row contract: every end govjobd writes reads as the creator's own", "
                                             ids["cancelled"] + "'") == "0RUNNING"; }, 20s));
   REQUIRE(run_process({GOVJOBD_BINARY, "cancel", ids["cancelled"], "--reason", "window moved", "--by", "carol"},
                       {{"GOVJOBD_DATABASE_URL", db.url()}}).exit_code == 0);
-  REQUIRE(eventually([&] { return db.scalar("SELECT count(*) FROM governance_jobs WHERE status IN ('PENDING', 'RUNNING')") == "0"; }, 30s));
+  const auto all_ended = [&] {
+    return eventually([&] { return db.scalar("SELECT count(*) FROM governance_jobs WHERE status IN ('PENDING', 'RUNNING')") == "0"; }, 30s);
+  };
+  REQUIRE(all_ended());
+  // after the others, whose audit would otherwise see vault change under them
+  add("health-blocked", json::array({step(0, "down", json::object(), 30, "ledger"), step(1, "noop", json::object(), 30, "vault"),
+                                     step(2, "noop")}));
+  REQUIRE(all_ended());
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit() == 0);
 
@@ -205,7 +217,7 @@ TEST_CASE("row contract: every end govjobd writes reads as the creator's own", "
     CHECK(noop.at("handler") == "noop");
     CHECK(done.at("step_results")[1].at("output").at("rollback_action") ==
           json{{"step_type", "ok"}, {"note", "run again with the previous parameters"}});
-    CHECK(done.at("execution_evidence").at("health_observations").at("before") == json{{"vault", "BLOCKED"}, {"system", "HEALTHY"}});
+    CHECK(done.at("execution_evidence").at("health_observations").at("before") == json{{"vault", "HEALTHY"}, {"system", "HEALTHY"}});
     // the evidence keeps of an output what the audit reads; the whole output stays in step_results
     CHECK(done.at("execution_evidence").at("step_results")[1].at("output").at("rollback_action") ==
           done.at("step_results")[1].at("output").at("rollback_action"));

@@ -33,7 +33,9 @@ struct FakeStore : MaintenanceStore {
     renewed = p.job_ids;
     return {worker_known};
   }
-  void worker_register(const std::string&, const std::string&, int, const std::string&) override { ++registered; }
+  void worker_register(const std::string&, const std::string&, int, const std::string&, const store::WorkerServes&) override {
+    ++registered;
+  }
   int job_reap(const store::JobReapParams& p, const Decide& decide) override {
     int n = 0;
     for (const auto& job : lost) {

@@ -96,13 +96,15 @@ TEST_CASE("migrate creates governance_jobs with exactly the documented columns o
       "job_id contract_id status status_reason steps current_step_index total_steps step_results "
       "execution_evidence health_snapshot_before health_snapshot_after created_at started_at completed_at "
       "timeout_at created_by";
-  const std::string ours = "claimed_by lease_expires_at cancel_requested_at cancel_requested_by cancel_reason";
+  const std::string ours = "claimed_by lease_expires_at cancel_requested_at cancel_requested_by cancel_reason pool "
+                           "route_step_types route_targets";
   CHECK(db.scalar("SELECT string_agg(column_name, ' ' ORDER BY ordinal_position) FROM information_schema.columns "
                   "WHERE table_name = 'governance_jobs'") == documented + " " + ours);
   // govjobd's own columns are nullable without defaults, so the creating system's inserts are unaffected
   CHECK(db.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'governance_jobs' AND "
                   "column_name IN ('claimed_by','lease_expires_at','cancel_requested_at','cancel_requested_by',"
-                  "'cancel_reason') AND is_nullable = 'YES' AND column_default IS NULL") == "5");
+                  "'cancel_reason','pool','route_step_types','route_targets') AND is_nullable = 'YES' AND "
+                  "column_default IS NULL") == "8");
   // the documented defaults
   db.exec("INSERT INTO governance_jobs (contract_id) VALUES ('00000000-0000-0000-0000-000000000001')");
   CHECK(db.scalar("SELECT status || ' ' || steps::text || ' ' || step_results::text || ' ' || current_step_index || "

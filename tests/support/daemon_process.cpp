@@ -88,9 +88,11 @@ std::optional<int> DaemonProcess::wait_exit(std::chrono::milliseconds timeout) {
 std::string write_daemon_config(const std::string& name, const std::string& executors_yaml,
                                 const std::string& worker_yaml, const std::string& health_yaml) {
   const auto path = std::filesystem::temp_directory_path() / ("govjobd-" + unique_marker() + "-" + name + ".yaml");
-  // short timings, each unless worker_yaml sets it
+  // short timings, and jobs on one target side by side (fleet tests turn exclusive_targets on), each unless
+  // worker_yaml sets it
   std::string worker = "worker:\n";
-  for (const auto& [key, value] : {std::pair{"poll_interval", "500ms"}, {"heartbeat_interval", "300ms"}, {"lease_timeout", "2s"}})
+  for (const auto& [key, value] : {std::pair{"poll_interval", "500ms"}, {"heartbeat_interval", "300ms"}, {"lease_timeout", "2s"},
+                                    {"unroutable_after", "1s"}, {"exclusive_targets", "false"}})
     if (worker_yaml.find(std::string("  ") + key + ":") == std::string::npos) worker += std::string("  ") + key + ": " + value + "\n";
   std::ofstream(path) << worker << worker_yaml << "health:\n  system: {enabled: false}\n"
                       << health_yaml << "executors:\n"

@@ -2,6 +2,10 @@
 -- that leaves the database: a larger list is claimed without being fetched, and its job is failed;
 -- $5 job_ids never to claim (uuid[]: rows a claim already failed on), $6 claim only this job (NULL: any);
 -- $7, $8 the most affected capabilities of a contract read, in entries and in bytes as text.
+-- Routing (docs/fleet.md), lists as JSON arrays of strings: $9 the step types this daemon has executors for,
+-- $10 the target globs it serves, $11 the pools it serves, $12 worker.exclusive_targets, $13 the targets its
+-- latest health snapshot sees BLOCKED, $14 whether it sees its host BLOCKED, $15 claim $6 whatever its
+-- routing, pauses and holds (a daemon ending a job nobody serves, or one whose deadline passed).
 -- Nothing in a row may make this statement fail: every value of steps is read by type first (issue 14).
 -- The oldest PENDING jobs, PENDING -> RUNNING with started_at, the lease and the transition row, in one
 -- statement. SKIP LOCKED: several daemons claim side by side and each job goes to exactly one.
@@ -9,7 +13,16 @@
 -- read and never written; the store puts in its names, quoted. With the gate off it is an empty relation
 -- and no table is read. A job whose contract is ACTIVE and whose activation window opens later stays
 -- PENDING (a scheduled start); every other job is claimed with what its contract row held, bounded.
-WITH contracts AS NOT MATERIALIZED (
+WITH me AS MATERIALIZED (
+    SELECT ARRAY(SELECT jsonb_array_elements_text($9::jsonb)) AS step_types,
+           ARRAY(SELECT jsonb_array_elements_text($10::jsonb)) AS targets,
+           ARRAY(SELECT jsonb_array_elements_text($11::jsonb)) AS pools,
+           ARRAY(SELECT jsonb_array_elements_text($13::jsonb)) AS blocked
+), paused AS MATERIALIZED (
+    SELECT p.step_type, p.target_glob, p.pool
+      FROM pauses p
+     WHERE p.resumed_at IS NULL AND (p.until IS NULL OR p.until > now() AT TIME ZONE 'UTC')
+), contracts AS NOT MATERIALIZED (
     SELECT @contract.id@ AS id, left(@contract.status@::text, 100) AS status,
            CASE WHEN cardinality(@contract.affected_capabilities@) <= $7::bigint
                  AND octet_length(@contract.affected_capabilities@::text) <= $8::bigint
@@ -18,15 +31,28 @@ WITH contracts AS NOT MATERIALIZED (
            @contract.window_start@::timestamp AS window_start, @contract.window_end@::timestamp AS window_end
       FROM @contract_table@
 ), picked AS (
-    SELECT j.job_id, k.found, k.status, k.capabilities, k.capabilities_count, k.window_start, k.window_end
+    SELECT j.job_id, j.created_at, j.route_targets, k.found, k.status, k.capabilities, k.capabilities_count,
+           k.window_start, k.window_end
       FROM governance_jobs j
+      CROSS JOIN me
       LEFT JOIN LATERAL (SELECT true AS found, c.* FROM contracts c WHERE c.id = j.contract_id LIMIT 1) k ON true
      WHERE j.status = 'PENDING' AND j.job_id <> ALL ($5::uuid[]) AND ($6::uuid IS NULL OR j.job_id = $6::uuid)
-       AND NOT coalesce(k.status = 'ACTIVE' AND k.window_start > now() AT TIME ZONE 'UTC', false)
+       AND ($15::bool OR (
+           NOT coalesce(k.status = 'ACTIVE' AND k.window_start > now() AT TIME ZONE 'UTC', false)
+           -- a job this daemon can run entirely (a malformed one, route NULL, every daemon claims and fails)
+           AND (j.route_step_types IS NULL OR (
+                   govjobd.serves(j.route_step_types, j.route_targets, j.pool, me.step_types, me.targets, me.pools)
+               -- what its latest snapshot sees BLOCKED another daemon may see healthy
+               AND NOT $14::bool AND NOT j.route_targets && me.blocked
+               -- a target another RUNNING job holds (a hold in flight is caught by the insert below)
+               AND NOT ($12::bool AND EXISTS (SELECT 1 FROM target_holds h WHERE h.target = ANY (j.route_targets)))))
+           AND NOT EXISTS (SELECT 1 FROM paused p
+                            WHERE govjobd.pause_matches(p.step_type, p.target_glob, p.pool, j.route_step_types,
+                                                        j.route_targets, j.pool))))
      ORDER BY j.created_at, j.job_id
      LIMIT $2::int
        FOR UPDATE OF j SKIP LOCKED
-), held AS (
+), window_held AS (
     -- when the claim found fewer jobs than asked: the earliest window opening of the jobs left PENDING for it
     -- (@contract_enabled@: the planner drops this scan of the queue when the gate is off)
     SELECT min(k.window_start) AS opens
@@ -34,6 +60,25 @@ WITH contracts AS NOT MATERIALIZED (
       JOIN LATERAL (SELECT c.status, c.window_start FROM contracts c WHERE c.id = j.contract_id LIMIT 1) k ON true
      WHERE @contract_enabled@ AND j.status = 'PENDING' AND k.status = 'ACTIVE' AND k.window_start > now() AT TIME ZONE 'UTC'
        AND (SELECT count(*) FROM picked) < $2::int
+), wanted AS (
+    -- exclusive targets: each target of the picked jobs, for the oldest picked job that has it
+    SELECT DISTINCT ON (t) t AS target, p.job_id
+      FROM picked p CROSS JOIN LATERAL unnest(p.route_targets) t
+     WHERE $12::bool AND NOT $15::bool  -- a job claimed to be ended runs nothing: it holds nothing
+     ORDER BY t, p.created_at, p.job_id
+), held AS (
+    -- one holder per target (the key): a hold another claim took since this statement's snapshot, committed
+    -- or not, is a conflict, and this claim does not get that target. In target order: no deadlock.
+    INSERT INTO target_holds (target, job_id, held_by, held_at)
+    SELECT target, job_id, $1, now() AT TIME ZONE 'UTC' FROM wanted ORDER BY target
+        ON CONFLICT (target) DO NOTHING
+    RETURNING target, job_id
+), runnable AS (
+    -- the picked jobs that hold every target they have; the others stay PENDING (their holds, if any, are
+    -- removed by queries/target_holds_release.sql)
+    SELECT p.* FROM picked p
+     WHERE NOT $12::bool OR $15::bool OR p.route_targets IS NULL
+        OR cardinality(p.route_targets) = (SELECT count(*) FROM held h WHERE h.job_id = p.job_id)
 ), claimed AS (
     UPDATE governance_jobs j
        SET status = 'RUNNING', started_at = now() AT TIME ZONE 'UTC', claimed_by = $1,
@@ -49,8 +94,8 @@ WITH contracts AS NOT MATERIALIZED (
                                                              AND jsonb_array_length(j.steps) <= 1000  -- the parser's limit
                                                         THEN j.steps ELSE '[]' END) e) indexes),
                j.current_step_index)
-      FROM picked
-     WHERE j.job_id = picked.job_id
+      FROM runnable
+     WHERE j.job_id = runnable.job_id
     RETURNING j.job_id, j.contract_id, j.steps, j.timeout_at, j.started_at, j.created_at, j.current_step_index
 ), transitions AS (
     INSERT INTO governance_job_transitions (job_id, from_status, to_status, step_index, reason, transitioned_by,
@@ -61,13 +106,19 @@ WITH contracts AS NOT MATERIALIZED (
 -- seconds the first of those windows opens
 (SELECT c.job_id::text, c.contract_id::text, CASE WHEN size.bytes <= $4::bigint THEN size.text END, c.timeout_at,
         c.started_at, c.current_step_index, size.bytes, coalesce(p.found, false), p.status, p.capabilities,
-        p.capabilities_count, p.window_start, p.window_end, NULL::float8 AS window_opens_in
+        p.capabilities_count, p.window_start, p.window_end, NULL::float8 AS window_opens_in, NULL::bigint AS partial
    FROM claimed c
-   JOIN picked p ON p.job_id = c.job_id
+   JOIN runnable p ON p.job_id = c.job_id
   CROSS JOIN LATERAL (SELECT t AS text, octet_length(t)::bigint AS bytes FROM (SELECT c.steps::text AS t) s) size
   ORDER BY c.created_at, c.job_id)
 UNION ALL
 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       extract(epoch FROM h.opens - now() AT TIME ZONE 'UTC')::float8
-  FROM held h
+       extract(epoch FROM h.opens - now() AT TIME ZONE 'UTC')::float8, NULL
+  FROM window_held h
  WHERE h.opens IS NOT NULL
+UNION ALL
+-- one row without a job when some picked jobs got only part of their targets: their holds must go
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, count(*)
+  FROM held h
+ WHERE h.job_id NOT IN (SELECT job_id FROM runnable)
+HAVING count(*) > 0

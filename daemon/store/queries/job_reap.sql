@@ -1,6 +1,6 @@
 -- $1 job_id, $2 reaper id, $3 StepResults to append (jsonb array), $4 status_reason, $5 step_index of the
 -- step in flight or NULL, $6 execution_evidence (the whole of it: the creator's format), $7 FAILED, or
--- CANCELLED when a cancel was requested. RUNNING -> $7 with its transition.
+-- CANCELLED when a cancel was requested. RUNNING -> $7 with its transition; its target holds are freed.
 WITH reaped AS (
     UPDATE governance_jobs j
        SET status = $7::varchar(20), status_reason = $4, completed_at = now() AT TIME ZONE 'UTC',
@@ -8,6 +8,8 @@ WITH reaped AS (
            execution_evidence = $6::jsonb
      WHERE j.job_id = $1::uuid AND j.status = 'RUNNING'
     RETURNING j.job_id, j.completed_at
+), released AS (
+    DELETE FROM target_holds h USING reaped WHERE h.job_id = reaped.job_id
 )
 INSERT INTO governance_job_transitions (job_id, from_status, to_status, step_index, reason, transitioned_by,
                                         transitioned_at)

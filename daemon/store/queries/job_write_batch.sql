@@ -4,7 +4,8 @@
 -- harmless), health_before, health_after, terminal_status, status_reason, evidence, transition_step_index};
 -- a missing or null field leaves its column as it is. A job_id appears at most once per call.
 -- Returns the job_ids written; a job not returned is no longer RUNNING or no longer ours (cancelled,
--- reaped): nothing was written for it. A terminal write also inserts its transition row.
+-- reaped): nothing was written for it. A terminal write also inserts its transition row and releases the
+-- job's target holds (worker.exclusive_targets).
 WITH w AS (
     SELECT *
       FROM jsonb_to_recordset($2::jsonb) AS x(job_id uuid, current_step_index int, append_results jsonb,
@@ -33,5 +34,8 @@ WITH w AS (
     SELECT job_id, 'RUNNING', terminal_status, transition_step_index, status_reason, $1, completed_at
       FROM written
      WHERE terminal_status IS NOT NULL
+), released AS (
+    DELETE FROM target_holds h USING written
+     WHERE h.job_id = written.job_id AND written.terminal_status IS NOT NULL
 )
 SELECT job_id::text FROM written

@@ -1,4 +1,7 @@
--- $1 worker_id, $2 job_ids it runs (jsonb array of text), $3 lease in milliseconds.
+-- $1 worker_id, $2 job_ids it runs (jsonb array of text), $3 lease in milliseconds, $4 the targets its
+-- latest health snapshot sees BLOCKED (jsonb array of text; NULL: unchanged), $5 whether it sees its host BLOCKED,
+-- what it serves (after a reload; NULL: unchanged): $6 step types, $7 target globs, $8 pools (jsonb arrays of
+-- text), $9 its concurrency.
 -- Renews the worker and the leases of the jobs it knows it runs, no others: a job claimed in a
 -- transaction whose result was lost keeps its old lease and is reaped. A heartbeat later than a lease
 -- after the previous one starts a new unbroken run (alive_since): the worker was cut off, not beating.
@@ -7,7 +10,18 @@ WITH beat AS (
        SET alive_since = CASE WHEN alive_since IS NULL
                                 OR heartbeat_at < (now() AT TIME ZONE 'UTC') - make_interval(secs => $3::bigint / 1000.0)
                               THEN now() AT TIME ZONE 'UTC' ELSE alive_since END,
-           heartbeat_at = now() AT TIME ZONE 'UTC', stopped_at = NULL
+           heartbeat_at = now() AT TIME ZONE 'UTC', stopped_at = NULL,
+           blocked_targets = CASE WHEN $4::jsonb IS NULL THEN blocked_targets
+                                  ELSE ARRAY(SELECT jsonb_array_elements_text($4::jsonb)) END,
+           host_blocked = CASE WHEN $4::jsonb IS NULL THEN host_blocked ELSE $5::bool END,
+           health_at = CASE WHEN $4::jsonb IS NULL THEN health_at ELSE now() AT TIME ZONE 'UTC' END,
+           serves_step_types = CASE WHEN $6::jsonb IS NULL THEN serves_step_types
+                                    ELSE ARRAY(SELECT jsonb_array_elements_text($6::jsonb)) END,
+           serves_targets = CASE WHEN $7::jsonb IS NULL THEN serves_targets
+                                 ELSE ARRAY(SELECT jsonb_array_elements_text($7::jsonb)) END,
+           serves_pools = CASE WHEN $8::jsonb IS NULL THEN serves_pools
+                               ELSE ARRAY(SELECT jsonb_array_elements_text($8::jsonb)) END,
+           concurrency = coalesce($9::int, concurrency)
      WHERE worker_id = $1
     RETURNING worker_id
 ), leases AS (

@@ -1,0 +1,103 @@
+#include "daemon/run/fleet_watch.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/run/db_worker.hpp"
+#include "health/health_monitor.hpp"
+
+namespace govjobd::run {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+FleetWatch::FleetWatch(asio::io_context& io, DbWorker& db, const config::Settings& settings, std::string worker_id,
+                       Hooks hooks)
+    : io_(io), db_(db), settings_(settings), worker_id_(std::move(worker_id)), hooks_(std::move(hooks)),
+      health_timer_(io, [this] { return std::max(settings_.worker.poll_interval, milliseconds(200)); }, true),
+      // a deadline or an unroutable job is found within a quarter of unroutable_after, at most a minute
+      ends_timer_(io, [this] {
+        return std::clamp(settings_.worker.unroutable_after / 4, settings_.worker.poll_interval, milliseconds(60'000));
+      }, true) {}
+
+FleetWatch::~FleetWatch() { *alive_ = false; }
+
+void FleetWatch::start(std::shared_ptr<health::HealthMonitor> monitor) {
+  set_monitor(std::move(monitor));
+  health_timer_.start([this] { refresh(); });
+  ends_timer_.start([this] { look_for_ends(); });
+}
+
+void FleetWatch::stop() {
+  stopped_ = true;
+  health_timer_.stop();
+  ends_timer_.stop();
+}
+
+FleetState FleetWatch::state() const {
+  FleetState fleet;
+  for (const auto& [step_type, executor] : settings_.executors) fleet.serves.step_types.push_back(step_type);
+  fleet.serves.targets = settings_.worker.targets;
+  fleet.serves.pools = settings_.worker.pools;
+  fleet.serves.concurrency = settings_.worker.concurrency;
+  if (view_) {
+    fleet.blocked_targets = view_->blocked_targets;
+    fleet.host_blocked = view_->host_blocked;
+  }
+  return fleet;
+}
+
+// Every snapshot counts, a job's too: a target a step just saw go BLOCKED is not claimed into the moment after.
+void FleetWatch::set_monitor(std::shared_ptr<health::HealthMonitor> monitor) {
+  monitor_ = std::move(monitor);
+  monitor_->on_snapshot([this, alive = std::weak_ptr<bool>(alive_)](const model::HealthSnapshot& snapshot) {
+    if (auto a = alive.lock(); a && *a) seen(snapshot);
+  });
+}
+
+void FleetWatch::refresh() {
+  if (refreshing_ || stopped_ || !monitor_) return;
+  refreshing_ = true;
+  monitor_->snapshot([this, alive = std::weak_ptr<bool>(alive_)](const model::HealthSnapshot&) {
+    if (auto a = alive.lock(); a && *a) refreshing_ = false;  // seen() had it first
+  });
+}
+
+void FleetWatch::seen(const model::HealthSnapshot& snapshot) {
+  if (stopped_) return;
+  health::ClaimView view = health::claim_view(snapshot, settings_.health.block_on);
+  const bool first = !view_, changed = first || !(view == *view_);
+  if (changed && !first)
+    spdlog::info("health for claims: {}{}; jobs into what is BLOCKED are left to other daemons",
+                 view.blocked_targets.empty() ? "no capability BLOCKED"
+                                              : fmt::format("BLOCKED: {}", fmt::join(view.blocked_targets, ", ")),
+                 view.host_blocked ? ", the host BLOCKED" : "");
+  view_ = std::move(view);
+  if (changed) hooks_.claim();  // the first snapshot, or a target healthy again: claim what is waiting
+}
+
+void FleetWatch::look_for_ends() {
+  if (looking_ || stopped_ || !hooks_.may_look()) return;
+  looking_ = true;
+  store::JobsToEndParams p{worker_id_, settings_.worker.lease_timeout, settings_.worker.unroutable_after, 100};
+  db_.post([this, p](store::Store& store) {
+    std::vector<store::JobToEnd> jobs;
+    if (auto error = error_unless_unavailable([&] {
+          jobs = store.jobs_to_end(p);
+          store.target_holds_release();  // holds a crash left between a claim and their release
+        }))
+      spdlog::error("looking for PENDING jobs past their deadline or served by no live daemon failed: {}", *error);
+    asio::post(io_, [this, jobs = std::move(jobs)]() mutable {
+      looking_ = false;
+      if (stopped_) return;
+      for (auto& job : jobs) hooks_.claim_to_end(std::move(job));
+    });
+  });
+}
+
+}  // namespace govjobd::run
