@@ -92,6 +92,7 @@ void Claimer::claim_to_end(store::JobToEnd job) {
 
 void Claimer::claimed(store::ClaimResult result, bool failed, int asked_for, std::chrono::steady_clock::time_point asked_at) {
   in_flight_ = false;
+  if (!failed) left_behind_ = result.left_behind;
   for (const auto& [id, message] : result.unclaimable) {
     // never claimed again by this daemon: a claim that fails on a row must not fail in a loop
     if (unclaimable_.size() < kMaxUnclaimable) unclaimable_.insert(id);

@@ -49,6 +49,8 @@ class Claimer {
   // A step's process started (true), or could not for lack of descriptors, processes or memory (false).
   void on_spawn_report(bool spawned);
   bool in_flight() const { return in_flight_; }
+  // The last claim left PENDING jobs it could not take (held, BLOCKED, paused...): claim again at the poll.
+  bool left_behind() const { return left_behind_; }
   void stop();
 
  private:
@@ -68,7 +70,7 @@ class Claimer {
   struct Timer;
   std::unique_ptr<Timer> throttle_timer_;
   std::unique_ptr<Timer> later_timer_;
-  bool in_flight_ = false, again_ = false, posted_ = false;
+  bool in_flight_ = false, again_ = false, posted_ = false, left_behind_ = false;
   // Rows a claim failed on even alone: left out of every later claim (bounded; a restart tries them again).
   static constexpr std::size_t kMaxUnclaimable = 10'000;
   std::set<std::string> unclaimable_;

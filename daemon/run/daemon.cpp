@@ -249,9 +249,10 @@ void Daemon::on_notification(const store::Notification& n) {
 }
 
 // While LISTEN is up, every new PENDING job notifies (and the listener claims once after each reconnect): an
-// idle daemon then sends no claim queries, only its heartbeats and the reaper's.
+// idle daemon then sends no claim queries, only its heartbeats and the reaper's, unless its last claim left
+// jobs PENDING that may become claimable without a NOTIFY (a hold released, a target healthy again).
 void Daemon::poll() {
-  if (!notifications_->listening() || !jobs_->empty()) claimer_->claim();
+  if (!notifications_->listening() || !jobs_->empty() || claimer_->left_behind()) claimer_->claim();
   if (!jobs_->empty()) jobs_->read_cancel_requests();
   if (jobs_->empty() && !claimer_->in_flight()) check_idle();
 }

@@ -77,6 +77,9 @@ struct ClaimResult {
   // Holds taken for jobs the claim then left PENDING (another claim got one of their targets first): the
   // store released them (queries/target_holds_release.sql).
   long long partial_holds = 0;
+  // PENDING jobs remain that this claim did not take (held, BLOCKED, paused, claimed by another, or more than
+  // asked for): nothing will NOTIFY when they become claimable, so an idle daemon claims again at its poll.
+  bool left_behind = false;
 };
 
 // One fenced write of a RUNNING job by its worker; see queries/job_write_batch.sql.

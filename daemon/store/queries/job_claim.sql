@@ -102,23 +102,23 @@ WITH me AS MATERIALIZED (
                                             transitioned_at)
     SELECT job_id, 'PENDING', 'RUNNING', NULL, 'claimed by ' || $1, $1, started_at FROM claimed
 )
--- the claimed jobs, then one row without a job when jobs were left PENDING for their window: in how many
--- seconds the first of those windows opens
+-- the claimed jobs, then one row without a job: in how many seconds the first activation window opens (jobs
+-- left PENDING for it), how many holds were taken for jobs left PENDING (another claim got one of their other
+-- targets first: they must go), and whether PENDING jobs remain that this claim did not take (held, BLOCKED,
+-- paused, another daemon's, or more than asked for: an idle daemon then claims again at its next poll, as no
+-- NOTIFY tells it that a hold was released or a target is healthy again)
 (SELECT c.job_id::text, c.contract_id::text, CASE WHEN size.bytes <= $4::bigint THEN size.text END, c.timeout_at,
         c.started_at, c.current_step_index, size.bytes, coalesce(p.found, false), p.status, p.capabilities,
-        p.capabilities_count, p.window_start, p.window_end, NULL::float8 AS window_opens_in, NULL::bigint AS partial
+        p.capabilities_count, p.window_start, p.window_end, NULL::float8 AS window_opens_in, NULL::bigint AS partial,
+        NULL::bool AS left_behind
    FROM claimed c
    JOIN runnable p ON p.job_id = c.job_id
   CROSS JOIN LATERAL (SELECT t AS text, octet_length(t)::bigint AS bytes FROM (SELECT c.steps::text AS t) s) size
   ORDER BY c.created_at, c.job_id)
 UNION ALL
 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       extract(epoch FROM h.opens - now() AT TIME ZONE 'UTC')::float8, NULL
-  FROM window_held h
- WHERE h.opens IS NOT NULL
-UNION ALL
--- one row without a job when some picked jobs got only part of their targets: their holds must go
-SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, count(*)
-  FROM held h
- WHERE h.job_id NOT IN (SELECT job_id FROM runnable)
-HAVING count(*) > 0
+       (SELECT extract(epoch FROM h.opens - now() AT TIME ZONE 'UTC')::float8 FROM window_held h),
+       (SELECT count(*) FROM held h WHERE h.job_id NOT IN (SELECT job_id FROM runnable)),
+       -- the claimed rows are still PENDING in this statement's snapshot: at most $2 + 1 index entries read
+       (SELECT count(*) FROM (SELECT 1 FROM governance_jobs q WHERE q.status = 'PENDING' LIMIT $2::int + 1) q)
+           > (SELECT count(*) FROM runnable)
