@@ -170,30 +170,42 @@ TEST_CASE("4 daemons, 20,000 jobs of 1 to 3 steps: every step executed exactly o
                      verify == "verify: clean\n" ? "clean" : "NOT clean"));
 }
 
-TEST_CASE("kill -9 of a random daemon every 2 s for 60 s while 2,000 jobs run: nothing lost, nothing run twice",
-          "[reliability]") {
+TEST_CASE("kill -9 of a random daemon every 2 s for 60 s while 2,000 jobs run on daemons of two configs with exclusive targets: "
+          "nothing lost, nothing run twice, no target shared", "[reliability]") {
   const int jobs = env_int("GOVJOBD_RELIABILITY_CHAOS_JOBS", 2000);
   const auto chaos_for = std::chrono::seconds(env_int("GOVJOBD_RELIABILITY_CHAOS_SECONDS", 60));
   TestDatabase db;
   SideEffects effects;
-  // each step: its side effect, then 500 ms of work: 2,000 jobs keep 4 x 8 slots busy for about a minute
-  const auto config = write_daemon_config("chaos", effects.fast_executor("work", 500), "  concurrency: 8\n");
-  insert_jobs(db, jobs, "work");
+  // each step: its side effect, then 500 ms of work: 2,000 jobs keep 4 x 8 slots busy for about a minute.
+  // Two daemons serve work and alpha, two work and beta (issue 18): each job goes where it can run, one at a
+  // time per target fleet-wide.
+  const std::string worker = "  concurrency: 8\n  exclusive_targets: true\n  unroutable_after: 10m\n";
+  const std::vector<std::string> configs{
+      write_daemon_config("chaos-a", effects.fast_executor("work", 500) + effects.fast_executor("alpha", 500), worker),
+      write_daemon_config("chaos-b", effects.fast_executor("work", 500) + effects.fast_executor("beta", 500), worker)};
+  // 1 to 3 steps of one type, all on the job's target, one of 100
+  db.exec(fmt::format(
+      "INSERT INTO governance_jobs (contract_id, steps, total_steps, timeout_at) "
+      "SELECT gen_random_uuid(), (SELECT jsonb_agg(jsonb_build_object('step_index', k, 'step_type', "
+      "(ARRAY['alpha', 'beta', 'work', 'work'])[i % 4 + 1], 'target', 'capability-' || (i % 100), "
+      "'parameters', jsonb_build_object('job', i), 'timeout_seconds', 60)) FROM generate_series(0, i % 3) k), "
+      "i % 3 + 1, (now() AT TIME ZONE 'UTC') + interval '1 hour' FROM generate_series(1, {}) i", jobs));
   std::vector<std::unique_ptr<DaemonProcess>> daemons;
-  for (int i = 0; i < 4; ++i) daemons.push_back(std::make_unique<DaemonProcess>(config, db.url()));
+  for (int i = 0; i < 4; ++i) daemons.push_back(std::make_unique<DaemonProcess>(configs[i / 2], db.url()));
   std::map<int, std::chrono::system_clock::time_point> killed_at;  // pid -> when
   std::mt19937 rng{std::random_device{}()};
   const auto start = Clock::now();
   int kills = 0;
   while (Clock::now() - start < chaos_for) {
     std::this_thread::sleep_for(2s);  // the point: the daemons run jobs for a while between two kills
-    auto& victim = daemons[std::uniform_int_distribution<std::size_t>(0, daemons.size() - 1)(rng)];
+    const std::size_t index = std::uniform_int_distribution<std::size_t>(0, daemons.size() - 1)(rng);
+    auto& victim = daemons[index];
     const int pid = victim->pid();
     victim->signal(SIGKILL);
     killed_at[pid] = std::chrono::system_clock::now();
     REQUIRE(victim->wait_exit(10s) == -1);
     ++kills;
-    victim = std::make_unique<DaemonProcess>(config, db.url());  // systemd's Restart=
+    victim = std::make_unique<DaemonProcess>(configs[index / 2], db.url());  // systemd's Restart=
   }
   REQUIRE(eventually([&] { return all_terminal(db); }, 300s));
   for (auto& d : daemons) d->signal(SIGTERM);
@@ -233,12 +245,25 @@ TEST_CASE("kill -9 of a random daemon every 2 s for 60 s while 2,000 jobs run: n
   }
   CHECK(reaped_alive == 0);
   CHECK(worst <= 2.0 + 1.2 + 3.0);
+  // each job ran where it could; no two steps of different jobs on one target overlapped; no hold is left
+  const std::string misrouted = db.scalar("SELECT count(*) FROM governance_jobs j JOIN govjobd_workers w ON w.worker_id = j.claimed_by "
+                                          "WHERE NOT (j.route_step_types <@ w.serves_step_types)");
+  CHECK(misrouted == "0");
+  const std::string overlapping = db.scalar(
+      "WITH s AS (SELECT j.job_id, r ->> 'target' AS target, (r ->> 'started_at')::timestamp AS a, "
+      "(r ->> 'completed_at')::timestamp AS b FROM governance_jobs j, jsonb_array_elements(j.step_results) r "
+      "WHERE r ->> 'started_at' IS NOT NULL AND r ->> 'completed_at' IS NOT NULL) "
+      "SELECT count(*) FROM s x JOIN s y ON x.target = y.target AND x.job_id < y.job_id AND x.a < y.b AND y.a < x.b");
+  CHECK(overlapping == "0");
+  CHECK(db.scalar("SELECT count(*) FROM govjobd.target_holds") == "0");
   const auto verify = verify_output(db.url());
   CHECK(verify == "verify: clean\n");
-  report(fmt::format("kill -9: {} kills in {:.0f} s over {} jobs: {}; {} reaped (all of killed daemons: {}), "
-                     "longest RUNNING after its owner died {:.2f} s (lease 2 s + reaper interval <= 1.2 s); {}; verify {}",
+  report(fmt::format("kill -9: {} kills in {:.0f} s over {} jobs on daemons of two configs, exclusive targets: {}; {} reaped "
+                     "(all of killed daemons: {}), longest RUNNING after its owner died {:.2f} s (lease 2 s + reaper "
+                     "interval <= 1.2 s); misrouted {}, overlapping steps on a target {}; {}; verify {}",
                      kills, std::chrono::duration<double>(chaos_for).count(), jobs, statuses_text(statuses), reaped,
-                     reaped_alive == 0 ? "yes" : "NO", worst, audit.text(), verify == "verify: clean\n" ? "clean" : "NOT clean"));
+                     reaped_alive == 0 ? "yes" : "NO", worst, misrouted, overlapping, audit.text(),
+                     verify == "verify: clean\n" ? "clean" : "NOT clean"));
 }
 
 TEST_CASE("PostgreSQL restarted, then unreachable for 10 s, mid-run: nothing lost, nothing run twice", "[reliability]") {

@@ -186,3 +186,29 @@ TEST_CASE("every govjobd function has a pinned search_path and lives in the sche
   CHECK(db.scalar("SELECT count(*) FROM pg_class WHERE relname IN ('governance_job_transitions', 'govjobd_workers', "
                   "'govjobd_schema_migrations') AND relnamespace = 'govjobd'::regnamespace") == "3");
 }
+
+TEST_CASE("a job's route is the database's: computed from its steps, a writer's value replaced, malformed steps route nowhere", "[trigger]") {
+  TestDatabase db;
+  const auto route = [&](const std::string& id) {
+    return db.scalar("SELECT coalesce(array_to_string(route_step_types, ','), 'NULL') || ' ' || "
+                     "coalesce(array_to_string(route_targets, ','), 'NULL') FROM governance_jobs WHERE job_id = '" + id + "'");
+  };
+  const std::string id = "00000000-0000-0000-0000-0000000000b1";
+  db.exec("INSERT INTO governance_jobs (job_id, contract_id, steps, route_step_types, route_targets) VALUES ('" + id +
+          "', gen_random_uuid(), '[{\"step_index\": 1, \"step_type\": \"b\", \"target\": \"y\"}, "
+          "{\"step_index\": 0, \"step_type\": \"a\", \"target\": \"y\"}, {\"step_index\": 2, \"step_type\": \"a\"}]', "
+          "'{noop}', '{anything}')");
+  CHECK(route(id) == "a,b y");  // sorted, distinct; the forged route is gone
+  db.exec("UPDATE governance_jobs SET route_step_types = '{noop}' WHERE job_id = '" + id + "'");
+  CHECK(route(id) == "a,b y");
+  db.exec("UPDATE governance_jobs SET steps = '[{\"step_index\": 0, \"step_type\": \"c\", \"target\": \"z\"}]' WHERE job_id = '" + id + "'");
+  CHECK(route(id) == "c z");
+  // whatever the steps hold, the insert succeeds; what SQL sees as malformed routes nowhere (every daemon claims it)
+  for (const char* steps : {"null", "{}", "[]", "[1]", "[{\"step_type\": 5, \"step_index\": 0}]", "[{\"step_type\": \"a\"}]",
+                            "[{\"step_type\": \"a\", \"step_index\": 0, \"target\": [1]}]", "\"text\""}) {
+    INFO(steps);
+    const std::string job = db.scalar(std::string("INSERT INTO governance_jobs (contract_id, steps) VALUES (gen_random_uuid(), '") +
+                                      steps + "') RETURNING job_id");
+    CHECK(route(job) == "NULL NULL");
+  }
+}
