@@ -176,7 +176,8 @@ bool Daemon::start_services() {
       [this] { return fleet_->view(); }});
   fleet_ = std::make_unique<FleetWatch>(io_, *db_, settings_, who_.worker_id, FleetWatch::Hooks{
       [this] { claimer_->claim(); }, [this](store::JobToEnd job) { claimer_->claim_to_end(std::move(job)); },
-      [this] { return db_up_ && !lifecycle_->draining(); }});
+      [this] { return db_up_ && !lifecycle_->draining(); },
+      [this](const model::HealthSnapshot& snapshot) { metrics_.health_observed(snapshot); }});
   upkeep_ = std::make_unique<Upkeep>(io_, *db_, *writes_, settings_, who_, metrics_, Upkeep::Hooks{
       [this] { return jobs_->ids(); }, [this] { return db_up_; },
       [this](bool ok) { if (ok) claimer_->claim(); },

@@ -70,6 +70,7 @@ void FleetWatch::refresh() {
 
 void FleetWatch::seen(const model::HealthSnapshot& snapshot) {
   if (stopped_) return;
+  if (hooks_.observed) hooks_.observed(snapshot);
   health::ClaimView view = health::claim_view(snapshot, settings_.health.block_on);
   const bool first = !view_, changed = first || !(view == *view_);
   if (changed && !first)

@@ -32,6 +32,7 @@ class FleetWatch {
     std::function<void()> claim;                          // claim what waits (a target healthy again)
     std::function<void(store::JobToEnd)> claim_to_end;
     std::function<bool()> may_look;                       // database up, not draining
+    std::function<void(const model::HealthSnapshot&)> observed;  // every snapshot (the health gauges)
   };
   FleetWatch(boost::asio::io_context& io, DbWorker& db, const config::Settings& settings, std::string worker_id,
              Hooks hooks);

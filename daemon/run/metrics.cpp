@@ -60,6 +60,13 @@ void Metrics::health_observed(const model::HealthSnapshot& snapshot) {
   for (const auto& [name, cap] : snapshot.capabilities) health_[name] = state_value(cap.value("state", "BLOCKED"));
 }
 
+void Metrics::set_queue(long long pending, double oldest_pending_seconds, std::map<std::string, long long> by_reason) {
+  queue_known_ = true;
+  pending_ = pending;
+  oldest_pending_seconds_ = oldest_pending_seconds;
+  pending_by_reason_ = std::move(by_reason);
+}
+
 std::string Metrics::render() const {
   std::string out;
   header(out, "govjobd_jobs_claimed_total", "counter", "Jobs this daemon claimed.");
@@ -79,6 +86,14 @@ std::string Metrics::render() const {
   claim_seconds_.render(out, "govjobd_claim_latency_seconds", "");
   header(out, "govjobd_database_reconnects_total", "counter", "Reconnects of the database thread.");
   out += fmt::format("govjobd_database_reconnects_total {}\n", reconnects_);
+  if (!queue_known_) return out;
+  header(out, "govjobd_pending_jobs", "gauge", "PENDING jobs in the database (the whole fleet's queue).");
+  out += fmt::format("govjobd_pending_jobs {}\n", pending_);
+  header(out, "govjobd_oldest_pending_age_seconds", "gauge", "Age of the oldest PENDING job (0: none).");
+  out += fmt::format("govjobd_oldest_pending_age_seconds {:.3f}\n", oldest_pending_seconds_);
+  header(out, "govjobd_pending_jobs_by_reason", "gauge", "PENDING jobs by why they wait (the oldest 10,000 classified).");
+  for (const auto& [reason, n] : pending_by_reason_)
+    out += fmt::format("govjobd_pending_jobs_by_reason{{reason=\"{}\"}} {}\n", escape_label(reason), n);
   return out;
 }
 

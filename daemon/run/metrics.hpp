@@ -34,6 +34,9 @@ class Metrics {
   void set_running(int n) { running_ = n; }
   void health_observed(const model::HealthSnapshot& snapshot);
   void set_database_reconnects(int n) { reconnects_ = n; }
+  // The fleet's queue as the database says (docs/fleet.md): PENDING jobs, the oldest one's age, and PENDING
+  // jobs by why they wait (paused | contract_window | unserved | target_blocked | target_held | slots).
+  void set_queue(long long pending, double oldest_pending_seconds, std::map<std::string, long long> by_reason);
   std::string render() const;
 
  private:
@@ -44,6 +47,10 @@ class Metrics {
   int running_ = 0;
   std::map<std::string, int> health_;  // capability (and "system") -> 0 HEALTHY, 1 DEGRADED, 2 BLOCKED
   int reconnects_ = 0;
+  bool queue_known_ = false;
+  long long pending_ = 0;
+  double oldest_pending_seconds_ = 0;
+  std::map<std::string, long long> pending_by_reason_;
 };
 
 }  // namespace govjobd::run
