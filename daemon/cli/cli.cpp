@@ -5,6 +5,7 @@
 
 #include "config/config_error.hpp"
 #include "daemon/cli/commands.hpp"
+#include "daemon/cli/fleet_commands.hpp"
 #include "daemon/log/logging.hpp"
 #include "daemon/model/job_status.hpp"
 #include "daemon/run/exit_codes.hpp"
@@ -64,6 +65,10 @@ struct Parsed {
   CancelOptions cancel;
   std::optional<std::string> since;
   bool exit_when_idle = false;
+  PauseOptions pause;
+  ResumeOptions resume;
+  PausesOptions pauses;
+  bool json = false;  // status, workers
   std::function<int()> chosen;
 };
 
@@ -111,6 +116,40 @@ void add_host_commands(CLI::App& app, Parsed& p) {
       ->add_flag("--exit-when-idle", p.exit_when_idle, "Exit 0 once no PENDING job is left and nothing runs");
 }
 
+// The fleet's commands (docs/fleet.md).
+void add_fleet_commands(CLI::App& app, Parsed& p) {
+  auto* pause = command(app, p, "pause", "Pause claims of the jobs matching the filters (all jobs without any); prints its id",
+                        [&p] { return command_pause(p.common, p.pause); });
+  pause->add_option("--step-type", p.pause.step_type, "Only jobs with a step of this type");
+  pause->add_option("--target", p.pause.target, "Only jobs with a target matching this glob (* and ?)");
+  pause->add_option("--pool", p.pause.pool, "Only jobs of this pool");
+  pause->add_option("--until", p.pause.until, "Ends by itself: a duration from now (30m, 2h) or a UTC time");
+  pause->add_option("--reason", p.pause.reason, "Why (1 to 1000 characters)")->required();
+  pause->add_option("--by", p.pause.by, "Who (default: the OS user)");
+
+  auto* resume = command(app, p, "resume", "End a pause (or --all); daemons claim at once",
+                         [&p] { return command_resume(p.common, p.resume); });
+  auto* id = resume->add_option("pause_id", p.resume.pause_id, "The pause's id");
+  auto* all = resume->add_flag("--all", p.resume.all, "Every active pause");
+  id->excludes(all);
+  resume->add_option("--by", p.resume.by, "Who (default: the OS user)");
+  resume->callback([&p] {
+    if (!p.resume.pause_id && !p.resume.all) throw CLI::RequiredError("a PAUSE_ID or --all");
+    p.chosen = [&p] { return command_resume(p.common, p.resume); };
+  });
+
+  auto* pauses = command(app, p, "pauses", "List the active pauses: filters, who, why, since, until",
+                         [&p] { return command_pauses(p.common, p.pauses); });
+  pauses->add_flag("--all", p.pauses.all, "The ended ones too");
+  pauses->add_flag("--json", p.pauses.json, "One JSON object per line");
+  command(app, p, "status", "The fleet at a glance: jobs by status, why PENDING jobs wait, pauses, holds, daemons",
+          [&p] { return command_status(p.common, p.json); })
+      ->add_flag("--json", p.json, "One JSON object");
+  command(app, p, "workers", "Each daemon's row: heartbeat, state, running jobs, what it serves and sees BLOCKED",
+          [&p] { return command_workers(p.common, p.json); })
+      ->add_flag("--json", p.json, "One JSON object per line");
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -123,6 +162,7 @@ int run(int argc, char** argv) {
   command(app, p, "migrate", "Create or upgrade govjobd's schema (idempotent)", [&p] { return command_migrate(p.common); });
   add_job_commands(app, p);
   add_host_commands(app, p);
+  add_fleet_commands(app, p);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -14,7 +13,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/database_url.hpp"
-#include "config/settings_loader.hpp"
+#include "daemon/cli/command_support.hpp"
 #include "config/yaml_json.hpp"
 #include "daemon/model/job_types.hpp"
 #include "daemon/model/steps_parser.hpp"
@@ -30,18 +29,6 @@
 namespace govjobd::cli {
 
 namespace {
-
-config::Settings load_config(const CommonOptions& common) {
-  if (!common.config_path.empty()) return config::load_settings(common.config_path);
-  std::error_code ec;
-  if (std::filesystem::exists(config::kDefaultConfigPath, ec)) return config::load_settings(config::kDefaultConfigPath);
-  return config::parse_settings("", "<built-in defaults>");
-}
-
-std::unique_ptr<store::Store> open_store(const CommonOptions& common) {
-  const auto settings = load_config(common);
-  return store::Store::connect(settings.database.url, settings.database.jobs_schema);
-}
 
 std::string default_actor() {
   const passwd* pw = ::getpwuid(::geteuid());
@@ -152,8 +139,14 @@ int command_jobs_list(const CommonOptions& common, const ListOptions& options) {
 
 int command_jobs_show(const CommonOptions& common, const std::string& job_id) {
   require_uuid("job", job_id);
-  const auto job = open_store(common)->job_get(job_id);
+  const auto settings = load_config(common);
+  const auto store = open_store(settings);
+  auto job = store->job_get(job_id);
   if (!job) throw InputError(fmt::format("job {} not found", job_id));
+  // why it is not running (docs/fleet.md); none when it was claimed meanwhile
+  if ((*job)["status"] == "PENDING")
+    if (auto waiting = store->job_waiting(job_id, settings.worker.lease_timeout); !waiting.empty())
+      (*job)["waiting"] = std::move(waiting);
   fmt::print("{}\n", job->dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   return run::kExitOk;
 }

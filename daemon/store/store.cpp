@@ -35,7 +35,9 @@ constexpr const char* kPreparedQueries[] = {
     "job_cancel",  "worker_register",     "worker_heartbeat", "worker_stop",
     "job_claim",         "job_write_batch",      "job_cancel_requests", "job_reap_candidates", "job_reap",
     "jobs_pending_count", "signal_record",  "jobs_delete_terminal", "jobs_verify", "job_end_recorded",
-    "job_claim_candidates", "job_claim_isolated", "contract_columns", "jobs_to_end", "target_holds_release"};
+    "job_claim_candidates", "job_claim_isolated", "contract_columns", "jobs_to_end", "target_holds_release",
+    "pause_insert", "pause_resume", "pause_list", "job_waiting", "jobs_pending_age", "jobs_count_by_status",
+    "target_holds_list", "worker_list"};
 
 // One row of queries/job_list.sql.
 JobSummary job_summary_of(const pqxx::row& row) {

@@ -11,6 +11,7 @@
 
 #include "config/settings.hpp"
 #include "daemon/model/timestamp.hpp"
+#include "daemon/store/fleet.hpp"
 #include "daemon/store/run_store.hpp"
 #include "daemon/store/store_errors.hpp"
 
@@ -116,6 +117,19 @@ class Store {
   long long signal_record(const SignalRow& signal);  // the signal's id
   // Retention: one batch; returns how many jobs were deleted.
   int jobs_delete_terminal(const JobsDeleteTerminalParams& p);
+
+  // Operating the fleet (store_fleet.cpp, docs/fleet.md).
+  std::optional<long long> pause_create(const PauseParams& p);  // the pause_id; none: its until is not ahead
+  // The pauses ended, in order; RequestRejected for a pause_id not found or already ended. Wakes every daemon.
+  std::vector<long long> pause_resume(const PauseResumeParams& p);
+  std::vector<Pause> pause_list(bool include_ended, int limit);  // newest first
+  // Why a PENDING job is not running: one object per reason, {"reason": kWaitingReasons[i], details...}, in
+  // that order; empty when the job is not PENDING. `lease`: a worker that beat within it is live.
+  std::vector<nlohmann::json> job_waiting(const std::string& job_id, std::chrono::milliseconds lease);
+  FleetStatus fleet_status(const FleetStatusParams& p);
+  std::map<std::string, long long> jobs_count_by_status();
+  std::vector<TargetHold> target_holds_list(int limit);
+  WorkerList worker_list(std::chrono::milliseconds lease, int limit);
 
  private:
   struct Impl;
