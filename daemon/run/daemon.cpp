@@ -177,7 +177,10 @@ bool Daemon::start_services() {
   fleet_ = std::make_unique<FleetWatch>(io_, *db_, settings_, who_.worker_id, FleetWatch::Hooks{
       [this] { claimer_->claim(); }, [this](store::JobToEnd job) { claimer_->claim_to_end(std::move(job)); },
       [this] { return db_up_ && !lifecycle_->draining(); },
-      [this](const model::HealthSnapshot& snapshot) { metrics_.health_observed(snapshot); }});
+      [this](const model::HealthSnapshot& snapshot) { metrics_.health_observed(snapshot); },
+      settings_.metrics.listen.empty() ? std::function<void(const store::FleetStatus&)>() : [this](const store::FleetStatus& q) {
+        metrics_.set_queue(q.pending, q.oldest_pending_age_seconds.value_or(0), q.pending_by_reason);
+      }});
   upkeep_ = std::make_unique<Upkeep>(io_, *db_, *writes_, settings_, who_, metrics_, Upkeep::Hooks{
       [this] { return jobs_->ids(); }, [this] { return db_up_; },
       [this](bool ok) { if (ok) claimer_->claim(); },

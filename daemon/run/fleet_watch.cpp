@@ -23,7 +23,8 @@ FleetWatch::FleetWatch(asio::io_context& io, DbWorker& db, const config::Setting
       // a deadline or an unroutable job is found within a quarter of unroutable_after, at most a minute
       ends_timer_(io, [this] {
         return std::clamp(settings_.worker.unroutable_after / 4, settings_.worker.poll_interval, milliseconds(60'000));
-      }, true) {}
+      }, true),
+      queue_timer_(io, [] { return milliseconds(15'000); }, true) {}
 
 FleetWatch::~FleetWatch() { *alive_ = false; }
 
@@ -31,12 +32,29 @@ void FleetWatch::start(std::shared_ptr<health::HealthMonitor> monitor) {
   set_monitor(std::move(monitor));
   health_timer_.start([this] { refresh(); });
   ends_timer_.start([this] { look_for_ends(); });
+  if (hooks_.queue) queue_timer_.start([this] { read_queue(); });
+}
+
+// The metrics' queue gauges: the whole fleet's PENDING jobs, as the database says (govjobd status's query).
+void FleetWatch::read_queue() {
+  if (reading_queue_ || stopped_ || !hooks_.may_look()) return;
+  reading_queue_ = true;
+  db_.post([this, p = store::FleetStatusParams{settings_.worker.lease_timeout, 10'000}](store::Store& store) {
+    std::optional<store::FleetStatus> status;
+    if (auto error = error_unless_unavailable([&] { status = store.fleet_status(p); }))
+      spdlog::warn("reading the queue for the metrics failed: {}", *error);
+    asio::post(io_, [this, status = std::move(status)] {
+      reading_queue_ = false;
+      if (status && !stopped_) hooks_.queue(*status);
+    });
+  });
 }
 
 void FleetWatch::stop() {
   stopped_ = true;
   health_timer_.stop();
   ends_timer_.stop();
+  queue_timer_.stop();
 }
 
 FleetState FleetWatch::state() const {

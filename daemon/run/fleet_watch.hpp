@@ -7,6 +7,7 @@
 #include "config/settings.hpp"
 #include "daemon/run/maintenance.hpp"
 #include "daemon/run/periodic.hpp"
+#include "daemon/store/fleet.hpp"
 #include "daemon/store/run_store.hpp"
 #include "health/health_gate.hpp"
 
@@ -33,6 +34,7 @@ class FleetWatch {
     std::function<void(store::JobToEnd)> claim_to_end;
     std::function<bool()> may_look;                       // database up, not draining
     std::function<void(const model::HealthSnapshot&)> observed;  // every snapshot (the health gauges)
+    std::function<void(const store::FleetStatus&)> queue;        // the queue's figures (metrics on): every 15 s
   };
   FleetWatch(boost::asio::io_context& io, DbWorker& db, const config::Settings& settings, std::string worker_id,
              Hooks hooks);
@@ -50,6 +52,7 @@ class FleetWatch {
   void refresh();
   void seen(const model::HealthSnapshot& snapshot);
   void look_for_ends();
+  void read_queue();
 
   boost::asio::io_context& io_;
   DbWorker& db_;
@@ -58,8 +61,8 @@ class FleetWatch {
   Hooks hooks_;
   std::shared_ptr<health::HealthMonitor> monitor_;
   std::optional<health::ClaimView> view_;
-  PeriodicTimer health_timer_, ends_timer_;
-  bool refreshing_ = false, looking_ = false, stopped_ = false;
+  PeriodicTimer health_timer_, ends_timer_, queue_timer_;
+  bool refreshing_ = false, looking_ = false, reading_queue_ = false, stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // a monitor's listener may outlive this
 };
 

@@ -308,6 +308,9 @@ TEST_CASE("the metrics endpoint serves the counters in Prometheus text format", 
   insert(db);
   insert(db);
   insert(db, R"([{"step_index":0,"step_type":"fail","target":"payments"}])");
+  // one job a pause holds: the queue gauges (read when the daemon starts, then every 15 s) count it
+  db.exec("INSERT INTO govjobd.pauses (target_glob, reason, paused_by) VALUES ('frozen-*', 'freeze', 'test')");
+  insert(db, R"([{"step_index":0,"step_type":"noop","target":"frozen-1"}])");
   DaemonProcess daemon(config, db.url());
   REQUIRE(eventually([&] { return db.scalar("SELECT count(*) FROM governance_jobs WHERE status IN ('COMPLETED', 'FAILED')") == "3"; }));
   std::string body;
@@ -325,6 +328,9 @@ TEST_CASE("the metrics endpoint serves the counters in Prometheus text format", 
   CHECK_THAT(body, Catch::Contains("govjobd_health_state{capability=\"payments\"} 0"));
   CHECK_THAT(body, Catch::Contains("govjobd_claim_latency_seconds_count"));
   CHECK_THAT(body, Catch::Contains("govjobd_database_reconnects_total 0"));
+  CHECK_THAT(body, Catch::Contains("govjobd_pending_jobs_by_reason{reason=\"paused\"} 1"));
+  CHECK_THAT(body, Catch::Contains("govjobd_pending_jobs "));
+  CHECK_THAT(body, Catch::Contains("govjobd_oldest_pending_age_seconds "));
   CHECK_THAT(http_get(port, "/nothing"), Catch::StartsWith("HTTP/1.1 404"));
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit() == 0);
