@@ -4,23 +4,14 @@
 # Usage: bench/daemon_bench.sh GOVJOBD_BINARY [JOBS] [LARGEST_HISTORY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/lib/pg.sh
+source bench/lib.sh
 GOVJOBD=$1
 N=${2:-20000}
 HISTORY=${3:-1000000}
 
 trap pg_stop EXIT
-pg_start -c max_connections=100
-DB="postgresql://postgres@127.0.0.1:$PG_PORT/bench"
-pg_psql postgres -c "CREATE DATABASE bench"
-export GOVJOBD_DATABASE_URL=$DB
-"$GOVJOBD" migrate >/dev/null
+bench_cluster -c max_connections=100
 WORK=$(mktemp -d /tmp/govjobd-bench.XXXXXX)
-
-summary() {  # item measure govjobd peer target verdict: a row of scripts/bench's closing table (when it collects one);
-  # item: the issue's numbering, which orders the table
-  if [[ -n ${BENCH_SUMMARY:-} ]]; then printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$BENCH_SUMMARY"; fi
-}
 
 config() {  # concurrency
   cat >"$WORK/c$1.yaml" <<YAML
@@ -43,12 +34,6 @@ steps_json() {  # count [step_type] [parameters]
   echo "[$s]"
 }
 
-clear_jobs() {  # removes every job (transitions refuse TRUNCATE; deleting a job takes its transitions); like the
-  # peer harness before each timed phase: VACUUM ANALYZE and CHECKPOINT
-  pg_psql bench -c "DELETE FROM governance_jobs" -c "VACUUM ANALYZE governance_jobs" \
-    -c "VACUUM ANALYZE govjobd.governance_job_transitions" -c "CHECKPOINT"
-}
-
 throughput() {  # concurrency steps_per_job [step_type] [jobs] [keep: do not clear first]
   local jobs=${4:-$N}
   [[ -n ${5:-} ]] || clear_jobs
@@ -59,13 +44,9 @@ throughput() {  # concurrency steps_per_job [step_type] [jobs] [keep: do not cle
   start=$(date +%s.%N)
   "$GOVJOBD" run -c "$cfg" --exit-when-idle 2>>"$WORK/daemon.log"
   end=$(date +%s.%N)
-  # Timed as the peer harness times graphile-worker: from the first claim to the last completion, as the
-  # database recorded them; the process's wall time (start-up, connect, the idle check, exit) is shown beside.
+  # the database's times (completed_rate); the process's wall time (start-up, connect, the idle check, exit) beside
   local done secs
-  read -r done secs < <(pg_psql bench -At -F ' ' -c "
-    SELECT count(*), extract(epoch FROM max(completed_at) - min(started_at)) FROM governance_jobs
-     WHERE status = 'COMPLETED' AND started_at >= now() AT TIME ZONE 'UTC' - interval '1 hour'")
-  RATE=$(echo "$done / $secs" | bc -l)
+  read -r done secs RATE < <(completed_rate)
   printf '  %-44s %8.0f jobs/s  (%s of %s COMPLETED in %.2f s; process wall time %.2f s)\n' \
     "concurrency $1, $2-step ${3:-noop} jobs" "$RATE" "$done" "$jobs" "$secs" "$(echo "$end - $start" | bc -l)"
 }
@@ -138,32 +119,13 @@ echo "== pickup latency: idle daemon, 200 single jobs 20 ms apart, to step start
 echo "   from the commit acknowledgement (the issue's measure: the producer's next statement, an UNLOGGED"
 echo "   row stamped with clock_timestamp()), and from created_at (the enqueueing transaction's start)"
 clear_jobs  # like the peer harness before each timed phase (its latency phase starts from a new table)
-pg_psql bench -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS bench_ack" \
-  -c "CREATE UNLOGGED TABLE bench_ack (job_id uuid PRIMARY KEY, acked_at timestamp NOT NULL)"
 "$GOVJOBD" run -c "$(config 10)" 2>>"$WORK/daemon.log" &
 daemon=$!
 sleep 1
-for i in $(seq 200); do
-  echo "INSERT INTO governance_jobs (contract_id, steps, total_steps) VALUES (gen_random_uuid(), '$(steps_json 1)', 1) RETURNING job_id \\gset"
-  echo "INSERT INTO bench_ack VALUES (:'job_id', clock_timestamp() AT TIME ZONE 'UTC');"
-  echo "SELECT pg_sleep(0.02);"
-done | pg_psql bench >/dev/null
+enqueue_spaced 200 "$(steps_json 1)"
 sleep 1
 kill -TERM $daemon; wait $daemon || true
-# One query for the printed rows and the summary's: "from jobs p50 p95 p99" per measure
-pickup=$(pg_psql bench -At -F ' ' -c "
-SELECT measured_from, count(*),
-       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms))::numeric, 2),
-       round((percentile_cont(0.95) WITHIN GROUP (ORDER BY ms))::numeric, 2),
-       round((percentile_cont(0.99) WITHIN GROUP (ORDER BY ms))::numeric, 2)
-  FROM (SELECT 'commit_acknowledged' AS measured_from,
-               extract(epoch FROM ((j.step_results->0->>'started_at')::timestamp - a.acked_at)) * 1000 AS ms
-          FROM governance_jobs j JOIN bench_ack a USING (job_id) WHERE j.status = 'COMPLETED'
-        UNION ALL
-        SELECT 'created_at',
-               extract(epoch FROM ((j.step_results->0->>'started_at')::timestamp - j.created_at)) * 1000
-          FROM governance_jobs j WHERE j.status = 'COMPLETED') l
- GROUP BY measured_from ORDER BY measured_from DESC")
+pickup=$(pickup_ms)
 printf '  %-20s %5s %8s %8s %8s\n' "measured from" jobs p50_ms p95_ms p99_ms
 while read -r from jobs a b c; do printf '  %-20s %5s %8s %8s %8s\n' "$from" "$jobs" "$a" "$b" "$c"; done <<<"$pickup"
 read -r _ _ p50 p95 p99 < <(grep '^commit_acknowledged ' <<<"$pickup")
@@ -172,29 +134,15 @@ summary 2 "pickup p50 / p95 / p99, commit ack to step start" "$p50 / $p95 / $p99
   "$(awk -v a="$p50" -v b="$p99" 'BEGIN { print (a <= 1 && b <= 3) ? "met" : "missed" }')"
 
 echo "== claim cost as terminal jobs accumulate (the daemon's own claim statement for 10 jobs: EXPLAIN ANALYZE execution time, median of 20)"
-# The file's contract-gate names filled in as the store does with the gate off (sql_files.cpp, for_contracts):
-# an empty relation in place of the contracts table, the default column names
-GATE_OFF='(SELECT NULL::uuid AS "contract_id", NULL::text AS "status", NULL::text[] AS "affected_capabilities", NULL::timestamp AS "activation_window_start", NULL::timestamp AS "activation_window_end" WHERE false) AS gate_off'
-CLAIM_SQL=$(sed -e "s/@contract_table@/$GATE_OFF/g" -e 's/@contract_enabled@/false/g' -e 's/@contract\.id@/"contract_id"/g' \
-  -e 's/@contract\.status@/"status"/g' -e 's/@contract\.affected_capabilities@/"affected_capabilities"/g' \
-  -e 's/@contract\.window_start@/"activation_window_start"/g' -e 's/@contract\.window_end@/"activation_window_end"/g' \
-  daemon/store/queries/job_claim.sql)
-# The daemon's claim as a prepared statement, with the daemon's search_path (its own schema first; the file
-# names the jobs table bare, the daemon qualifies it), then `claim_execute` runs it as the daemon would.
-claim_prepare() {
-  echo "SET search_path = govjobd, public, pg_catalog, pg_temp;"
-  echo "PREPARE claim(varchar, int, bigint, bigint, uuid[], uuid, bigint, bigint, jsonb, jsonb, jsonb, bool, jsonb, bool, bool) AS $CLAIM_SQL;"
-}
-# the store's bounds; routing as a daemon with this bench's executors, every target, exclusive targets off
-claim_execute="EXECUTE claim('bench', 10, 30000, 8388608, '{}', NULL, 1000, 65536, '[\"noop\", \"true\", \"sleep\"]', '[\"*\"]', '[]', false, '[]', false, false)"
+# routing as a daemon with this bench's executors, every target, exclusive targets off
+claim10=$(claim_execute bench 10 '["noop", "true", "sleep"]' '["*"]' false)
 claim_ms() {  # the daemon's own claim statement (10 jobs of 200 PENDING), 21 times, each in a transaction of its
   # own that is rolled back (the daemon commits each claim alone): the median of the last 20
   pg_psql bench -At -c "INSERT INTO governance_jobs (contract_id, steps, total_steps)
                         SELECT gen_random_uuid(), '$(steps_json 1)', 1 FROM generate_series(1, 200)" >/dev/null
   { claim_prepare
-    for i in $(seq 21); do echo "BEGIN;"; echo "EXPLAIN ANALYZE $claim_execute;"; echo "ROLLBACK;"; done; } \
-    | pg_psql bench -At | awk '/Execution Time/ {print $3}' | tail -n 20 | sort -n | sed -n 10,11p \
-    | awk '{s += $1} END {printf "%.3f", s / 2}'
+    for i in $(seq 21); do echo "BEGIN;"; echo "EXPLAIN ANALYZE $claim10;"; echo "ROLLBACK;"; done; } \
+    | pg_psql bench -At | percentiles_ms | cut -d' ' -f1
 }
 history=0 CLAIM_MS=() GROWTH_RATES=() GROWTH_SIZES=()
 for size in 1000 100000 "$HISTORY"; do
@@ -220,7 +168,7 @@ summary 5 "claim latency at $(IFS=/; echo "${GROWTH_SIZES[*]}" | sed "s|/| / |g"
   "<= 1.5x at 1000000" "$( ((HISTORY >= 1000000)) || echo "(smaller history) ")$(awk -v g="$growth" 'BEGIN { print (g <= 1.5) ? "met" : "missed" }')"
 summary 5 "jobs/s at concurrency 10 with those terminal rows" "$(IFS=/; echo "${GROWTH_RATES[*]}" | sed 's|/| / |g')" "" "" ""
 echo "  the claim's plan with $history terminal rows:"
-{ claim_prepare; echo "EXPLAIN (COSTS OFF) $claim_execute;"; } \
+{ claim_prepare; echo "EXPLAIN (COSTS OFF) $claim10;"; } \
   | pg_psql bench -At | sed 's/^/    /'
 
 echo "== idle cost: a daemon with nothing to do, default intervals (poll 2s, heartbeat 5s), ${IDLE_SECONDS:=60} s"
