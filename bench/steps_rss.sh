@@ -11,7 +11,7 @@ export GOVJOBD_DATABASE_URL=$DB
 psql() { command psql "$DB" -v ON_ERROR_STOP=1 -qAt "$@"; }
 psql -c "DELETE FROM governance_jobs" >/dev/null
 cat >"$WORK/rss.yaml" <<YAML
-worker: {id: rss-bench-$$, concurrency: $STEPS, poll_interval: 200ms}
+worker: {id: rss-bench-$$, concurrency: $STEPS, poll_interval: 200ms, exclusive_targets: false}
 logging: {level: warn}
 health: {system: {enabled: false}}
 executors:

@@ -100,7 +100,8 @@ void Claimer::claimed(store::ClaimResult result, bool failed, int asked_for, std
   }
   metrics_.jobs_claimed(static_cast<int>(result.jobs.size()),
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - asked_at).count());
-  const bool full = static_cast<int>(result.jobs.size()) == asked_for;
+  // a claim that made progress but left picked jobs for their targets asks again at once, like a full one
+  const bool full = static_cast<int>(result.jobs.size()) == asked_for || (result.dropped > 0 && !result.jobs.empty());
   claim_later(result, failed, full);
   for (auto& job : result.jobs) hooks_.start_job(std::move(job));
   if (full || again_) return claim();

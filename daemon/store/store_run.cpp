@@ -40,6 +40,7 @@ void add_claimed(const pqxx::result& rows, const std::optional<std::string>& con
     }
     out.partial_holds += r[14].is_null() ? 0 : r[14].as<long long>();
     out.left_behind = out.left_behind || (!r[15].is_null() && r[15].as<bool>());
+    out.dropped += r[16].is_null() ? 0 : r[16].as<long long>();
     if (r[13].is_null()) continue;
     const double seconds = r[13].as<double>();
     out.window_opens_in = std::chrono::milliseconds(static_cast<long long>(std::clamp(seconds, 0.0, 1e9) * 1000.0));

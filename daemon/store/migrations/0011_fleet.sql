@@ -92,7 +92,7 @@ CREATE TABLE IF NOT EXISTS govjobd.pauses (
 CREATE INDEX IF NOT EXISTS pauses_active_idx ON govjobd.pauses (pause_id) WHERE resumed_at IS NULL;
 
 -- What each daemon serves (its config) and sees BLOCKED (its latest health snapshot), for routing the
--- fleet's jobs, `govjobd workers` and `jobs show`. serves_targets: globs; NULL serves every target.
+-- fleet's jobs, `govjobd workers` and `jobs show`. serves_targets: globs (a daemon serving every target writes {*}).
 ALTER TABLE govjobd.govjobd_workers
     ADD COLUMN IF NOT EXISTS serves_step_types text[],
     ADD COLUMN IF NOT EXISTS serves_targets    text[],

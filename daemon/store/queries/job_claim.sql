@@ -106,11 +106,12 @@ WITH me AS MATERIALIZED (
 -- left PENDING for it), how many holds were taken for jobs left PENDING (another claim got one of their other
 -- targets first: they must go), and whether PENDING jobs remain that this claim did not take (held, BLOCKED,
 -- paused, another daemon's, or more than asked for: an idle daemon then claims again at its next poll, as no
--- NOTIFY tells it that a hold was released or a target is healthy again)
+-- NOTIFY tells it that a hold was released or a target is healthy again), and how many picked jobs it left
+-- PENDING for their targets
 (SELECT c.job_id::text, c.contract_id::text, CASE WHEN size.bytes <= $4::bigint THEN size.text END, c.timeout_at,
         c.started_at, c.current_step_index, size.bytes, coalesce(p.found, false), p.status, p.capabilities,
         p.capabilities_count, p.window_start, p.window_end, NULL::float8 AS window_opens_in, NULL::bigint AS partial,
-        NULL::bool AS left_behind
+        NULL::bool AS left_behind, NULL::bigint AS dropped
    FROM claimed c
    JOIN runnable p ON p.job_id = c.job_id
   CROSS JOIN LATERAL (SELECT t AS text, octet_length(t)::bigint AS bytes FROM (SELECT c.steps::text AS t) s) size
@@ -121,4 +122,7 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, N
        (SELECT count(*) FROM held h WHERE h.job_id NOT IN (SELECT job_id FROM runnable)),
        -- the claimed rows are still PENDING in this statement's snapshot: at most $2 + 1 index entries read
        (SELECT count(*) FROM (SELECT 1 FROM governance_jobs q WHERE q.status = 'PENDING' LIMIT $2::int + 1) q)
-           > (SELECT count(*) FROM runnable)
+           > (SELECT count(*) FROM runnable),
+       -- picked but left PENDING for a target another picked job or another claim took: the next claim may
+       -- take the jobs behind them at once
+       (SELECT count(*) FROM picked) - (SELECT count(*) FROM runnable)
