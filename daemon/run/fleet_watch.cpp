@@ -106,11 +106,11 @@ void FleetWatch::look_for_ends() {
   store::JobsToEndParams p{worker_id_, settings_.worker.lease_timeout, settings_.worker.unroutable_after, 100};
   db_.post([this, p](store::Store& store) {
     std::vector<store::JobToEnd> jobs;
-    if (auto error = error_unless_unavailable([&] {
-          jobs = store.jobs_to_end(p);
-          store.target_holds_release();  // holds a crash left between a claim and their release
-        }))
+    if (auto error = error_unless_unavailable([&] { jobs = store.jobs_to_end(p); }))
       spdlog::error("looking for PENDING jobs past their deadline or served by no live daemon failed: {}", *error);
+    // holds a crash left between a claim and their release
+    if (auto error = error_unless_unavailable([&] { store.target_holds_release(); }))
+      spdlog::error("releasing stale target holds failed: {}", *error);
     asio::post(io_, [this, jobs = std::move(jobs)]() mutable {
       looking_ = false;
       if (stopped_) return;

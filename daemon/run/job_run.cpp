@@ -136,13 +136,15 @@ std::optional<EndReason> JobRun::preflight() {
   auto parsed = model::parse_steps_text(*job_.steps_json);
   if (!parsed.ok()) return EndReason::of(Kind::InvalidSteps, std::nullopt, parsed.problems_text());
   steps_ = std::move(parsed.steps);
-  if (job_.forced) {  // claimed whatever its routing, only to end it (docs/fleet.md)
-    if (job_.timeout_at && *job_.timeout_at <= model::now_utc())
-      return EndReason::of(Kind::JobTimeoutBeforeStart, std::nullopt, model::format_timestamp(*job_.timeout_at));
+  // Claimed whatever its routing, pauses and holds only to end it (docs/fleet.md): it never runs a step, even
+  // when this host's clock is behind the database's that saw its deadline pass, or the writer moved it since.
+  if (job_.forced) {
     if (job_.unserved_step_type)  // the creator's rule for a type nobody has a handler for: that step FAILED
       for (const auto& step : steps_)
         if (step.step_type == *job_.unserved_step_type) return EndReason::of(Kind::NoHandler, step.step_index, step.step_type);
     if (job_.unserved) return EndReason::of(Kind::Unserved, std::nullopt, *job_.unserved);
+    return EndReason::of(Kind::JobTimeoutBeforeStart, std::nullopt,
+                         job_.timeout_at ? model::format_timestamp(*job_.timeout_at) : "NULL: cleared after it passed");
   }
   ContractDecision contract = decide_contract(*job_.contract_id, job_.contract, steps_, job_.started_at);
   tally_.contract_gate = std::move(contract.evidence);

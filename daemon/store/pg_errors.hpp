@@ -2,6 +2,7 @@
 
 // Private to daemon/store: turns libpqxx exceptions into the store's own error types.
 
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -21,6 +22,20 @@ std::string first_line(const std::string& message);
 inline bool transient(const pqxx::sql_error& e) {
   const std::string& state = e.sqlstate();
   return state.starts_with("08") || state.starts_with("57") || state == "55P03" || state.empty();
+}
+
+// A periodic read (the fleet's looks at the queue) that ran out of statement_timeout: running it again at once
+// would time out again and hold the database thread that claims, so the round is skipped, as an error the
+// caller logs, and the next period tries again.
+template <class F>
+auto skipped_on_timeout(const char* round, F&& f) -> decltype(f()) {
+  try {
+    return std::forward<F>(f)();
+  } catch (const pqxx::sql_error& e) {
+    if (e.sqlstate() == "57014")
+      throw std::runtime_error(std::string(round) + " ran out of statement_timeout, this round skipped: " + first_line(e.what()));
+    throw;
+  }
 }
 
 // Runs f; a broken connection or a transaction PostgreSQL rolled back (deadlock, serialization) becomes

@@ -96,7 +96,7 @@ std::vector<nlohmann::json> Store::job_waiting(const std::string& job_id, std::c
 }
 
 FleetStatus Store::fleet_status(const FleetStatusParams& p) {
-  return translate_errors([&] {
+  return translate_errors([&] { return detail::skipped_on_timeout("the queue's status", [&] {
     pqxx::read_transaction r(impl_->conn);
     FleetStatus out;
     const auto age = r.exec_prepared1("jobs_pending_age");
@@ -113,7 +113,7 @@ FleetStatus Store::fleet_status(const FleetStatusParams& p) {
       ++out.pending_by_reason[row[1].c_str()];
     }
     return out;
-  });
+  }); });
 }
 
 std::map<std::string, long long> Store::jobs_count_by_status() {

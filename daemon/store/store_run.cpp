@@ -185,8 +185,14 @@ ClaimResult Store::job_claim(const JobClaimParams& p) {
                                   model::kMaxContractCapabilities, model::kMaxContractCapabilitiesBytes, step_types,
                                   targets, pools, p.exclusive_targets, blocked, p.host_blocked, p.force),
                   contract_table, out);
-      // holds of jobs left PENDING: released at once (another claim waits for none of them)
-      if (out.partial_holds > 0) w.exec_prepared("target_holds_release");
+      // holds of jobs left PENDING: released at once (another claim waits for none of them). The claim has
+      // committed: a failure here must not lose its jobs; the periodic sweep releases what is left.
+      if (out.partial_holds > 0) {
+        try {
+          w.exec_prepared("target_holds_release");
+        } catch (const std::exception&) {
+        }
+      }
     };
     try {
       ClaimResult out;
@@ -308,20 +314,20 @@ int Store::job_reap(const JobReapParams& p, const std::function<ReapDecision(con
 }
 
 std::vector<JobToEnd> Store::jobs_to_end(const JobsToEndParams& p) {
-  return translate_errors([&] {
+  return translate_errors([&] { return detail::skipped_on_timeout("the look for jobs to end", [&] {
     pqxx::read_transaction r(impl_->conn);
     std::vector<JobToEnd> out;
     for (const auto& row : r.exec_prepared("jobs_to_end", p.worker_id, p.lease.count(), p.unroutable_after.count(), p.limit))
       out.push_back({row[0].c_str(), text_or_null(row[1]), text_or_null(row[2])});
     return out;
-  });
+  }); });
 }
 
 int Store::target_holds_release() {
-  return translate_errors([&] {
+  return translate_errors([&] { return detail::skipped_on_timeout("the release of stale target holds", [&] {
     pqxx::nontransaction w(impl_->conn);
     return static_cast<int>(w.exec_prepared("target_holds_release").affected_rows());
-  });
+  }); });
 }
 
 long long Store::jobs_pending_count() {

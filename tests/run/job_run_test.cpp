@@ -36,8 +36,9 @@ struct Harness {
   }
 
   void start_with(const std::string& steps_json, std::optional<model::Timestamp> timeout_at = std::nullopt,
-                  const std::string& fault = "") {
+                  const std::string& fault = "", bool forced = false) {
     store::ClaimedJob claimed;
+    claimed.forced = forced;
     claimed.job_id = "00000000-0000-0000-0000-000000000001";
     claimed.contract_id = "00000000-0000-0000-0000-0000000000c1";
     claimed.steps_json = steps_json;
@@ -238,6 +239,17 @@ TEST_CASE("JobRun: a step type with no handler fails that step in the creator's 
   CHECK(h.statuses_in_end() == std::vector<std::string>{"SKIPPED", "FAILED", "SKIPPED"});
   CHECK(h.end().append_results[1]["error"] == "No handler registered for step type: missing");
   CHECK(h.counted("FAILED", "invalid_job"));
+}
+
+TEST_CASE("JobRun: a job claimed only to end it never runs a step, even when this host's clock says its deadline is ahead", "[jobrun]") {
+  Harness h;
+  // the database saw timeout_at pass; this host's clock is behind (or the writer moved it): still no step runs
+  const auto ahead = model::now_utc() + std::chrono::minutes(5);
+  h.start_with(R"([{"step_index":0,"step_type":"noop","target":"a","parameters":{}}])", ahead, "", true);
+  CHECK(h.steps->ran.empty());
+  CHECK(h.end().terminal_status == "FAILED");
+  CHECK_THAT(h.end().status_reason.value_or(""), Catch::StartsWith("job timeout exceeded before it started"));
+  CHECK(h.statuses_in_end() == std::vector<std::string>{"SKIPPED"});
 }
 
 TEST_CASE("JobRun: every executed step's output carries target, step_type, handler and executed_at, which the step cannot forge", "[jobrun]") {
