@@ -15,8 +15,12 @@ WITH live AS (
      WHERE w.stopped_at IS NULL AND w.serves_step_types IS NOT NULL
        AND w.heartbeat_at > (now() AT TIME ZONE 'UTC') - make_interval(secs => $2::bigint / 1000.0)
 ), me AS (
+    -- this daemon beat within its lease and without a break for unroutable_after: after an outage that
+    -- silenced everyone (every heartbeat old, so nobody "live"), nothing is failed until the fleet had that
+    -- long to beat again (a heartbeat after a gap longer than the lease restarts alive_since)
     SELECT 1 FROM govjobd_workers
      WHERE worker_id = $1 AND alive_since < (now() AT TIME ZONE 'UTC') - make_interval(secs => $3::bigint / 1000.0)
+       AND heartbeat_at > (now() AT TIME ZONE 'UTC') - make_interval(secs => $2::bigint / 1000.0)
 ), paused AS MATERIALIZED (
     SELECT p.step_type, p.target_glob, p.pool FROM pauses p
      WHERE p.resumed_at IS NULL AND (p.until IS NULL OR p.until > now() AT TIME ZONE 'UTC')
