@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/run/db_worker.hpp"
+#include "daemon/run/fleet_watch.hpp"
 #include "daemon/run/metrics.hpp"
 
 namespace govjobd::run {
@@ -58,9 +59,10 @@ store::JobClaimParams Claimer::params(int limit) const {
   p.lease = settings_.worker.lease_timeout;
   p.max_steps_bytes = settings_.worker.max_job_bytes;
   p.excluded = {unclaimable_.begin(), unclaimable_.end()};
-  for (const auto& [step_type, executor] : settings_.executors) p.step_types.push_back(step_type);
-  p.targets = settings_.worker.targets;
-  p.pools = settings_.worker.pools;
+  store::WorkerServes serves = serves_of(settings_);  // what the worker row says it serves, the same
+  p.step_types = std::move(serves.step_types);
+  p.targets = std::move(serves.targets);
+  p.pools = std::move(serves.pools);
   p.exclusive_targets = settings_.worker.exclusive_targets;
   if (hooks_.health_view) {
     health::ClaimView view = hooks_.health_view();

@@ -57,12 +57,18 @@ void FleetWatch::stop() {
   queue_timer_.stop();
 }
 
+store::WorkerServes serves_of(const config::Settings& settings) {
+  store::WorkerServes serves;
+  for (const auto& [step_type, executor] : settings.executors) serves.step_types.push_back(step_type);
+  serves.targets = settings.worker.targets;
+  serves.pools = settings.worker.pools;
+  serves.concurrency = settings.worker.concurrency;
+  return serves;
+}
+
 FleetState FleetWatch::state() const {
   FleetState fleet;
-  for (const auto& [step_type, executor] : settings_.executors) fleet.serves.step_types.push_back(step_type);
-  fleet.serves.targets = settings_.worker.targets;
-  fleet.serves.pools = settings_.worker.pools;
-  fleet.serves.concurrency = settings_.worker.concurrency;
+  fleet.serves = serves_of(settings_);
   if (view_) {
     fleet.blocked_targets = view_->blocked_targets;
     fleet.host_blocked = view_->host_blocked;

@@ -22,6 +22,9 @@ namespace govjobd::run {
 
 class DbWorker;
 
+// What a daemon with these settings serves (docs/fleet.md): what its claims ask for and its worker row records.
+store::WorkerServes serves_of(const config::Settings& settings);
+
 // The daemon's part in the fleet (docs/fleet.md), on the loop:
 //   - health-aware claiming: a health snapshot in the background every poll interval, whose BLOCKED targets
 //     (or host) the claims avoid and the heartbeat records; no claim before the first one is in;
