@@ -105,6 +105,15 @@ TEST_CASE("fleet: a job no live daemon serves ends FAILED naming what is missing
   CHECK(job_of(db, target).at("status_reason") == "no live daemon serves target db-1");
   CHECK(step_statuses(job_of(db, target)) == std::vector<std::string>{"SKIPPED"});
   CHECK(job_of(db, pool).at("status_reason") == "no live daemon serves pool red");
+  // what the creator's audit reads of such an end: its evidence in the creator's format, the reason the row's
+  for (const auto& id : {type, target, pool}) {
+    const json job = job_of(db, id);
+    const json& e = job.at("execution_evidence");
+    CHECK(e.at("job_id") == id);
+    CHECK(e.at("final_status") == "FAILED");
+    CHECK(e.at("final_reason") == job.at("status_reason"));
+    CHECK(e.at("step_results").size() == job.at("step_results").size());
+  }
   CHECK(status_of(db, malformed) == "FAILED");
   CHECK_THAT(job_of(db, malformed).at("status_reason").get<std::string>(), Catch::StartsWith("invalid steps: "));
   a->signal(SIGTERM);
