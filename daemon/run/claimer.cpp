@@ -1,5 +1,8 @@
 #include "daemon/run/claimer.hpp"
 
+#include <algorithm>
+#include <utility>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -22,12 +25,12 @@ Claimer::Claimer(asio::io_context& io, DbWorker& db, const config::Settings& set
                  Metrics& metrics, Hooks hooks)
     : io_(io), db_(db), settings_(settings), worker_id_(std::move(worker_id)), metrics_(metrics),
       hooks_(std::move(hooks)), throttle_timer_(std::make_unique<Timer>(io)),
-      later_timer_(std::make_unique<Timer>(io)) {}
+      later_timer_(std::make_unique<Timer>(io)), ranks_(worker_id_) {}
 
 Claimer::~Claimer() = default;
 
 void Claimer::claim() {
-  if (!hooks_.may_claim()) return;
+  if (!hooks_.may_claim()) return pass_on(std::exchange(wakes_, {}));
   if (in_flight_) {
     again_ = true;
     return;
@@ -38,17 +41,66 @@ void Claimer::claim() {
   const Load load = hooks_.load();
   const int free = throttle_.allowed(std::min(concurrency - load.executing, 2 * concurrency - load.running),
                                      load.executing, ClaimThrottle::Clock::now());
-  if (free <= 0) return;
+  if (free <= 0) {
+    may_wait_ = true;  // claims when a slot frees
+    return pass_on(std::exchange(wakes_, {}));
+  }
   in_flight_ = true;
   again_ = false;
   const auto asked_at = std::chrono::steady_clock::now();
-  db_.post([this, free, asked_at, params = params(free)](store::Store& store) {
+  db_.post([this, free, asked_at, params = params(free), wakes = std::exchange(wakes_, {})](store::Store& store) mutable {
     store::ClaimResult result;
     const auto error = error_unless_unavailable([&] { result = store.job_claim(params); });
     if (error) spdlog::error("claim failed: {}", *error);
-    asio::post(io_, [this, free, asked_at, failed = error.has_value(), result = std::move(result)]() mutable {
-      claimed(std::move(result), failed, free, asked_at);
+    asio::post(io_, [this, free, asked_at, failed = error.has_value(), result = std::move(result),
+                     wakes = std::move(wakes)]() mutable {
+      claimed(std::move(result), failed, free, asked_at, std::move(wakes));
     });
+  });
+}
+
+void Claimer::wake(std::string_view payload) {
+  const auto wake = WakeRanks::parse(payload);
+  if (!wake) return claim();
+  switch (ranks_.act_on(*wake)) {
+    case WakeRanks::Act::Claim:
+      if (wakes_.size() < kMaxWakes) wakes_.push_back(*wake);
+      return claim();
+    case WakeRanks::Act::Backup:
+      if (backups_.size() < kMaxWakes) backups_.insert(wake->job_id);
+      else claim();
+      return;
+    case WakeRanks::Act::Ignore: return;
+  }
+}
+
+void Claimer::slot_freed() {
+  if (may_wait_ || left_behind_) claim_soon();
+}
+
+void Claimer::on_beat(std::vector<std::string> live_workers, const std::vector<std::string>& still_pending) {
+  const bool someone_left = ranks_.set_live(std::move(live_workers));
+  // a job still PENDING a heartbeat after its wake: the daemon whose turn it was did not take it (busy, dead)
+  if (someone_left || !still_pending.empty()) claim();
+}
+
+std::vector<std::string> Claimer::take_backups() {
+  std::vector<std::string> jobs(backups_.begin(), backups_.end());
+  backups_.clear();
+  return jobs;
+}
+
+void Claimer::pass_on(std::vector<WakeRanks::Wake> wakes) {
+  // the last rank passes to every daemon; once every daemon had its turn nobody passes again (a job held or
+  // BLOCKED everywhere waits for the release's NOTIFY or the poll, as before)
+  const int last = std::min<int>(WakeRanks::kRanks, static_cast<int>(ranks_.live()) - 1);
+  std::erase_if(wakes, [last](const WakeRanks::Wake& w) { return w.rank >= last; });
+  if (wakes.empty()) return;
+  for (auto& w : wakes) ++w.rank;
+  db_.post([wakes = std::move(wakes)](store::Store& store) {
+    for (const auto& w : wakes)
+      if (auto error = error_unless_unavailable([&] { store.job_wake_pass(w.job_id, WakeRanks::payload(w)); }))
+        spdlog::warn("job {} step - passing its wake to the next daemon failed: {}", w.job_id, *error);
   });
 }
 
@@ -92,8 +144,14 @@ void Claimer::claim_to_end(store::JobToEnd job) {
   });
 }
 
-void Claimer::claimed(store::ClaimResult result, bool failed, int asked_for, std::chrono::steady_clock::time_point asked_at) {
+void Claimer::claimed(store::ClaimResult result, bool failed, int asked_for, std::chrono::steady_clock::time_point asked_at,
+                      std::vector<WakeRanks::Wake> wakes) {
   in_flight_ = false;
+  // the wakes this claim did not take go to the next rank (whether anyone took them, the pass reads)
+  std::erase_if(wakes, [&result](const WakeRanks::Wake& w) {
+    return std::any_of(result.jobs.begin(), result.jobs.end(), [&w](const store::ClaimedJob& j) { return j.job_id == w.job_id; });
+  });
+  pass_on(std::move(wakes));
   if (!failed) left_behind_ = result.left_behind;
   for (const auto& [id, message] : result.unclaimable) {
     // never claimed again by this daemon: a claim that fails on a row must not fail in a loop
@@ -104,6 +162,7 @@ void Claimer::claimed(store::ClaimResult result, bool failed, int asked_for, std
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - asked_at).count());
   // a claim that made progress but left picked jobs for their targets asks again at once, like a full one
   const bool full = static_cast<int>(result.jobs.size()) == asked_for || (result.dropped > 0 && !result.jobs.empty());
+  if (!failed) may_wait_ = full;
   claim_later(result, failed, full);
   for (auto& job : result.jobs) hooks_.start_job(std::move(job));
   if (full || again_) return claim();

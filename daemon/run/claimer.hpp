@@ -4,9 +4,12 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "config/settings.hpp"
 #include "daemon/run/claim_throttle.hpp"
+#include "daemon/run/wake.hpp"
 #include "daemon/store/run_store.hpp"
 #include "health/health_gate.hpp"
 
@@ -41,6 +44,15 @@ class Claimer {
   ~Claimer();
 
   void claim();
+  // A NOTIFY on govjobd_jobs: claims, or leaves the job to the daemon ranked first for it (WakeRanks).
+  void wake(std::string_view payload);
+  // A slot is free (a job ends): claims when jobs may wait for it (the last claim was full, a wake came while
+  // every slot was taken, jobs were left behind), and only then: an idle fleet sends no claim per ended job.
+  void slot_freed();
+  // The heartbeat read the live workers and which of the jobs this daemon is backup for are still PENDING.
+  void on_beat(std::vector<std::string> live_workers, const std::vector<std::string>& still_pending);
+  // The jobs to ask the next heartbeat about (and forget).
+  std::vector<std::string> take_backups();
   // Claims one PENDING job whatever its routing, to end it: its deadline passed, or no live daemon serves it.
   void claim_to_end(store::JobToEnd job);
   // After the handlers already queued (the other jobs that ended in the same write): one claim for all the
@@ -54,11 +66,14 @@ class Claimer {
   void stop();
 
  private:
-  void claimed(store::ClaimResult result, bool failed, int asked_for, std::chrono::steady_clock::time_point asked_at);
+  void claimed(store::ClaimResult result, bool failed, int asked_for, std::chrono::steady_clock::time_point asked_at,
+               std::vector<WakeRanks::Wake> wakes);
   // Claims again later without being asked: when an activation window opens (the contract gate left jobs
   // PENDING for it; at the latest after a poll interval, in case a window moved) or after a failed claim.
   void claim_later(const store::ClaimResult& result, bool failed, bool full);
   store::JobClaimParams params(int limit) const;
+  // Hands the wakes this daemon cannot act on to the next rank (queries/job_wake_pass.sql).
+  void pass_on(std::vector<WakeRanks::Wake> wakes);
 
   boost::asio::io_context& io_;
   DbWorker& db_;
@@ -70,7 +85,11 @@ class Claimer {
   struct Timer;
   std::unique_ptr<Timer> throttle_timer_;
   std::unique_ptr<Timer> later_timer_;
-  bool in_flight_ = false, again_ = false, posted_ = false, left_behind_ = false;
+  bool in_flight_ = false, again_ = false, posted_ = false, left_behind_ = false, may_wait_ = false;
+  WakeRanks ranks_;
+  std::vector<WakeRanks::Wake> wakes_;            // this daemon's turn: for the next claim
+  std::set<std::string> backups_;                 // this daemon is next after the one whose turn it is
+  static constexpr std::size_t kMaxWakes = 1'000;  // beyond: claim as for a statement of many
   // Rows a claim failed on even alone: left out of every later claim (bounded; a restart tries them again).
   static constexpr std::size_t kMaxUnclaimable = 10'000;
   std::set<std::string> unclaimable_;

@@ -103,7 +103,7 @@ Daemon::Daemon(config::Settings settings, DaemonOptions options)
 
 RunEnv Daemon::env() {
   return RunEnv{steps_, health_, writer_, settings_.health.block_on, who_.worker_id, who_.host, &metrics_,
-                [this] { claimer_->claim_soon(); }, settings_.worker.max_job_bytes,
+                [this] { claimer_->slot_freed(); }, settings_.worker.max_job_bytes,
                 [this](bool spawned) { claimer_->on_spawn_report(spawned); }, fault_after_step_type_};
 }
 
@@ -188,7 +188,14 @@ bool Daemon::start_services() {
         if (const int strays = child_reaper_->reap_strays(); strays > 0)
           spdlog::warn("reaped {} stray processes that had left their step's process group", strays);
       },
-      [this] { return fleet_->state(); }});
+      [this] {
+        FleetState fleet = fleet_->state();
+        fleet.backup_for = claimer_->take_backups();
+        return fleet;
+      },
+      [this](std::vector<std::string> live, std::vector<std::string> pending) {
+        claimer_->on_beat(std::move(live), pending);
+      }});
   notifications_ = std::make_unique<Notifications>(io_, settings_.database.url, Notifications::Hooks{
       [this] { claimer_->claim(); jobs_->read_cancel_requests(); },
       [this](const store::Notification& n) { on_notification(n); }});
@@ -248,7 +255,7 @@ void Daemon::on_db_state(bool& connection_up, bool up) {
 }
 
 void Daemon::on_notification(const store::Notification& n) {
-  if (n.channel == "govjobd_jobs") return claimer_->claim();
+  if (n.channel == "govjobd_jobs") return claimer_->wake(n.payload);
   if (n.channel == "govjobd_cancel" && jobs_->contains(n.payload)) jobs_->read_cancel_requests();
 }
 
@@ -282,7 +289,7 @@ void Daemon::on_job_finished() {
   ++finished_;
   lifecycle_->status(finished_);
   if (lifecycle_->draining()) return lifecycle_->job_finished();
-  claimer_->claim_soon();
+  claimer_->slot_freed();
 }
 
 // The one way down: timers and listeners stop, the worker row says stopped, the loop ends.

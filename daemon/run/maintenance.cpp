@@ -19,8 +19,11 @@ Heartbeat::Outcome Heartbeat::run_once(MaintenanceStore& store, const std::vecto
   Outcome out;
   // a lost connection goes through: the database thread runs the round again after the reconnect
   const auto error = error_unless_unavailable([&] {
-    if (!store.worker_heartbeat({who_.worker_id, running, lease_, fleet.blocked_targets, fleet.host_blocked, fleet.serves})
-             .worker_known) {
+    auto beat = store.worker_heartbeat(
+        {who_.worker_id, running, lease_, fleet.blocked_targets, fleet.host_blocked, fleet.serves, fleet.backup_for});
+    out.live_workers = std::move(beat.live_workers);
+    out.still_pending = std::move(beat.still_pending);
+    if (!beat.worker_known) {
       store.worker_register(who_.worker_id, who_.host, who_.pid, who_.version, fleet.serves);
       out.registered = true;
     }

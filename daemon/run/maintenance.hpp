@@ -43,6 +43,7 @@ struct FleetState {
   store::WorkerServes serves;
   std::optional<std::vector<std::string>> blocked_targets;  // none: no snapshot yet
   bool host_blocked = false;
+  std::vector<std::string> backup_for;  // jobs this daemon was woken as backup for (daemon/run/wake.hpp)
 };
 
 class Heartbeat {
@@ -51,6 +52,8 @@ class Heartbeat {
     bool ok = false;            // the beat committed: the leases of `running` are renewed
     bool registered = false;    // the worker's row was gone (deleted by hand): registered again
     std::string error;          // why it failed, when it did not commit
+    std::vector<std::string> live_workers;   // as the beat read them
+    std::vector<std::string> still_pending;  // of FleetState::backup_for
   };
   Heartbeat(WorkerIdentity who, std::chrono::milliseconds lease) : who_(std::move(who)), lease_(lease) {}
   // A lost connection (store::DatabaseUnavailable) goes through: the database thread runs the round again.

@@ -65,8 +65,9 @@ void Upkeep::beat() {
     StoreMaintenance adapter(store);
     const auto out = service.run_once(adapter, running, fleet);
     if (!out.error.empty()) spdlog::error("heartbeat failed: {}", out.error);
-    asio::post(io_, [this, ok = out.ok] {
+    asio::post(io_, [this, ok = out.ok, live = out.live_workers, pending = out.still_pending]() mutable {
       heartbeat_in_flight_ = false;
+      if (ok && hooks_.beat_read) hooks_.beat_read(std::move(live), std::move(pending));
       if (ok == heartbeat_ok_) return;
       heartbeat_ok_ = ok;
       if (!ok) spdlog::warn("heartbeats fail: no new claims until one succeeds");

@@ -23,6 +23,8 @@ class Upkeep {
     std::function<void(bool ok)> heartbeat_changed;      // heartbeats began to fail, or succeed again
     std::function<void()> before_heartbeat;              // at each beat, on the loop (stray children reaped)
     std::function<FleetState()> fleet;                   // what the heartbeat records of routing and health
+    // what a committed beat read: the live workers, and which jobs this daemon is backup for are still PENDING
+    std::function<void(std::vector<std::string>, std::vector<std::string>)> beat_read;
   };
   Upkeep(boost::asio::io_context& io, DbWorker& db, DbWorker& writes, const config::Settings& settings,
          WorkerIdentity who, Metrics& metrics, Hooks hooks);

@@ -127,10 +127,13 @@ struct WorkerHeartbeatParams {
   std::optional<std::vector<std::string>> blocked_targets;
   bool host_blocked = false;
   std::optional<WorkerServes> serves;  // what it serves now (none: unchanged)
+  std::vector<std::string> backup_for;  // jobs it was woken as backup for: which are still PENDING?
 };
 
 struct HeartbeatResult {
   bool worker_known = false;  // false: no row for this worker (it must register again)
+  std::vector<std::string> live_workers;   // heartbeat within the lease, not stopped, sorted (at most 1,000)
+  std::vector<std::string> still_pending;  // of backup_for
 };
 
 struct CancelRequest {

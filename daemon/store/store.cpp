@@ -37,7 +37,7 @@ constexpr const char* kPreparedQueries[] = {
     "jobs_pending_count", "signal_record",  "jobs_delete_terminal", "jobs_verify", "job_end_recorded",
     "job_claim_candidates", "job_claim_isolated", "contract_columns", "jobs_to_end", "target_holds_release",
     "pause_insert", "pause_resume", "pause_list", "job_waiting", "jobs_pending_age", "jobs_count_by_status",
-    "target_holds_list", "worker_list"};
+    "target_holds_list", "worker_list", "job_wake_pass"};
 
 // One row of queries/job_list.sql.
 JobSummary job_summary_of(const pqxx::row& row) {

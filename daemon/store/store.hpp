@@ -103,6 +103,8 @@ class Store {
   std::vector<JobToEnd> jobs_to_end(const JobsToEndParams& p);
   // Target holds whose job is not RUNNING (a claim that got only part of a job's targets, an end not ours).
   int target_holds_release();
+  // Wakes the next daemon for a new job this one did not take, while the job is PENDING (job_wake_pass.sql).
+  void job_wake_pass(const std::string& job_id, const std::string& payload);
   // All in one transaction (one commit for the batch), one statement per round (queries/job_write_batch.sql);
   // when the batch fails, each write is retried in a transaction of its own.
   std::vector<WriteResult> job_write_batch(const std::vector<JobWrite>& writes);

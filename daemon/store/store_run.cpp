@@ -156,9 +156,11 @@ HeartbeatResult Store::worker_heartbeat(const WorkerHeartbeatParams& p) {
       concurrency = p.serves->concurrency;
     }
     const auto row = w.exec_prepared1("worker_heartbeat", p.worker_id, nlohmann::json(p.job_ids).dump(), p.lease.count(),
-                                      blocked, p.host_blocked, types, targets, pools, concurrency);
+                                      blocked, p.host_blocked, types, targets, pools, concurrency,
+                                      nlohmann::json(p.backup_for).dump());
     w.commit();
-    return HeartbeatResult{row[0].as<int>() > 0};
+    return HeartbeatResult{row[0].as<int>() > 0, nlohmann::json::parse(row[1].c_str()).get<std::vector<std::string>>(),
+                           nlohmann::json::parse(row[2].c_str()).get<std::vector<std::string>>()};
   });
 }
 
@@ -328,6 +330,14 @@ int Store::target_holds_release() {
     pqxx::nontransaction w(impl_->conn);
     return static_cast<int>(w.exec_prepared("target_holds_release").affected_rows());
   }); });
+}
+
+void Store::job_wake_pass(const std::string& job_id, const std::string& payload) {
+  translate_errors([&] {
+    pqxx::work w(impl_->conn);
+    w.exec_prepared("job_wake_pass", job_id, payload);
+    w.commit();
+  });
 }
 
 long long Store::jobs_pending_count() {

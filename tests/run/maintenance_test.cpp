@@ -31,7 +31,7 @@ struct FakeStore : MaintenanceStore {
     if (unavailable) throw store::DatabaseUnavailable("connection lost");
     if (fail) throw std::runtime_error("permission denied for table workers");
     renewed = p.job_ids;
-    return {worker_known};
+    return {worker_known, {}, {}};
   }
   void worker_register(const std::string&, const std::string&, int, const std::string&, const store::WorkerServes&) override {
     ++registered;

@@ -306,7 +306,7 @@ TEST_CASE("the reaper ends a job only when it witnessed its owner's silence, or 
   // but not while its own last heartbeat is older than a lease: its view is no better than the owner's
   db.exec("UPDATE govjobd_workers SET heartbeat_at = (now() AT TIME ZONE 'UTC') - interval '40 s' WHERE worker_id = 'reaper'");
   CHECK(reap(std::chrono::seconds(60)) == 0);
-  CHECK(store->worker_heartbeat({"reaper", {}, std::chrono::seconds(30), std::nullopt, false, std::nullopt}).worker_known);
+  CHECK(store->worker_heartbeat({"reaper", {}, std::chrono::seconds(30), std::nullopt, false, std::nullopt, {}}).worker_known);
   CHECK(db.scalar("SELECT alive_since < (now() AT TIME ZONE 'UTC') - interval '1 s' FROM govjobd_workers WHERE worker_id = 'reaper'") == "f");
   // that late heartbeat started a new run: the hold applies again
   CHECK(reap(std::chrono::seconds(60)) == 0);
