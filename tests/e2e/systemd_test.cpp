@@ -117,3 +117,21 @@ TEST_CASE("SIGHUP moves the metrics endpoint to a new metrics.listen and names t
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit() == 0);
 }
+
+TEST_CASE("SIGHUP turns retention on without a restart", "[ops]") {
+  TestDatabase db;
+  // one job that ended 100 days ago (the state machine's way: PENDING, RUNNING, COMPLETED)
+  const auto old = db.scalar("INSERT INTO governance_jobs (contract_id, steps) VALUES (gen_random_uuid(), '[]') RETURNING job_id");
+  db.exec("UPDATE governance_jobs SET status = 'RUNNING' WHERE job_id = '" + old + "'");
+  db.exec("UPDATE governance_jobs SET status = 'COMPLETED', completed_at = (now() AT TIME ZONE 'UTC') - interval '100 days' "
+          "WHERE job_id = '" + old + "'");
+  const auto config = write_daemon_config("retention-reload", "  noop: {kind: noop}\n");
+  DaemonProcess daemon(config, db.url());
+  REQUIRE(daemon.wait_for_log("ready"));
+  std::ofstream(config, std::ios::app) << "retention: {keep_terminal: 90d, interval: 1h}\n";
+  daemon.signal(SIGHUP);
+  REQUIRE(daemon.wait_for_log("configuration reloaded"));
+  CHECK(eventually([&] { return db.scalar("SELECT count(*) FROM governance_jobs WHERE job_id = '" + old + "'") == "0"; }));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit() == 0);
+}
