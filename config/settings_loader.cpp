@@ -17,6 +17,7 @@
 #include "config/contract_settings_reader.hpp"
 #include "config/executor_settings_reader.hpp"
 #include "config/health_settings_reader.hpp"
+#include "config/listen_address.hpp"
 #include "config/yaml_reader.hpp"
 
 namespace govjobd::config {
@@ -134,10 +135,8 @@ void read_logging(MapReader& m, LoggingSettings& s) {
 void read_metrics(MapReader& m, MetricsSettings& s) {
   m.text("listen", s.listen, false);
   m.finish();
-  const auto colon = s.listen.rfind(':');
-  if (!s.listen.empty() && (colon == std::string::npos || colon == 0 || colon + 1 == s.listen.size() ||
-                            s.listen.find_first_not_of("0123456789", colon + 1) != std::string::npos))
-    m.sink().add(m.node()["listen"].Mark(), m.path() + ".listen", "expected host:port such as 127.0.0.1:9464");
+  std::string error;
+  if (!s.listen.empty() && !parse_listen_address(s.listen, error)) m.sink().add(m.node()["listen"].Mark(), m.path() + ".listen", error);
 }
 
 void read_retention(MapReader& m, RetentionSettings& s) {

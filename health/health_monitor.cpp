@@ -70,4 +70,11 @@ bool nothing_blocked(const model::HealthSnapshot& snapshot) {
   return true;
 }
 
+HealthState worst_state(const model::HealthSnapshot& snapshot) {
+  const auto state_of = [](const std::string& text) { return parse_health_state(text).value_or(HealthState::Blocked); };
+  HealthState state = state_of(system_state(snapshot));
+  for (const auto& [name, capability] : snapshot.capabilities) state = worst(state, state_of(capability_state(capability)));
+  return state;
+}
+
 }  // namespace govjobd::health

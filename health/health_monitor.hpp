@@ -7,6 +7,7 @@
 
 #include "config/settings.hpp"
 #include "daemon/model/job_types.hpp"
+#include "health/health_state.hpp"
 #include "health/probe.hpp"
 
 namespace boost::asio {
@@ -40,5 +41,9 @@ class HealthMonitor {
 
 // True when nothing in the snapshot is BLOCKED (the exit status of `govjobd health`).
 bool nothing_blocked(const model::HealthSnapshot& snapshot);
+
+// The worst state in the snapshot, the system's and every capability's (a state it cannot read counts as
+// BLOCKED): `govjobd health` exits with it as monitoring plugins do (0, 1, 2).
+HealthState worst_state(const model::HealthSnapshot& snapshot);
 
 }  // namespace govjobd::health

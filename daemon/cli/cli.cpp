@@ -106,7 +106,7 @@ void add_job_commands(CLI::App& app, Parsed& p) {
 }
 
 void add_host_commands(CLI::App& app, Parsed& p) {
-  command(app, p, "health", "Print one HealthSnapshot as JSON; exit 1 when anything is BLOCKED",
+  command(app, p, "health", "Print one HealthSnapshot as JSON; exit 0 HEALTHY, 1 DEGRADED, 2 BLOCKED (the worst state)",
           [&p] { return command_health(p.common); });
   command(app, p, "verify", "Check the recorded evidence; exit 1 listing every broken invariant",
           [&p] { return command_verify(p.common, p.since); })

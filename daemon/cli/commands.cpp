@@ -21,6 +21,7 @@
 #include "daemon/run/daemon.hpp"
 #include "daemon/run/descriptor_budget.hpp"
 #include "daemon/run/exit_codes.hpp"
+#include "daemon/run/metrics_listen.hpp"
 #include "process/child_reaper.hpp"
 #include "process/descriptors.hpp"
 #include "daemon/store/store.hpp"
@@ -95,6 +96,10 @@ int command_check_config(const CommonOptions& common) {
   const auto budget = run::descriptor_budget(settings);
   if (auto shortfall = run::descriptor_shortfall(budget, files.soft)) {
     spdlog::error("{}: {}", settings.source, *shortfall);
+    return run::kExitConfig;
+  }
+  if (const auto problem = run::metrics_listen_problem(settings.metrics.listen); !problem.empty()) {
+    spdlog::error("{}: {}", settings.source, problem);
     return run::kExitConfig;
   }
   fmt::print("{}: OK (open files: {} needed, {} allowed here)\n", settings.source, budget.total(), files.soft);
@@ -175,7 +180,12 @@ int command_health(const CommonOptions& common) {
   io.run();
   if (!snapshot) throw std::logic_error("no health snapshot");
   fmt::print("{}\n", nlohmann::json(*snapshot).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
-  return health::nothing_blocked(*snapshot) ? run::kExitOk : run::kExitFailure;
+  switch (health::worst_state(*snapshot)) {
+    case health::HealthState::Healthy: return run::kExitOk;
+    case health::HealthState::Degraded: return run::kExitHealthDegraded;
+    case health::HealthState::Blocked: break;
+  }
+  return run::kExitHealthBlocked;
 }
 
 }  // namespace govjobd::cli

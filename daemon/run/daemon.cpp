@@ -22,6 +22,7 @@
 #include "daemon/run/metrics_server.hpp"
 #include "daemon/run/notifications.hpp"
 #include "daemon/run/recorder.hpp"
+#include "daemon/run/reload.hpp"
 #include "daemon/run/running_jobs.hpp"
 #include "daemon/run/upkeep.hpp"
 #include "executors/executor_registry.hpp"
@@ -211,9 +212,9 @@ bool Daemon::start_services() {
         return metrics_.render();
       });
       spdlog::info("metrics on http://{}/metrics", settings_.metrics.listen);
-    } catch (const std::exception& e) {
-      spdlog::error("{}", e.what());
-      exit_code_ = kExitFailure;
+    } catch (const std::exception& e) {  // metrics.listen cannot be bound: a config error, not for a restart
+      spdlog::error("{}: {}", settings_.source, e.what());
+      exit_code_ = kExitConfig;
       return false;
     }
   }
@@ -339,19 +340,13 @@ void Daemon::reload() {
     auto steps = step_runner(io_, std::make_shared<executors::ExecutorRegistry>(io_, next.executors, signals_sink_, child_reaper_));
     auto monitor = std::make_shared<health::HealthMonitor>(io_, next.health, child_reaper_);
     auto health = health_observer(monitor);
-    if (next.database.url != settings_.database.url)
-      spdlog::warn("database.url changed: it applies after a restart, not on reload");
-    if (next.database.jobs_schema != settings_.database.jobs_schema)
-      spdlog::warn("database.jobs_schema changed: it applies after a restart, not on reload");
-    if (!(next.contract == settings_.contract)) spdlog::warn("contract changed: it applies after a restart, not on reload");
     steps_ = std::move(steps);
     health_ = std::move(health);
     health_monitor_ = std::move(monitor);
     fleet_->set_monitor(health_monitor_);
-    next.database = settings_.database;
-    next.contract = settings_.contract;
-    next.worker.id = settings_.worker.id;
+    apply_reload(io_, settings_, next, metrics_server_);  // restart-only keys kept and named; metrics moved
     settings_ = std::move(next);
+    upkeep_->settings_reloaded();
     log::set_level(settings_.logging.level);
     spdlog::info("configuration reloaded: concurrency {}, {} executors, {} probes (running jobs keep the old ones)",
                  settings_.worker.concurrency, settings_.executors.size(), settings_.health.capabilities.size());

@@ -12,5 +12,8 @@ inline constexpr int kExitDataError = 65;     // bad input: steps, ids, a refuse
 inline constexpr int kExitUnavailable = 69;   // database unreachable
 inline constexpr int kExitSoftware = 70;      // an unexpected internal error
 inline constexpr int kExitConfig = 78;        // bad config or incompatible schema; systemd does not restart
+// `govjobd health`, as monitoring plugins (Nagios, Icinga) exit: 0 HEALTHY, 1 DEGRADED, 2 BLOCKED.
+inline constexpr int kExitHealthDegraded = 1;
+inline constexpr int kExitHealthBlocked = 2;
 
 }  // namespace govjobd::run

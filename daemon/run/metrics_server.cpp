@@ -5,6 +5,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "daemon/run/metrics_listen.hpp"
+
 namespace govjobd::run {
 
 namespace asio = boost::asio;
@@ -96,17 +98,7 @@ struct MetricsServer::Impl : std::enable_shared_from_this<MetricsServer::Impl> {
 
 MetricsServer::MetricsServer(asio::io_context& io, const std::string& listen, std::function<std::string()> render)
     : impl_(std::make_shared<Impl>(io, std::move(render))) {
-  const auto colon = listen.rfind(':');
-  const std::string host = listen.substr(0, colon);
-  const auto port = static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)));
-  beast::error_code ec;
-  const tcp::endpoint endpoint(asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec), port);
-  if (ec) throw std::runtime_error("metrics.listen: not an IP address: " + host);
-  impl_->acceptor.open(endpoint.protocol());
-  impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
-  impl_->acceptor.bind(endpoint, ec);
-  if (ec) throw std::runtime_error("metrics.listen: cannot bind " + listen + ": " + ec.message());
-  impl_->acceptor.listen();
+  bind_metrics_listen(impl_->acceptor, listen);
   impl_->accept();
 }
 
@@ -119,5 +111,7 @@ void MetricsServer::stop() {
 }
 
 unsigned short MetricsServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+const std::function<std::string()>& MetricsServer::renderer() const { return impl_->render; }
 
 }  // namespace govjobd::run

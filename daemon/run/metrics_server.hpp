@@ -23,6 +23,8 @@ class MetricsServer {
   ~MetricsServer();
   void stop();
   unsigned short port() const;
+  // What answers GET /metrics, for a server on another address (a reload that moves metrics.listen).
+  const std::function<std::string()>& renderer() const;
 
  private:
   struct Impl;

@@ -49,6 +49,14 @@ void Upkeep::start() {
   if (settings_.retention.keep_terminal) retention_timer_.start([this] { retain(0); });
 }
 
+// Retention's timer starts over: on when keep_terminal is set now (a round at once, then every interval, the
+// new one), off when it is not.
+void Upkeep::settings_reloaded() {
+  if (stopped_ || !heartbeat_timer_.running()) return;  // not started yet: start() reads the settings
+  retention_timer_.stop();
+  if (settings_.retention.keep_terminal) retention_timer_.start([this] { retain(0); });
+}
+
 void Upkeep::stop() {
   stopped_ = true;
   for (auto* t : {&heartbeat_timer_, &reaper_timer_, &retention_timer_}) t->stop();

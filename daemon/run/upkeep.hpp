@@ -30,6 +30,8 @@ class Upkeep {
          WorkerIdentity who, Metrics& metrics, Hooks hooks);
   void start();
   void stop();
+  // After a reload: retention starts, stops, or starts over at its new interval.
+  void settings_reloaded();
   bool heartbeat_ok() const { return heartbeat_ok_; }
 
  private:

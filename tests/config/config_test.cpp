@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "config/duration.hpp"
+#include "config/listen_address.hpp"
 #include "config/settings_loader.hpp"
 #include "config/yaml_json.hpp"
 #include "tests/config/config_helpers.hpp"
@@ -312,7 +313,26 @@ TEST_CASE("metrics and retention sections", "[config]") {
   CHECK(s.retention.batch_size == 100);
   CHECK_FALSE(parse_settings("", "f.yaml").retention.keep_terminal.has_value());
   CHECK(errors_of("metrics: {listen: 9464}\n") ==
-        std::vector<std::string>{"govjobd.yaml:1:19: metrics.listen: expected host:port such as 127.0.0.1:9464"});
+        std::vector<std::string>{"govjobd.yaml:1:19: metrics.listen: expected host:port, [IPv6]:port or :port, such as 127.0.0.1:9464"});
+}
+
+TEST_CASE("metrics.listen takes a host name, an IPv6 address in brackets, and :port for every address", "[config]") {
+  for (const char* listen : {"127.0.0.1:9464", "localhost:9464", "[::1]:9464", ":9464", "[::]:1", "metrics.example:65535"}) {
+    INFO(listen);
+    CHECK(errors_of(fmt::format("metrics: {{listen: '{}'}}\n", listen)).empty());
+  }
+  std::string error;
+  const auto any = parse_listen_address(":9464", error);
+  REQUIRE(any);
+  CHECK(any->host.empty());
+  CHECK(any->port == 9464);
+  CHECK(parse_listen_address("[::1]:9464", error)->host == "::1");
+  using V = std::vector<std::string>;
+  CHECK(errors_of("metrics: {listen: '::1:9464'}\n") ==
+        V{"govjobd.yaml:1:19: metrics.listen: write an IPv6 address in brackets, such as [::1]:9464"});
+  for (const char* port : {"h:", "h:0", "h:65536", "h:x1", "h:-1"})
+    CHECK(errors_of(fmt::format("metrics: {{listen: '{}'}}\n", port)) ==
+          V{"govjobd.yaml:1:19: metrics.listen: expected a port from 1 to 65535 after the last ':', such as 127.0.0.1:9464"});
 }
 
 TEST_CASE("a password file that every user may read, or an empty one, is a config error", "[config]") {

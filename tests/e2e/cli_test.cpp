@@ -168,15 +168,20 @@ TEST_CASE("a job inserted by plain SQL with only the documented columns appears 
   CHECK_THAT(listed.out, Catch::Contains("30000000-0000-0000-0000-000000000001") && Catch::Contains("0/1"));
 }
 
-TEST_CASE("govjobd health prints a HealthSnapshot and exits 1 when something is BLOCKED", "[cli]") {
-  const auto blocked = write_temp("health-blocked.yaml",
-                                  "health:\n  capabilities:\n    payments: {kind: tcp, host: 127.0.0.1, port: 1}\n");
-  const auto r = run_govjobd({"health", "-c", blocked});
-  CHECK(r.exit_code == 1);
+TEST_CASE("govjobd health prints a HealthSnapshot and exits as a monitoring plugin: 0 HEALTHY, 1 DEGRADED, 2 BLOCKED",
+          "[cli]") {
+  // `govjobd health` on a config of these probes (no system checks): its exit code and snapshot
+  const auto health = [](const std::string& name, const std::string& probes) {
+    return run_govjobd({"health", "-c", write_temp(name, "health:\n  system: {enabled: false}\n  capabilities:\n" + probes)});
+  };
+  const std::string closed = "{kind: tcp, host: 127.0.0.1, port: 1";  // nothing listens on port 1
+  const auto r = health("health-blocked.yaml", "    payments: " + closed + "}\n    ledger: " + closed + ", on_error: DEGRADED}\n");
+  CHECK(r.exit_code == 2);
   const auto snapshot = nlohmann::json::parse(r.out);
   CHECK(snapshot.size() == 3);
   CHECK(snapshot.at("capabilities").at("payments").at("state") == "BLOCKED");
-  const auto fine = write_temp("health-fine.yaml",
-                               "health:\n  system: {enabled: false}\n  capabilities:\n    root: {kind: file, path: /}\n");
-  CHECK(run_govjobd({"health", "-c", fine}).exit_code == 0);
+  CHECK(health("health-fine.yaml", "    root: {kind: file, path: /}\n").exit_code == 0);
+  const auto d = health("health-degraded.yaml", "    root: {kind: file, path: /}\n    ledger: " + closed + ", on_error: DEGRADED}\n");
+  CHECK(d.exit_code == 1);
+  CHECK(nlohmann::json::parse(d.out).at("capabilities").at("ledger").at("state") == "DEGRADED");
 }

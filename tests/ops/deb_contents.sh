@@ -25,7 +25,7 @@ dpkg-deb -e "$deb" "$control"
 # postinst, run with the tools it calls recorded instead of run: root:govjobd 0750 and 0640 through
 # dpkg-statoverride, and a world-readable environment file left by an older README made 0640 root:govjobd
 mkdir -p "$control/bin" "$control/etc"
-for tool in dpkg-statoverride systemd-sysusers systemctl chown chmod; do
+for tool in dpkg-statoverride systemd-sysusers systemctl chown chmod deb-systemd-helper deb-systemd-invoke; do
   printf '#!/bin/sh\necho "%s $*" >>"%s"\n[ "%s $1" != "dpkg-statoverride --list" ]\n' "$tool" "$control/calls" "$tool" >"$control/bin/$tool"
   chmod +x "$control/bin/$tool"
 done
