@@ -18,14 +18,19 @@ using namespace std::chrono_literals;
 using govjobd::testing::errors_of;
 using govjobd::testing::password_file;
 
-TEST_CASE("durations are a whole number and one unit", "[config]") {
+TEST_CASE("durations are whole numbers with units, largest unit first", "[config]") {
   CHECK(parse_duration("500ms") == 500ms);
   CHECK(parse_duration("30s") == 30s);
   CHECK(parse_duration("5m") == 5min);
   CHECK(parse_duration("2h") == 2h);
   CHECK(parse_duration("90d") == std::chrono::hours(90 * 24));
   CHECK(parse_duration("0s") == 0ms);
-  for (const char* bad : {"", "5", "s", "1.5s", "-1s", "5 s", "5sec", "10M", "999999999999999d"})
+  CHECK(parse_duration("1h30m") == 90min);
+  CHECK(parse_duration("90m") == 90min);
+  CHECK(parse_duration("1d2h3m4s5ms") == std::chrono::hours(26) + 3min + 4s + 5ms);
+  CHECK(parse_duration("2m0s") == 2min);
+  for (const char* bad : {"", "5", "s", "1.5s", "-1s", "5 s", "5sec", "10M", "999999999999999d", "30m1h", "1h1h",
+                          "1h30", "1h 30m", "h30m", "1h+30m", "106751991168d", "106751991167d23h"})
     CHECK_FALSE(parse_duration(bad));
   CHECK(format_duration(30000ms) == "30s");
   CHECK(format_duration(1500ms) == "1500ms");
