@@ -130,7 +130,7 @@ void add_host_commands(CLI::App& app, Parsed& p) {
       ->add_flag("--json", p.json, "The output is always JSON (accepted as on every command that reads)");
   auto* verify = command(app, p, "verify", "Check the recorded evidence; exit 1 listing every broken invariant",
                          [&p] { return command_verify(p.common, p.since, p.json); });
-  verify->add_option("--since", p.since, "Only jobs created at or after this UTC time (2026-11-28T00:00:00Z)");
+  verify->add_option("--since", p.since, "Only jobs created since: a UTC time (2026-11-28T00:00:00Z) or a duration back (1h30m)");
   verify->add_flag("--json", p.json, "One JSON object per problem: job_id, problem");
   command(app, p, "run", "The daemon: claim, run and record jobs until SIGTERM",
           [&p] { return command_run(p.common, p.exit_when_idle); })

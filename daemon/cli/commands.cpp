@@ -13,6 +13,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/database_url.hpp"
+#include "config/duration.hpp"
 #include "daemon/cli/command_support.hpp"
 #include "config/yaml_json.hpp"
 #include "daemon/model/job_types.hpp"
@@ -146,10 +147,22 @@ int command_run(const CommonOptions& common, bool exit_when_idle) {
 
 namespace govjobd::cli {
 
+namespace {
+
+// --since: a UTC time, or a duration back from this host's now (1h30m), as a UTC time.
+std::string since_time(const std::string& text) {
+  constexpr auto kLongest = std::chrono::hours(24 * 36500);
+  if (const auto back = config::parse_duration(text); back && *back <= kLongest)
+    return model::format_timestamp(model::now_utc() - std::chrono::duration_cast<std::chrono::microseconds>(*back));
+  if (!model::parse_timestamp(text))
+    throw InputError(fmt::format("--since '{}': expected an ISO-8601 UTC time or a duration back from now (1h30m)", text));
+  return text;
+}
+
+}  // namespace
+
 int command_verify(const CommonOptions& common, const std::optional<std::string>& since, bool json) {
-  if (since && !model::parse_timestamp(*since))
-    throw InputError(fmt::format("--since '{}' is not an ISO-8601 UTC timestamp", *since));
-  const auto problems = open_store(common)->jobs_verify(since);
+  const auto problems = open_store(common)->jobs_verify(since ? std::optional(since_time(*since)) : std::nullopt);
   for (const auto& [job, problem] : problems)
     if (json)
       fmt::print("{}\n", json_text({{"job_id", job}, {"problem", problem}}));

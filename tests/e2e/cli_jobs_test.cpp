@@ -237,12 +237,13 @@ TEST_CASE("GOVJOBD_CONFIG is the default config, --database-url overrides its da
 
   insert_job(db, json::array({step(0, "noop")}));
   for (const auto& command : std::vector<std::vector<std::string>>{
-           {"jobs", "list", "--json"}, {"status", "--json"}, {"workers", "--json"}, {"pauses", "--json"}, {"verify", "--json"}}) {
+           {"jobs", "list", "--json"}, {"status", "--json"}, {"workers", "--json"}, {"pauses", "--json"}, {"verify", "--json", "--since", "1h30m"}}) {
     const auto r = cli_run(command, db.url());
     INFO(command[0] << ": " << r.err);
     CHECK(r.exit_code == 0);
     for (const auto& line : output_lines(r.out)) CHECK_NOTHROW(json::parse(line));
   }
+  CHECK(cli_run({"verify", "--since", "soon"}, db.url()).exit_code == 65);
   const auto health = cli_run({"health", "--json", "-c", "/dev/null"}, db.url());
   CHECK_NOTHROW(json::parse(health.out));
 }
