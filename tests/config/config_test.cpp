@@ -88,7 +88,7 @@ TEST_CASE("each kind of config error names file, line, column and key", "[config
   CHECK(errors_of("worker:\n  concurrency: 0\n") ==
         V{"govjobd.yaml:2:16: worker.concurrency: expected an integer from 1 to 10000, got '0'"});
   CHECK(errors_of("worker:\n  poll_interval: 2\n") ==
-        V{"govjobd.yaml:2:18: worker.poll_interval: expected a duration of at least 10ms such as 500ms, 30s or 5m, got '2'"});
+        V{"govjobd.yaml:2:18: worker.poll_interval: expected a duration of at least 10ms such as 500ms, 30s or 1h30m, got '2'"});
   CHECK(errors_of("worker:\n  concurency: 4\n") == V{"govjobd.yaml:2:3: worker.concurency: unknown key"});
   CHECK(errors_of("databse:\n  url: x\n") == V{"govjobd.yaml:1:1: databse: unknown key"});
   CHECK(errors_of("logging:\n  format: xml\n") ==
@@ -115,7 +115,7 @@ extra: 1
 )");
   CHECK(errors == std::vector<std::string>{
                       "govjobd.yaml:2:16: worker.concurrency: expected a positive integer, got 'many'",
-                      "govjobd.yaml:3:18: worker.poll_interval: expected a duration of at least 10ms such as 500ms, 30s or 5m, got 'soon'",
+                      "govjobd.yaml:3:18: worker.poll_interval: expected a duration of at least 10ms such as 500ms, 30s or 1h30m, got 'soon'",
                       "govjobd.yaml:5:10: logging.level: expected one of trace debug info warn error, got 'loud'",
                       "govjobd.yaml:6:1: extra: unknown key",
                   });
@@ -263,7 +263,7 @@ executors:
   CHECK(errors_of("executors:\n  x: {kind: noop, target_pattern: \"\"}\n") ==
         V{"govjobd.yaml:2:35: executors.x.target_pattern: expected a non-empty string, got ''"});
   CHECK(errors_of("executors:\n  x: {kind: noop, max_timeout: 500ms}\n") ==
-        V{"govjobd.yaml:2:32: executors.x.max_timeout: expected a duration of at least 1s such as 500ms, 30s or 5m, got '500ms'"});
+        V{"govjobd.yaml:2:32: executors.x.max_timeout: expected a duration of at least 1s such as 500ms, 30s or 1h30m, got '500ms'"});
 }
 
 TEST_CASE("the health section is read and validated", "[config]") {

@@ -247,3 +247,23 @@ TEST_CASE("GOVJOBD_CONFIG is the default config, --database-url overrides its da
   const auto health = cli_run({"health", "--json", "-c", "/dev/null"}, db.url());
   CHECK_NOTHROW(json::parse(health.out));
 }
+
+TEST_CASE("jobs show and jobs list print a writer's malformed row without failing, every text on its line", "[cli]") {
+  TestDatabase db;
+  const auto id = db.scalar(
+      "INSERT INTO governance_jobs (contract_id, status, status_reason, steps, current_step_index, total_steps, "
+      "step_results, created_at, timeout_at, created_by) VALUES ('40000000-0000-0000-0000-0000000000dd', 'PENDING', "
+      "E'two\\nlines\\x1b]0;title\\x07', '[1, null, {\"step_index\": \"x\", \"step_type\": [], \"target\": {\"a\": 1}}]', "
+      "0, 3, '\"oops\"', now() AT TIME ZONE 'UTC', NULL, E'by\\rwho') RETURNING job_id");
+  const auto shown = cli_run({"jobs", "show", id}, db.url());
+  INFO(shown.out << shown.err);
+  REQUIRE(shown.exit_code == 0);
+  CHECK_THAT(shown.out, Catch::Contains("status    PENDING: two\\nlines\\x1b]0;title\\x07\n"));
+  CHECK_THAT(shown.out, Catch::Contains("created   ") && Catch::Contains(" by by\\rwho\n"));
+  CHECK_THAT(shown.out, Catch::Contains("steps (3):\n  #-  -  -  not run  -\n"));
+  CHECK_THAT(shown.out, Catch::Contains("  #x  []  {\"a\":1}  not run  -\n"));
+  CHECK(shown.out.find('\x1b') == std::string::npos);
+  const auto listed = cli_run({"jobs", "list", "--target", "*"}, db.url());
+  CHECK(listed.exit_code == 0);
+  CHECK(output_lines(listed.out).size() == 1);  // the title: no step has a text target
+}

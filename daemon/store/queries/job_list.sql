@@ -2,7 +2,7 @@
 -- $5 created within this many milliseconds before the database's now or NULL, $6 a target glob (* and ?, an
 -- exact name matches itself) or NULL, $7 a step type or NULL. Newest first. The target and step type filters
 -- match any step each, as a pause's do (docs/fleet.md). steps is the writer's: a value that is not an array
--- matches neither filter rather than failing the list.
+-- matches neither filter rather than failing the list, nor does a target or step type that is not a string.
 -- age_seconds: since created_at; duration_seconds: started_at to completed_at, or to now while RUNNING.
 SELECT job_id::text, contract_id::text, status, status_reason, current_step_index, total_steps,
        created_at, started_at, completed_at, timeout_at, created_by,
@@ -16,9 +16,9 @@ SELECT job_id::text, contract_id::text, status, status_reason, current_step_inde
    AND ($5::bigint IS NULL OR created_at >= (now() AT TIME ZONE 'UTC') - $5::bigint * interval '1 millisecond')
    AND ($6::text IS NULL OR EXISTS (
          SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(j.steps) = 'array' THEN j.steps END) s
-          WHERE s->>'target' LIKE govjobd.glob_like($6::text)))
+          WHERE jsonb_typeof(s->'target') = 'string' AND s->>'target' LIKE govjobd.glob_like($6::text)))
    AND ($7::text IS NULL OR EXISTS (
          SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(j.steps) = 'array' THEN j.steps END) s
-          WHERE s->>'step_type' = $7::text))
+          WHERE jsonb_typeof(s->'step_type') = 'string' AND s->>'step_type' = $7::text))
  ORDER BY created_at DESC, job_id
  LIMIT $2::int
