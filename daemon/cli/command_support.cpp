@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "config/duration.hpp"
 #include "config/settings_loader.hpp"
 #include "daemon/model/job_types.hpp"
 
@@ -56,6 +57,13 @@ std::string resolve_job_id(store::Store& store, const std::string& text) {
 
 std::string json_text(const nlohmann::json& j, int indent) {
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<std::chrono::milliseconds> since_duration(const std::string& text) {
+  constexpr auto kLongest = std::chrono::hours(24 * 36500);
+  const auto d = config::parse_duration(text);
+  if (d && *d <= kLongest) return d;
+  return std::nullopt;
 }
 
 std::string os_user() {

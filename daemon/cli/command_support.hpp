@@ -2,7 +2,9 @@
 
 // What the commands share: their config, their store, who runs them.
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "config/settings.hpp"
@@ -28,6 +30,10 @@ std::string resolve_job_id(store::Store& store, const std::string& text);
 
 // JSON as the commands print it: invalid UTF-8 from the writer replaced, never a throw.
 std::string json_text(const nlohmann::json& j, int indent = -1);
+
+// --since as a duration back from now (parse_duration's syntax), at most 36500d: older than any row, and
+// beyond it the database's timestamps overflow. None when `text` is not such a duration.
+std::optional<std::chrono::milliseconds> since_duration(const std::string& text);
 
 // The OS user running the command: $USER, else the effective uid's name, else the uid.
 std::string os_user();

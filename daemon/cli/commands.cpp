@@ -13,7 +13,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/database_url.hpp"
-#include "config/duration.hpp"
 #include "daemon/cli/command_support.hpp"
 #include "config/yaml_json.hpp"
 #include "daemon/model/job_types.hpp"
@@ -151,11 +150,10 @@ namespace {
 
 // --since: a UTC time, or a duration back from this host's now (1h30m), as a UTC time.
 std::string since_time(const std::string& text) {
-  constexpr auto kLongest = std::chrono::hours(24 * 36500);
-  if (const auto back = config::parse_duration(text); back && *back <= kLongest)
+  if (const auto back = since_duration(text))
     return model::format_timestamp(model::now_utc() - std::chrono::duration_cast<std::chrono::microseconds>(*back));
   if (!model::parse_timestamp(text))
-    throw InputError(fmt::format("--since '{}': expected an ISO-8601 UTC time or a duration back from now (1h30m)", text));
+    throw InputError(fmt::format("--since '{}': expected an ISO-8601 UTC time or a duration back from now (1h30m, at most 36500d)", text));
   return text;
 }
 

@@ -1,7 +1,6 @@
 // govjobd jobs list and jobs show.
 #include <fmt/format.h>
 
-#include "config/duration.hpp"
 #include "daemon/cli/command_support.hpp"
 #include "daemon/cli/commands.hpp"
 #include "daemon/cli/job_timeline.hpp"
@@ -38,12 +37,12 @@ const std::optional<std::string>& valid_text(std::string_view option, const std:
 
 // --since: a duration back from the database's now (its clock, as the rows'), or a UTC time.
 void set_since(const std::string& text, store::JobListParams& params) {
-  if (const auto back = config::parse_duration(text))
+  if (const auto back = since_duration(text))
     params.within = *back;
   else if (const auto at = model::parse_timestamp(text))
     params.since = *at;
   else
-    throw InputError(fmt::format("--since '{}': expected a duration back from now (10m, 1h30m, 2d) or an ISO-8601 "
+    throw InputError(fmt::format("--since '{}': expected a duration back from now (10m, 1h30m, 2d; at most 36500d) or an ISO-8601 "
                                  "UTC time (2026-11-28T16:00:00Z)", text));
 }
 

@@ -148,7 +148,7 @@ TEST_CASE("jobs list filters by contract, since, target and step type, one line 
   CHECK_THAT(rows[2], Catch::Matches(".* [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} .*"));
 
   for (const auto& bad : std::vector<std::vector<std::string>>{
-           {"--since", "yesterday"}, {"--since", "30m1h"}, {"--contract", "contract-7"}, {"--target", ""}}) {
+           {"--since", "yesterday"}, {"--since", "30m1h"}, {"--since", "99999999d"}, {"--contract", "contract-7"}, {"--target", ""}}) {
     std::vector<std::string> argv{"jobs", "list"};
     argv.insert(argv.end(), bad.begin(), bad.end());
     const auto r = cli_run(argv, db.url());
