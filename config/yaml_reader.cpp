@@ -51,7 +51,7 @@ void MapReader::integer(const char* key, int& out, int min, int max) {
 void MapReader::duration(const char* key, Duration& out, Duration min) {
   YAML::Node value = scalar(key);
   if (!value.IsDefined()) return;
-  const std::string expected = fmt::format("a duration of at least {} such as 500ms, 30s or 5m", format_duration(min));
+  const std::string expected = fmt::format("a duration of at least {} such as 500ms, 30s or 1h30m", format_duration(min));
   if (!value.IsScalar()) return bad(key, value, expected);
   auto d = parse_duration(value.Scalar());
   if (!d || *d < min) return bad(key, value, expected);

@@ -17,7 +17,14 @@ namespace govjobd::cli {
 namespace {
 
 void add_config_option(CLI::App& command, CommonOptions& common) {
-  command.add_option("-c,--config", common.config_path, "YAML config file (default /etc/govjobd/govjobd.yaml)");
+  command.add_option("-c,--config", common.config_path, "YAML config file (default /etc/govjobd/govjobd.yaml)")
+      ->envname("GOVJOBD_CONFIG");
+}
+
+// Global, and accepted after the command too (`govjobd jobs list --database-url ...`).
+void add_database_url_option(CLI::App& command, CommonOptions& common) {
+  command.add_option("--database-url", common.database_url,
+                     "Use this database (libpq URI or key=value) instead of the config's database.url");
 }
 
 std::vector<std::string> status_names() {
@@ -61,20 +68,22 @@ struct Parsed {
   CommonOptions common;
   EnqueueOptions enqueue;
   ListOptions list;
-  std::string show_job_id;
+  ShowOptions show;
+  WatchOptions watch;
   CancelOptions cancel;
   std::optional<std::string> since;
   bool exit_when_idle = false;
   PauseOptions pause;
   ResumeOptions resume;
   PausesOptions pauses;
-  bool json = false;  // status, workers
+  bool json = false;  // status, workers, health, verify
   std::function<int()> chosen;
 };
 
 CLI::App* command(CLI::App& parent, Parsed& p, const char* name, const char* what, std::function<int()> run) {
   auto* sub = parent.add_subcommand(name, what);
   add_config_option(*sub, p.common);
+  add_database_url_option(*sub, p.common);
   sub->callback([&p, run = std::move(run)] { p.chosen = run; });
   return sub;
 }
@@ -94,9 +103,19 @@ void add_job_commands(CLI::App& app, Parsed& p) {
   list->add_option("--status", p.list.status, "Only jobs in this status")->check(CLI::IsMember(status_names()));
   list->add_option("--limit", p.list.limit, "At most this many jobs")->check(CLI::Range(1, 100000));
   list->add_flag("--json", p.list.json, "One JSON object per line");
-  command(*jobs, p, "show", "Print one job as JSON: every column plus its transitions",
-          [&p] { return command_jobs_show(p.common, p.show_job_id); })
-      ->add_option("job_id", p.show_job_id, "Job UUID")->required();
+  list->add_option("--contract", p.list.contract_id, "Only the job of this contract UUID");
+  list->add_option("--since", p.list.since, "Only jobs created since: a duration back from now (10m, 1h30m) or a UTC time");
+  list->add_option("--target", p.list.target, "Only jobs with a step on a target matching this glob (* and ?) or name");
+  list->add_option("--step-type", p.list.step_type, "Only jobs with a step of this type");
+  auto* show = command(*jobs, p, "show", "One job's timeline: header, transitions, steps with health and errors",
+                       [&p] { return command_jobs_show(p.common, p.show); });
+  show->add_option("job_id", p.show.job_id, "Job UUID, or its first 8 or more characters")->required();
+  show->add_flag("--json", p.show.json, "The job as JSON: every column plus its transitions");
+  auto* watch = command(*jobs, p, "watch", "Print transitions as they happen; with a job, its history then until it ends",
+                        [&p] { return command_jobs_watch(p.common, p.watch); });
+  watch->add_option("job_id", p.watch.job_id, "Job UUID, or its first 8 or more characters");
+  watch->add_option("--interval", p.watch.interval, "Between two reads of the transitions table (100ms to 60s)")
+      ->capture_default_str();
 
   auto* cancel = command(app, p, "cancel", "Cancel a PENDING job, or request the cancel of a RUNNING one",
                          [&p] { return command_cancel(p.common, p.cancel); });
@@ -107,10 +126,12 @@ void add_job_commands(CLI::App& app, Parsed& p) {
 
 void add_host_commands(CLI::App& app, Parsed& p) {
   command(app, p, "health", "Print one HealthSnapshot as JSON; exit 0 HEALTHY, 1 DEGRADED, 2 BLOCKED (the worst state)",
-          [&p] { return command_health(p.common); });
-  command(app, p, "verify", "Check the recorded evidence; exit 1 listing every broken invariant",
-          [&p] { return command_verify(p.common, p.since); })
-      ->add_option("--since", p.since, "Only jobs created at or after this UTC time (2026-11-28T00:00:00Z)");
+          [&p] { return command_health(p.common); })
+      ->add_flag("--json", p.json, "The output is always JSON (accepted as on every command that reads)");
+  auto* verify = command(app, p, "verify", "Check the recorded evidence; exit 1 listing every broken invariant",
+                         [&p] { return command_verify(p.common, p.since, p.json); });
+  verify->add_option("--since", p.since, "Only jobs created since: a UTC time (2026-11-28T00:00:00Z) or a duration back (1h30m)");
+  verify->add_flag("--json", p.json, "One JSON object per problem: job_id, problem");
   command(app, p, "run", "The daemon: claim, run and record jobs until SIGTERM",
           [&p] { return command_run(p.common, p.exit_when_idle); })
       ->add_flag("--exit-when-idle", p.exit_when_idle, "Exit 0 once no PENDING job is left and nothing runs");
@@ -158,6 +179,7 @@ int run(int argc, char** argv) {
   app.set_version_flag("-V,--version", std::string("govjobd ") + kVersion);
   app.require_subcommand(1);
   Parsed p;
+  add_database_url_option(app, p.common);
   command(app, p, "check-config", "Validate a config file and exit", [&p] { return command_check_config(p.common); });
   command(app, p, "migrate", "Create or upgrade govjobd's schema (idempotent)", [&p] { return command_migrate(p.common); });
   add_job_commands(app, p);

@@ -63,29 +63,6 @@ nlohmann::json read_steps_file(const std::string& path) {
   }
 }
 
-void require_uuid(const std::string& what, const std::string& text) {
-  if (!model::is_uuid(text)) throw InputError(fmt::format("{} '{}' is not a UUID", what, text));
-}
-
-std::string or_dash(const std::optional<model::Timestamp>& t) { return t ? model::format_timestamp(*t) : "-"; }
-
-nlohmann::json summary_json(const store::JobSummary& s) {
-  auto optional_time = [](const std::optional<model::Timestamp>& t) {
-    return t ? nlohmann::json(model::format_timestamp(*t)) : nlohmann::json();
-  };
-  return {{"job_id", s.job_id},
-          {"contract_id", s.contract_id},
-          {"status", s.status},
-          {"status_reason", s.status_reason ? nlohmann::json(*s.status_reason) : nlohmann::json()},
-          {"current_step_index", s.current_step_index},
-          {"total_steps", s.total_steps},
-          {"created_at", optional_time(s.created_at)},
-          {"started_at", optional_time(s.started_at)},
-          {"completed_at", optional_time(s.completed_at)},
-          {"timeout_at", optional_time(s.timeout_at)},
-          {"created_by", s.created_by ? nlohmann::json(*s.created_by) : nlohmann::json()}};
-}
-
 }  // namespace
 
 int command_check_config(const CommonOptions& common) {
@@ -127,35 +104,6 @@ int command_enqueue(const CommonOptions& common, const EnqueueOptions& options) 
   return run::kExitOk;
 }
 
-int command_jobs_list(const CommonOptions& common, const ListOptions& options) {
-  const auto jobs = open_store(common)->job_list({options.status, options.limit});
-  if (options.json) {
-    for (const auto& job : jobs) fmt::print("{}\n", summary_json(job).dump());
-    return run::kExitOk;
-  }
-  fmt::print("{:<36}  {:<9}  {:>5}  {:<27}  {:<27}  {}\n", "JOB_ID", "STATUS", "STEP", "CREATED_AT", "COMPLETED_AT",
-             "REASON");
-  for (const auto& job : jobs)
-    fmt::print("{:<36}  {:<9}  {:>5}  {:<27}  {:<27}  {}\n", job.job_id, job.status,
-               fmt::format("{}/{}", job.current_step_index, job.total_steps), or_dash(job.created_at),
-               or_dash(job.completed_at), log::escape_line(job.status_reason.value_or("")));  // the writer's text, one line
-  return run::kExitOk;
-}
-
-int command_jobs_show(const CommonOptions& common, const std::string& job_id) {
-  require_uuid("job", job_id);
-  const auto settings = load_config(common);
-  const auto store = open_store(settings);
-  auto job = store->job_get(job_id);
-  if (!job) throw InputError(fmt::format("job {} not found", job_id));
-  // why it is not running (docs/fleet.md); none when it was claimed meanwhile
-  if ((*job)["status"] == "PENDING")
-    if (auto waiting = store->job_waiting(job_id, settings.worker.lease_timeout); !waiting.empty())
-      (*job)["waiting"] = std::move(waiting);
-  fmt::print("{}\n", job->dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
-  return run::kExitOk;
-}
-
 int command_cancel(const CommonOptions& common, const CancelOptions& options) {
   require_uuid("job", options.job_id);
   const std::string by = options.requested_by.empty() ? default_actor() : options.requested_by;
@@ -193,6 +141,10 @@ int command_health(const CommonOptions& common) {
 namespace govjobd::cli {
 
 int command_run(const CommonOptions& common, bool exit_when_idle) {
+  // a reload (SIGHUP) reads database.url from the config again: an override here would silently not survive it
+  if (common.database_url)
+    throw InputError("--database-url is for the operator commands; the daemon reads database.url from its config "
+                     "or GOVJOBD_DATABASE_URL");
   const config::Settings settings = load_config(common);
   log::configure(settings.logging, settings.worker.id.empty() ? run::default_worker_id() : settings.worker.id);
   spdlog::info("config {} ({}), database {}", settings.source, settings.source.empty() ? "defaults" : "file",
@@ -204,11 +156,30 @@ int command_run(const CommonOptions& common, bool exit_when_idle) {
 
 namespace govjobd::cli {
 
-int command_verify(const CommonOptions& common, const std::optional<std::string>& since) {
-  if (since && !model::parse_timestamp(*since))
-    throw InputError(fmt::format("--since '{}' is not an ISO-8601 UTC timestamp", *since));
-  const auto problems = open_store(common)->jobs_verify(since);
-  for (const auto& [job, problem] : problems) fmt::print("{}  {}\n", job, problem);
+namespace {
+
+// --since: a UTC time, or a duration back from this host's now (1h30m), as a UTC time.
+std::string since_time(const std::string& text) {
+  if (const auto back = since_duration(text))
+    return model::format_timestamp(model::now_utc() - std::chrono::duration_cast<std::chrono::microseconds>(*back));
+  if (!model::parse_timestamp(text))
+    throw InputError(fmt::format("--since '{}': expected an ISO-8601 UTC time or a duration back from now (1h30m, at most 36500d)", text));
+  return text;
+}
+
+}  // namespace
+
+int command_verify(const CommonOptions& common, const std::optional<std::string>& since, bool json) {
+  const auto problems = open_store(common)->jobs_verify(since ? std::optional(since_time(*since)) : std::nullopt);
+  for (const auto& [job, problem] : problems)
+    if (json)
+      fmt::print("{}\n", json_text({{"job_id", job}, {"problem", problem}}));
+    else
+      fmt::print("{}  {}\n", job, problem);
+  if (json) {
+    if (!problems.empty()) fmt::print(stderr, "verify: {} problems\n", problems.size());
+    return problems.empty() ? run::kExitOk : run::kExitFailure;
+  }
   if (problems.empty()) {
     fmt::print("verify: clean\n");
     return run::kExitOk;

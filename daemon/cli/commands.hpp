@@ -7,7 +7,8 @@
 namespace govjobd::cli {
 
 struct CommonOptions {
-  std::string config_path;  // empty: /etc/govjobd/govjobd.yaml when it exists, else built-in defaults
+  std::string config_path;  // empty: $GOVJOBD_CONFIG, else /etc/govjobd/govjobd.yaml when it exists, else defaults
+  std::optional<std::string> database_url;  // --database-url: replaces the config's database.url
 };
 
 struct EnqueueOptions {
@@ -21,6 +22,20 @@ struct ListOptions {
   std::optional<std::string> status;
   int limit = 50;
   bool json = false;
+  std::optional<std::string> contract_id;
+  std::optional<std::string> since;  // a duration back from now (1h30m) or an ISO-8601 UTC time
+  std::optional<std::string> target;  // a glob (* and ?) or an exact name
+  std::optional<std::string> step_type;
+};
+
+struct ShowOptions {
+  std::string job_id;
+  bool json = false;
+};
+
+struct WatchOptions {
+  std::optional<std::string> job_id;  // none: every job's transitions from now on
+  std::string interval = "500ms";     // between two reads of the transitions table
 };
 
 struct CancelOptions {
@@ -34,10 +49,11 @@ int command_check_config(const CommonOptions& common);
 int command_migrate(const CommonOptions& common);
 int command_enqueue(const CommonOptions& common, const EnqueueOptions& options);
 int command_jobs_list(const CommonOptions& common, const ListOptions& options);
-int command_jobs_show(const CommonOptions& common, const std::string& job_id);
+int command_jobs_show(const CommonOptions& common, const ShowOptions& options);
+int command_jobs_watch(const CommonOptions& common, const WatchOptions& options);
 int command_cancel(const CommonOptions& common, const CancelOptions& options);
 int command_health(const CommonOptions& common);
-int command_verify(const CommonOptions& common, const std::optional<std::string>& since);
+int command_verify(const CommonOptions& common, const std::optional<std::string>& since, bool json);
 int command_run(const CommonOptions& common, bool exit_when_idle);
 
 // Bad input on the command line or in a file it names (exit 65).

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "daemon/log/logging.hpp"
+#include "daemon/model/timestamp.hpp"
 
 namespace govjobd::cli {
 
@@ -97,6 +98,26 @@ std::string short_time(const std::string& iso) {
   std::string out = iso.substr(0, 16);
   out[10] = ' ';
   return out;
+}
+
+std::string second_time(const std::string& iso) {
+  if (iso.empty()) return "-";
+  const auto t = model::parse_timestamp(iso);
+  if (!t) return one_line(iso, 30);
+  std::string out = model::format_timestamp(*t).substr(0, 19);
+  out[10] = ' ';
+  return out;
+}
+
+std::string duration_text(double seconds) {
+  if (!(seconds >= 0)) return "-";  // negative or NaN: clocks or rows that disagree
+  const auto ms = static_cast<long long>(std::llround(std::min(seconds, 1e12) * 1000));
+  if (ms < 1000) return fmt::format("{}ms", ms);
+  if (ms < 60'000) return fmt::format("{}.{}s", ms / 1000, ms % 1000 / 100);
+  const long long s = ms / 1000;
+  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  if (s < 86400) return fmt::format("{}h{:02}m", s / 3600, s % 3600 / 60);
+  return fmt::format("{}d{:02}h", s / 86400, s % 86400 / 3600);
 }
 
 }  // namespace govjobd::cli

@@ -45,4 +45,10 @@ std::string age_text(double seconds);
 // "2026-11-28 16:19" (UTC), or "-".
 std::string short_time(const std::string& iso_or_empty);
 
+// "2026-11-28 16:19:50" (UTC, to the second); "-" for empty; a text that is not a time, as one short line.
+std::string second_time(const std::string& iso_or_empty);
+
+// A duration in at most 8 characters: "250ms", "12.3s", "4m05s", "2h05m", "3d04h"; "-" when negative.
+std::string duration_text(double seconds);
+
 }  // namespace govjobd::cli

@@ -37,7 +37,8 @@ constexpr const char* kPreparedQueries[] = {
     "jobs_pending_count", "signal_record",  "jobs_delete_terminal", "jobs_verify", "job_end_recorded",
     "job_claim_candidates", "job_claim_isolated", "contract_columns", "jobs_to_end", "target_holds_release",
     "pause_insert", "pause_resume", "pause_list", "job_waiting", "jobs_pending_age", "jobs_count_by_status",
-    "target_holds_list", "worker_list", "job_wake_pass"};
+    "target_holds_list", "worker_list", "job_wake_pass", "job_transitions_after", "transition_last_id", "job_status",
+    "job_ids_between"};
 
 // One row of queries/job_list.sql.
 JobSummary job_summary_of(const pqxx::row& row) {
@@ -45,7 +46,8 @@ JobSummary job_summary_of(const pqxx::row& row) {
   return {row[0].as<std::string>(), or_default<std::string>(row[1]), or_default<std::string>(row[2]),
           text_or_null(row[3]),     or_default<int>(row[4]),          or_default<int>(row[5]),
           time_or_null(row[6]),     time_or_null(row[7]),             time_or_null(row[8]),
-          time_or_null(row[9]),     text_or_null(row[10])};
+          time_or_null(row[9]),     text_or_null(row[10]),            or_default<double>(row[11]),
+          or_null<double>(row[12])};
 }
 
 // PostgreSQL writes `timestamp` columns as "2026-11-28T16:19:50.123456" in JSON; every time is UTC, so
@@ -132,7 +134,10 @@ std::string Store::job_enqueue(const JobEnqueueParams& p) {
 std::vector<JobSummary> Store::job_list(const JobListParams& p) {
   return translate_errors([&] {
     pqxx::read_transaction r(impl_->conn);
-    const auto rows = r.exec_prepared("job_list", p.status, p.limit);
+    const auto since = p.since ? std::optional<std::string>(model::format_timestamp(*p.since)) : std::nullopt;
+    const auto within = p.within ? std::optional<long long>(p.within->count()) : std::nullopt;
+    const auto rows =
+        r.exec_prepared("job_list", p.status, p.limit, p.contract_id, since, within, p.target_glob, p.step_type);
     std::vector<JobSummary> out;
     out.reserve(rows.size());
     for (const auto& row : rows) out.push_back(job_summary_of(row));

@@ -33,6 +33,11 @@ struct JobEnqueueParams {
 struct JobListParams {
   std::optional<std::string> status;
   int limit = 100;
+  std::optional<std::string> contract_id;  // a UUID
+  std::optional<model::Timestamp> since;   // created at or after
+  std::optional<std::chrono::milliseconds> within;  // created at most this long before the database's now
+  std::optional<std::string> target_glob;  // a step's target matches (* and ?)
+  std::optional<std::string> step_type;    // a step has this type
 };
 
 struct JobSummary {
@@ -47,6 +52,20 @@ struct JobSummary {
   std::optional<model::Timestamp> completed_at;
   std::optional<model::Timestamp> timeout_at;
   std::optional<std::string> created_by;
+  double age_seconds = 0;                   // since created_at, by the database's clock
+  std::optional<double> duration_seconds;   // started to completed, or to now while RUNNING
+};
+
+// One row of governance_job_transitions (`jobs watch`).
+struct TransitionRow {
+  long long transition_id = 0;
+  std::string job_id;
+  std::optional<std::string> from_status;  // none: the job's creation
+  std::string to_status;
+  std::optional<int> step_index;
+  std::string reason;
+  std::string transitioned_by;
+  std::optional<model::Timestamp> transitioned_at;
 };
 
 struct JobCancelParams {
@@ -90,6 +109,14 @@ class Store {
   CancelOutcome job_cancel(const JobCancelParams& params);
   // Every broken invariant of the recorded evidence: (job_id, problem). `since`: created_at lower bound.
   std::vector<std::pair<std::string, std::string>> jobs_verify(const std::optional<std::string>& since);
+
+  // `jobs watch` (store_watch.cpp): transitions after `after_id` (of one job, or all), oldest first; the newest
+  // transition's id (0: none); a job's status (none: no such job).
+  std::vector<TransitionRow> transitions_after(long long after_id, const std::optional<std::string>& job_id, int limit);
+  long long transition_last_id();
+  std::optional<std::string> job_status(const std::string& job_id);
+  // At most two job_ids from `low` to `high` (a prefix's range).
+  std::vector<std::string> job_ids_between(const std::string& low, const std::string& high);
 
   // The run loop (store_run.cpp).
   void worker_register(const std::string& worker_id, const std::string& host, int pid, const std::string& version,

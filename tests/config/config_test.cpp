@@ -19,14 +19,19 @@ using namespace std::chrono_literals;
 using govjobd::testing::errors_of;
 using govjobd::testing::password_file;
 
-TEST_CASE("durations are a whole number and one unit", "[config]") {
+TEST_CASE("durations are whole numbers with units, largest unit first", "[config]") {
   CHECK(parse_duration("500ms") == 500ms);
   CHECK(parse_duration("30s") == 30s);
   CHECK(parse_duration("5m") == 5min);
   CHECK(parse_duration("2h") == 2h);
   CHECK(parse_duration("90d") == std::chrono::hours(90 * 24));
   CHECK(parse_duration("0s") == 0ms);
-  for (const char* bad : {"", "5", "s", "1.5s", "-1s", "5 s", "5sec", "10M", "999999999999999d"})
+  CHECK(parse_duration("1h30m") == 90min);
+  CHECK(parse_duration("90m") == 90min);
+  CHECK(parse_duration("1d2h3m4s5ms") == std::chrono::hours(26) + 3min + 4s + 5ms);
+  CHECK(parse_duration("2m0s") == 2min);
+  for (const char* bad : {"", "5", "s", "1.5s", "-1s", "5 s", "5sec", "10M", "999999999999999d", "30m1h", "1h1h",
+                          "1h30", "1h 30m", "h30m", "1h+30m", "106751991168d", "106751991167d23h"})
     CHECK_FALSE(parse_duration(bad));
   CHECK(format_duration(30000ms) == "30s");
   CHECK(format_duration(1500ms) == "1500ms");
@@ -84,7 +89,7 @@ TEST_CASE("each kind of config error names file, line, column and key", "[config
   CHECK(errors_of("worker:\n  concurrency: 0\n") ==
         V{"govjobd.yaml:2:16: worker.concurrency: expected an integer from 1 to 10000, got '0'"});
   CHECK(errors_of("worker:\n  poll_interval: 2\n") ==
-        V{"govjobd.yaml:2:18: worker.poll_interval: expected a duration of at least 10ms such as 500ms, 30s or 5m, got '2'"});
+        V{"govjobd.yaml:2:18: worker.poll_interval: expected a duration of at least 10ms such as 500ms, 30s or 1h30m, got '2'"});
   CHECK(errors_of("worker:\n  concurency: 4\n") == V{"govjobd.yaml:2:3: worker.concurency: unknown key"});
   CHECK(errors_of("databse:\n  url: x\n") == V{"govjobd.yaml:1:1: databse: unknown key"});
   CHECK(errors_of("logging:\n  format: xml\n") ==
@@ -111,7 +116,7 @@ extra: 1
 )");
   CHECK(errors == std::vector<std::string>{
                       "govjobd.yaml:2:16: worker.concurrency: expected a positive integer, got 'many'",
-                      "govjobd.yaml:3:18: worker.poll_interval: expected a duration of at least 10ms such as 500ms, 30s or 5m, got 'soon'",
+                      "govjobd.yaml:3:18: worker.poll_interval: expected a duration of at least 10ms such as 500ms, 30s or 1h30m, got 'soon'",
                       "govjobd.yaml:5:10: logging.level: expected one of trace debug info warn error, got 'loud'",
                       "govjobd.yaml:6:1: extra: unknown key",
                   });
@@ -259,7 +264,7 @@ executors:
   CHECK(errors_of("executors:\n  x: {kind: noop, target_pattern: \"\"}\n") ==
         V{"govjobd.yaml:2:35: executors.x.target_pattern: expected a non-empty string, got ''"});
   CHECK(errors_of("executors:\n  x: {kind: noop, max_timeout: 500ms}\n") ==
-        V{"govjobd.yaml:2:32: executors.x.max_timeout: expected a duration of at least 1s such as 500ms, 30s or 5m, got '500ms'"});
+        V{"govjobd.yaml:2:32: executors.x.max_timeout: expected a duration of at least 1s such as 500ms, 30s or 1h30m, got '500ms'"});
 }
 
 TEST_CASE("the health section is read and validated", "[config]") {

@@ -69,7 +69,7 @@ std::string running_holder(TestDatabase& db, const std::string& target, const st
 }
 
 json waiting_of(TestDatabase& db, const std::string& job, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args{"jobs", "show", job};
+  std::vector<std::string> args{"jobs", "show", "--json", job};
   args.insert(args.end(), extra.begin(), extra.end());
   const auto shown = cli(args, db.url());
   REQUIRE(shown.exit_code == 0);

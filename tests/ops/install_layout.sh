@@ -12,6 +12,7 @@ expected=(
   share/govjobd/migrations/0001_governance_jobs.sql
   lib/govjobd/executors/capability.sh
   share/doc/govjobd/README.md
+  share/bash-completion/completions/govjobd
 )
 for f in "${expected[@]}"; do
   [[ -e $prefix/$f ]] || { echo "missing after install: $f"; find "$prefix" -type f; exit 1; }

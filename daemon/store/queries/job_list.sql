@@ -1,7 +1,24 @@
--- $1 status or NULL for all, $2 limit. Newest first.
+-- $1 status or NULL for all, $2 limit, $3 contract_id or NULL, $4 created at or after this UTC time or NULL,
+-- $5 created within this many milliseconds before the database's now or NULL, $6 a target glob (* and ?, an
+-- exact name matches itself) or NULL, $7 a step type or NULL. Newest first. The target and step type filters
+-- match any step each, as a pause's do (docs/fleet.md). steps is the writer's: a value that is not an array
+-- matches neither filter rather than failing the list, nor does a target or step type that is not a string.
+-- age_seconds: since created_at; duration_seconds: started_at to completed_at, or to now while RUNNING.
 SELECT job_id::text, contract_id::text, status, status_reason, current_step_index, total_steps,
-       created_at, started_at, completed_at, timeout_at, created_by
-  FROM governance_jobs
+       created_at, started_at, completed_at, timeout_at, created_by,
+       extract(epoch FROM (now() AT TIME ZONE 'UTC') - created_at)::float8 AS age_seconds,
+       extract(epoch FROM coalesce(completed_at, CASE WHEN status = 'RUNNING' THEN now() AT TIME ZONE 'UTC' END)
+                          - started_at)::float8 AS duration_seconds
+  FROM governance_jobs j
  WHERE ($1::text IS NULL OR status = $1::text)
+   AND ($3::uuid IS NULL OR contract_id = $3::uuid)
+   AND ($4::timestamp IS NULL OR created_at >= $4::timestamp)
+   AND ($5::bigint IS NULL OR created_at >= (now() AT TIME ZONE 'UTC') - $5::bigint * interval '1 millisecond')
+   AND ($6::text IS NULL OR EXISTS (
+         SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(j.steps) = 'array' THEN j.steps END) s
+          WHERE jsonb_typeof(s->'target') = 'string' AND s->>'target' LIKE govjobd.glob_like($6::text)))
+   AND ($7::text IS NULL OR EXISTS (
+         SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(j.steps) = 'array' THEN j.steps END) s
+          WHERE jsonb_typeof(s->'step_type') = 'string' AND s->>'step_type' = $7::text))
  ORDER BY created_at DESC, job_id
  LIMIT $2::int
