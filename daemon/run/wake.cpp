@@ -20,7 +20,8 @@ bool canonical_uuid(std::string_view s) {
   return true;
 }
 
-// FNV-1a, 64 bits: the same score on every host and build (std::hash promises neither).
+// FNV-1a, 64 bits, then MurmurHash3's finalizer (FNV alone ranks workers whose names differ in their last
+// characters unevenly): the same score on every host and build, which std::hash does not promise.
 std::uint64_t score(std::string_view job_id, std::string_view worker_id) {
   std::uint64_t h = 14695981039346656037ULL;
   auto mix = [&h](std::string_view s) {
@@ -32,6 +33,11 @@ std::uint64_t score(std::string_view job_id, std::string_view worker_id) {
   mix(job_id);
   mix("\n");
   mix(worker_id);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
   return h;
 }
 

@@ -77,11 +77,20 @@ TEST_CASE("list filters by status, limits, and shows newest first", "[store]") {
   CHECK(all[0].total_steps == 2);
   CHECK(all[0].created_at.has_value());
   CHECK(all[0].timeout_at.has_value());
-  const auto cancelled = store->job_list({std::string("CANCELLED"), 10});
+  const auto cancelled = store->job_list([] {
+    JobListParams p;
+    p.status = "CANCELLED";
+    p.limit = 10;
+    return p;
+  }());
   REQUIRE(cancelled.size() == 1);
   CHECK(cancelled[0].job_id == b);
   CHECK(cancelled[0].status_reason == "cancelled by tester: not needed");
-  CHECK(store->job_list({std::nullopt, 1}).size() == 1);
+  CHECK(store->job_list([] {
+    JobListParams p;
+    p.limit = 1;
+    return p;
+  }()).size() == 1);
 }
 
 TEST_CASE("get returns every column plus the transitions, timestamps in UTC", "[store]") {
