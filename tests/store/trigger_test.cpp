@@ -161,6 +161,32 @@ TEST_CASE("inserting a PENDING job notifies govjobd_jobs once per statement", "[
   CHECK(counter.seen == 1);
 }
 
+TEST_CASE("a statement inserting one PENDING job names it in its NOTIFY, one of many names none, a terminal row wakes "
+          "nobody, and no content of the row reaches the payload", "[trigger]") {
+  TestDatabase db;
+  pqxx::connection listener(db.url());
+  struct Payloads : pqxx::notification_receiver {
+    using notification_receiver::notification_receiver;
+    std::vector<std::string> seen;
+    void operator()(const std::string& payload, int) override { seen.push_back(payload); }
+  } payloads(listener, "govjobd_jobs");  // LISTENs
+  auto next = [&] {
+    for (int i = 0; i < 20 && payloads.seen.empty(); ++i) listener.await_notification(0, 100'000);
+    listener.await_notification(0, 200'000);  // any further notification would arrive with the first
+    auto out = payloads.seen;
+    payloads.seen.clear();
+    return out;
+  };
+  // a hostile row: steps of another shape, control characters and a quote in its text
+  const auto one = db.scalar("INSERT INTO governance_jobs (contract_id, steps, created_by) VALUES (gen_random_uuid(), "
+                             "'{\"x\": \"a\\nb\"}', E'x\\n'' \"y') RETURNING job_id");
+  CHECK(next() == std::vector<std::string>{one});
+  db.exec("INSERT INTO governance_jobs (contract_id) SELECT gen_random_uuid() FROM generate_series(1, 2)");
+  CHECK(next() == std::vector<std::string>{""});
+  db.exec("INSERT INTO governance_jobs (contract_id, status, status_reason) VALUES (gen_random_uuid(), 'CANCELLED', 'no')");
+  CHECK(next().empty());
+}
+
 TEST_CASE("a session's temp table named governance_jobs does not let it delete a live job's transitions", "[trigger]") {
   TestDatabase db;
   insert_job(db, kJob, "PENDING");
@@ -182,7 +208,7 @@ TEST_CASE("every govjobd function has a pinned search_path and lives in the sche
   CHECK(db.scalar("SELECT count(*) FROM pg_proc WHERE pronamespace = 'govjobd'::regnamespace AND prosqlbody IS NULL AND "
                   "NOT coalesce(proconfig::text LIKE '%search_path=pg_catalog, govjobd, pg_temp%', false)") == "0");
   CHECK(db.scalar("SELECT string_agg(proname, ' ' ORDER BY proname) FROM pg_proc "
-                  "WHERE pronamespace = 'govjobd'::regnamespace AND prosqlbody IS NOT NULL") == "glob_like pause_matches serves");
+                  "WHERE pronamespace = 'govjobd'::regnamespace AND prosqlbody IS NOT NULL") == "glob_like pause_matches serves worker_live");
   CHECK(db.scalar("SELECT count(*) FROM pg_class WHERE relname IN ('governance_job_transitions', 'govjobd_workers', "
                   "'govjobd_schema_migrations') AND relnamespace = 'govjobd'::regnamespace") == "3");
 }

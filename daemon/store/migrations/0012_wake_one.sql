@@ -18,3 +18,12 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- Whether a worker row is a live daemon of this version or later: not stopped, a heartbeat within the lease,
+-- and what it serves recorded (a daemon older than 0011 records nothing and neither routes nor passes wakes).
+-- One rule for the jobs nobody serves, "why is it waiting" and the ranks of a new job's wake.
+CREATE OR REPLACE FUNCTION govjobd.worker_live(stopped_at timestamp, heartbeat_at timestamp, serves_step_types text[],
+                                               lease_ms bigint) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN stopped_at IS NULL AND serves_step_types IS NOT NULL
+       AND heartbeat_at > (now() AT TIME ZONE 'UTC') - make_interval(secs => lease_ms / 1000.0);

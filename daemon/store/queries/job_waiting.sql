@@ -14,8 +14,7 @@ WITH live AS MATERIALIZED (
     SELECT w.worker_id, w.serves_step_types, w.serves_targets, coalesce(w.serves_pools, '{}') AS serves_pools,
            coalesce(w.blocked_targets, '{}') AS blocked_targets, coalesce(w.host_blocked, false) AS host_blocked
       FROM govjobd_workers w
-     WHERE w.stopped_at IS NULL AND w.serves_step_types IS NOT NULL
-       AND w.heartbeat_at > (now() AT TIME ZONE 'UTC') - make_interval(secs => $3::bigint / 1000.0)
+     WHERE govjobd.worker_live(w.stopped_at, w.heartbeat_at, w.serves_step_types, $3::bigint)
 ), paused AS MATERIALIZED (
     SELECT p.pause_id, p.step_type, p.target_glob, p.pool, p.paused_by, p.reason, p.until
       FROM pauses p

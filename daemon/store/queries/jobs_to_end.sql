@@ -12,8 +12,7 @@
 WITH live AS (
     SELECT w.serves_step_types, w.serves_targets, coalesce(w.serves_pools, '{}') AS serves_pools
       FROM govjobd_workers w
-     WHERE w.stopped_at IS NULL AND w.serves_step_types IS NOT NULL
-       AND w.heartbeat_at > (now() AT TIME ZONE 'UTC') - make_interval(secs => $2::bigint / 1000.0)
+     WHERE govjobd.worker_live(w.stopped_at, w.heartbeat_at, w.serves_step_types, $2::bigint)
 ), me AS (
     -- this daemon beat within its lease and without a break for unroutable_after: after an outage that
     -- silenced everyone (every heartbeat old, so nobody "live"), nothing is failed until the fleet had that

@@ -2,7 +2,7 @@
 -- latest health snapshot sees BLOCKED (jsonb array of text; NULL: unchanged), $5 whether it sees its host BLOCKED,
 -- what it serves (after a reload; NULL: unchanged): $6 step types, $7 target globs, $8 pools (jsonb arrays of
 -- text), $9 its concurrency, $10 the jobs it was woken as backup for (jsonb array of uuid text; docs/fleet.md).
--- Returns whether the worker row exists, the live workers (heartbeat within the lease, not stopped: the ranks
+-- Returns whether the worker row exists, the live workers (govjobd.worker_live: the ranks
 -- of "who claims a new job"; at most 1,000) and which of $10 are still PENDING.
 -- Renews the worker and the leases of the jobs it knows it runs, no others: a job claimed in a
 -- transaction whose result was lost keeps its old lease and is reaped. A heartbeat later than a lease
@@ -37,8 +37,7 @@ WITH beat AS (
 SELECT (SELECT count(*) FROM beat),
        (SELECT coalesce(jsonb_agg(w.worker_id ORDER BY w.worker_id), '[]')
           FROM (SELECT worker_id FROM govjobd_workers
-                 WHERE stopped_at IS NULL
-                   AND heartbeat_at >= (now() AT TIME ZONE 'UTC') - make_interval(secs => $3::bigint / 1000.0)
+                 WHERE govjobd.worker_live(stopped_at, heartbeat_at, serves_step_types, $3::bigint)
                  ORDER BY worker_id LIMIT 1000) w),
        (SELECT coalesce(jsonb_agg(j.job_id), '[]') FROM governance_jobs j
          WHERE j.status = 'PENDING' AND j.job_id IN (SELECT (jsonb_array_elements_text($10::jsonb))::uuid))
