@@ -58,6 +58,7 @@ class Daemon {
   void on_ready();
   void on_db_state(bool& connection_up, bool up);
   void on_notification(const store::Notification& n);
+  FleetState beat_state();
   void poll();
   void check_idle();
   void on_job_finished();
@@ -189,14 +190,7 @@ bool Daemon::start_services() {
         if (const int strays = child_reaper_->reap_strays(); strays > 0)
           spdlog::warn("reaped {} stray processes that had left their step's process group", strays);
       },
-      [this] {
-        FleetState fleet = fleet_->state();
-        fleet.backup_for = claimer_->take_backups();
-        return fleet;
-      },
-      [this](std::vector<std::string> live, std::vector<std::string> pending) {
-        claimer_->on_beat(std::move(live), pending);
-      }});
+      [this] { return beat_state(); }, [this](auto live, auto pending) { claimer_->on_beat(std::move(live), pending); }});
   notifications_ = std::make_unique<Notifications>(io_, settings_.database.url, Notifications::Hooks{
       [this] { claimer_->claim(); jobs_->read_cancel_requests(); },
       [this](const store::Notification& n) { on_notification(n); }});
@@ -253,6 +247,13 @@ void Daemon::on_db_state(bool& connection_up, bool up) {
   if (!up) return spdlog::warn("database connection lost: running steps go on, claiming stops until it is back");
   spdlog::info("database connection restored; claiming again");
   claimer_->claim();
+}
+
+// What the next heartbeat records, and the jobs this daemon is backup for that it asks about (daemon/run/wake.hpp).
+FleetState Daemon::beat_state() {
+  FleetState fleet = fleet_->state();
+  fleet.backup_for = claimer_->take_backups();
+  return fleet;
 }
 
 void Daemon::on_notification(const store::Notification& n) {

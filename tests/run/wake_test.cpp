@@ -21,7 +21,7 @@ std::string job(int i) {
 
 }  // namespace
 
-TEST_CASE("a wake names a job in PostgreSQL's uuid text, with an optional rank; anything else wakes every daemon", "[wake]") {
+TEST_CASE("a wake names a job in PostgreSQL's uuid text, with an optional rank, and anything else wakes every daemon", "[wake]") {
   const auto plain = WakeRanks::parse("0b1a2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
   REQUIRE(plain);
   CHECK(plain->rank == 0);
