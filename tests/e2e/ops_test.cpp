@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/job_helpers.hpp"
 #include "tests/support/run_process.hpp"
 #include "tests/support/step_runner.hpp"
@@ -39,33 +40,8 @@ std::string insert(TestDatabase& db, const std::string& steps = kOneStep) {
   return db.scalar("INSERT INTO governance_jobs (contract_id, steps) VALUES (gen_random_uuid(), '" + steps + "') RETURNING job_id");
 }
 
-int free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
-
-std::string http_get(int port, const std::string& path) {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::socket s(io);
-  s.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
-  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-  boost::asio::write(s, boost::asio::buffer(request));
-  std::string response;
-  boost::system::error_code ec;
-  char buf[4096];
-  for (std::size_t n; (n = s.read_some(boost::asio::buffer(buf), ec)) > 0 || !ec;) response.append(buf, n);
-  return response;
-}
-
 // True when GET /metrics answers 200 (false while the daemon is not listening yet, or when it refuses).
-bool metrics_served(int port) {
-  try {
-    return http_get(port, "/metrics").starts_with("HTTP/1.1 200");
-  } catch (const std::exception&) {
-    return false;
-  }
-}
+bool metrics_served(int port) { return !metrics_body(port).empty(); }
 
 // A daemon config with a noop executor and the metrics endpoint on `port`.
 std::string metrics_config(const std::string& name, int port) {

@@ -9,14 +9,12 @@
 #include <fstream>
 #include <string>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/run_process.hpp"
 #include "tests/support/test_database.hpp"
 
@@ -44,26 +42,13 @@ std::string config_with_listen(const std::string& name, const std::string& liste
 ProcessResult check_config(const std::string& config) { return run_process({GOVJOBD_BINARY, "check-config", "-c", config}); }
 
 // True when GET /metrics on 127.0.0.1:port answers with govjobd's metrics.
-bool serves_metrics(int port) {
-  try {
-    asio::io_context io;
-    tcp::socket s(io);
-    s.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
-    asio::write(s, asio::buffer(std::string("GET /metrics HTTP/1.0\r\n\r\n")));
-    std::string response;
-    boost::system::error_code ec;
-    asio::read(s, asio::dynamic_buffer(response), ec);
-    return response.find("govjobd_") != std::string::npos;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
+bool serves_metrics(int port) { return metrics_body(port).find("govjobd_") != std::string::npos; }
 
 }  // namespace
 
 TEST_CASE("check-config resolves metrics.listen: a host name, [::1] and :port pass, a name that does not "
           "resolve and a port another program holds fail with 78 naming the key", "[ops]") {
-  for (const std::string listen : {"localhost:" + std::to_string(unheld_port()), "[::1]:" + std::to_string(unheld_port()),
+  for (const std::string& listen : {"localhost:" + std::to_string(unheld_port()), "[::1]:" + std::to_string(unheld_port()),
                                    ":" + std::to_string(unheld_port())}) {
     INFO(listen);
     const auto r = check_config(config_with_listen("listen-ok", listen));

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <string>
+
+namespace govjobd::testing {
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+int free_port();
+
+// GET `path` from 127.0.0.1:port over HTTP/1.1 with Connection: close; the whole response, status line
+// first. Throws when nothing listens.
+std::string http_get(int port, const std::string& path);
+
+// GET /metrics's body when the port answers 200, else "" (not listening yet, or refused).
+std::string metrics_body(int port);
+
+// The sum of every sample of `metric` (all its label sets) in a Prometheus text body; 0 when absent.
+double metric_sum(const std::string& body, const std::string& metric);
+
+}  // namespace govjobd::testing
