@@ -92,7 +92,7 @@ std::vector<std::string> Claimer::take_backups() {
 
 void Claimer::pass_on(std::vector<WakeRanks::Wake> wakes) {
   // the last rank passes to every daemon; once every daemon had its turn nobody passes again (a job held or
-  // BLOCKED everywhere waits for the release's NOTIFY or the poll, as before)
+  // BLOCKED everywhere waits for the poll while the claims leave jobs behind, or a resume's NOTIFY)
   const int last = std::min<int>(WakeRanks::kRanks, static_cast<int>(ranks_.live()) - 1);
   std::erase_if(wakes, [last](const WakeRanks::Wake& w) { return w.rank >= last; });
   if (wakes.empty()) return;

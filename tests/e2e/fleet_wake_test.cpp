@@ -1,0 +1,73 @@
+// Who claims a new job (docs/fleet.md): a NOTIFY naming one job wakes one daemon of the fleet, not all.
+#include <fstream>
+#include <memory>
+#include <numeric>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/job_helpers.hpp"
+#include "tests/support/test_database.hpp"
+
+using namespace govjobd::testing;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Member {
+  int port;
+  std::unique_ptr<DaemonProcess> process;
+};
+
+// An idle daemon that claims on NOTIFY only (its poll is a minute away), its metrics on a free port.
+Member idle_member(TestDatabase& db, int n) {
+  const int port = free_port();
+  const auto config = write_daemon_config("wake-" + std::to_string(n), "  noop: {kind: noop}\n",
+                                          "  id: wake-" + std::to_string(n) + "\n  poll_interval: 60s\n  concurrency: 4\n");
+  std::ofstream(config, std::ios::app) << "metrics: {listen: '127.0.0.1:" << port << "'}\n";
+  return {port, std::make_unique<DaemonProcess>(config, db.url())};
+}
+
+// Claim statements the fleet has sent (each daemon's claim latency histogram counts its claim queries).
+double fleet_claims(const std::vector<Member>& fleet) {
+  return std::accumulate(fleet.begin(), fleet.end(), 0.0, [](double sum, const Member& m) {
+    return sum + metric_sum(metrics_body(m.port), "govjobd_claim_latency_seconds_count");
+  });
+}
+
+}  // namespace
+
+TEST_CASE("fleet: a job inserted alone is claimed by one of six idle daemons, not by each (at most 2.5 claim "
+          "statements per job), and every job runs once", "[fleet]") {
+  TestDatabase db;
+  constexpr int kDaemons = 6, kJobs = 12;
+  std::vector<Member> fleet;
+  for (int i = 0; i < kDaemons; ++i) fleet.push_back(idle_member(db, i));
+  REQUIRE(eventually([&] {
+    return db.scalar("SELECT count(*) FROM govjobd.govjobd_workers WHERE worker_id LIKE 'wake-%' AND health_at IS NOT NULL "
+                     "AND stopped_at IS NULL") == std::to_string(kDaemons);
+  }));
+  // each daemon ranks the workers its last heartbeat read: one beat after the last arrival, all know all
+  const std::string all_in = db.scalar("SELECT now() AT TIME ZONE 'UTC'");
+  REQUIRE(eventually([&] {
+    return db.scalar("SELECT count(*) FROM govjobd.govjobd_workers WHERE worker_id LIKE 'wake-%' AND heartbeat_at > '" +
+                     all_in + "'::timestamp") == std::to_string(kDaemons);
+  }));
+  REQUIRE(eventually([&] { return std::all_of(fleet.begin(), fleet.end(), [](const Member& m) { return !metrics_body(m.port).empty(); }); }));
+  const double before = fleet_claims(fleet);
+  for (int i = 0; i < kJobs; ++i) {
+    const auto job = insert_job(db, json::array({step(0, "noop", json::object(), 30, "t" + std::to_string(i))}));
+    REQUIRE(eventually([&] { return status_of(db, job) == "COMPLETED"; }, 30s));
+  }
+  const double claims = fleet_claims(fleet) - before;
+  INFO("claim statements for " << kJobs << " jobs: " << claims);
+  CHECK(claims >= kJobs);
+  CHECK(claims <= 2.5 * kJobs);  // every daemon woken: 6 per job
+  CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions WHERE to_status = 'RUNNING'") == std::to_string(kJobs));
+  // the claims went to more than one daemon: the ranks spread the jobs
+  CHECK(db.scalar("SELECT count(DISTINCT claimed_by) FROM governance_jobs") != "1");
+}
