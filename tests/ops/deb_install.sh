@@ -18,7 +18,7 @@ wants=/etc/systemd/system/multi-user.target.wants/govjobd.service
 
 dpkg -i "$deb" >"$out/install.log" 2>&1 || { cat "$out/install.log"; fail "dpkg -i failed"; }
 for f in /usr/bin/govjobd /usr/lib/systemd/system/govjobd.service /usr/lib/sysusers.d/govjobd.conf \
-         /etc/govjobd/govjobd.yaml /usr/share/man/man1/govjobd.1.gz /usr/share/doc/govjobd/copyright \
+         /etc/govjobd/govjobd.yaml /usr/share/man/man1/govjobd.1.gz /usr/share/doc/govjobd/copyright /usr/share/doc/govjobd/docs/config.md \
          /usr/share/doc/govjobd/changelog.gz; do
   [[ -e $f ]] || fail "missing after install: $f"
 done
