@@ -328,7 +328,7 @@ std::vector<JobToEnd> Store::jobs_to_end(const JobsToEndParams& p) {
 int Store::target_holds_release() {
   return translate_errors([&] { return detail::skipped_on_timeout("the release of stale target holds", [&] {
     pqxx::nontransaction w(impl_->conn);
-    return static_cast<int>(w.exec_prepared("target_holds_release").affected_rows());
+    return w.exec_prepared("target_holds_release")[0][0].as<int>();
   }); });
 }
 

@@ -24,10 +24,10 @@ struct Member {
 };
 
 // An idle daemon that claims on NOTIFY only (its poll is a minute away), its metrics on a free port.
-Member idle_member(TestDatabase& db, int n) {
+Member idle_member(TestDatabase& db, int n, const std::string& worker = "") {
   const int port = free_port();
-  const auto config = write_daemon_config("wake-" + std::to_string(n), "  noop: {kind: noop}\n",
-                                          "  id: wake-" + std::to_string(n) + "\n  poll_interval: 60s\n  concurrency: 4\n");
+  const auto config = write_daemon_config("wake-" + std::to_string(n), "  noop: {kind: noop}\n  sleep: {kind: sleep}\n",
+                                          "  id: wake-" + std::to_string(n) + "\n  poll_interval: 60s\n  concurrency: 4\n" + worker);
   std::ofstream(config, std::ios::app) << "metrics: {listen: '127.0.0.1:" << port << "'}\n";
   return {port, std::make_unique<DaemonProcess>(config, db.url())};
 }
@@ -39,25 +39,31 @@ double fleet_claims(const std::vector<Member>& fleet) {
   });
 }
 
+// Starts `count` idle daemons and returns once each has read the others in its heartbeat (it ranks them).
+std::vector<Member> idle_fleet(TestDatabase& db, int count, const std::string& worker = "") {
+  std::vector<Member> fleet;
+  for (int i = 0; i < count; ++i) fleet.push_back(idle_member(db, i, worker));
+  REQUIRE(eventually([&] {
+    return db.scalar("SELECT count(*) FROM govjobd.govjobd_workers WHERE worker_id LIKE 'wake-%' AND health_at IS NOT NULL "
+                     "AND stopped_at IS NULL") == std::to_string(count);
+  }));
+  // each daemon ranks the workers its last heartbeat read: one beat after the last arrival, all know all
+  const std::string all_in = db.scalar("SELECT now() AT TIME ZONE 'UTC'");
+  REQUIRE(eventually([&] {
+    return db.scalar("SELECT count(*) FROM govjobd.govjobd_workers WHERE worker_id LIKE 'wake-%' AND heartbeat_at > '" +
+                     all_in + "'::timestamp") == std::to_string(count);
+  }));
+  REQUIRE(eventually([&] { return std::all_of(fleet.begin(), fleet.end(), [](const Member& m) { return !metrics_body(m.port).empty(); }); }));
+  return fleet;
+}
+
 }  // namespace
 
 TEST_CASE("fleet: a job inserted alone is claimed by one of six idle daemons, not by each (at most 2.5 claim "
           "statements per job), and every job runs once", "[fleet]") {
   TestDatabase db;
   constexpr int kDaemons = 6, kJobs = 12;
-  std::vector<Member> fleet;
-  for (int i = 0; i < kDaemons; ++i) fleet.push_back(idle_member(db, i));
-  REQUIRE(eventually([&] {
-    return db.scalar("SELECT count(*) FROM govjobd.govjobd_workers WHERE worker_id LIKE 'wake-%' AND health_at IS NOT NULL "
-                     "AND stopped_at IS NULL") == std::to_string(kDaemons);
-  }));
-  // each daemon ranks the workers its last heartbeat read: one beat after the last arrival, all know all
-  const std::string all_in = db.scalar("SELECT now() AT TIME ZONE 'UTC'");
-  REQUIRE(eventually([&] {
-    return db.scalar("SELECT count(*) FROM govjobd.govjobd_workers WHERE worker_id LIKE 'wake-%' AND heartbeat_at > '" +
-                     all_in + "'::timestamp") == std::to_string(kDaemons);
-  }));
-  REQUIRE(eventually([&] { return std::all_of(fleet.begin(), fleet.end(), [](const Member& m) { return !metrics_body(m.port).empty(); }); }));
+  const std::vector<Member> fleet = idle_fleet(db, kDaemons);
   const double before = fleet_claims(fleet);
   for (int i = 0; i < kJobs; ++i) {
     const auto job = insert_job(db, json::array({step(0, "noop", json::object(), 30, "t" + std::to_string(i))}));
@@ -70,4 +76,24 @@ TEST_CASE("fleet: a job inserted alone is claimed by one of six idle daemons, no
   CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions WHERE to_status = 'RUNNING'") == std::to_string(kJobs));
   // the claims went to more than one daemon: the ranks spread the jobs
   CHECK(db.scalar("SELECT count(DISTINCT claimed_by) FROM governance_jobs") != "1");
+}
+
+TEST_CASE("fleet: a job whose target another job holds starts when the hold is released, not at the next poll, "
+          "and its wake does not go round the fleet", "[fleet]") {
+  TestDatabase db;
+  const std::vector<Member> fleet = idle_fleet(db, 4, "  exclusive_targets: true\n");
+  const auto first = insert_job(db, json::array({step(0, "sleep", {{"seconds", 2}}, 30, "ledger")}));
+  REQUIRE(eventually([&] { return status_of(db, first) == "RUNNING"; }));
+  const double before = fleet_claims(fleet);
+  const auto second = insert_job(db, json::array({step(0, "noop", json::object(), 30, "ledger")}));
+  // its wake is recorded on the hold instead of going round (every daemon would claim in vain)
+  REQUIRE(eventually([&] { return db.scalar("SELECT coalesce(waiting_job::text, '') FROM govjobd.target_holds") == second; }));
+  CHECK(status_of(db, second) == "PENDING");
+  // the poll is a minute away: only the release's NOTIFY starts it this soon
+  REQUIRE(eventually([&] { return status_of(db, second) == "COMPLETED"; }, 30s));
+  CHECK(status_of(db, first) == "COMPLETED");
+  const double claims = fleet_claims(fleet) - before;
+  INFO("claim statements for the held job: " << claims);
+  CHECK(claims <= 3);  // passed round: 2 ranks, then each of the 4 daemons, and again after the release
+  CHECK(db.scalar("SELECT count(*) FROM govjobd.target_holds") == "0");
 }

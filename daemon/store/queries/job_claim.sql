@@ -21,7 +21,7 @@ WITH me AS MATERIALIZED (
 ), paused AS MATERIALIZED (
     SELECT p.step_type, p.target_glob, p.pool
       FROM pauses p
-     WHERE p.resumed_at IS NULL AND (p.until IS NULL OR p.until > now() AT TIME ZONE 'UTC')
+     WHERE govjobd.pause_active(p.resumed_at, p.until)
 ), contracts AS NOT MATERIALIZED (
     SELECT @contract.id@ AS id, left(@contract.status@::text, 100) AS status,
            CASE WHEN cardinality(@contract.affected_capabilities@) <= $7::bigint

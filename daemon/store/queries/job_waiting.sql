@@ -18,7 +18,7 @@ WITH live AS MATERIALIZED (
 ), paused AS MATERIALIZED (
     SELECT p.pause_id, p.step_type, p.target_glob, p.pool, p.paused_by, p.reason, p.until
       FROM pauses p
-     WHERE p.resumed_at IS NULL AND (p.until IS NULL OR p.until > now() AT TIME ZONE 'UTC')
+     WHERE govjobd.pause_active(p.resumed_at, p.until)
 ), contracts AS NOT MATERIALIZED (
     SELECT @contract.id@ AS id, left(@contract.status@::text, 100) AS status,
            @contract.window_start@::timestamp AS window_start

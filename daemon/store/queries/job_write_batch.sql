@@ -5,7 +5,7 @@
 -- a missing or null field leaves its column as it is. A job_id appears at most once per call.
 -- Returns the job_ids written; a job not returned is no longer RUNNING or no longer ours (cancelled,
 -- reaped): nothing was written for it. A terminal write also inserts its transition row and releases the
--- job's target holds (worker.exclusive_targets).
+-- job's target holds (worker.exclusive_targets), NOTIFYing a job left PENDING for one (migration 0013).
 WITH w AS (
     SELECT *
       FROM jsonb_to_recordset($2::jsonb) AS x(job_id uuid, current_step_index int, append_results jsonb,
@@ -37,5 +37,7 @@ WITH w AS (
 ), released AS (
     DELETE FROM target_holds h USING written
      WHERE h.job_id = written.job_id AND written.terminal_status IS NOT NULL
+    RETURNING h.waiting_job
 )
 SELECT job_id::text FROM written
+ CROSS JOIN (SELECT count(pg_notify('govjobd_jobs', waiting_job::text)) FROM released WHERE waiting_job IS NOT NULL) woken

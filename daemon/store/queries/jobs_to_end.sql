@@ -22,7 +22,7 @@ WITH live AS (
        AND heartbeat_at > (now() AT TIME ZONE 'UTC') - make_interval(secs => $2::bigint / 1000.0)
 ), paused AS MATERIALIZED (
     SELECT p.step_type, p.target_glob, p.pool FROM pauses p
-     WHERE p.resumed_at IS NULL AND (p.until IS NULL OR p.until > now() AT TIME ZONE 'UTC')
+     WHERE govjobd.pause_active(p.resumed_at, p.until)
 ), routes AS (
     -- each distinct route once: the queue may be long, its routes are few
     SELECT DISTINCT j.route_step_types, j.route_targets, j.pool

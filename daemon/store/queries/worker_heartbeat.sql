@@ -3,7 +3,8 @@
 -- what it serves (after a reload; NULL: unchanged): $6 step types, $7 target globs, $8 pools (jsonb arrays of
 -- text), $9 its concurrency, $10 the jobs it was woken as backup for (jsonb array of uuid text; docs/fleet.md).
 -- Returns whether the worker row exists, the live workers (govjobd.worker_live: the ranks
--- of "who claims a new job"; at most 1,000) and which of $10 are still PENDING.
+-- of "who claims a new job"; at most 1,000) and which of $10 are still PENDING and not left for a held target
+-- (the release NOTIFYs those: migration 0013).
 -- Renews the worker and the leases of the jobs it knows it runs, no others: a job claimed in a
 -- transaction whose result was lost keeps its old lease and is reaped. A heartbeat later than a lease
 -- after the previous one starts a new unbroken run (alive_since): the worker was cut off, not beating.
@@ -40,4 +41,5 @@ SELECT (SELECT count(*) FROM beat),
                  WHERE govjobd.worker_live(stopped_at, heartbeat_at, serves_step_types, $3::bigint)
                  ORDER BY worker_id LIMIT 1000) w),
        (SELECT coalesce(jsonb_agg(j.job_id), '[]') FROM governance_jobs j
-         WHERE j.status = 'PENDING' AND j.job_id IN (SELECT (jsonb_array_elements_text($10::jsonb))::uuid))
+         WHERE j.status = 'PENDING' AND j.job_id IN (SELECT (jsonb_array_elements_text($10::jsonb))::uuid)
+           AND NOT EXISTS (SELECT 1 FROM target_holds h WHERE h.waiting_job = j.job_id))
