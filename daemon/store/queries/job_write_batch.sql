@@ -35,8 +35,12 @@ WITH w AS (
       FROM written
      WHERE terminal_status IS NOT NULL
 ), released AS (
-    DELETE FROM target_holds h USING written
-     WHERE h.job_id = written.job_id AND written.terminal_status IS NOT NULL
+    -- only once every job row of the batch is updated (the array is built first): a claim may hold a lock on
+    -- one of them (a row it found claimed and ended since its snapshot stays locked by it), and a claim
+    -- inserting a hold waits for a statement that deleted that hold. Deleting first, then waiting for such
+    -- a row, was a deadlock (seen with 8 daemons and exclusive targets: 1 s each, then an abort).
+    DELETE FROM target_holds h
+     WHERE h.job_id = ANY (ARRAY(SELECT job_id FROM written WHERE terminal_status IS NOT NULL))
     RETURNING h.waiting_job
 )
 SELECT job_id::text FROM written
