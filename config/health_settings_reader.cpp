@@ -1,8 +1,14 @@
 #include "config/health_settings_reader.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
+
+#include "config/http_url.hpp"
 
 namespace govjobd::config {
 
@@ -34,6 +40,42 @@ void require(MapReader& m, bool present, const char* key, const std::string& kin
   if (!present) m.sink().add(m.node().Mark(), m.path() + "." + key, fmt::format("required for a {} probe", kind));
 }
 
+// What is wrong with a ca_file ("" when nothing): checked at load so that a typo fails check-config instead
+// of every sample. Its certificates are parsed when the probe starts (a bad one fails each sample, naming it).
+std::string ca_file_problem(const std::string& path) {
+  if (!path.starts_with('/')) return fmt::format("expected an absolute path, got '{}'", path);
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    return fmt::format("{} is not a regular file", path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fmt::format("cannot read {}: {}", path, std::strerror(errno));
+  constexpr std::size_t kMaxCaFile = 16 << 20;  // far beyond any CA bundle; the loader reads no more
+  const auto size = std::filesystem::file_size(path, ec);
+  std::string text(ec ? 0 : std::min<std::uintmax_t>(size, kMaxCaFile), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+    return fmt::format("{} holds no PEM certificate ('-----BEGIN CERTIFICATE-----')", path);
+  return "";
+}
+
+void check_http(MapReader& m, const ProbeSettings& p) {
+  require(m, !p.url.empty(), "url", p.kind);
+  std::string error;
+  const auto url = p.url.empty() ? std::nullopt : parse_http_url(p.url, error);
+  if (!p.url.empty() && !url) m.sink().add(m.node()["url"].Mark(), m.path() + ".url", error);
+  const bool tls = url && url->tls;
+  for (const char* key : {"ca_file", "tls_verify"})
+    if (url && !tls && m.node()[key].IsDefined())
+      m.sink().add(m.node()[key].Mark(), m.path() + "." + key, "applies to https:// URLs only");
+  if (!tls || p.ca_file.empty()) return;
+  if (!p.tls_verify)
+    m.sink().add(m.node()["ca_file"].Mark(), m.path() + ".ca_file",
+                 "has no effect with tls_verify: false (nothing is verified)");
+  else if (const std::string problem = ca_file_problem(p.ca_file); !problem.empty())
+    m.sink().add(m.node()["ca_file"].Mark(), m.path() + ".ca_file", problem);
+}
+
 void read_probe(MapReader& m, ProbeSettings& p) {
   m.choice("kind", p.kind, {"command", "tcp", "http", "file", "systemd_unit"});
   m.string_list("command", p.command);
@@ -41,6 +83,8 @@ void read_probe(MapReader& m, ProbeSettings& p) {
   m.text("host", p.host, false);
   m.integer("port", p.port, 1, 65535);
   m.text("url", p.url, false);
+  m.text("ca_file", p.ca_file, false);
+  m.boolean("tls_verify", p.tls_verify);
   m.integer_list("healthy_status", p.healthy_status, 100, 599);
   m.integer_list("degraded_status", p.degraded_status, 100, 599);
   m.text("path", p.path, false);
@@ -57,9 +101,7 @@ void read_probe(MapReader& m, ProbeSettings& p) {
     require(m, !p.host.empty(), "host", p.kind);
     require(m, p.port != 0, "port", p.kind);
   } else if (p.kind == "http") {
-    require(m, !p.url.empty(), "url", p.kind);
-    if (!p.url.empty() && !p.url.starts_with("http://"))
-      m.sink().add(m.node()["url"].Mark(), m.path() + ".url", "expected an http:// URL");
+    check_http(m, p);
   } else if (p.kind == "file") {
     require(m, !p.path.empty(), "path", p.kind);
   } else if (p.kind == "systemd_unit") {

@@ -103,7 +103,9 @@ struct ProbeSettings {
   std::vector<int> degraded_exit_codes;      // command: these codes are DEGRADED (0 HEALTHY, others BLOCKED)
   std::string host;                          // tcp
   int port = 0;                              // tcp
-  std::string url;                           // http (http:// only)
+  std::string url;                           // http: http:// or https:// (config/http_url.hpp)
+  std::string ca_file;                       // https: trust only the CAs in this PEM file; empty: the system's
+  bool tls_verify = true;                    // https: false accepts any certificate for any name (logged)
   std::vector<int> healthy_status{200, 204}; // http
   std::vector<int> degraded_status{429};     // http; any other status is BLOCKED
   std::string path;                          // file

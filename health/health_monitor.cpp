@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
 
 #include "health/health_gate.hpp"
 #include "health/system_metrics.hpp"
@@ -9,6 +10,33 @@
 namespace govjobd::health {
 
 namespace asio = boost::asio;
+
+namespace {
+
+std::string error_of(const nlohmann::json& capability) {
+  const auto details = capability.find("details");
+  if (details == capability.end() || !details->is_object()) return "";
+  const auto error = details->find("error");
+  return error != details->end() && error->is_string() ? error->get<std::string>() : "";
+}
+
+nlohmann::json previous(const std::optional<model::HealthSnapshot>& last, const std::string& name) {
+  if (!last) return nullptr;
+  const auto it = last->capabilities.find(name);
+  return it == last->capabilities.end() ? nlohmann::json() : it->second;
+}
+
+// A probe's error is logged when it appears or changes, and its recovery once: an endpoint that keeps
+// failing the same way fills no journal.
+void log_change(const std::string& name, const nlohmann::json& before, const nlohmann::json& now) {
+  const std::string was = error_of(before), is = error_of(now);
+  if (!is.empty() && is != was)
+    spdlog::warn("health: capability {} is {}: {}", name, now.value("state", "?"), is);
+  else if (is.empty() && !was.empty())
+    spdlog::info("health: capability {} answers again: {}", name, now.value("state", "?"));
+}
+
+}  // namespace
 
 struct HealthMonitor::Pending {
   model::HealthSnapshot snapshot;
@@ -19,8 +47,12 @@ struct HealthMonitor::Pending {
 HealthMonitor::HealthMonitor(asio::io_context& io, config::HealthSettings settings,
                              std::shared_ptr<process::ChildReaper> reaper)
     : io_(io), settings_(std::move(settings)) {
-  for (const auto& [name, probe] : settings_.capabilities)
+  for (const auto& [name, probe] : settings_.capabilities) {
     probes_.emplace(name, make_probe(io_, probe, settings_.probe_timeout, reaper));
+    if (probe.kind == "http" && probe.url.starts_with("https://") && !probe.tls_verify)
+      spdlog::warn("health: capability {} probes {} with tls_verify: false: any certificate is accepted, so "
+                   "anyone on the path can answer for it", name, probe.url);
+  }
 }
 
 HealthMonitor::~HealthMonitor() = default;
@@ -55,9 +87,10 @@ void HealthMonitor::snapshot(std::function<void(model::HealthSnapshot)> done) {
     return;
   }
   for (auto& [name, probe] : probes_) {
-    probe->sample([pending, name = name, complete](ProbeResult r) {
-      pending->snapshot.capabilities[name] = {
+    probe->sample([this, pending, name = name, complete](ProbeResult r) {
+      auto& now = pending->snapshot.capabilities[name] = {
           {"state", to_string(r.state)}, {"details", std::move(r.details)}, {"latency_ms", r.latency.count()}};
+      log_change(name, previous(cached_, name), now);
       if (--pending->waiting == 0) complete();
     });
   }

@@ -292,8 +292,8 @@ health:
   using V = std::vector<std::string>;
   CHECK(errors_of("health:\n  capabilities:\n    x: {kind: tcp, host: h}\n") ==
         V{"govjobd.yaml:3:8: health.capabilities.x.port: required for a tcp probe"});
-  CHECK(errors_of("health:\n  capabilities:\n    x: {kind: http, url: \"https://h/\"}\n") ==
-        V{"govjobd.yaml:3:26: health.capabilities.x.url: expected an http:// URL"});
+  CHECK(errors_of("health:\n  capabilities:\n    x: {kind: http, url: \"ftp://h/\"}\n") ==
+        V{"govjobd.yaml:3:26: health.capabilities.x.url: expected an http:// or https:// URL"});
   CHECK(errors_of("health:\n  block_on: [DEGRADED]\n") ==
         V{"govjobd.yaml:2:3: health.block_on: must contain BLOCKED: a BLOCKED target never runs"});
   CHECK(errors_of("health:\n  system:\n    memory_available_pct: {degraded: 5, blocked: 10}\n") ==

@@ -12,24 +12,15 @@
 #include "health/health_gate.hpp"
 #include "health/health_monitor.hpp"
 #include "process/child_reaper.hpp"
+#include "tests/health/snapshot_of.hpp"
 
 using namespace govjobd;
 using namespace std::chrono_literals;
+using govjobd::testing::snapshot_of;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-model::HealthSnapshot snapshot_of(config::HealthSettings settings) {
-  process::prepare_process_for_children();
-  asio::io_context io;
-  health::HealthMonitor monitor(io, std::move(settings), std::make_shared<process::ChildReaper>());
-  std::optional<model::HealthSnapshot> out;
-  monitor.snapshot([&](model::HealthSnapshot s) { out = std::move(s); });
-  io.run_for(30s);
-  REQUIRE(out);
-  return *out;
-}
 
 config::HealthSettings with(std::map<std::string, config::ProbeSettings> caps) {
   config::HealthSettings h;
