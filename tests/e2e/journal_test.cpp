@@ -1,6 +1,7 @@
 // The daemon's journal events read back from a real systemd-journald started for the test in private mount
 // and PID namespaces (journald_ns.sh): the fields, the priorities, and what a row's text cannot forge. Skipped
 // (ctest SKIP_REGULAR_EXPRESSION "SKIP:") where that journald cannot run: not root, no systemd-journald.
+// The JSON format's from and to (the same transition fields, on stderr) need no journald.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -166,4 +167,25 @@ TEST_CASE("journal: with no journald to take them, events go to stderr as priori
   CHECK_THAT(c.log, Catch::Contains("<6>job " + ok + " step - PENDING -> RUNNING: claimed by journal-test-worker\n"));
   CHECK_THAT(c.log, Catch::Contains("<6>job " + ok + " step - RUNNING -> COMPLETED: All steps completed successfully\n"));
   CHECK(status_of(c.db, ok) == "COMPLETED");
+}
+
+TEST_CASE("json logs: a transition's line carries from and to, as the journal's GOVJOBD_FROM and GOVJOBD_TO", "[journal]") {
+  TestDatabase db;
+  const auto config = write_daemon_config("json-moves", "  noop: {kind: noop}\n");
+  std::ofstream(config, std::ios::app) << "logging: {format: json}\n";
+  const auto ok = insert_job(db, json::array({step(0, "noop")}));
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
+  REQUIRE(daemon.wait_exit() == 0);
+  std::istringstream lines(daemon.log());
+  std::vector<std::string> moves;
+  for (std::string line; std::getline(lines, line);) {
+    const json j = json::parse(line);
+    if (!j.contains("from")) {
+      CHECK_FALSE(j.contains("to"));
+      continue;
+    }
+    moves.push_back(j.at("job_id").get<std::string>() + " " + j.at("from").get<std::string>() + "->" +
+                    j.at("to").get<std::string>());
+  }
+  CHECK(moves == std::vector<std::string>{ok + " PENDING->RUNNING", ok + " RUNNING->COMPLETED"});
 }
