@@ -10,6 +10,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/log/journal_sink.hpp"
 #include "daemon/model/timestamp.hpp"
 #include "daemon/model/utf8.hpp"
 
@@ -18,17 +19,6 @@ namespace govjobd::log {
 namespace {
 
 thread_local std::optional<JobFields> t_fields;
-
-int journal_priority(spdlog::level::level_enum level) {
-  switch (level) {
-    case spdlog::level::trace:
-    case spdlog::level::debug: return 7;
-    case spdlog::level::info: return 6;
-    case spdlog::level::warn: return 4;
-    case spdlog::level::err: return 3;
-    default: return 2;
-  }
-}
 
 // Formats through `inner` with the payload escaped (escape_line), so that no caller can write a second line
 // or a priority prefix: one place for every text and journal line.
@@ -78,6 +68,8 @@ class JsonFormatter : public spdlog::formatter {
       if (!t_fields->contract_id.empty()) j["contract_id"] = t_fields->contract_id;
       if (t_fields->step_index) j["step_index"] = *t_fields->step_index;
       if (!t_fields->step_type.empty()) j["step_type"] = t_fields->step_type;
+      if (!t_fields->from.empty()) j["from"] = t_fields->from;
+      if (!t_fields->to.empty()) j["to"] = t_fields->to;
     }
     const std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     dest.append(line.data(), line.data() + line.size());
@@ -104,17 +96,20 @@ bool stderr_is_journal() {
 ScopedJob::ScopedJob(JobFields fields) : previous_(std::move(t_fields)) { t_fields = std::move(fields); }
 ScopedJob::~ScopedJob() { t_fields = std::move(previous_); }
 
+const JobFields* current_job() { return t_fields ? &*t_fields : nullptr; }
+
 std::string effective_format(const config::LoggingSettings& settings) {
   if (!settings.format.empty()) return settings.format;
   return stderr_is_journal() ? "journal" : "text";
 }
 
 void configure(const config::LoggingSettings& settings, const std::string& worker_id) {
-  auto logger = std::make_shared<spdlog::logger>("govjobd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   const std::string format = effective_format(settings);
+  auto sink = format == "journal" ? make_journal_sink(worker_id) : std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>("govjobd", std::move(sink));
   if (format == "json")  // the JSON encoder escapes every control character of msg and the fields
     logger->set_formatter(std::make_unique<JsonFormatter>(worker_id));
-  else if (format == "journal")
+  else if (format == "journal")  // the journal sink's stderr line when journald cannot take an event
     logger->set_formatter(std::make_unique<EscapingFormatter>(std::make_unique<JournalFormatter>()));
   else
     logger->set_formatter(escaped_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v"));

@@ -8,12 +8,15 @@
 
 namespace govjobd::log {
 
-// Fields that JSON log lines carry for the job being worked on (thread-local; the loop is one thread).
+// Fields that JSON log lines and journal events carry for the job being worked on (thread-local; the loop is
+// one thread). `from` and `to` are set on a line that reports a status transition (PENDING -> RUNNING, ...).
 struct JobFields {
   std::string job_id;
   std::string contract_id;
   std::optional<int> step_index;
   std::string step_type;
+  std::string from;
+  std::string to;
 };
 
 class ScopedJob {
@@ -27,14 +30,20 @@ class ScopedJob {
   std::optional<JobFields> previous_;
 };
 
+// This thread's job fields (set by a ScopedJob), or null.
+const JobFields* current_job();
+
 // The format actually used: `logging.format`, or when absent "journal" if stderr is the journal
 // (JOURNAL_STREAM names its device:inode), else "text".
 std::string effective_format(const config::LoggingSettings& settings);
 
-// Installs the daemon's logger (stderr) in the chosen format and level.
-// text:    2026-11-28T16:19:50.123456Z info job ... step 1 RUNNING -> FAILED: ...
-// journal: <6>job ... (sd-daemon priority prefix, no timestamp: the journal has its own)
-// json:    {"ts":...,"level":"info","msg":...,"worker":...,"job_id":...,"contract_id":...,"step_index":...,"step_type":...}
+// Installs the daemon's logger in the chosen format and level.
+// text:    2026-11-28T16:19:50.123456Z info job ... step 1 RUNNING -> FAILED: ... (stderr)
+// journal: each event through sd_journal_sendv with fields (journal_sink.hpp: MESSAGE, PRIORITY,
+//          GOVJOBD_JOB_ID, ...); when journald cannot take one, "<6>job ..." on stderr (sd-daemon priority
+//          prefix, no timestamp: the journal has its own)
+// json:    {"ts":...,"level":"info","msg":...,"worker":...,"job_id":...,"contract_id":...,"step_index":...,
+//          "step_type":...,"from":...,"to":...} (stderr)
 // Every format writes one event as one line, whatever the message holds (a cancel reason, a step's stderr
 // tail, a worker id, a database error: text the job writer or a step controls): text and journal lines
 // have their payload passed through escape_line, json lines are escaped by the JSON encoder.

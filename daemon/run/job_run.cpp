@@ -100,7 +100,8 @@ Task<void> JobRun::run() {
 
 Task<void> JobRun::steps() {
   say(spdlog::level::info, std::nullopt, "",
-      [&] { return fmt::format("job {} step - PENDING -> RUNNING: claimed by {}", job_.job_id, env_.worker_id); });
+      [&] { return fmt::format("job {} step - PENDING -> RUNNING: claimed by {}", job_.job_id, env_.worker_id); },
+      {"PENDING", "RUNNING"});
   if (auto problem = preflight()) co_return co_await end(*problem, unrun_results(steps_, *problem), std::nullopt);
   health_before_ = co_await env_.health->snapshot();
   phase_ = "health before";
@@ -329,10 +330,10 @@ Task<void> JobRun::end_refused(const EndReason& refused, const std::string& refu
 }
 
 void JobRun::ended(const EndReason& why) {
+  const std::string to(model::to_string(why.status()));
   say(spdlog::level::info, why.step_index, "", [&] {
-    return fmt::format("job {} step {} RUNNING -> {}: {}", job_.job_id, step_label(why.step_index),
-                       model::to_string(why.status()), why.text());
-  });
+    return fmt::format("job {} step {} RUNNING -> {}: {}", job_.job_id, step_label(why.step_index), to, why.text());
+  }, {"RUNNING", to});
   if (env_.metrics) env_.metrics->job_finished(model::to_string(why.status()), why.metric_class());
 }
 
@@ -385,8 +386,9 @@ void JobRun::log_step(const model::JobStep& step, const model::StepResult& resul
 bool JobRun::logs(int level) { return spdlog::should_log(static_cast<spdlog::level::level_enum>(level)); }
 
 void JobRun::say_now(int level, std::optional<int> step_index, const std::string& step_type,
-                     const std::string& message) const {
-  log::ScopedJob scope({job_.job_id, job_.contract_id.value_or(""), step_index, step_type});
+                     const std::string& message, Move move) const {
+  log::ScopedJob scope({job_.job_id, job_.contract_id.value_or(""), step_index, step_type, std::move(move.from),
+                        std::move(move.to)});
   spdlog::log(static_cast<spdlog::level::level_enum>(level), "{}", message);
 }
 

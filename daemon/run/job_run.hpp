@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -79,14 +80,21 @@ class JobRun : public std::enable_shared_from_this<JobRun> {
   void attach_health_before(store::JobWrite& w);
   void observe(const model::HealthSnapshot& snapshot);
   void log_step(const model::JobStep& step, const model::StepResult& result, long long ms) const;
-  // One log line carrying this job's fields (job_id, contract_id, step_index, step_type in JSON logs); the
-  // message is made only when the level is logged (these lines come several per job).
+  // A status transition a line reports (its from and to go with the job's fields).
+  struct Move {
+    std::string from, to;
+  };
+  // One log line carrying this job's fields (job_id, contract_id, step_index, step_type, and a transition's
+  // from and to, in JSON logs and journal fields); the message is made only when the level is logged (these
+  // lines come several per job).
   template <typename Message>
-  void say(int level, std::optional<int> step_index, const std::string& step_type, Message&& message) const {
-    if (logs(level)) say_now(level, step_index, step_type, message());
+  void say(int level, std::optional<int> step_index, const std::string& step_type, Message&& message,
+           Move move = {}) const {
+    if (logs(level)) say_now(level, step_index, step_type, message(), std::move(move));
   }
   static bool logs(int level);
-  void say_now(int level, std::optional<int> step_index, const std::string& step_type, const std::string& message) const;
+  void say_now(int level, std::optional<int> step_index, const std::string& step_type, const std::string& message,
+               Move move) const;
 
   RunEnv env_;
   store::ClaimedJob job_;

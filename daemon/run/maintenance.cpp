@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/log/logging.hpp"
 #include "daemon/model/steps_parser.hpp"
 #include "daemon/run/end_reason.hpp"
 #include "daemon/run/evidence.hpp"
@@ -37,6 +38,7 @@ Reaper::Outcome Reaper::run_once(MaintenanceStore& store) const {
   Outcome out;
   out.reaped = store.job_reap(params_, [&out](const store::LostJob& lost) {
     auto d = decide_reap_contained(lost);
+    const log::ScopedJob scope({lost.job_id, "", d.step_index, "", "RUNNING", d.status});
     spdlog::warn("job {} step {} RUNNING -> {}: {}", lost.job_id, step_label(d.step_index), d.status, d.reason);
     if (d.status == "CANCELLED") ++out.cancelled;
     return d;

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "daemon/log/logging.hpp"
 #include "daemon/run/db_worker.hpp"
 #include "daemon/run/job_run.hpp"
 
@@ -18,7 +19,10 @@ RunningJobs::~RunningJobs() = default;
 
 void RunningJobs::start(store::ClaimedJob job, RunEnv env) {
   const std::string id = job.job_id;
-  if (job.claim_error) spdlog::warn("job {} step - isolated by claim: the claim failed on this row: {}", id, *job.claim_error);
+  if (job.claim_error) {
+    const log::ScopedJob scope({id, job.contract_id.value_or(""), std::nullopt, "", "", ""});
+    spdlog::warn("job {} step - isolated by claim: the claim failed on this row: {}", id, *job.claim_error);
+  }
   auto run = std::make_shared<JobRun>(std::move(env), std::move(job), [this](const JobRun& r) {
     asio::post(io_, [this, id = r.job_id()] {  // not inside the run's own coroutine
       runs_.erase(id);
@@ -47,6 +51,7 @@ void RunningJobs::stop_all(const EndReason& why) {
     try {
       run->stop(why);
     } catch (const std::exception& e) {
+      const log::ScopedJob scope({id, "", std::nullopt, "", "", ""});
       spdlog::error("job {} step -: its end could not be prepared ({}); it stays RUNNING until reaped", id, e.what());
     }
   }
