@@ -62,10 +62,47 @@ std::string metrics_when(int port, const std::function<bool(const std::string&)>
 
 bool has(const std::string& body, const std::string& sample) { return body.find(sample) != std::string::npos; }
 
+// Every metric family the body declares ("# TYPE name type"), with its type.
+std::map<std::string, std::string> families(const std::string& body) {
+  std::map<std::string, std::string> out;
+  std::istringstream lines(body);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::string hash, type_word, name, type;
+    if (words >> hash >> type_word >> name >> type && hash == "#" && type_word == "TYPE") out[name] = type;
+  }
+  return out;
+}
+
+// The metric names a PromQL text or rule file uses (govjobd_* and process_*), a histogram's series under
+// its family's name.
+std::set<std::string> names_used(const std::string& text, const std::map<std::string, std::string>& exposed) {
+  static const std::regex name(R"(\b(govjobd|process)_[a-z_]+\b)");
+  std::set<std::string> out;
+  for (std::sregex_iterator it(text.begin(), text.end(), name), end; it != end; ++it) {
+    std::string n = it->str();
+    for (const std::string suffix : {"_bucket", "_sum", "_count"})
+      if (n.ends_with(suffix) && exposed.count(n.substr(0, n.size() - suffix.size()))) n.resize(n.size() - suffix.size());
+    out.insert(n);
+  }
+  return out;
+}
+
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path);
   REQUIRE(in);
   return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Every "expr" string anywhere in a Grafana dashboard.
+void exprs_of(const json& node, std::string& out) {
+  if (node.is_object())
+    for (const auto& [key, value] : node.items()) {
+      if (key == "expr" && value.is_string()) out += value.get<std::string>() + "\n";
+      else exprs_of(value, out);
+    }
+  else if (node.is_array())
+    for (const auto& value : node) exprs_of(value, out);
 }
 
 double unix_now() { return static_cast<double>(::time(nullptr)); }
@@ -211,4 +248,36 @@ TEST_CASE("with no job the health gauges follow the background refresh - a reloa
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit() == 0);
   std::filesystem::remove(gate);
+}
+
+TEST_CASE("the Grafana dashboard and the alert rules use only metrics the daemon exposes - docs/metrics.md documents each", "[ops]") {
+  MetricsFixture fixture("exposed", "  noop: {kind: noop}\n");
+  auto& [db, port, config] = fixture;
+  DaemonProcess daemon(config, db.url());
+  const auto body = metrics_when(port, [](const std::string& b) {
+    return has(b, "\ngovjobd_pending_jobs ") && has(b, "\ngovjobd_health_snapshot_timestamp_seconds ") &&
+           has(b, "\ngovjobd_heartbeat_timestamp_seconds ");
+  });
+  const auto exposed = families(body);
+  REQUIRE(exposed.size() >= 20);
+  const std::filesystem::path source = GOVJOBD_SOURCE_DIR;
+  json dashboard;
+  REQUIRE_NOTHROW(dashboard = json::parse(read_file(source / "examples/grafana/govjobd.json")));
+  std::string exprs;
+  exprs_of(dashboard, exprs);
+  const auto in_dashboard = names_used(exprs, exposed);
+  CHECK(in_dashboard.size() >= 15);
+  const auto in_alerts = names_used(read_file(source / "examples/prometheus/alerts.yml"), exposed);
+  const std::string docs = read_file(source / "docs/metrics.md");
+  for (const auto& used : {in_dashboard, in_alerts})
+    for (const auto& name : used) {
+      INFO(name);
+      CHECK(exposed.count(name) == 1);
+    }
+  for (const auto& [name, type] : exposed) {
+    INFO(name);
+    CHECK(has(docs, "`" + name + "`"));
+  }
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit() == 0);
 }
