@@ -66,6 +66,7 @@ JobRun::JobRun(RunEnv env, store::ClaimedJob job, Finished on_finished)
     : env_(std::move(env)), job_(std::move(job)), on_finished_(std::move(on_finished)) {}
 
 void JobRun::start(asio::io_context& io) {
+  if (env_.metrics && !job_.forced) env_.metrics->job_picked_up(job_.pickup_seconds);  // claimed to run, not to be ended
   // run() contains every error of the job's own handling; what escapes it is the loop's (end_after_internal_error)
   asio::co_spawn(io, run_owned(shared_from_this(), &JobRun::run), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
@@ -334,7 +335,8 @@ void JobRun::ended(const EndReason& why) {
   say(spdlog::level::info, why.step_index, "", [&] {
     return fmt::format("job {} step {} RUNNING -> {}: {}", job_.job_id, step_label(why.step_index), to, why.text());
   }, {"RUNNING", to});
-  if (env_.metrics) env_.metrics->job_finished(model::to_string(why.status()), why.metric_class());
+  const std::chrono::duration<double> ran = std::chrono::steady_clock::now() - claimed_at_;
+  if (env_.metrics) env_.metrics->job_ended(why, ran.count());
 }
 
 // The creator's evidence format; what govjobd records beyond it goes under "govjobd".
@@ -369,10 +371,8 @@ void JobRun::attach_health_before(store::JobWrite& w) {
   health_before_written_ = true;
 }
 
-void JobRun::observe(const model::HealthSnapshot& snapshot) {
-  if (env_.metrics) env_.metrics->health_observed(snapshot);
-  health_ = snapshot;
-}
+// The health gauges follow every snapshot through the monitor's listener (FleetWatch), not from here.
+void JobRun::observe(const model::HealthSnapshot& snapshot) { health_ = snapshot; }
 
 void JobRun::log_step(const model::JobStep& step, const model::StepResult& result, long long ms) const {
   say(result.status == StepStatus::Completed ? spdlog::level::info : spdlog::level::warn, step.step_index, step.step_type,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -112,6 +113,7 @@ class JobRun : public std::enable_shared_from_this<JobRun> {
   JobTally tally_;
   nlohmann::json recorded_ = nlohmann::json::array();  // the evidence's entries of the results written before the end
   model::Timestamp step_started_{};                      // when the step in flight started
+  std::chrono::steady_clock::time_point claimed_at_ = std::chrono::steady_clock::now();  // the job's duration starts
 };
 
 // What the reaper records for a job whose worker was lost: the step in flight FAILED, the rest SKIPPED.

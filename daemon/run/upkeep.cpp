@@ -75,6 +75,7 @@ void Upkeep::beat() {
     if (!out.error.empty()) spdlog::error("heartbeat failed: {}", out.error);
     asio::post(io_, [this, ok = out.ok, live = out.live_workers, pending = out.still_pending]() mutable {
       heartbeat_in_flight_ = false;
+      if (ok) metrics_.heartbeat_recorded(model::now_utc());
       if (ok && hooks_.beat_read) hooks_.beat_read(std::move(live), std::move(pending));
       if (ok == heartbeat_ok_) return;
       heartbeat_ok_ = ok;
@@ -95,9 +96,9 @@ void Upkeep::reap() {
     asio::post(io_, [this, out] {
       const EndReason lost = EndReason::of(EndReason::Kind::WorkerLost, std::nullopt);
       const EndReason cancelled = EndReason::of(EndReason::Kind::Cancelled, std::nullopt);
-      if (out.reaped > out.cancelled)
-        metrics_.job_finished(model::to_string(lost.status()), lost.metric_class(), out.reaped - out.cancelled);
-      if (out.cancelled > 0) metrics_.job_finished(model::to_string(cancelled.status()), cancelled.metric_class(), out.cancelled);
+      if (out.reaped > out.cancelled) metrics_.job_finished(lost, out.reaped - out.cancelled);
+      if (out.cancelled > 0) metrics_.job_finished(cancelled, out.cancelled);
+      metrics_.jobs_reaped(out.reaped);
     });
   });
 }

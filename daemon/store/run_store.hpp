@@ -31,6 +31,9 @@ struct ClaimedJob {
   bool forced = false;
   std::optional<std::string> unserved;
   std::optional<std::string> unserved_step_type;
+  // created_at (the writer's value) to started_at, in seconds, for the metrics; none when created_at is NULL
+  // or infinite (unknown). Negative when the writer's created_at is in the future.
+  std::optional<double> pickup_seconds;
 };
 
 struct JobClaimParams {

@@ -267,3 +267,23 @@ TEST_CASE("jobs show and jobs list print a writer's malformed row without failin
   CHECK(listed.exit_code == 0);
   CHECK(output_lines(listed.out).size() == 1);  // the title: no step has a text target
 }
+
+TEST_CASE("jobs list, jobs show and status take a writer's infinite created_at", "[cli]") {
+  TestDatabase db;
+  std::vector<std::string> ids;
+  for (const char* when : {"-infinity", "infinity"})
+    ids.push_back(db.scalar(std::string("INSERT INTO governance_jobs (contract_id, steps, created_at) VALUES (gen_random_uuid(), "
+                                        "'[]', '") + when + "') RETURNING job_id"));
+  const auto listed = cli_run({"jobs", "list"}, db.url());
+  INFO(listed.out << listed.err);
+  CHECK(listed.exit_code == 0);
+  CHECK(output_lines(listed.out).size() == 3);  // the title and both jobs
+  for (const auto& id : ids) {
+    const auto shown = cli_run({"jobs", "show", id}, db.url());
+    INFO(shown.out << shown.err);
+    CHECK(shown.exit_code == 0);
+  }
+  const auto status = cli_run({"status"}, db.url());
+  INFO(status.out << status.err);
+  CHECK(status.exit_code == 0);
+}

@@ -111,10 +111,13 @@ WITH me AS MATERIALIZED (
 (SELECT c.job_id::text, c.contract_id::text, CASE WHEN size.bytes <= $4::bigint THEN size.text END, c.timeout_at,
         c.started_at, c.current_step_index, size.bytes, coalesce(p.found, false), p.status, p.capabilities,
         p.capabilities_count, p.window_start, p.window_end, NULL::float8 AS window_opens_in, NULL::bigint AS partial,
-        NULL::bool AS left_behind, NULL::bigint AS dropped
+        NULL::bool AS left_behind, NULL::bigint AS dropped, pickup.seconds
    FROM claimed c
    JOIN runnable p ON p.job_id = c.job_id
   CROSS JOIN LATERAL (SELECT t AS text, octet_length(t)::bigint AS bytes FROM (SELECT c.steps::text AS t) s) size
+  -- the metrics' pickup: created_at is the writer's (NULL or infinite: unknown, any finite value subtracts)
+  CROSS JOIN LATERAL (SELECT CASE WHEN isfinite(c.created_at)
+                                  THEN extract(epoch FROM c.started_at - c.created_at)::float8 END AS seconds) pickup
   ORDER BY c.created_at, c.job_id)
 UNION ALL
 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
@@ -125,4 +128,5 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, N
            > (SELECT count(*) FROM runnable),
        -- picked but left PENDING for a target another picked job or another claim took: the next claim may
        -- take the jobs behind them at once
-       (SELECT count(*) FROM picked) - (SELECT count(*) FROM runnable)
+       (SELECT count(*) FROM picked) - (SELECT count(*) FROM runnable),
+       NULL

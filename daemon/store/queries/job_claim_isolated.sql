@@ -6,7 +6,7 @@ WITH claimed AS (
        SET status = 'RUNNING', started_at = now() AT TIME ZONE 'UTC', claimed_by = $2,
            lease_expires_at = (now() AT TIME ZONE 'UTC') + make_interval(secs => $3::bigint / 1000.0)
      WHERE job_id = $1::uuid AND status = 'PENDING'
-    RETURNING job_id, contract_id, timeout_at, started_at
+    RETURNING job_id, contract_id, timeout_at, started_at, created_at
 ), transitions AS (
     INSERT INTO governance_job_transitions (job_id, from_status, to_status, step_index, reason, transitioned_by,
                                             transitioned_at)
@@ -14,4 +14,7 @@ WITH claimed AS (
            started_at
       FROM claimed
 )
-SELECT job_id::text, contract_id::text, timeout_at, started_at FROM claimed
+-- the last column: the metrics' pickup (job_claim.sql says how)
+SELECT job_id::text, contract_id::text, timeout_at, started_at,
+       CASE WHEN isfinite(created_at) THEN extract(epoch FROM started_at - created_at)::float8 END
+  FROM claimed

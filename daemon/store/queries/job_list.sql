@@ -3,12 +3,15 @@
 -- exact name matches itself) or NULL, $7 a step type or NULL. Newest first. The target and step type filters
 -- match any step each, as a pause's do (docs/fleet.md). steps is the writer's: a value that is not an array
 -- matches neither filter rather than failing the list, nor does a target or step type that is not a string.
--- age_seconds: since created_at; duration_seconds: started_at to completed_at, or to now while RUNNING.
+-- age_seconds: since created_at; duration_seconds: started_at to completed_at, or to now while RUNNING;
+-- NULL when a timestamp is infinite (the writer's created_at may be: subtracting it would fail the list).
 SELECT job_id::text, contract_id::text, status, status_reason, current_step_index, total_steps,
        created_at, started_at, completed_at, timeout_at, created_by,
-       extract(epoch FROM (now() AT TIME ZONE 'UTC') - created_at)::float8 AS age_seconds,
-       extract(epoch FROM coalesce(completed_at, CASE WHEN status = 'RUNNING' THEN now() AT TIME ZONE 'UTC' END)
-                          - started_at)::float8 AS duration_seconds
+       CASE WHEN isfinite(created_at) THEN extract(epoch FROM (now() AT TIME ZONE 'UTC') - created_at)::float8 END
+           AS age_seconds,
+       CASE WHEN isfinite(started_at) AND isfinite(completed_at) IS NOT false
+            THEN extract(epoch FROM coalesce(completed_at, CASE WHEN status = 'RUNNING' THEN now() AT TIME ZONE 'UTC' END)
+                                    - started_at)::float8 END AS duration_seconds
   FROM governance_jobs j
  WHERE ($1::text IS NULL OR status = $1::text)
    AND ($3::uuid IS NULL OR contract_id = $3::uuid)
