@@ -63,7 +63,7 @@ Task<void> run_owned(std::shared_ptr<JobRun> self, Task<void> (JobRun::*body)())
 }  // namespace
 
 JobRun::JobRun(RunEnv env, store::ClaimedJob job, Finished on_finished)
-    : env_(std::move(env)), job_(std::move(job)), on_finished_(std::move(on_finished)) {}
+    : env_(std::move(env)), job_(std::move(job)), on_finished_(std::move(on_finished)), at_step_(job_.current_step_index) {}
 
 void JobRun::start(asio::io_context& io) {
   if (env_.metrics && !job_.forced) env_.metrics->job_picked_up(job_.pickup_seconds);  // claimed to run, not to be ended
@@ -114,12 +114,13 @@ Task<void> JobRun::steps() {
     if (job_.timeout_at && *job_.timeout_at <= model::now_utc())
       co_return co_await end(EndReason::of(Kind::JobTimeout, step.step_index), skipped_from(steps_, next_), health_);
     if (!co_await gate(step)) co_return;
-    // The claim already moved current_step_index to the first step: no write needed to start it.
-    if (next_ != 0 || job_.current_step_index != step.step_index) {
+    // The claim moved current_step_index to the first step, a step's result to the next: no write of its own.
+    if (at_step_ != step.step_index) {
       store::JobWrite w = write_for();
       w.current_step_index = step.step_index;
       attach_health_before(w);
       if (!co_await written(std::move(w), step.step_index)) co_return;
+      at_step_ = step.step_index;
       if (stop_) continue;
     }
     co_await this->step(step);
@@ -225,9 +226,12 @@ Task<void> JobRun::step(const model::JobStep& step) {
     if (next_ == steps_.size()) co_return co_await end(EndReason::completed(), results_of(result), after);
     store::JobWrite w = write_for();
     w.append_results = results_of(result);
+    w.current_step_index = steps_[next_].step_index;  // the next step's start shares this commit
     json recorded = w.append_results.front();
     attach_health_before(w);
-    if (co_await written(std::move(w), step.step_index)) recorded_.push_back(evidence_step(recorded));
+    if (!co_await written(std::move(w), step.step_index)) co_return;
+    recorded_.push_back(evidence_step(recorded));
+    at_step_ = steps_[next_].step_index;
     co_return;
   }
   json results = results_of(result, skipped_from(steps_, next_));

@@ -102,6 +102,7 @@ class JobRun : public std::enable_shared_from_this<JobRun> {
   Finished on_finished_;
   std::vector<model::JobStep> steps_;
   std::size_t next_ = 0;
+  std::optional<int> at_step_;  // current_step_index as recorded: the claim's, or moved by a step's result
   std::optional<model::HealthSnapshot> health_;  // the latest snapshot: gates the next step
   std::optional<model::HealthSnapshot> health_before_;
   bool health_before_written_ = false;

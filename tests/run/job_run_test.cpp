@@ -69,11 +69,14 @@ TEST_CASE("JobRun runs the steps in step_index order, each result written before
   Harness h;
   h.start(3);
   CHECK(h.steps->ran == std::vector<int>{0, 1, 2});
-  // step 0's result (with the health before), step 1's current_step_index, step 1's result, ..., the end
-  REQUIRE(h.writer->writes.size() == 5);
+  // step 0's result with step 1's start (current_step_index) and the health before, step 1's result with step
+  // 2's start, the end: a step's result and the next step's start share a commit
+  REQUIRE(h.writer->writes.size() == 3);
   CHECK(h.writer->writes[0].append_results.size() == 1);
   CHECK(h.writer->writes[0].health_before.has_value());
-  CHECK(h.writer->writes[1].current_step_index == 1);
+  CHECK(h.writer->writes[0].current_step_index == 1);
+  CHECK(h.writer->writes[1].append_results.size() == 1);
+  CHECK(h.writer->writes[1].current_step_index == 2);
   CHECK_FALSE(h.writer->writes[1].health_before.has_value());
   CHECK(h.end().terminal_status == "COMPLETED");
   CHECK(h.end().status_reason == "All steps completed successfully");
@@ -167,9 +170,9 @@ TEST_CASE("JobRun whose step's record is refused ends FAILED with the database's
 
 TEST_CASE("JobRun whose end is refused records FAILED without what was refused", "[jobrun]") {
   Harness h;
-  h.writer->refuse_at = 2;  // the end of a 2-step job: result 0, current_step_index 1, end
+  h.writer->refuse_at = 1;  // the end of a 2-step job: result 0 with current_step_index 1, end
   h.start(2);
-  REQUIRE(h.writer->writes.size() == 4);
+  REQUIRE(h.writer->writes.size() == 3);
   CHECK(h.end().terminal_status == "FAILED");
   CHECK(h.end().status_reason == "the database refused the job's record: new row violates check constraint");
   CHECK(h.end().append_results.empty());
