@@ -39,22 +39,25 @@ throughput() {  # concurrency steps_per_job [step_type] [jobs] [keep: do not cle
   [[ -n ${5:-} ]] || clear_jobs
   pg_psql bench -c "INSERT INTO governance_jobs (contract_id, steps, total_steps)
                     SELECT gen_random_uuid(), '$(steps_json "$2" "${3:-noop}")', $2 FROM generate_series(1, $jobs)"
-  local cfg start end
+  local cfg start end syncs
   cfg=$(config "$1")
+  syncs=$(wal_syncs)
   start=$(date +%s.%N)
   "$GOVJOBD" run -c "$cfg" --exit-when-idle 2>>"$WORK/daemon.log"
   end=$(date +%s.%N)
+  # WAL flushes per job (pg_stat_wal: the whole cluster's, this run's daemon nearly alone on it)
+  FLUSHES=$(printf '%.2f' "$(echo "($(wal_syncs) - $syncs) / $jobs" | bc -l)")
   # the database's times (completed_rate); the process's wall time (start-up, connect, the idle check, exit) beside
   local done secs
   read -r done secs RATE < <(completed_rate)
-  printf '  %-44s %8.0f jobs/s  (%s of %s COMPLETED in %.2f s; process wall time %.2f s)\n' \
-    "concurrency $1, $2-step ${3:-noop} jobs" "$RATE" "$done" "$jobs" "$secs" "$(echo "$end - $start" | bc -l)"
+  printf '  %-44s %8.0f jobs/s  (%s of %s COMPLETED in %.2f s; process wall time %.2f s; %s WAL flushes per job)\n' \
+    "concurrency $1, $2-step ${3:-noop} jobs" "$RATE" "$done" "$jobs" "$secs" "$(echo "$end - $start" | bc -l)" "$FLUSHES"
 }
 
 echo "== govjobd no-op throughput ($N jobs, PostgreSQL 15 defaults, fsync on)"
 throughput 10 1 noop "$N" >/dev/null  # warm-up, not shown: a new cluster first creates its WAL segments
 throughput 1 1
-GOV_C1=$RATE
+GOV_C1=$RATE GOV_C1_FLUSHES=$FLUSHES
 throughput 10 1
 GOV_C10=$RATE
 throughput 50 1
@@ -69,7 +72,7 @@ if [[ -n ${PEER_DIR:-} && -x ${PEER_DIR}/graphile-bench.sh ]]; then
   printf 'PGDATA_DIR=%q\nPG_PORT=%q\n' "$PG_TMP/data" "$PG_PORT" >"$PEER_DIR/.pgstate"
   chmod 755 "$PG_TMP"
   if GW_CONCURRENCY="1 10" LAT_CONCURRENCY="1" "$PEER_DIR/graphile-bench.sh" "$N" >"$WORK/graphile.log" 2>&1; then
-    GOV_C1=$GOV_C1 GOV_C10=$GOV_C10 GOV_C50=$GOV_C50 python3 - "$WORK/graphile.log" "${BENCH_SUMMARY:-/dev/null}" <<'PY'
+    GOV_C1=$GOV_C1 GOV_C10=$GOV_C10 GOV_C50=$GOV_C50 GOV_C1_FLUSHES=$GOV_C1_FLUSHES python3 - "$WORK/graphile.log" "${BENCH_SUMMARY:-/dev/null}" <<'PY'
 import json, os, sys
 rows = [json.loads(l.split("RESULT ", 1)[1]) for l in open(sys.argv[1]) if l.startswith("RESULT ")]
 gov = {1: float(os.environ["GOV_C1"]), 10: float(os.environ["GOV_C10"])}
@@ -86,8 +89,10 @@ for r in rows:
         if r["variant"] == "default":
             default_best = max(default_best, rate)
             ratio = gov[c] / rate
-            row(f"no-op jobs/s, concurrency {c}", f"{gov[c]:.0f} = {ratio:.2f}x", f"graphile-worker default {rate:.0f}",
-                ">= 2x default", verdict(ratio >= 2))
+            target = 1 if c == 1 else 2  # issue 20: 1x at concurrency 1 (its floor is one WAL flush per job), 2x at 10
+            flushes = f", {os.environ['GOV_C1_FLUSHES']} WAL flushes per job" if c == 1 else ""
+            row(f"no-op jobs/s, concurrency {c}", f"{gov[c]:.0f} = {ratio:.2f}x{flushes}", f"graphile-worker default {rate:.0f}",
+                f">= {target}x default", verdict(ratio >= target))
         else:
             ratio = best / rate
             row("no-op jobs/s, govjobd's best against batched", f"{best:.0f} = {ratio:.2f}x",
@@ -109,7 +114,9 @@ else
   summary 1 "no-op jobs/s, concurrency 1 / 10 / 50" "$(printf '%.0f / %.0f / %.0f' "$GOV_C1" "$GOV_C10" "$GOV_C50")" \
     "(no peer in this run)" ">= 2x graphile default, >= batched" "not compared"
 fi
-summary 1 "3-step no-op jobs/s, concurrency 50" "$(printf '%.0f' "$GOV_3STEP")" "" "" ""
+# issue 20: 1.5x the 2,200 jobs/s measured before a step's result and the next step's start shared a commit
+summary 1 "3-step no-op jobs/s, concurrency 50" "$(printf '%.0f' "$GOV_3STEP")" "" ">= 3300 (1.5x 2,200)" \
+  "$(verdict 'a >= 3300' "$GOV_3STEP")"
 
 echo "== process steps through the daemon: jobs of one /bin/true step"
 throughput 16 1 true

@@ -34,6 +34,10 @@ completed_rate() {  # -> "done seconds jobs/s" of the jobs COMPLETED in the last
      WHERE status = 'COMPLETED' AND started_at >= now() AT TIME ZONE 'UTC' - interval '1 hour'"
 }
 
+wal_syncs() {  # the cluster's WAL flushes so far (pg_stat_wal.wal_sync)
+  pg_psql bench -At -c "SELECT wal_sync FROM pg_stat_wal"
+}
+
 # The file's contract-gate names filled in as the store does with the gate off (sql_files.cpp, for_contracts):
 # an empty relation in place of the contracts table, the default column names
 GATE_OFF='(SELECT NULL::uuid AS "contract_id", NULL::text AS "status", NULL::text[] AS "affected_capabilities", NULL::timestamp AS "activation_window_start", NULL::timestamp AS "activation_window_end" WHERE false) AS gate_off'

@@ -29,21 +29,31 @@ Claimer::Claimer(asio::io_context& io, DbWorker& db, const config::Settings& set
 
 Claimer::~Claimer() = default;
 
+int Claimer::free_slots() const {
+  if (!hooks_.may_claim()) return 0;
+  // A job whose end is being recorded runs nothing: its slot goes to the next job, so that the claim commits
+  // beside the write batch. At most as many again may wait for their end to commit.
+  const int concurrency = settings_.worker.concurrency;
+  const Load load = hooks_.load();
+  return throttle_.allowed(std::min(concurrency - load.executing, 2 * concurrency - load.running), load.executing,
+                           ClaimThrottle::Clock::now());
+}
+
 void Claimer::claim() {
   if (!hooks_.may_claim()) return pass_on(std::exchange(wakes_, {}));
   if (in_flight_) {
     again_ = true;
     return;
   }
-  // A job whose end is being recorded runs nothing: its slot goes to the next job, so that the claim commits
-  // beside the write batch. At most as many again may wait for their end to commit.
-  const int concurrency = settings_.worker.concurrency;
-  const Load load = hooks_.load();
-  const int free = throttle_.allowed(std::min(concurrency - load.executing, 2 * concurrency - load.running),
-                                     load.executing, ClaimThrottle::Clock::now());
+  const int free = free_slots();
   if (free <= 0) {
     may_wait_ = true;  // claims when a slot frees
     return pass_on(std::exchange(wakes_, {}));
+  }
+  // the end of a job goes to the database on the loop's next turn: the claim goes in its transaction
+  if (joins_batch(free)) {
+    along_ = true;
+    return;
   }
   in_flight_ = true;
   again_ = false;
@@ -57,6 +67,29 @@ void Claimer::claim() {
       claimed(std::move(result), failed, free, asked_at, std::move(wakes));
     });
   });
+}
+
+// A claim for a slot or two joins the batch: it saves a commit (a WAL flush). A larger one goes beside the batch,
+// on its own connection, where it overlaps it: measured, a claim of 10 or 50 joined to its round's ends cost 15
+// to 25 % of the jobs/s at concurrency 10 and 50 (two backends at work instead of one).
+bool Claimer::joins_batch(int free) const { return free <= kJoinAtMost && hooks_.end_due && hooks_.end_due(); }
+
+std::optional<Recorder::ClaimAlong> Claimer::claim_along() {
+  const bool waited = std::exchange(along_, false);
+  if (in_flight_ || !(waited || may_wait_ || left_behind_)) return std::nullopt;
+  const int free = free_slots();
+  if (free <= 0 || free > kJoinAtMost) {
+    if (waited) claim();  // alone, or it says what a claim that cannot go does (may_wait_, the wakes passed on)
+    return std::nullopt;
+  }
+  in_flight_ = true;
+  again_ = false;
+  const auto asked_at = std::chrono::steady_clock::now();
+  return Recorder::ClaimAlong{params(free), [this, free, asked_at, wakes = std::exchange(wakes_, {})](
+                                                store::ClaimResult result, std::optional<std::string> error) mutable {
+                                if (error) spdlog::error("claim failed: {}", *error);
+                                claimed(std::move(result), error.has_value(), free, asked_at, std::move(wakes));
+                              }};
 }
 
 void Claimer::wake(std::string_view payload) {

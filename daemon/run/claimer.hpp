@@ -9,6 +9,7 @@
 
 #include "config/settings.hpp"
 #include "daemon/run/claim_throttle.hpp"
+#include "daemon/run/recorder.hpp"
 #include "daemon/run/wake.hpp"
 #include "daemon/store/run_store.hpp"
 #include "health/health_gate.hpp"
@@ -38,6 +39,8 @@ class Claimer {
     std::function<void()> found_none;  // a claim came back empty
     // what the latest health snapshot sees BLOCKED: jobs into it are left to other daemons (docs/fleet.md)
     std::function<health::ClaimView()> health_view;
+    // an end is about to be written (Recorder::end_due): a claim waits to join its transaction
+    std::function<bool()> end_due;
   };
   Claimer(boost::asio::io_context& io, DbWorker& db, const config::Settings& settings, std::string worker_id,
           Metrics& metrics, Hooks hooks);
@@ -58,6 +61,9 @@ class Claimer {
   // After the handlers already queued (the other jobs that ended in the same write): one claim for all the
   // freed slots instead of a claim of one and then another.
   void claim_soon();
+  // The claim for a batch that ends jobs (Recorder::ClaimAlong): when a claim waits for it or jobs may wait for
+  // the slots it frees (as slot_freed claims); none otherwise.
+  std::optional<Recorder::ClaimAlong> claim_along();
   // A step's process started (true), or could not for lack of descriptors, processes or memory (false).
   void on_spawn_report(bool spawned);
   bool in_flight() const { return in_flight_; }
@@ -72,6 +78,9 @@ class Claimer {
   // PENDING for it; at the latest after a poll interval, in case a window moved) or after a failed claim.
   void claim_later(const store::ClaimResult& result, bool failed, bool full);
   store::JobClaimParams params(int limit) const;
+  int free_slots() const;  // how many jobs a claim may ask for now; 0 when it may not claim
+  bool joins_batch(int free) const;  // a claim for `free` slots waits for the write batch about to go (claim_along)
+  static constexpr int kJoinAtMost = 2;  // slots
   // Hands the wakes this daemon cannot act on to the next rank (queries/job_wake_pass.sql).
   void pass_on(std::vector<WakeRanks::Wake> wakes);
 
@@ -86,6 +95,7 @@ class Claimer {
   std::unique_ptr<Timer> throttle_timer_;
   std::unique_ptr<Timer> later_timer_;
   bool in_flight_ = false, again_ = false, posted_ = false, left_behind_ = false, may_wait_ = false;
+  bool along_ = false;  // a claim waits for the write batch about to go (claim_along)
   WakeRanks ranks_;
   std::vector<WakeRanks::Wake> wakes_;            // this daemon's turn: for the next claim
   std::set<std::string> backups_;                 // this daemon is next after the one whose turn it is

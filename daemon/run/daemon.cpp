@@ -112,12 +112,14 @@ RunEnv Daemon::env() {
 int Daemon::run() {
   process::prepare_process_for_children();
   if (!open_files_cover(settings_)) return kExitConfig;
-  // claims (and with them the contract gate's reads) are db_'s
+  // claims (and with them the contract gate's reads) go on db_, or on writes_ in a write batch (ClaimAlong)
   db_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, settings_.contract,
                                    [this](bool up) { on_db_state(db_up_, up); });
-  writes_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, config::ContractSettings{},
+  writes_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, settings_.contract,
                                        [this](bool up) { on_db_state(writes_up_, up); });
-  recorder_ = std::make_unique<Recorder>(io_, *writes_);
+  recorder_ = std::make_unique<Recorder>(io_, *writes_, [this] {
+    return claimer_ ? claimer_->claim_along() : std::optional<Recorder::ClaimAlong>();
+  });
   writer_ = job_writer(*recorder_);
   signals_sink_ = std::make_shared<DbSignalSink>(io_, *writes_);
   if (!start_services()) {
@@ -175,7 +177,7 @@ bool Daemon::start_services() {
       [this] { return Claimer::Load{jobs_->executing(), jobs_->size()}; },
       [this](store::ClaimedJob job) { jobs_->start(std::move(job), env()); },
       [this] { check_idle(); },
-      [this] { return fleet_->view(); }});
+      [this] { return fleet_->view(); }, [this] { return recorder_->end_due(); }});
   fleet_ = std::make_unique<FleetWatch>(io_, *db_, settings_, who_.worker_id, FleetWatch::Hooks{
       [this] { claimer_->claim(); }, [this](store::JobToEnd job) { claimer_->claim_to_end(std::move(job)); },
       [this] { return db_up_ && !lifecycle_->draining(); },

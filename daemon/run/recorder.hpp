@@ -1,6 +1,8 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "daemon/run/db_worker.hpp"
@@ -11,13 +13,27 @@ namespace govjobd::run {
 // wait for the next batch: under load many jobs share one transaction (one commit, one fsync).
 class Recorder {
  public:
-  Recorder(boost::asio::io_context& io, DbWorker& db) : io_(io), db_(db) {}
+  // A claim that joins a batch ending jobs (Claimer::claim_along): the next jobs of the slots the ends free
+  // are claimed in the ends' transaction, one commit (one WAL flush) for both.
+  struct ClaimAlong {
+    store::JobClaimParams params;
+    // the claim's outcome; `error`: it failed (nothing claimed), with the database's message
+    std::function<void(store::ClaimResult claimed, std::optional<std::string> error)> done;
+  };
+
+  // claim_along: asked when a batch that ends a job is about to go; none: the batch goes alone.
+  Recorder(boost::asio::io_context& io, DbWorker& db, std::function<std::optional<ClaimAlong>()> claim_along = {})
+      : io_(io), db_(db), claim_along_(std::move(claim_along)) {}
   void write(store::JobWrite write, std::function<void(const store::WriteResult&)> done);
+  // A write that ends a job waits for a batch that goes on the loop's next turn (none in flight before it):
+  // a claim made now would commit alone just before it, instead of in its transaction.
+  bool end_due() const { return !in_flight_ && pending_ends_; }
 
  private:
   void flush();
   boost::asio::io_context& io_;
   DbWorker& db_;
+  std::function<std::optional<ClaimAlong>()> claim_along_;
   // The writes of the next batch and, at the same index, whom to tell its outcome; two vectors so that the
   // store reads the writes where they are (a batch can be run again after a lost connection).
   struct Batch {
@@ -25,6 +41,7 @@ class Recorder {
     std::vector<std::function<void(const store::WriteResult&)>> done;
   };
   Batch pending_;
+  bool pending_ends_ = false;  // a write of the next batch ends its job
   bool in_flight_ = false;
   bool flush_posted_ = false;
 };

@@ -1,9 +1,13 @@
 #pragma once
 
-// Private to daemon/store: a result field as a plain value, NULL as none (or as the caller's default).
+// Private to daemon/store: a result field as a plain value, NULL as none (or as the caller's default); a
+// list parameter as text.
 
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include <pqxx/pqxx>
 
@@ -26,6 +30,11 @@ inline std::optional<std::string> text_or_null(const pqxx::field& f) { return or
 // A `timestamp` column, as PostgreSQL writes it with DateStyle ISO (set on every connection).
 inline std::optional<model::Timestamp> time_or_null(const pqxx::field& f) {
   return f.is_null() ? std::nullopt : model::parse_timestamp(f.c_str());
+}
+
+// A list of strings as a JSON array (the queries read text[] parameters from JSON: any text is safe).
+inline std::string json_list(const std::vector<std::string>& items) {
+  return nlohmann::json(items).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace govjobd::store::detail

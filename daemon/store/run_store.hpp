@@ -113,6 +113,14 @@ struct WriteResult {
   bool operator==(const WriteResult&) const = default;
 };
 
+// The outcome of Store::job_write_and_claim: each write's, and the claim's (claim_error: it failed, not
+// because the connection was lost; nothing was claimed).
+struct WriteAndClaim {
+  std::vector<WriteResult> writes;
+  ClaimResult claim;
+  std::optional<std::string> claim_error;
+};
+
 // What a daemon serves, recorded in its worker row (queries/worker_register.sql).
 struct WorkerServes {
   std::vector<std::string> step_types;

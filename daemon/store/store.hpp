@@ -138,6 +138,9 @@ class Store {
   // All in one transaction (one commit for the batch), one statement per round (queries/job_write_batch.sql);
   // when the batch fails, each write is retried in a transaction of its own.
   std::vector<WriteResult> job_write_batch(const std::vector<JobWrite>& writes);
+  // The writes and a claim (for the slots their ends free) in one transaction: one commit, one WAL flush for
+  // both. When the database refuses either, the writes go as job_write_batch, then the claim as job_claim.
+  WriteAndClaim job_write_and_claim(const std::vector<JobWrite>& writes, const JobClaimParams& claim);
   std::vector<CancelRequest> job_cancel_requests(const std::string& worker_id);
   // Ends up to p.limit lost jobs FAILED, each as `decide` says; returns how many. Only jobs whose owner's
   // silence this worker witnessed (job_reap_candidates.sql): p.hold after its own heartbeats resumed.

@@ -19,6 +19,10 @@ struct Store::Impl {
 
   // A query or migration's SQL for this jobs schema.
   std::string sql(std::string_view text) const;
+  // The claim statement (queries/job_claim.sql) in `t`; the jobs it claimed added to `out` (store_claim.cpp).
+  void claim_in(pqxx::transaction_base& t, const JobClaimParams& p, const std::optional<std::string>& only, ClaimResult& out) const;
+  // Holds of jobs a committed claim left PENDING: released at once (another claim waits for none of them).
+  void release_partial_holds(const ClaimResult& out);
 };
 
 }  // namespace govjobd::store
