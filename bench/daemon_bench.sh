@@ -50,7 +50,9 @@ throughput() {  # concurrency steps_per_job [step_type] [jobs] [keep: do not cle
   # the database's times (completed_rate); the process's wall time (start-up, connect, the idle check, exit) beside
   local done secs
   read -r done secs RATE < <(completed_rate)
-  printf '  %-44s %8.0f jobs/s  (%s of %s COMPLETED in %.2f s; process wall time %.2f s; %s WAL flushes per job)\n' \
+  # every job of the phase checked (not with the growth phases' history): exits, printing what it found, on a finding
+  [[ -n ${5:-} ]] || verify_clean "concurrency $1, $2-step ${3:-noop} jobs" >/dev/null
+  printf '  %-44s %8.0f jobs/s  (%s of %s COMPLETED in %.2f s; process wall time %.2f s; %s WAL flushes per job; verify clean)\n' \
     "concurrency $1, $2-step ${3:-noop} jobs" "$RATE" "$done" "$jobs" "$secs" "$(echo "$end - $start" | bc -l)" "$FLUSHES"
 }
 

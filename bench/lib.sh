@@ -62,7 +62,7 @@ percentiles_ms() {  # EXPLAIN ANALYZE output -> "p50 p99" of its execution times
 
 verify_clean() {  # phase: govjobd verify over everything the phase left; the bench fails on any finding
   if ! "$GOVJOBD" verify >"$WORK/verify.txt" 2>&1; then
-    echo "  govjobd verify after $1 reported:"; head -20 "$WORK/verify.txt" | sed 's/^/    /'; exit 1
+    { echo "  govjobd verify after $1 reported:"; head -20 "$WORK/verify.txt" | sed 's/^/    /'; } >&2; exit 1
   fi
   echo "  govjobd verify after $1: clean"
 }

@@ -16,7 +16,7 @@ using namespace std::chrono_literals;
 namespace {
 
 // Every update of a job row, with its transaction, in test_row_updates.
-void log_row_updates(TestDatabase& db) {
+void log_job_row_updates(TestDatabase& db) {
   db.exec("CREATE TABLE public.test_row_updates (job_id uuid, txid bigint, status text, current_step_index int, "
           "results int)");
   db.exec("CREATE FUNCTION public.test_log_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -26,7 +26,7 @@ void log_row_updates(TestDatabase& db) {
           "public.test_log_update()");
 }
 
-void run_until_idle(TestDatabase& db, const std::string& name, const std::string& worker_yaml) {
+void run_commits_daemon(TestDatabase& db, const std::string& name, const std::string& worker_yaml) {
   const auto config = write_daemon_config(name, "  noop: {kind: noop}\n", worker_yaml);
   DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
   const auto code = daemon.wait_exit(120s);
@@ -41,7 +41,7 @@ TEST_CASE("commits: at concurrency 1 each job after the first is claimed in the 
   TestDatabase db;
   constexpr int kJobs = 20;
   insert_one_step_jobs(db, kJobs, "noop");
-  run_until_idle(db, "commits-c1", "  concurrency: 1\n");
+  run_commits_daemon(db, "commits-c1", "  concurrency: 1\n");
   CHECK(jobs_by_status(db) == std::map<std::string, int>{{"COMPLETED", kJobs}});
   CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions WHERE to_status = 'RUNNING'") == std::to_string(kJobs));
   // a claim and an end written by one transaction: the claim's transition row and the end's share their xmin
@@ -55,11 +55,11 @@ TEST_CASE("commits: at concurrency 1 each job after the first is claimed in the 
 TEST_CASE("commits: a 3-step job commits each step's result with the next step's start: four transactions "
           "write its row (claim, two results, end)", "[commits]") {
   TestDatabase db;
-  log_row_updates(db);
+  log_job_row_updates(db);
   constexpr int kJobs = 4;
   for (int i = 0; i < kJobs; ++i)
     insert_job(db, json::array({step(0, "noop"), step(1, "noop"), step(2, "noop")}));
-  run_until_idle(db, "commits-steps", "  concurrency: 2\n");
+  run_commits_daemon(db, "commits-steps", "  concurrency: 2\n");
   CHECK(jobs_by_status(db) == std::map<std::string, int>{{"COMPLETED", kJobs}});
   const json per_job = json::parse(db.scalar(
       "SELECT json_agg(n ORDER BY n) FROM (SELECT count(DISTINCT txid) AS n FROM public.test_row_updates GROUP BY job_id) c"));

@@ -10,9 +10,9 @@ using nlohmann::json;
 
 namespace {
 
-const json kSteps = json::parse(R"([{"step_index":0,"step_type":"noop","target":"a","parameters":{},"timeout_seconds":30}])");
+const json kOneStep = json::parse(R"([{"step_index":0,"step_type":"noop","target":"a","parameters":{},"timeout_seconds":30}])");
 
-JobClaimParams claim_of(int limit) {
+JobClaimParams joined_claim_of(int limit) {
   JobClaimParams p;
   p.worker_id = "worker-a";
   p.limit = limit;
@@ -21,7 +21,7 @@ JobClaimParams claim_of(int limit) {
   return p;
 }
 
-JobWrite end_of(const std::string& job_id, json output) {
+JobWrite completed_end_of(const std::string& job_id, json output) {
   JobWrite w;
   w.job_id = job_id;
   w.worker_id = "worker-a";
@@ -31,40 +31,40 @@ JobWrite end_of(const std::string& job_id, json output) {
   return w;
 }
 
-std::vector<WriteOutcome> outcomes(const std::vector<WriteResult>& results) {
+std::vector<WriteOutcome> joined_outcomes(const std::vector<WriteResult>& results) {
   std::vector<WriteOutcome> out;
   for (const auto& r : results) out.push_back(r.outcome);
   return out;
 }
 
 // The transaction that wrote the job's transition to `to` (transition rows are never updated: their xmin).
-std::string xmin_of(TestDatabase& db, const std::string& job_id, const std::string& to) {
+std::string transition_xmin(TestDatabase& db, const std::string& job_id, const std::string& to) {
   return db.scalar("SELECT xmin::text FROM governance_job_transitions WHERE job_id = '" + job_id + "' AND to_status = '" +
                    to + "'");
 }
 
 }  // namespace
 
-TEST_CASE("an end and the claim of the next job commit in one transaction; a write the database refuses sends "
+TEST_CASE("an end and the claim of the next job commit in one transaction, and a write the database refuses sends "
           "each on its own: the others land, the claim is made", "[store]") {
   TestDatabase db;
   auto store = Store::connect(db.url());
-  for (int i = 0; i < 4; ++i) store->job_enqueue({"40000000-0000-0000-0000-00000000000" + std::to_string(i), kSteps, 60, "tester"});
-  const auto first = store->job_claim(claim_of(2)).jobs;
+  for (int i = 0; i < 4; ++i) store->job_enqueue({"40000000-0000-0000-0000-00000000000" + std::to_string(i), kOneStep, 60, "tester"});
+  const auto first = store->job_claim(joined_claim_of(2)).jobs;
   REQUIRE(first.size() == 2);
 
   // joined: one transaction wrote the end and the claim
-  WriteAndClaim joined = store->job_write_and_claim({end_of(first[0].job_id, {{"ok", 1}})}, claim_of(1));
-  CHECK(outcomes(joined.writes) == std::vector<WriteOutcome>{WriteOutcome::Applied});
+  WriteAndClaim joined = store->job_write_and_claim({completed_end_of(first[0].job_id, {{"ok", 1}})}, joined_claim_of(1));
+  CHECK(joined_outcomes(joined.writes) == std::vector<WriteOutcome>{WriteOutcome::Applied});
   CHECK_FALSE(joined.claim_error);
   REQUIRE(joined.claim.jobs.size() == 1);
-  CHECK(xmin_of(db, joined.claim.jobs[0].job_id, "RUNNING") == xmin_of(db, first[0].job_id, "COMPLETED"));
+  CHECK(transition_xmin(db, joined.claim.jobs[0].job_id, "RUNNING") == transition_xmin(db, first[0].job_id, "COMPLETED"));
 
   // jsonb cannot hold \u0000: the batch is refused, each write and the claim go on their own
   WriteAndClaim apart = store->job_write_and_claim(
-      {end_of(first[1].job_id, {{"bad", std::string("a\0b", 3)}}), end_of(joined.claim.jobs[0].job_id, {{"ok", 2}})},
-      claim_of(1));
-  CHECK(outcomes(apart.writes) == std::vector<WriteOutcome>{WriteOutcome::Refused, WriteOutcome::Applied});
+      {completed_end_of(first[1].job_id, {{"bad", std::string("a\0b", 3)}}), completed_end_of(joined.claim.jobs[0].job_id, {{"ok", 2}})},
+      joined_claim_of(1));
+  CHECK(joined_outcomes(apart.writes) == std::vector<WriteOutcome>{WriteOutcome::Refused, WriteOutcome::Applied});
   CHECK_THAT(apart.writes[0].refusal, Catch::Contains("unsupported Unicode escape sequence"));
   CHECK_FALSE(apart.claim_error);
   REQUIRE(apart.claim.jobs.size() == 1);
@@ -72,8 +72,8 @@ TEST_CASE("an end and the claim of the next job commit in one transaction; a wri
         "COMPLETED RUNNING COMPLETED RUNNING");
 
   // nothing left to claim: the ends land, the claim is empty
-  WriteAndClaim last = store->job_write_and_claim({end_of(apart.claim.jobs[0].job_id, {{"ok", 3}})}, claim_of(2));
-  CHECK(outcomes(last.writes) == std::vector<WriteOutcome>{WriteOutcome::Applied});
+  WriteAndClaim last = store->job_write_and_claim({completed_end_of(apart.claim.jobs[0].job_id, {{"ok", 3}})}, joined_claim_of(2));
+  CHECK(joined_outcomes(last.writes) == std::vector<WriteOutcome>{WriteOutcome::Applied});
   CHECK(last.claim.jobs.empty());
   CHECK_FALSE(last.claim_error);
 }
