@@ -10,6 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 GOVJOBD=$1 N=${2:-20000} QUEUE=${3:-1000000} MANY=${4:-20000} SPACED=${5:-200}
+# FLEET_SMOKE=1 (the ctest smoke): each measure once, 10 EXPLAINs instead of 40, phase 3 with exclusive targets
+# off only; the same statements and checks, a third of the time
+SMOKE=${FLEET_SMOKE:-}
+REPEATS=2 EXPLAINS=41 PHASE3_EXCLUSIVE="false true"
+[[ -n $SMOKE ]] && REPEATS=1 EXPLAINS=11 PHASE3_EXCLUSIVE=false
 
 WORK=$(mktemp -d /tmp/govjobd-fleet-bench.XXXXXX)
 DAEMONS=()
@@ -105,7 +110,7 @@ plain=$(claim_execute bench 10 "$TYPES" '["*"]' false)
 routed=$(claim_execute bench 10 "$TYPES" '["t*"]' true)
 globs=$(claim_execute bench 10 "$TYPES" '["t*"]' false)  # routing alone: which part costs what
 { claim_prepare
-  for ((i = 0; i < 41; i++)); do
+  for ((i = 0; i < EXPLAINS; i++)); do
     for v in plain routed globs; do
       echo "BEGIN;"; echo "$(claim_execute other 10 "$TYPES" '["t*"]' true);"
       echo "\\echo @$v"; echo "EXPLAIN ANALYZE ${!v};"; echo "ROLLBACK;"
@@ -121,15 +126,16 @@ printf '  claim of 10 of %s PENDING: plain (every target, exclusive off) %s ms, 
 echo "  (routed with exclusive targets off: $globs_ms ms)"
 summary 18 "fleet: claim of 10, routing + exclusive targets vs plain (median)" "$routed_ms / $plain_ms ms = ${cost}x" "" \
   "<= 1.2x" "$(verdict 'a <= 1.2' "$cost")"
-echo "   end to end: govjobd run --exit-when-idle at concurrency 10, $N jobs, each way twice, interleaved"
-fleet_rate "$N" 1 10 false '["*"]' >/dev/null  # warm-up, not shown: a new cluster first creates its WAL segments
+echo "   end to end: govjobd run --exit-when-idle at concurrency 10, $N jobs, each way $REPEATS times, interleaved"
+[[ -n $SMOKE ]] || fleet_rate "$N" 1 10 false '["*"]' >/dev/null  # warm-up, not shown: a new cluster first creates its WAL segments
 plain_rates=() routed_rates=()
-for i in 1 2; do
+for ((i = 0; i < REPEATS; i++)); do
   fleet_rate "$N" 1 10 false '["*"]'; plain_rates+=("$RATE")
   fleet_rate "$N" 1 10 true '["t*"]'; routed_rates+=("$RATE")
 done
-plain_rate=$(echo "(${plain_rates[0]} + ${plain_rates[1]}) / 2" | bc -l)
-routed_rate=$(echo "(${routed_rates[0]} + ${routed_rates[1]}) / 2" | bc -l)
+mean() { echo "($(IFS=+; echo "$*")) / $#" | bc -l; }
+plain_rate=$(mean "${plain_rates[@]}")
+routed_rate=$(mean "${routed_rates[@]}")
 slowdown=$(ratio "$plain_rate" "$routed_rate")
 printf '  means: plain %.0f jobs/s, routed + exclusive %.0f jobs/s: plain / routed = %sx\n' "$plain_rate" "$routed_rate" "$slowdown"
 summary 18 "fleet: jobs/s at concurrency 10, routing + exclusive vs plain" \
@@ -172,7 +178,7 @@ took "phase 2"
 
 echo "== fleet 3. many daemons against one: $MANY no-op jobs over 100 targets, 8 daemons at concurrency 4 against"
 echo "   1 at concurrency 32 (held by a pause until every daemon is ready, timed from the first claim)"
-for exclusive in false true; do
+for exclusive in $PHASE3_EXCLUSIVE; do
   fleet_rate "$MANY" 1 32 "$exclusive" '["*"]'; one=$RATE
   fleet_rate "$MANY" 8 4 "$exclusive" '["*"]'; many=$RATE
   r=$(ratio "$many" "$one")
