@@ -183,6 +183,9 @@ TEST_CASE("JobRun: a BLOCKED target's step never runs and the job ends FAILED by
   h.health->states["t1"] = "BLOCKED";
   h.start(3);
   CHECK(h.steps->ran == std::vector<int>{0});
+  // step 0's result moved current_step_index to step 1, the step the end names (what the creator's audit reads)
+  CHECK(h.writer->writes.front().current_step_index == 1);
+  CHECK(h.end().transition_step_index == 1);
   CHECK(h.end().status_reason.value().starts_with("Step 1 failed: blocked by health: "));
   CHECK(h.statuses_in_end() == std::vector<std::string>{"FAILED", "SKIPPED"});
   CHECK(h.end().evidence->at("govjobd").at("gate_decisions").size() == 2);

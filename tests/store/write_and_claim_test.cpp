@@ -43,15 +43,21 @@ std::string transition_xmin(TestDatabase& db, const std::string& job_id, const s
                    to + "'");
 }
 
+// `count` jobs enqueued (contract ids `prefix` followed by 0, 1, ...), the first `running` of them claimed.
+std::vector<ClaimedJob> enqueue_and_claim(Store& store, const std::string& prefix, int count, int running) {
+  for (int i = 0; i < count; ++i) store.job_enqueue({prefix + std::to_string(i), kOneStep, 60, "tester"});
+  auto claimed = store.job_claim(joined_claim_of(running)).jobs;
+  REQUIRE(static_cast<int>(claimed.size()) == running);
+  return claimed;
+}
+
 }  // namespace
 
 TEST_CASE("an end and the claim of the next job commit in one transaction, and a write the database refuses sends "
           "each on its own: the others land, the claim is made", "[store]") {
   TestDatabase db;
   auto store = Store::connect(db.url());
-  for (int i = 0; i < 4; ++i) store->job_enqueue({"40000000-0000-0000-0000-00000000000" + std::to_string(i), kOneStep, 60, "tester"});
-  const auto first = store->job_claim(joined_claim_of(2)).jobs;
-  REQUIRE(first.size() == 2);
+  const auto first = enqueue_and_claim(*store, "40000000-0000-0000-0000-00000000000", 4, 2);
 
   // joined: one transaction wrote the end and the claim
   WriteAndClaim joined = store->job_write_and_claim({completed_end_of(first[0].job_id, {{"ok", 1}})}, joined_claim_of(1));
@@ -76,4 +82,28 @@ TEST_CASE("an end and the claim of the next job commit in one transaction, and a
   CHECK(joined_outcomes(last.writes) == std::vector<WriteOutcome>{WriteOutcome::Applied});
   CHECK(last.claim.jobs.empty());
   CHECK_FALSE(last.claim_error);
+}
+
+TEST_CASE("a writer's trigger that refuses the claim of one job: the joined transaction rolls back, the end lands "
+          "alone, the job behind is claimed and the refused one is isolated, not claimed in a loop", "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  const auto first = enqueue_and_claim(*store, "50000000-0000-0000-0000-00000000000", 3, 1);
+  // a writer-made object on its own table: the next job's claim (PENDING -> RUNNING) raises, every time
+  db.exec("CREATE FUNCTION public.refuse_claim() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+          "IF NEW.contract_id = '50000000-0000-0000-0000-000000000001' AND NEW.status = 'RUNNING' THEN "
+          "RAISE EXCEPTION 'the writer refuses this claim'; END IF; RETURN NEW; END $$");
+  db.exec("CREATE TRIGGER refuse_claim BEFORE UPDATE ON governance_jobs FOR EACH ROW EXECUTE FUNCTION public.refuse_claim()");
+
+  WriteAndClaim out = store->job_write_and_claim({completed_end_of(first[0].job_id, {{"ok", 1}})}, joined_claim_of(2));
+  CHECK(joined_outcomes(out.writes) == std::vector<WriteOutcome>{WriteOutcome::Applied});
+  CHECK_FALSE(out.claim_error);
+  CHECK(db.scalar("SELECT status FROM governance_jobs WHERE job_id = '" + first[0].job_id + "'") == "COMPLETED");
+  // the refused row is claimed alone without its steps, or, when that claim is refused too (as here), left out of
+  // this daemon's claims for good; either way the job behind it is claimed and nothing loops
+  int claimed_whole = 0, claimed_alone = 0;
+  for (const auto& job : out.claim.jobs) (job.claim_error ? claimed_alone : claimed_whole)++;
+  CHECK(claimed_whole == 1);
+  CHECK(claimed_alone + static_cast<int>(out.claim.unclaimable.size()) == 1);
+  CHECK(db.scalar("SELECT status FROM governance_jobs WHERE contract_id = '50000000-0000-0000-0000-000000000002'") == "RUNNING");
 }
