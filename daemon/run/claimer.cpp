@@ -55,23 +55,18 @@ void Claimer::claim() {
     along_ = true;
     return;
   }
-  db_.post([this, params = params(free), done = begin(free)](store::Store& store) mutable {
-    store::ClaimResult result;
-    auto error = error_unless_unavailable([&] { result = store.job_claim(params); });
-    asio::post(io_, [done = std::move(done), result = std::move(result), error = std::move(error)]() mutable {
-      done(std::move(result), std::move(error));
-    });
-  });
-}
-
-Claimer::ClaimDone Claimer::begin(int free) {
   in_flight_ = true;
   again_ = false;
-  return [this, free, asked_at = std::chrono::steady_clock::now(), wakes = std::exchange(wakes_, {})](
-             store::ClaimResult result, std::optional<std::string> error) mutable {
+  const auto asked_at = std::chrono::steady_clock::now();
+  db_.post([this, free, asked_at, params = params(free), wakes = std::exchange(wakes_, {})](store::Store& store) mutable {
+    store::ClaimResult result;
+    const auto error = error_unless_unavailable([&] { result = store.job_claim(params); });
     if (error) spdlog::error("claim failed: {}", *error);
-    claimed(std::move(result), error.has_value(), free, asked_at, std::move(wakes));
-  };
+    asio::post(io_, [this, free, asked_at, failed = error.has_value(), result = std::move(result),
+                     wakes = std::move(wakes)]() mutable {
+      claimed(std::move(result), failed, free, asked_at, std::move(wakes));
+    });
+  });
 }
 
 // A claim for a slot or two joins the batch: it saves a commit (a WAL flush). A larger one goes beside the batch,
@@ -87,7 +82,14 @@ std::optional<Recorder::ClaimAlong> Claimer::claim_along() {
     if (waited) claim();  // alone, or it says what a claim that cannot go does (may_wait_, the wakes passed on)
     return std::nullopt;
   }
-  return Recorder::ClaimAlong{params(free), begin(free)};
+  in_flight_ = true;
+  again_ = false;
+  const auto asked_at = std::chrono::steady_clock::now();
+  return Recorder::ClaimAlong{params(free), [this, free, asked_at, wakes = std::exchange(wakes_, {})](
+                                                store::ClaimResult result, std::optional<std::string> error) mutable {
+                                if (error) spdlog::error("claim failed: {}", *error);
+                                claimed(std::move(result), error.has_value(), free, asked_at, std::move(wakes));
+                              }};
 }
 
 void Claimer::wake(std::string_view payload) {

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <functional>
-#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -79,9 +78,6 @@ class Claimer {
   // PENDING for it; at the latest after a poll interval, in case a window moved) or after a failed claim.
   void claim_later(const store::ClaimResult& result, bool failed, bool full);
   store::JobClaimParams params(int limit) const;
-  // A claim of `free` jobs goes now (in flight, with the wakes waiting for it): what its outcome is told to.
-  using ClaimDone = std::function<void(store::ClaimResult, std::optional<std::string> error)>;
-  ClaimDone begin(int free);
   int free_slots() const;  // how many jobs a claim may ask for now; 0 when it may not claim
   bool joins_batch(int free) const;  // a claim for `free` slots waits for the write batch about to go (claim_along)
   static constexpr int kJoinAtMost = 2;  // slots

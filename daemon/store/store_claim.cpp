@@ -29,14 +29,11 @@ ClaimedJob claimed_job_of(const pqxx::row& r, const std::optional<std::string>& 
   return job;
 }
 
-// The rows of queries/job_claim.sql: the jobs (`forced`: claimed to be ended, JobClaimParams::force), and the
-// row without a job that says when a window opens.
-void add_claimed(const pqxx::result& rows, const std::optional<std::string>& contract_table, bool forced,
-                 ClaimResult& out) {
+// The rows of queries/job_claim.sql: the jobs, and the row without a job that says when a window opens.
+void add_claimed(const pqxx::result& rows, const std::optional<std::string>& contract_table, ClaimResult& out) {
   for (const auto& r : rows) {
     if (!r[0].is_null()) {
       out.jobs.push_back(claimed_job_of(r, contract_table));
-      out.jobs.back().forced = forced;
       continue;
     }
     out.partial_holds += r[14].is_null() ? 0 : r[14].as<long long>();
@@ -72,7 +69,7 @@ void Store::Impl::claim_in(pqxx::transaction_base& t, const JobClaimParams& p, c
                               only, model::kMaxContractCapabilities, model::kMaxContractCapabilitiesBytes,
                               json_list(p.step_types), json_list(p.targets), json_list(p.pools), p.exclusive_targets,
                               json_list(p.blocked_targets), p.host_blocked, p.force),
-              contract_table, p.force, out);
+              contract_table, out);
 }
 
 void Store::Impl::release_partial_holds(const ClaimResult& out) {
@@ -98,6 +95,7 @@ ClaimResult Store::job_claim(const JobClaimParams& p) {
     try {
       ClaimResult out;
       claim(p.only, out);
+      for (auto& job : out.jobs) job.forced = p.force;
       return out;
     } catch (const pqxx::sql_error& e) {
       // a statement timeout may be a row's doing (its size): isolate rather than run the same claim again
