@@ -34,7 +34,7 @@ constexpr const char* kPreparedQueries[] = {
     "job_enqueue",       "job_find_by_contract", "job_list",            "job_get",
     "job_cancel",  "worker_register",     "worker_heartbeat", "worker_stop",
     "job_claim",         "job_write_batch",      "job_cancel_requests", "job_reap_candidates", "job_reap",
-    "jobs_pending_count", "signal_record",  "jobs_delete_terminal", "jobs_verify", "job_end_recorded",
+    "jobs_pending_count", "signal_record",  "jobs_delete_terminal", "jobs_verify",
     "job_claim_candidates", "job_claim_isolated", "contract_columns", "jobs_to_end", "target_holds_release",
     "pause_insert", "pause_resume", "pause_list", "job_waiting", "jobs_pending_age", "jobs_count_by_status",
     "target_holds_list", "worker_list", "job_wake_pass", "job_transitions_after", "transition_last_id", "job_status",
@@ -71,6 +71,16 @@ Store::Impl::Impl(const std::string& url, std::string schema, config::ContractSe
 
 std::string Store::Impl::sql(std::string_view text) const {
   return for_contracts(for_jobs_schema(text, jobs_schema), contract, jobs_schema);
+}
+
+std::string Store::Impl::execute_text(const char* name, const Params& params) {
+  conn.prepare_now(name);
+  std::string out = std::string("EXECUTE ") + name + "(";
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += params[i] ? conn.quote(*params[i]) : std::string("NULL");
+  }
+  return out + ")";
 }
 
 std::unique_ptr<Store> Store::connect(const std::string& url, const std::string& jobs_schema,

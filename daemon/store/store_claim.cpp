@@ -61,15 +61,36 @@ std::string uuid_array(const std::vector<std::string>& ids) {
 
 }  // namespace
 
-void Store::Impl::claim_in(pqxx::transaction_base& t, const JobClaimParams& p, const std::optional<std::string>& only,
-                           ClaimResult& out) const {
+Store::Impl::Params Store::Impl::claim_params(const JobClaimParams& p, const std::optional<std::string>& only) {
+  const auto flag = [](bool v) { return std::optional<std::string>(v ? "true" : "false"); };
+  const auto number = [](long long v) { return std::optional<std::string>(std::to_string(v)); };
+  return {p.worker_id,
+          number(p.limit),
+          number(p.lease.count()),
+          number(p.max_steps_bytes),
+          uuid_array(p.excluded),
+          only,
+          number(model::kMaxContractCapabilities),
+          number(model::kMaxContractCapabilitiesBytes),
+          json_list(p.step_types),
+          json_list(p.targets),
+          json_list(p.pools),
+          flag(p.exclusive_targets),
+          json_list(p.blocked_targets),
+          flag(p.host_blocked),
+          flag(p.force)};
+}
+
+void Store::Impl::add_claim_rows(const pqxx::result& rows, ClaimResult& out) const {
   const auto contract_table =
       contract.enabled ? std::optional<std::string>(contract_table_name(contract, jobs_schema, false)) : std::nullopt;
-  add_claimed(t.exec_prepared("job_claim", p.worker_id, p.limit, p.lease.count(), p.max_steps_bytes, uuid_array(p.excluded),
-                              only, model::kMaxContractCapabilities, model::kMaxContractCapabilitiesBytes,
-                              json_list(p.step_types), json_list(p.targets), json_list(p.pools), p.exclusive_targets,
-                              json_list(p.blocked_targets), p.host_blocked, p.force),
-              contract_table, out);
+  add_claimed(rows, contract_table, out);
+}
+
+void Store::Impl::claim_in(pqxx::transaction_base& t, const JobClaimParams& p, const std::optional<std::string>& only,
+                           ClaimResult& out) const {
+  const Params params = claim_params(p, only);
+  add_claim_rows(t.exec_prepared("job_claim", pqxx::prepare::make_dynamic_params(params)), out);
 }
 
 void Store::Impl::release_partial_holds(const ClaimResult& out) {

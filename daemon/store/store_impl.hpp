@@ -2,7 +2,9 @@
 
 // Private to daemon/store: the connection behind a Store, shared by the files that implement it.
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -19,8 +21,19 @@ struct Store::Impl {
 
   // A query or migration's SQL for this jobs schema.
   std::string sql(std::string_view text) const;
+  // A statement's parameters in its file's order, as text (nullopt: NULL).
+  using Params = std::vector<std::optional<std::string>>;
+  // The claim statement's (queries/job_claim.sql), claiming only `only` when set (store_claim.cpp).
+  static Params claim_params(const JobClaimParams& p, const std::optional<std::string>& only);
   // The claim statement (queries/job_claim.sql) in `t`; the jobs it claimed added to `out` (store_claim.cpp).
   void claim_in(pqxx::transaction_base& t, const JobClaimParams& p, const std::optional<std::string>& only, ClaimResult& out) const;
+  // The rows of a claim statement added to `out`.
+  void add_claim_rows(const pqxx::result& rows, ClaimResult& out) const;
+  // `EXECUTE name(...)` of a prepared query with these parameters as quoted literals, for several statements
+  // sent in one message (a pipeline): the statement prepared first, its plan cached as for exec_prepared.
+  std::string execute_text(const char* name, const Params& params);
+  // The writes and the claim in one message, one implicit transaction (store_run.cpp).
+  WriteAndClaim write_and_claim(const std::vector<JobWrite>& writes, const JobClaimParams& claim);
   // Holds of jobs a committed claim left PENDING: released at once (another claim waits for none of them).
   void release_partial_holds(const ClaimResult& out);
 };

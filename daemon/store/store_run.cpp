@@ -46,21 +46,28 @@ std::string writes_json(const std::vector<const JobWrite*>& writes) {
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// One statement for all the writes of one worker (job_ids distinct); the outcome of each, in order.
-std::vector<WriteResult> write_set(pqxx::transaction_base& t, const std::string& worker_id,
-                                    const std::vector<const JobWrite*>& writes) {
+// One statement for all the writes of one worker (job_ids distinct): its parameters, and the outcome of each
+// write from the job_ids it returned. Not returned: fenced (a write retried after its commit was lost is
+// returned: queries/job_write_batch.sql).
+std::vector<std::optional<std::string>> write_params(const std::string& worker_id, const std::vector<const JobWrite*>& writes) {
+  return {worker_id, writes_json(writes)};
+}
+
+std::vector<WriteResult> write_outcomes(const pqxx::result& rows, const std::vector<const JobWrite*>& writes) {
   std::set<std::string> applied;
-  for (const auto& row : t.exec_prepared("job_write_batch", worker_id, writes_json(writes))) applied.insert(row[0].c_str());
+  for (const auto& row : rows) applied.insert(row[0].c_str());
   std::vector<WriteResult> out;
   out.reserve(writes.size());
-  for (const JobWrite* w : writes) {
-    // Not written: fenced, unless this very end is already recorded (a write retried after its commit was lost).
-    const bool done = applied.count(w->job_id) > 0 ||
-                      (w->terminal_status && t.exec_prepared1("job_end_recorded", w->job_id, worker_id,
-                                                              *w->terminal_status, w->status_reason)[0].as<int>() > 0);
-    out.push_back({done ? WriteOutcome::Applied : WriteOutcome::Fenced, {}});
-  }
+  for (const JobWrite* w : writes)
+    out.push_back({applied.count(w->job_id) > 0 ? WriteOutcome::Applied : WriteOutcome::Fenced, {}});
   return out;
+}
+
+// The writes of one statement (an entry of statements_of).
+std::vector<const JobWrite*> write_set(const std::vector<JobWrite>& writes, const std::vector<std::size_t>& indexes) {
+  std::vector<const JobWrite*> set;
+  for (std::size_t i : indexes) set.push_back(&writes[i]);
+  return set;
 }
 
 // The writes grouped into statements of one worker and distinct jobs, in the order they must run: a job
@@ -79,9 +86,9 @@ std::vector<WriteResult> write_all(pqxx::transaction_base& t, const std::vector<
                                    const std::vector<std::vector<std::size_t>>& statements) {
   std::vector<WriteResult> out(writes.size());
   for (const auto& indexes : statements) {
-    std::vector<const JobWrite*> set;
-    for (std::size_t i : indexes) set.push_back(&writes[i]);
-    const auto outcomes = write_set(t, writes[indexes.front()].worker_id, set);
+    const auto set = write_set(writes, indexes);
+    const auto params = write_params(writes[indexes.front()].worker_id, set);
+    const auto outcomes = write_outcomes(t.exec_prepared("job_write_batch", pqxx::prepare::make_dynamic_params(params)), set);
     for (std::size_t k = 0; k < indexes.size(); ++k) out[indexes[k]] = outcomes[k];
   }
   return out;
@@ -166,14 +173,38 @@ std::vector<WriteResult> Store::job_write_batch(const std::vector<JobWrite>& wri
   });
 }
 
+// The writes and the claim in one message of several statements: PostgreSQL runs them as one implicit
+// transaction, so they cost one round trip and one commit (one WAL flush). Each statement sees the ones
+// before it, as in a transaction. When one fails, libpqxx's pipeline runs them again one by one, each
+// committing alone, up to the one that fails: a write that fails leaves the claim unrun; a claim that fails
+// leaves the writes committed (run again, they change nothing and report the same outcomes).
+WriteAndClaim Store::Impl::write_and_claim(const std::vector<JobWrite>& writes, const JobClaimParams& claim) {
+  const auto statements = statements_of(writes);
+  std::vector<std::string> texts;
+  for (const auto& indexes : statements)
+    texts.push_back(execute_text("job_write_batch", write_params(writes[indexes.front()].worker_id, write_set(writes, indexes))));
+  texts.push_back(execute_text("job_claim", claim_params(claim, claim.only)));
+  pqxx::nontransaction n(conn);
+  pqxx::pipeline pipe(n);
+  pipe.retain(static_cast<int>(texts.size()) + 1);  // sent together, by complete()
+  std::vector<pqxx::pipeline::query_id> ids;
+  for (const auto& text : texts) ids.push_back(pipe.insert(text));
+  pipe.complete();
+  WriteAndClaim out;
+  out.writes.resize(writes.size());
+  for (std::size_t s = 0; s < statements.size(); ++s) {
+    const auto outcomes = write_outcomes(pipe.retrieve(ids[s]), write_set(writes, statements[s]));
+    for (std::size_t k = 0; k < statements[s].size(); ++k) out.writes[statements[s][k]] = outcomes[k];
+  }
+  add_claim_rows(pipe.retrieve(ids.back()), out.claim);
+  return out;
+}
+
 WriteAndClaim Store::job_write_and_claim(const std::vector<JobWrite>& writes, const JobClaimParams& claim) {
   WriteAndClaim out;
   const bool joined = translate_errors([&] {
     try {
-      pqxx::work w(impl_->conn);
-      out.writes = write_all(w, writes, statements_of(writes));
-      impl_->claim_in(w, claim, claim.only, out.claim);
-      w.commit();
+      out = impl_->write_and_claim(writes, claim);
       return true;
     } catch (const pqxx::sql_error& e) {
       if (detail::transient(e) && e.sqlstate() != "57014") throw;  // run again, all of it

@@ -3,8 +3,9 @@
 -- recorded for the same step_index is not appended again, so a write retried after a lost commit is
 -- harmless), health_before, health_after, terminal_status, status_reason, evidence, transition_step_index};
 -- a missing or null field leaves its column as it is. A job_id appears at most once per call.
--- Returns the job_ids written; a job not returned is no longer RUNNING or no longer ours (cancelled,
--- reaped): nothing was written for it. A terminal write also inserts its transition row and releases the
+-- Returns the job_ids written, and those of terminal writes whose very end is already recorded (a write
+-- retried after its commit was lost finds its own work done); a job not returned is no longer RUNNING or no
+-- longer ours (cancelled, reaped): nothing was written for it. A terminal write also inserts its transition row and releases the
 -- job's target holds (worker.exclusive_targets), NOTIFYing a job left PENDING for one (migration 0013).
 WITH w AS (
     SELECT *
@@ -45,3 +46,8 @@ WITH w AS (
 )
 SELECT job_id::text FROM written
  CROSS JOIN (SELECT count(pg_notify('govjobd_jobs', waiting_job::text)) FROM released WHERE waiting_job IS NOT NULL) woken
+UNION ALL
+SELECT w.job_id::text FROM w
+  JOIN governance_jobs j ON j.job_id = w.job_id AND j.claimed_by = $1 AND j.status = w.terminal_status
+                        AND j.status_reason IS NOT DISTINCT FROM w.status_reason
+ WHERE w.terminal_status IS NOT NULL AND w.job_id NOT IN (SELECT job_id FROM written)
