@@ -127,3 +127,29 @@ TEST_CASE("a daemon's claims and writes call no guard function, a writer's rows 
   CHECK_THROWS_WITH(db.exec("INSERT INTO governance_jobs (contract_id, status) VALUES (gen_random_uuid(), 'DONE')"),
                     Catch::Contains("unknown status"));
 }
+
+TEST_CASE("what a daemon writes that PostgreSQL compresses is compressed with lz4 when the server has it", "[store]") {
+  TestDatabase db;
+  REQUIRE(db.scalar("SELECT 'lz4' = ANY (enumvals) FROM pg_settings WHERE name = 'default_toast_compression'") == "t");
+  auto store = Store::connect(db.url());
+  store->job_enqueue({"60000000-0000-0000-0000-000000000001",
+                      nlohmann::json::parse(R"([{"step_index":0,"step_type":"noop","target":"a","parameters":{}}])"), 60,
+                      "tester"});
+  JobClaimParams claim;
+  claim.worker_id = "worker-a";
+  claim.limit = 1;
+  claim.step_types = {"noop"};
+  const auto claimed = store->job_claim(claim).jobs;
+  REQUIRE(claimed.size() == 1);
+  JobWrite end;
+  end.job_id = claimed[0].job_id;
+  end.worker_id = "worker-a";
+  end.terminal_status = "COMPLETED";
+  end.status_reason = "All steps completed successfully";
+  end.evidence = nlohmann::json{{"final_status", "COMPLETED"}, {"notes", std::string(8000, 'x')}};  // past the row's 2 kB
+  REQUIRE(store->job_write_batch({end}).at(0).outcome == WriteOutcome::Applied);
+  CHECK(db.scalar("SELECT pg_column_compression(execution_evidence) FROM governance_jobs WHERE job_id = '" + end.job_id + "'") ==
+        "lz4");
+  CHECK(db.scalar("SELECT execution_evidence ->> 'final_status' FROM governance_jobs WHERE job_id = '" + end.job_id + "'") ==
+        "COMPLETED");
+}
