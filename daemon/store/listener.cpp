@@ -4,6 +4,7 @@
 
 #include "daemon/store/pg_errors.hpp"
 #include "daemon/store/store.hpp"
+#include "daemon/store/store_impl.hpp"
 
 namespace govjobd::store {
 
@@ -22,7 +23,7 @@ class Receiver : public pqxx::notification_receiver {
 }  // namespace
 
 struct Listener::Impl {
-  explicit Impl(const std::string& url) : conn(with_connection_bounds(url)) {}
+  explicit Impl(const std::string& url) : conn(with_connection_bounds(url)) { stay_down_when_cut(conn); }
   pqxx::connection conn;
   std::vector<Notification> received;
   std::vector<std::unique_ptr<Receiver>> receivers;

@@ -63,6 +63,7 @@ void mark_utc(nlohmann::json& object) {
 
 Store::Impl::Impl(const std::string& url, std::string schema, config::ContractSettings contract_settings)
     : conn(with_connection_bounds(url)), jobs_schema(std::move(schema)), contract(std::move(contract_settings)) {
+  stay_down_when_cut(conn);
   pqxx::nontransaction setup(conn);
   // Values this session writes that PostgreSQL compresses (a job row past about 2 kB: its results, evidence)
   // use lz4 where the server has it, a fifth of pglz's cost (the 3-step bench: +17 % jobs/s). Read back by the
@@ -102,6 +103,17 @@ Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
 int latest_schema_version() { return static_cast<int>(migrations().size()); }
+
+// libpqxx 6.4 may reactivate a connection on its next use (after it deactivated it), silently, without the
+// session's settings (its search_path among them: the queries' bare names would then resolve in whatever
+// schema a writer planted them; its timeouts). A cut connection must fail instead: its owner connects anew
+// and sets the session up. (A connection cut under a query already stays down, tested; this rules out the rest.)
+void stay_down_when_cut(pqxx::connection_base& conn) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  conn.inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+}
 
 std::string with_connection_bounds(const std::string& url) {
   std::vector<std::pair<std::string, std::string>> bounds{

@@ -13,6 +13,9 @@
 
 namespace govjobd::store {
 
+// A cut connection fails on its next use instead of reconnecting without its session settings (store.cpp).
+void stay_down_when_cut(pqxx::connection_base& conn);
+
 struct Store::Impl {
   Impl(const std::string& url, std::string jobs_schema, config::ContractSettings contract);
   pqxx::connection conn;

@@ -175,9 +175,11 @@ std::vector<WriteResult> Store::job_write_batch(const std::vector<JobWrite>& wri
 
 // The writes and the claim in one message of several statements: PostgreSQL runs them as one implicit
 // transaction, so they cost one round trip and one commit (one WAL flush). Each statement sees the ones
-// before it, as in a transaction. When one fails, libpqxx's pipeline runs them again one by one, each
-// committing alone, up to the one that fails: a write that fails leaves the claim unrun; a claim that fails
-// leaves the writes committed (run again, they change nothing and report the same outcomes).
+// before it, as in a transaction. When any of them fails, the whole transaction rolls back, though the
+// pipeline still hands out the results of the statements before the failing one: the caller must treat
+// every result as void on the first error (job_write_and_claim sends the writes and the claim again, each
+// alone). libpqxx replays the statements one by one only when the message itself cannot run (its leading
+// SELECT 1 fails); the writes are idempotent and the claim runs last, so that replay runs nothing twice.
 WriteAndClaim Store::Impl::write_and_claim(const std::vector<JobWrite>& writes, const JobClaimParams& claim) {
   const auto statements = statements_of(writes);
   std::vector<std::string> texts;
@@ -206,7 +208,7 @@ WriteAndClaim Store::job_write_and_claim(const std::vector<JobWrite>& writes, co
     try {
       out = impl_->write_and_claim(writes, claim);
       return true;
-    } catch (const pqxx::sql_error& e) {
+    } catch (const pqxx::sql_error& e) {  // nothing of `out` holds: everything rolled back
       if (detail::transient(e) && e.sqlstate() != "57014") throw;  // run again, all of it
       out = WriteAndClaim{};
       return false;  // rolled back: each on its own, where a refusal is told apart

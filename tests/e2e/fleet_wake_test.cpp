@@ -82,8 +82,12 @@ TEST_CASE("fleet: a job whose target another job holds starts when the hold is r
           "and its wake does not go round the fleet", "[fleet]") {
   TestDatabase db;
   const std::vector<Member> fleet = idle_fleet(db, 4, "  exclusive_targets: true\n");
+  const double idle = fleet_claims(fleet);
   const auto first = insert_job(db, json::array({step(0, "sleep", {{"seconds", 2}}, 30, "ledger")}));
   REQUIRE(eventually([&] { return status_of(db, first) == "RUNNING"; }));
+  // the row reads RUNNING once the claim commits; its daemon counts the claim after the answer reaches its
+  // loop: counted here, it is not taken for one of the second job's (seen on a loaded machine: 4 > 3)
+  REQUIRE(eventually([&] { return fleet_claims(fleet) > idle; }));
   const double before = fleet_claims(fleet);
   const auto second = insert_job(db, json::array({step(0, "noop", json::object(), 30, "ledger")}));
   // its wake is recorded on the hold instead of going round (every daemon would claim in vain)

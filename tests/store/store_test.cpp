@@ -152,6 +152,20 @@ TEST_CASE("an unreachable database is DatabaseUnavailable", "[store]") {
   CHECK_THROWS_AS(Store::connect("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2"), DatabaseUnavailable);
 }
 
+TEST_CASE("a Store whose connection was cut stays down: it never reconnects behind its owner's back with its "
+          "session settings (search_path, timeouts) gone", "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  CHECK_FALSE(store->job_get("10000000-0000-0000-0000-0000000000ff"));
+  CHECK(db.scalar("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'govjobd' "
+                  "AND datname = current_database()") == "1");
+  // the daemon's database thread drops the Store and connects a new one, which sets its session up again
+  CHECK_THROWS_AS(store->job_get("10000000-0000-0000-0000-0000000000ff"), DatabaseUnavailable);
+  CHECK_THROWS_AS(store->job_get("10000000-0000-0000-0000-0000000000ff"), DatabaseUnavailable);
+  CHECK(db.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'govjobd' AND datname = current_database()") ==
+        "0");
+}
+
 TEST_CASE("a deadlock or serialization failure is DatabaseUnavailable - run again, not a refusal", "[store]") {
   // libpqxx 6.4 derives these from pqxx::failure, not pqxx::sql_error: they once escaped as plain errors
   // and the recorder reported a whole write batch as taken away.

@@ -140,7 +140,8 @@ TEST_CASE("a transition row that claims a move outside the state machine is refu
   CHECK(transition("'RUNNING'", "COMPLETED").empty());
   for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
            {"'COMPLETED'", "RUNNING"}, {"'FAILED'", "PENDING"}, {"'CANCELLED'", "COMPLETED"}, {"'PENDING'", "COMPLETED"},
-           {"'PENDING'", "FAILED"}, {"'RUNNING'", "PENDING"}, {"NULL", "RUNNING"}, {"'RUNNING'", "RUNNING"}}) {
+           {"'PENDING'", "FAILED"}, {"'RUNNING'", "PENDING"}, {"NULL", "RUNNING"}, {"'RUNNING'", "RUNNING"},
+           {"''", "PENDING"}, {"'DONE'", "PENDING"}, {"'PENDING'", "DONE"}}) {
     INFO(from << " -> " << to);
     CHECK(transition(from, to) == "23514");
   }

@@ -75,7 +75,7 @@ CREATE TRIGGER govjobd_guard_job_status_insert BEFORE INSERT ON governance_jobs
     EXECUTE FUNCTION govjobd.govjobd_guard_job_status();
 
 -- Every CHECK of a table is read from the catalog and planned again for each statement that inserts into it
--- (two per job). The state machine's CHECK (0006) admits only moves between known statuses; the two column
--- CHECKs of 0002 said less and go. Rows inserted before 0006 were checked by them when they were inserted.
-ALTER TABLE governance_job_transitions DROP CONSTRAINT IF EXISTS governance_job_transitions_from_status_check,
-                                       DROP CONSTRAINT IF EXISTS governance_job_transitions_to_status_check;
+-- (two per job). The state machine's CHECK (0006) admits only moves to a known status: the column CHECK of
+-- 0002 on to_status says less and goes. The one on from_status stays: it refuses '' (which the state
+-- machine's coalesce would read as "none"). Rows inserted before 0006 were checked when they were inserted.
+ALTER TABLE governance_job_transitions DROP CONSTRAINT IF EXISTS governance_job_transitions_to_status_check;
