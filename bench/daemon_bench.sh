@@ -56,24 +56,39 @@ throughput() {  # concurrency steps_per_job [step_type] [jobs] [keep: do not cle
     "concurrency $1, $2-step ${3:-noop} jobs" "$RATE" "$done" "$jobs" "$secs" "$(echo "$end - $start" | bc -l)" "$FLUSHES"
 }
 
-echo "== govjobd no-op throughput ($N jobs, PostgreSQL 15 defaults, fsync on)"
+# graphile-worker on this same cluster (PEER_DIR: an installed copy of ../shared/peer, see scripts/bench), each
+# of its phases right after govjobd's: this machine's speed drifts within minutes, so a ratio compares
+# phases run side by side. Its RESULT lines gather in graphile.log; the comparison is printed after the pickup.
+PEER=0
+[[ -n ${PEER_DIR:-} && -x ${PEER_DIR}/graphile-bench.sh ]] && PEER=1
+peer() {  # graphile-bench.sh settings...: one of its phases, now
+  ((PEER)) || return 0
+  printf 'PGDATA_DIR=%q\nPG_PORT=%q\n' "$PG_TMP/data" "$PG_PORT" >"$PEER_DIR/.pgstate"
+  chmod 755 "$PG_TMP"
+  if ! env "$@" "$PEER_DIR/graphile-bench.sh" "$N" >>"$WORK/graphile.log" 2>&1; then
+    echo "  graphile-worker run failed: see below"; tail -5 "$WORK/graphile.log"; PEER=0
+  fi
+  rm -f "$PEER_DIR/.pgstate"
+}
+no_latency=" "  # graphile-bench.sh reads an empty list as its default
+
+echo "== govjobd no-op throughput ($N jobs, PostgreSQL 15 defaults, fsync on)$( ((PEER)) && echo ", graphile-worker's phase after each")"
 throughput 10 1 noop "$N" >/dev/null  # warm-up, not shown: a new cluster first creates its WAL segments
 throughput 1 1
 GOV_C1=$RATE GOV_C1_FLUSHES=$FLUSHES
+peer GW_CONCURRENCY=1 GW_BATCHED=0 LAT_CONCURRENCY="$no_latency"
 throughput 10 1
 GOV_C10=$RATE
+peer GW_CONCURRENCY=10 GW_BATCHED=0 LAT_CONCURRENCY="$no_latency"
 throughput 50 1
 GOV_C50=$RATE
 throughput 50 3
 GOV_3STEP=$RATE
+peer GW_CONCURRENCY="$no_latency" GW_BATCHED=1 LAT_CONCURRENCY="$no_latency"
 
-# Side by side: graphile-worker on this same cluster, right after govjobd's own runs (PEER_DIR: an
-# installed copy of ../shared/peer, see scripts/bench).
-if [[ -n ${PEER_DIR:-} && -x ${PEER_DIR}/graphile-bench.sh ]]; then
-  echo "== side by side: graphile-worker on the same cluster, $N jobs"
-  printf 'PGDATA_DIR=%q\nPG_PORT=%q\n' "$PG_TMP/data" "$PG_PORT" >"$PEER_DIR/.pgstate"
-  chmod 755 "$PG_TMP"
-  if GW_CONCURRENCY="1 10" LAT_CONCURRENCY="1" "$PEER_DIR/graphile-bench.sh" "$N" >"$WORK/graphile.log" 2>&1; then
+side_by_side() {  # the comparison with graphile-worker's phases, and its rows of the closing table
+  if ((PEER)); then
+    echo "== side by side: graphile-worker on the same cluster, $N jobs, each phase right after govjobd's"
     GOV_C1=$GOV_C1 GOV_C10=$GOV_C10 GOV_C50=$GOV_C50 GOV_C1_FLUSHES=$GOV_C1_FLUSHES python3 - "$WORK/graphile.log" "${BENCH_SUMMARY:-/dev/null}" <<'PY'
 import json, os, sys
 rows = [json.loads(l.split("RESULT ", 1)[1]) for l in open(sys.argv[1]) if l.startswith("RESULT ")]
@@ -109,13 +124,10 @@ if default_best:
         f"graphile-worker default's best {default_best:.0f}", ">= 2x default", verdict(ratio >= 2))
 PY
   else
-    echo "  graphile-worker run failed: see below"; tail -5 "$WORK/graphile.log"
+    summary 1 "no-op jobs/s, concurrency 1 / 10 / 50" "$(printf '%.0f / %.0f / %.0f' "$GOV_C1" "$GOV_C10" "$GOV_C50")" \
+      "(no peer in this run)" ">= 2x graphile default, >= batched" "not compared"
   fi
-  rm -f "$PEER_DIR/.pgstate"
-else
-  summary 1 "no-op jobs/s, concurrency 1 / 10 / 50" "$(printf '%.0f / %.0f / %.0f' "$GOV_C1" "$GOV_C10" "$GOV_C50")" \
-    "(no peer in this run)" ">= 2x graphile default, >= batched" "not compared"
-fi
+}
 # issue 20: 1.5x the 2,200 jobs/s measured before a step's result and the next step's start shared a commit
 summary 1 "3-step no-op jobs/s, concurrency 50" "$(printf '%.0f' "$GOV_3STEP")" "" ">= 3300 (1.5x 2,200)" \
   "$(verdict 'a >= 3300' "$GOV_3STEP")"
@@ -138,6 +150,8 @@ pickup=$(pickup_ms)
 printf '  %-20s %5s %8s %8s %8s\n' "measured from" jobs p50_ms p95_ms p99_ms
 while read -r from jobs a b c; do printf '  %-20s %5s %8s %8s %8s\n' "$from" "$jobs" "$a" "$b" "$c"; done <<<"$pickup"
 read -r _ _ p50 p95 p99 < <(grep '^commit_acknowledged ' <<<"$pickup")
+peer GW_CONCURRENCY="$no_latency" GW_BATCHED=0 LAT_CONCURRENCY=1
+side_by_side
 summary 2 "pickup p50 / p95 / p99, commit ack to step start" "$p50 / $p95 / $p99 ms" \
   "$(cat "$WORK/graphile_pickup" 2>/dev/null || true)" "p50 <= 1, p99 <= 3 ms" \
   "$(awk -v a="$p50" -v b="$p99" 'BEGIN { print (a <= 1 && b <= 3) ? "met" : "missed" }')"
