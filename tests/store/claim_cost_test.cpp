@@ -60,6 +60,11 @@ TEST_CASE("the routing rules are inlined where they are used and decide as befor
   CHECK(decides("govjobd.serves('{noop}', '{web-1}', 'p', '{noop}', '{*}', '{}')") == "f");
   CHECK(decides("govjobd.serves('{noop}', '{web-1}', 'p', '{noop}', '{*}', '{p}')") == "t");
   CHECK(decides("govjobd.serves('{noop}', '{}', NULL, '{noop}', '{web-*}', '{}')") == "t");
+  // one target and one glob, decided without a call
+  CHECK(decides("govjobd.serves('{noop}', '{web-1}', NULL, '{noop}', '{web-*}', '{}')") == "t");
+  CHECK(decides("govjobd.serves('{noop}', '{db-1}', NULL, '{noop}', '{web-*}', '{}')") == "f");
+  CHECK(decides("govjobd.serves('{noop}', '[2:2]={web-1}', NULL, '{noop}', '[5:5]={web-?}', '{}')") == "t");
+  CHECK(decides("govjobd.serves('{noop}', '{web-1}', NULL, '{noop}', '{NULL}', '{}')") == "f");
   CHECK(decides("govjobd.serves('{noop}', '{NULL}', NULL, '{noop}', '{web-*}', '{}')") == "f");
   CHECK(decides("govjobd.serves('{noop}', '{web%1}', NULL, '{noop}', '{web_1}', '{}')") == "f");  // LIKE's own are literal
   CHECK(decides("govjobd.serves(NULL, '{web-1}', NULL, '{noop}', '{*}', '{}')") == "f");
@@ -88,7 +93,7 @@ TEST_CASE("a daemon's claims and writes call no guard function, a writer's rows 
     claim.limit = 2;
     claim.step_types = {"noop"};
     claim.exclusive_targets = false;  // the two share a target
-    claim.targets = {"web-*"};  // a glob: the claim calls targets_all_match, which shows this session's counts arrived
+    claim.targets = {"web-*", "db-*"};  // two globs: the claim calls targets_all_match, which shows this session's counts arrived
     const auto claimed = store->job_claim(claim).jobs;
     REQUIRE(claimed.size() == 2);
     std::vector<JobWrite> ends;

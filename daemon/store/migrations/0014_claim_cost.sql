@@ -2,8 +2,9 @@
 --
 -- The routing rules of 0011 held subqueries, so the planner could not inline them: every claim planned their
 -- bodies again (10 % of a backend's time at concurrency 1). The glob matching moves into two PL/pgSQL
--- functions (compiled once per session, called only when a glob is in play); serves and pause_matches keep
--- their names and meaning and are now inlined. The new functions pin their search_path, as every other one.
+-- functions (compiled once per session, called only when several targets or globs are in play); serves and
+-- pause_matches keep their names and meaning and are now inlined. The new functions pin their search_path,
+-- as every other one.
 
 -- Whether every target matches at least one of the globs (no targets: true; a NULL target matches nothing).
 CREATE OR REPLACE FUNCTION govjobd.targets_all_match(targets text[], globs text[]) RETURNS boolean
@@ -33,7 +34,12 @@ CREATE OR REPLACE FUNCTION govjobd.serves(step_types text[], targets text[], poo
                                           served_targets text[], served_pools text[]) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN coalesce(step_types <@ served_step_types
-       AND ('*' = ANY (served_targets) OR govjobd.targets_all_match(targets, served_targets))
+       AND CASE WHEN '*' = ANY (served_targets) THEN true
+                -- one target and one glob, the common case, without a call
+                WHEN cardinality(targets) = 1 AND cardinality(served_targets) = 1
+                THEN coalesce(targets[array_lower(targets, 1)]
+                              LIKE govjobd.glob_like(served_targets[array_lower(served_targets, 1)]), false)
+                ELSE govjobd.targets_all_match(targets, served_targets) END
        AND (pool IS NULL OR pool = ANY (served_pools)), false);
 
 CREATE OR REPLACE FUNCTION govjobd.pause_matches(pause_step_type text, pause_target_glob text, pause_pool text,
