@@ -46,13 +46,8 @@ std::string writes_json(const std::vector<const JobWrite*>& writes) {
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// One statement for all the writes of one worker (job_ids distinct): its parameters, and the outcome of each
-// write from the job_ids it returned. Not returned: fenced (a write retried after its commit was lost is
-// returned: queries/job_write_batch.sql).
-std::vector<std::optional<std::string>> write_params(const std::string& worker_id, const std::vector<const JobWrite*>& writes) {
-  return {worker_id, writes_json(writes)};
-}
-
+// The outcome of each write of one statement from the job_ids it returned. Not returned: fenced (a write
+// retried after its commit was lost is returned: queries/job_write_batch.sql).
 std::vector<WriteResult> write_outcomes(const pqxx::result& rows, const std::vector<const JobWrite*>& writes) {
   std::set<std::string> applied;
   for (const auto& row : rows) applied.insert(row[0].c_str());
@@ -70,6 +65,12 @@ std::vector<const JobWrite*> write_set(const std::vector<JobWrite>& writes, cons
   return set;
 }
 
+// One statement's parameters: the writes of one worker, of distinct jobs (an entry of statements_of).
+std::vector<std::optional<std::string>> statement_params(const std::vector<JobWrite>& writes,
+                                                         const std::vector<std::size_t>& indexes) {
+  return {writes[indexes.front()].worker_id, writes_json(write_set(writes, indexes))};
+}
+
 // The writes grouped into statements of one worker and distinct jobs, in the order they must run: a job
 // written twice in one batch has its second write in the next round.
 std::vector<std::vector<std::size_t>> statements_of(const std::vector<JobWrite>& writes) {
@@ -82,16 +83,25 @@ std::vector<std::vector<std::size_t>> statements_of(const std::vector<JobWrite>&
   return out;
 }
 
-std::vector<WriteResult> write_all(pqxx::transaction_base& t, const std::vector<JobWrite>& writes,
-                                   const std::vector<std::vector<std::size_t>>& statements) {
+// The outcome of each write, from the rows each statement returned, asked for in order (rows_of(s): the
+// rows of statements[s]).
+template <class RowsOf>
+std::vector<WriteResult> outcomes_of(const std::vector<JobWrite>& writes,
+                                     const std::vector<std::vector<std::size_t>>& statements, RowsOf rows_of) {
   std::vector<WriteResult> out(writes.size());
-  for (const auto& indexes : statements) {
-    const auto set = write_set(writes, indexes);
-    const auto params = write_params(writes[indexes.front()].worker_id, set);
-    const auto outcomes = write_outcomes(t.exec_prepared("job_write_batch", pqxx::prepare::make_dynamic_params(params)), set);
-    for (std::size_t k = 0; k < indexes.size(); ++k) out[indexes[k]] = outcomes[k];
+  for (std::size_t s = 0; s < statements.size(); ++s) {
+    const auto outcomes = write_outcomes(rows_of(s), write_set(writes, statements[s]));
+    for (std::size_t k = 0; k < statements[s].size(); ++k) out[statements[s][k]] = outcomes[k];
   }
   return out;
+}
+
+std::vector<WriteResult> write_all(pqxx::transaction_base& t, const std::vector<JobWrite>& writes,
+                                   const std::vector<std::vector<std::size_t>>& statements) {
+  return outcomes_of(writes, statements, [&](std::size_t s) {
+    const auto params = statement_params(writes, statements[s]);
+    return t.exec_prepared("job_write_batch", pqxx::prepare::make_dynamic_params(params));
+  });
 }
 
 }  // namespace
@@ -183,8 +193,7 @@ std::vector<WriteResult> Store::job_write_batch(const std::vector<JobWrite>& wri
 WriteAndClaim Store::Impl::write_and_claim(const std::vector<JobWrite>& writes, const JobClaimParams& claim) {
   const auto statements = statements_of(writes);
   std::vector<std::string> texts;
-  for (const auto& indexes : statements)
-    texts.push_back(execute_text("job_write_batch", write_params(writes[indexes.front()].worker_id, write_set(writes, indexes))));
+  for (const auto& indexes : statements) texts.push_back(execute_text("job_write_batch", statement_params(writes, indexes)));
   texts.push_back(execute_text("job_claim", claim_params(claim, claim.only)));
   pqxx::nontransaction n(conn);
   pqxx::pipeline pipe(n);
@@ -193,11 +202,7 @@ WriteAndClaim Store::Impl::write_and_claim(const std::vector<JobWrite>& writes, 
   for (const auto& text : texts) ids.push_back(pipe.insert(text));
   pipe.complete();
   WriteAndClaim out;
-  out.writes.resize(writes.size());
-  for (std::size_t s = 0; s < statements.size(); ++s) {
-    const auto outcomes = write_outcomes(pipe.retrieve(ids[s]), write_set(writes, statements[s]));
-    for (std::size_t k = 0; k < statements[s].size(); ++k) out.writes[statements[s][k]] = outcomes[k];
-  }
+  out.writes = outcomes_of(writes, statements, [&](std::size_t s) { return pipe.retrieve(ids[s]); });
   add_claim_rows(pipe.retrieve(ids.back()), out.claim);
   return out;
 }
