@@ -6,9 +6,12 @@
 #include <catch2/catch.hpp>
 
 #include "daemon/store/store.hpp"
+#include "tests/support/store_helpers.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace govjobd::store;
+using govjobd::testing::end_write;
+using govjobd::testing::outcomes;
 using govjobd::testing::TestDatabase;
 
 namespace {
@@ -97,18 +100,10 @@ TEST_CASE("a daemon's claims and writes call no guard function, a writer's rows 
     const auto claimed = store->job_claim(claim).jobs;
     REQUIRE(claimed.size() == 2);
     std::vector<JobWrite> ends;
-    for (const auto& job : claimed) {
-      JobWrite w;
-      w.job_id = job.job_id;
-      w.worker_id = "worker-a";
-      w.terminal_status = "COMPLETED";
-      w.status_reason = "All steps completed successfully";
-      ends.push_back(w);
-    }
+    for (const auto& job : claimed) ends.push_back(end_write(job.job_id, "worker-a", "COMPLETED", "All steps completed successfully"));
     const auto out = store->job_write_and_claim(ends, claim);
     REQUIRE(out.writes.size() == 2);
-    CHECK(out.writes[0].outcome == WriteOutcome::Applied);
-    CHECK(out.writes[1].outcome == WriteOutcome::Applied);
+    CHECK(outcomes(out.writes) == std::vector<WriteOutcome>{WriteOutcome::Applied, WriteOutcome::Applied});
   }
   REQUIRE(calls_reach(db, "targets_all_match", 2));
   REQUIRE(calls_reach(db, "govjobd_guard_writer", 2));  // the writer's two rows
@@ -146,11 +141,7 @@ TEST_CASE("what a daemon writes that PostgreSQL compresses is compressed with lz
   claim.step_types = {"noop"};
   const auto claimed = store->job_claim(claim).jobs;
   REQUIRE(claimed.size() == 1);
-  JobWrite end;
-  end.job_id = claimed[0].job_id;
-  end.worker_id = "worker-a";
-  end.terminal_status = "COMPLETED";
-  end.status_reason = "All steps completed successfully";
+  JobWrite end = end_write(claimed[0].job_id, "worker-a", "COMPLETED", "All steps completed successfully");
   end.evidence = nlohmann::json{{"final_status", "COMPLETED"}, {"notes", std::string(8000, 'x')}};  // past the row's 2 kB
   REQUIRE(store->job_write_batch({end}).at(0).outcome == WriteOutcome::Applied);
   CHECK(db.scalar("SELECT pg_column_compression(execution_evidence) FROM governance_jobs WHERE job_id = '" + end.job_id + "'") ==

@@ -5,10 +5,13 @@
 #include "config/database_url.hpp"
 #include "daemon/store/pg_errors.hpp"
 #include "daemon/store/store.hpp"
+#include "tests/support/store_helpers.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace govjobd::store;
 using govjobd::config::redact_database_url;
+using govjobd::testing::end_write;
+using govjobd::testing::outcomes;
 using govjobd::testing::TestDatabase;
 using nlohmann::json;
 
@@ -30,12 +33,6 @@ const json kSteps = json::parse(R"([{"step_index":0,"step_type":"noop","target":
 
 std::string enqueue(Store& store, const std::string& contract, int timeout_minutes = 60) {
   return store.job_enqueue({contract, kSteps, timeout_minutes, "tester"});
-}
-
-std::vector<WriteOutcome> outcomes(const std::vector<WriteResult>& results) {
-  std::vector<WriteOutcome> out;
-  for (const auto& r : results) out.push_back(r.outcome);
-  return out;
 }
 
 }  // namespace
@@ -205,11 +202,7 @@ TEST_CASE("a terminal write retried after its commit was lost counts as applied 
   store->job_enqueue({"10000000-0000-0000-0000-000000000009", kSteps, 60, "tester"});
   const auto claimed = store->job_claim(claim_of("worker-a", 1)).jobs;
   REQUIRE(claimed.size() == 1);
-  JobWrite end;
-  end.job_id = claimed[0].job_id;
-  end.worker_id = "worker-a";
-  end.terminal_status = "COMPLETED";
-  end.status_reason = "all steps completed";
+  const JobWrite end = end_write(claimed[0].job_id, "worker-a", "COMPLETED", "all steps completed");
   CHECK(outcomes(store->job_write_batch({end})) == std::vector<WriteOutcome>{WriteOutcome::Applied});
   CHECK(outcomes(store->job_write_batch({end})) == std::vector<WriteOutcome>{WriteOutcome::Applied});  // the retry
   CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions WHERE to_status = 'COMPLETED'") == "1");
@@ -231,12 +224,8 @@ TEST_CASE("a batch of writes: one statement for many jobs, a job written twice k
   REQUIRE(mine.size() == 3);
   REQUIRE(theirs.size() == 1);
   auto end_of = [](const std::string& job_id, const std::string& status) {
-    JobWrite w;
-    w.job_id = job_id;
-    w.worker_id = "worker-a";
+    JobWrite w = end_write(job_id, "worker-a", status, "step 0: " + status);
     w.append_results = nlohmann::json::array({{{"step_index", 0}, {"status", status}}});
-    w.terminal_status = status;
-    w.status_reason = "step 0: " + status;
     w.transition_step_index = 0;
     return w;
   };
@@ -265,12 +254,8 @@ TEST_CASE("a write the database refuses is Refused with its message - the others
   const auto jobs = store->job_claim(claim_of("worker-a", 3)).jobs;
   REQUIRE(jobs.size() == 3);
   auto end_of = [](const std::string& job_id, nlohmann::json output) {
-    JobWrite w;
-    w.job_id = job_id;
-    w.worker_id = "worker-a";
+    JobWrite w = end_write(job_id, "worker-a", "COMPLETED", "all steps completed");
     w.append_results = nlohmann::json::array({{{"step_index", 0}, {"status", "COMPLETED"}, {"output", std::move(output)}}});
-    w.terminal_status = "COMPLETED";
-    w.status_reason = "all steps completed";
     return w;
   };
   // jsonb cannot hold \u0000: a real refusal, not a lost connection

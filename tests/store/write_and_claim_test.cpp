@@ -2,9 +2,12 @@
 #include <catch2/catch.hpp>
 
 #include "daemon/store/store.hpp"
+#include "tests/support/store_helpers.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace govjobd::store;
+using govjobd::testing::end_write;
+using govjobd::testing::outcomes;
 using govjobd::testing::TestDatabase;
 using nlohmann::json;
 
@@ -22,19 +25,9 @@ JobClaimParams joined_claim_of(int limit) {
 }
 
 JobWrite completed_end_of(const std::string& job_id, json output) {
-  JobWrite w;
-  w.job_id = job_id;
-  w.worker_id = "worker-a";
+  JobWrite w = end_write(job_id, "worker-a", "COMPLETED", "All steps completed successfully");
   w.append_results = json::array({{{"step_index", 0}, {"status", "COMPLETED"}, {"output", std::move(output)}}});
-  w.terminal_status = "COMPLETED";
-  w.status_reason = "All steps completed successfully";
   return w;
-}
-
-std::vector<WriteOutcome> joined_outcomes(const std::vector<WriteResult>& results) {
-  std::vector<WriteOutcome> out;
-  for (const auto& r : results) out.push_back(r.outcome);
-  return out;
 }
 
 // The transaction that wrote the job's transition to `to` (transition rows are never updated: their xmin).
@@ -61,7 +54,7 @@ TEST_CASE("an end and the claim of the next job commit in one transaction, and a
 
   // joined: one transaction wrote the end and the claim
   WriteAndClaim joined = store->job_write_and_claim({completed_end_of(first[0].job_id, {{"ok", 1}})}, joined_claim_of(1));
-  CHECK(joined_outcomes(joined.writes) == std::vector<WriteOutcome>{WriteOutcome::Applied});
+  CHECK(outcomes(joined.writes) == std::vector<WriteOutcome>{WriteOutcome::Applied});
   CHECK_FALSE(joined.claim_error);
   REQUIRE(joined.claim.jobs.size() == 1);
   CHECK(transition_xmin(db, joined.claim.jobs[0].job_id, "RUNNING") == transition_xmin(db, first[0].job_id, "COMPLETED"));
@@ -70,7 +63,7 @@ TEST_CASE("an end and the claim of the next job commit in one transaction, and a
   WriteAndClaim apart = store->job_write_and_claim(
       {completed_end_of(first[1].job_id, {{"bad", std::string("a\0b", 3)}}), completed_end_of(joined.claim.jobs[0].job_id, {{"ok", 2}})},
       joined_claim_of(1));
-  CHECK(joined_outcomes(apart.writes) == std::vector<WriteOutcome>{WriteOutcome::Refused, WriteOutcome::Applied});
+  CHECK(outcomes(apart.writes) == std::vector<WriteOutcome>{WriteOutcome::Refused, WriteOutcome::Applied});
   CHECK_THAT(apart.writes[0].refusal, Catch::Contains("unsupported Unicode escape sequence"));
   CHECK_FALSE(apart.claim_error);
   REQUIRE(apart.claim.jobs.size() == 1);
@@ -79,7 +72,7 @@ TEST_CASE("an end and the claim of the next job commit in one transaction, and a
 
   // nothing left to claim: the ends land, the claim is empty
   WriteAndClaim last = store->job_write_and_claim({completed_end_of(apart.claim.jobs[0].job_id, {{"ok", 3}})}, joined_claim_of(2));
-  CHECK(joined_outcomes(last.writes) == std::vector<WriteOutcome>{WriteOutcome::Applied});
+  CHECK(outcomes(last.writes) == std::vector<WriteOutcome>{WriteOutcome::Applied});
   CHECK(last.claim.jobs.empty());
   CHECK_FALSE(last.claim_error);
 }
@@ -96,7 +89,7 @@ TEST_CASE("a writer's trigger that refuses the claim of one job: the joined tran
   db.exec("CREATE TRIGGER refuse_claim BEFORE UPDATE ON governance_jobs FOR EACH ROW EXECUTE FUNCTION public.refuse_claim()");
 
   WriteAndClaim out = store->job_write_and_claim({completed_end_of(first[0].job_id, {{"ok", 1}})}, joined_claim_of(2));
-  CHECK(joined_outcomes(out.writes) == std::vector<WriteOutcome>{WriteOutcome::Applied});
+  CHECK(outcomes(out.writes) == std::vector<WriteOutcome>{WriteOutcome::Applied});
   CHECK_FALSE(out.claim_error);
   CHECK(db.scalar("SELECT status FROM governance_jobs WHERE job_id = '" + first[0].job_id + "'") == "COMPLETED");
   // the refused row is claimed alone without its steps, or, when that claim is refused too (as here), left out of
@@ -106,4 +99,29 @@ TEST_CASE("a writer's trigger that refuses the claim of one job: the joined tran
   CHECK(claimed_whole == 1);
   CHECK(claimed_alone + static_cast<int>(out.claim.unclaimable.size()) == 1);
   CHECK(db.scalar("SELECT status FROM governance_jobs WHERE contract_id = '50000000-0000-0000-0000-000000000002'") == "RUNNING");
+}
+
+TEST_CASE("text a step printed that would end a literal or a statement reaches the row whole through the joined end "
+          "and claim, whose values travel as quoted literals", "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  const auto first = enqueue_and_claim(*store, "70000000-0000-0000-0000-00000000000", 2, 1);
+  const json output = {{"quote", "'); DELETE FROM governance_jobs; --"},
+                       {"escapes", "\\' \\\\ E'\\x41' $$ $1 $tag$ ; \" \\u0000 as text"},
+                       {"control", std::string("a\x01" "b\nc\td\r")},
+                       {"unicode", "é ✓ 🚀 \u2028 \u00a0"},
+                       {"large", std::string(200000, '\'')}};
+  JobWrite end = completed_end_of(first[0].job_id, output);
+  end.status_reason = "Step 0 failed: it's \"quoted\"; DROP TABLE x; --";
+  end.terminal_status = "FAILED";
+  const WriteAndClaim out = store->job_write_and_claim({end}, joined_claim_of(1));
+  CHECK(outcomes(out.writes) == std::vector<WriteOutcome>{WriteOutcome::Applied});
+  CHECK_FALSE(out.claim_error);
+  REQUIRE(out.claim.jobs.size() == 1);
+  // one commit for both, as with any other text: the creator's audit reads exactly what the step printed
+  CHECK(transition_xmin(db, first[0].job_id, "FAILED") == transition_xmin(db, out.claim.jobs[0].job_id, "RUNNING"));
+  CHECK(json::parse(db.scalar("SELECT step_results -> 0 -> 'output' FROM governance_jobs WHERE job_id = '" + first[0].job_id +
+                              "'")) == output);
+  CHECK(db.scalar("SELECT status_reason FROM governance_jobs WHERE job_id = '" + first[0].job_id + "'") == *end.status_reason);
+  CHECK(db.scalar("SELECT count(*) FROM governance_jobs") == "2");
 }

@@ -1,0 +1,20 @@
+#pragma once
+
+// What the store tests build again and again: a job's end as the run loop writes it, and the outcomes of a
+// batch of writes.
+
+#include <string>
+#include <vector>
+
+#include "daemon/store/store.hpp"
+
+namespace govjobd::testing {
+
+// A terminal write of `job_id` by `worker`: its status and reason, nothing else set.
+store::JobWrite end_write(const std::string& job_id, const std::string& worker, const std::string& status,
+                          const std::string& reason);
+
+// The outcome of each write, in the order of the writes.
+std::vector<store::WriteOutcome> outcomes(const std::vector<store::WriteResult>& results);
+
+}  // namespace govjobd::testing
