@@ -13,8 +13,12 @@ GOVJOBD=$1 N=${2:-20000} QUEUE=${3:-1000000} MANY=${4:-20000} SPACED=${5:-200}
 # FLEET_SMOKE=1 (the ctest smoke): each measure once, 10 EXPLAINs instead of 40, phase 3 with exclusive targets
 # off only; the same statements and checks, a third of the time
 SMOKE=${FLEET_SMOKE:-}
-REPEATS=2 EXPLAINS=41 PHASE3_EXCLUSIVE="false true"
-[[ -n $SMOKE ]] && REPEATS=1 EXPLAINS=11 PHASE3_EXCLUSIVE=false
+REPEATS=2 EXPLAINS=41 PHASE3_EXCLUSIVE="false true" ROUNDS3=3
+[[ -n $SMOKE ]] && REPEATS=1 EXPLAINS=11 PHASE3_EXCLUSIVE=false ROUNDS3=1
+# FLEET_PHASES="3" (say): only those phases, to measure one of them again. FLEET_STATEMENTS=1: after each
+# end-to-end run, its statements per job from pg_stat_statements (calls, rows, execution, buffer hits, plans)
+PHASES=" ${FLEET_PHASES:-1 2 3 4} "
+want() { [[ $PHASES == *" $1 "* ]]; }
 
 WORK=$(mktemp -d /tmp/govjobd-fleet-bench.XXXXXX)
 DAEMONS=()
@@ -85,20 +89,28 @@ fleet_rate() {  # jobs count concurrency exclusive_targets target_globs: jobs ov
   clear_jobs >/dev/null
   insert_jobs "$1" "'noop'" "'t' || (g % 100)" >/dev/null
   pause_all >/dev/null
+  local wal pg own
+  wal=$(wal_syncs) pg=$(backend_ticks) own=$(shell_child_ticks)
+  [[ -z ${FLEET_STATEMENTS:-} ]] || pg_psql bench -At -c "SELECT pg_stat_statements_reset()" >/dev/null
   start_daemons "$2" "$3" "$4" "$5" "run$((++RUNS))" --exit-when-idle
   resume_all >/dev/null
   wait_daemons
+  wal=$(($(wal_syncs) - wal)) pg=$(($(backend_ticks) - pg)) own=$(($(shell_child_ticks) - own))
   local done secs
   read -r done secs RATE < <(completed_rate)
   ((done == $1)) || { echo "  only $done of $1 jobs COMPLETED"; exit 1; }
   printf '  %-58s %8.0f jobs/s  (%s jobs in %.2f s)\n' "$2 daemon(s) at concurrency $3, exclusive_targets $4" \
     "$RATE" "$done" "$secs"
+  printf '  %-58s per job: %s WAL flushes, CPU %s ms in PostgreSQL backends, %s ms in the daemons\n' "" \
+    "$(ratio "$wal" "$1")" "$(per_job_ms "$pg" "$1")" "$(per_job_ms "$own" "$1")"
+  [[ -z ${FLEET_STATEMENTS:-} ]] || statements_per_job "$1"
 }
 ratio() { echo "$1 / $2" | bc -l | xargs printf '%.2f'; }
 
 
 phase_start=$SECONDS
 took() { echo "  ($1 took $((SECONDS - phase_start)) s)"; phase_start=$SECONDS; }
+if want 1; then
 echo "== fleet 1. the claim with routing and exclusive targets against the plain claim, jobs over 100 targets"
 echo "   (the daemon's claim statement for 10 jobs, EXPLAIN ANALYZE execution time, 40 each, interleaved, each"
 echo "   after another daemon's claim of 10 in the same transaction: the targets it holds, as at concurrency 10)"
@@ -142,7 +154,10 @@ summary 18 "fleet: jobs/s at concurrency 10, routing + exclusive vs plain" \
   "$(printf '%.0f / %.0f' "$routed_rate" "$plain_rate") = plain ${slowdown}x" "" "plain <= 1.2x" "$(verdict 'a <= 1.2' "$slowdown")"
 verify_clean "phase 1"
 took "phase 1"
+fi
 
+
+if want 2; then
 echo "== fleet 2. the claim in a queue of $QUEUE PENDING jobs, 1 % of them claimable by the daemon (the others'"
 echo "   step type has no executor), EXPLAIN ANALYZE execution time, 100 each, rolled back; exclusive targets on"
 clear_jobs >/dev/null
@@ -175,24 +190,38 @@ echo "  the claim of 10 with the claimable the newest, its scan of the queue:"
   | pg_psql bench -At | grep -E -A2 'Scan.*governance_jobs j|Execution' | head -8 | sed 's/^/    /'
 verify_clean "phase 2"
 took "phase 2"
+fi
 
+
+if want 3; then
 echo "== fleet 3. many daemons against one: $MANY no-op jobs over 100 targets, 8 daemons at concurrency 4 against"
-echo "   1 at concurrency 32 (held by a pause until every daemon is ready, timed from the first claim)"
+echo "   1 at concurrency 32 (held by a pause until every daemon is ready, timed from the first claim; CPU includes"
+echo "   start-up), $ROUNDS3 round(s) side by side, the ratio of the medians; 1 daemon at concurrency 4 beside them"
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END { print (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }'; }
 for exclusive in $PHASE3_EXCLUSIVE; do
-  fleet_rate "$MANY" 1 32 "$exclusive" '["*"]'; one=$RATE
-  fleet_rate "$MANY" 8 4 "$exclusive" '["*"]'; many=$RATE
+  ones=() manys=() fours=()
+  for ((round = 0; round < ROUNDS3; round++)); do
+    fleet_rate "$MANY" 1 32 "$exclusive" '["*"]'; ones+=("$RATE")
+    fleet_rate "$MANY" 8 4 "$exclusive" '["*"]'; manys+=("$RATE")
+    [[ $exclusive == true ]] || { fleet_rate "$MANY" 1 4 "$exclusive" '["*"]'; fours+=("$RATE"); }
+  done
+  one=$(median "${ones[@]}") many=$(median "${manys[@]}")
   r=$(ratio "$many" "$one")
-  echo "  exclusive_targets $exclusive: 8 daemons / 1 = ${r}x"
+  echo "  exclusive_targets $exclusive: medians 8 daemons $(printf '%.0f' "$many"), 1 daemon $(printf '%.0f' "$one") jobs/s: ${r}x"
   if [[ $exclusive == false ]]; then
-    summary 18 "fleet: $MANY jobs/s, 8 daemons at concurrency 4 vs 1 at 32" "$(printf '%.0f / %.0f' "$many" "$one") = ${r}x" \
-      "" ">= 0.7x" "$(verdict 'a >= 0.7' "$r")"
+    printf '  (1 daemon at concurrency 4: median %.0f jobs/s)\n' "$(median "${fours[@]}")"
+    summary 18 "fleet: $MANY jobs/s, 8 daemons at concurrency 4 vs 1 at 32 (medians of $ROUNDS3)" \
+      "$(printf '%.0f / %.0f' "$many" "$one") = ${r}x" "" ">= 0.7x" "$(verdict 'a >= 0.7' "$r")"
   else
     summary 18 "fleet: the same with exclusive targets on" "$(printf '%.0f / %.0f' "$many" "$one") = ${r}x" "" "" "reported"
   fi
 done
 verify_clean "phase 3"
 took "phase 3"
+fi
 
+
+if want 4; then
 echo "== fleet 4. 16 idle daemons (concurrency 4, exclusive targets on), $SPACED single jobs arriving 20 ms apart:"
 echo "   claim statements per job (pg_stat_statements) and pickup"
 clear_jobs >/dev/null
@@ -216,3 +245,4 @@ summary 18 "fleet: claim statements per job, 16 idle daemons, jobs one at a time
   "<= 2" "$(verdict 'a <= 2' "$per_job")"
 verify_clean "phase 4"
 took "phase 4"
+fi

@@ -95,3 +95,21 @@ SELECT measured_from, count(*),
           FROM governance_jobs j WHERE j.status = 'COMPLETED') l
  GROUP BY measured_from ORDER BY measured_from DESC"
 }
+
+# CPU in clock ticks of the processes that ended since the start: the cluster's (its postmaster's reaped children:
+# the backends of daemons that exited, autovacuum workers) and this shell's (the daemons it waited for)
+backend_ticks() { awk '{print $16 + $17}' "/proc/$(head -1 "$PG_TMP/data/postmaster.pid")/stat"; }
+shell_child_ticks() { awk '{print $16 + $17}' "/proc/$$/stat"; }
+per_job_ms() {  # ticks jobs -> ms of CPU per job
+  awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", t * 1000 / hz / n }'
+}
+statements_per_job() {  # jobs: FLEET_STATEMENTS=1's table, the statements since the last reset by total time
+  echo "      calls/job rows/call exec-ms/job buffer-hits/job plans/call plan-ms/job statement"
+  pg_psql bench -At -F ' ' -c "
+    SELECT round(calls::numeric / $1, 3) AS calls_per_job, round((rows::numeric / nullif(calls, 0)), 1) AS rows_per_call,
+           round((total_exec_time / $1)::numeric, 4) AS ms_per_job, round(shared_blks_hit::numeric / $1, 1) AS hits_per_job,
+           round(plans::numeric / nullif(calls, 0), 2) AS plans_per_call, round((total_plan_time / $1)::numeric, 4) AS plan_ms_per_job,
+           left(regexp_replace(query, '\s+', ' ', 'g'), 70)
+      FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
+     ORDER BY total_exec_time DESC LIMIT 8" | sed 's/^/      /'
+}
