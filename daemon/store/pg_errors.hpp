@@ -17,10 +17,17 @@ namespace govjobd::store::detail {
 // "ERROR:  governance job ... \nCONTEXT: ..." -> "governance job ..."
 std::string first_line(const std::string& message);
 
+// The error's SQLSTATE. libpqxx 6.4 throws insufficient_privilege (42501) without it, unlike every other class:
+// a revoked grant must not read as a lost connection.
+inline std::string sqlstate_of(const pqxx::sql_error& e) {
+  if (e.sqlstate().empty() && dynamic_cast<const pqxx::insufficient_privilege*>(&e) != nullptr) return "42501";
+  return e.sqlstate();
+}
+
 // An SQL error worth running again on a new connection: 08 connection exception; 57 operator intervention
 // (shutdown, terminated backend, statement timeout); 55P03 lock timeout; no SQLSTATE at all.
 inline bool transient(const pqxx::sql_error& e) {
-  const std::string& state = e.sqlstate();
+  const std::string state = sqlstate_of(e);
   return state.starts_with("08") || state.starts_with("57") || state == "55P03" || state.empty();
 }
 
@@ -54,7 +61,7 @@ auto translate_errors(F&& f) -> decltype(f()) {
     // asks for it to be run again. libpqxx 6.4 derives these from pqxx::failure, not pqxx::sql_error.
     throw DatabaseUnavailable("transaction rolled back by the database, to be run again: " + first_line(e.what()));
   } catch (const pqxx::sql_error& e) {
-    const std::string& state = e.sqlstate();
+    const std::string state = sqlstate_of(e);
     // retried on a new connection, in order
     if (transient(e)) throw DatabaseUnavailable("database unreachable: " + first_line(e.what()));
     if (state.starts_with("GJ") || state == "22P02" || state == "23505" || state == "22023")

@@ -34,7 +34,7 @@ model::ContractFacts contract_facts_of(const pqxx::row& r, int first, const std:
   return f;
 }
 
-bool contract_statement_error(const pqxx::sql_error& e) { return e.sqlstate().starts_with("42"); }
+bool contract_statement_error(const pqxx::sql_error& e) { return sqlstate_of(e).starts_with("42"); }
 
 }  // namespace detail
 

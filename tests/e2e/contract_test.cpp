@@ -176,6 +176,25 @@ TEST_CASE("a contracts table that becomes unreadable while the daemon runs leave
   CHECK(eventually([&] { return status_of(db, id) == "COMPLETED"; }, 20s));
 }
 
+TEST_CASE("a grant on the contracts table revoked while the daemon runs leaves jobs PENDING with the key named, not a "
+          "lost connection, and they run once it is granted again", "[contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  const std::string daemon_url = db.login_as("daemon", "govjobd_daemon");
+  const std::string role = db.name() + "_daemon";
+  db.exec("GRANT SELECT ON public.system_contracts TO " + role);
+  DaemonProcess daemon(gate_config("revoked", "  noop: {kind: noop}\n"), daemon_url);
+  REQUIRE(daemon.wait_for_log("ready"));
+  db.exec("REVOKE SELECT ON public.system_contracts FROM " + role);
+  const auto id = insert_job(db, json::array({step(0, "noop")}));
+  contract_for(db, id, "ACTIVE", "{payments}");
+  REQUIRE(daemon.wait_for_log("contract.table: public.system_contracts cannot be read (permission denied"));
+  CHECK(status_of(db, id) == "PENDING");
+  CHECK_THAT(daemon.log(), !Catch::Contains("database unreachable"));
+  db.exec("GRANT SELECT ON public.system_contracts TO " + role);
+  CHECK(eventually([&] { return status_of(db, id) == "COMPLETED"; }, 20s));
+}
+
 TEST_CASE("a contract section with a name that is not an SQL identifier is a config error", "[contract]") {
   const auto config = gate_config("bad-name", "  noop: {kind: noop}\n", true, "  columns:\n    status: \"status\\\"; DROP TABLE x; --\"\n");
   const auto checked = run_process({GOVJOBD_BINARY, "check-config", "-c", config}, {});
