@@ -49,7 +49,9 @@ Reaper::Outcome Reaper::run_once(MaintenanceStore& store) const {
 Retention::Outcome Retention::run_once(MaintenanceStore& store) const {
   Outcome out;
   out.deleted = store.jobs_delete_terminal(params_);
-  out.more = out.deleted == params_.batch_size;
+  if (out.deleted < params_.batch_size)
+    out.workers_deleted = store.workers_delete_gone({params_.keep, lease_, params_.batch_size});
+  out.more = out.deleted == params_.batch_size || out.workers_deleted == params_.batch_size;
   return out;
 }
 

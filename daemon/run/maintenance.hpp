@@ -28,6 +28,7 @@ class MaintenanceStore {
   // `decide` says; the number ended.
   virtual int job_reap(const store::JobReapParams& p, const Decide& decide) = 0;
   virtual int jobs_delete_terminal(const store::JobsDeleteTerminalParams& p) = 0;
+  virtual int workers_delete_gone(const store::WorkersDeleteGoneParams& p) = 0;
 };
 
 struct WorkerIdentity {
@@ -86,14 +87,17 @@ class Retention {
  public:
   struct Outcome {
     int deleted = 0;
-    bool more = false;  // the batch was full: run again (after what else waits for the database)
+    int workers_deleted = 0;  // rows of daemons gone longer than keep and a lease, once no job batch is full
+    bool more = false;  // a batch was full: run again (after what else waits for the database)
   };
-  Retention(std::chrono::milliseconds keep, int batch_size) : params_{keep, batch_size} {}
+  Retention(std::chrono::milliseconds keep, int batch_size, std::chrono::milliseconds lease)
+      : params_{keep, batch_size}, lease_(lease) {}
   Outcome run_once(MaintenanceStore& store) const;
   std::chrono::milliseconds keep() const { return params_.keep; }
 
  private:
   store::JobsDeleteTerminalParams params_;
+  std::chrono::milliseconds lease_;
 };
 
 // What the reaper records for a job whose worker was lost: the step in flight FAILED, the rest SKIPPED.

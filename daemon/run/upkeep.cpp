@@ -28,6 +28,7 @@ class StoreMaintenance : public MaintenanceStore {
   }
   int job_reap(const store::JobReapParams& p, const Decide& decide) override { return store_.job_reap(p, decide); }
   int jobs_delete_terminal(const store::JobsDeleteTerminalParams& p) override { return store_.jobs_delete_terminal(p); }
+  int workers_delete_gone(const store::WorkersDeleteGoneParams& p) override { return store_.workers_delete_gone(p); }
 
  private:
   store::Store& store_;
@@ -46,7 +47,7 @@ Upkeep::Upkeep(asio::io_context& io, DbWorker& db, DbWorker& writes, const confi
 void Upkeep::start() {
   heartbeat_timer_.start([this] { beat(); });
   reaper_timer_.start([this] { reap(); });
-  if (settings_.retention.keep_terminal) retention_timer_.start([this] { retain(0); });
+  if (settings_.retention.keep_terminal) retention_timer_.start([this] { retain(0, 0); });
 }
 
 // Retention's timer starts over: on when keep_terminal is set now (a round at once, then every interval, the
@@ -54,7 +55,7 @@ void Upkeep::start() {
 void Upkeep::settings_reloaded() {
   if (stopped_ || !heartbeat_timer_.running()) return;  // not started yet: start() reads the settings
   retention_timer_.stop();
-  if (settings_.retention.keep_terminal) retention_timer_.start([this] { retain(0); });
+  if (settings_.retention.keep_terminal) retention_timer_.start([this] { retain(0, 0); });
 }
 
 void Upkeep::stop() {
@@ -104,17 +105,22 @@ void Upkeep::reap() {
 }
 
 // One small batch per transaction, the next only after the previous committed: no long locks.
-void Upkeep::retain(int total) {
-  if (!settings_.retention.keep_terminal || (total == 0 && hooks_.database_up && !hooks_.database_up())) return;
-  db_.post([this, total, service = Retention(*settings_.retention.keep_terminal, settings_.retention.batch_size)](
-               store::Store& store) {
+void Upkeep::retain(int jobs, int workers) {
+  if (!settings_.retention.keep_terminal || (jobs + workers == 0 && hooks_.database_up && !hooks_.database_up()))
+    return;
+  const Retention service(*settings_.retention.keep_terminal, settings_.retention.batch_size, lease());
+  db_.post([this, jobs, workers, service](store::Store& store) {
     StoreMaintenance adapter(store);
     const auto out = service.run_once(adapter);
-    asio::post(io_, [this, total, out, keep = service.keep()] {
-      if (out.more && !stopped_) return retain(total + out.deleted);
-      if (total + out.deleted > 0)
-        spdlog::info("retention deleted {} terminal jobs completed more than {}ms ago, with their transitions",
-                     total + out.deleted, keep.count());
+    asio::post(io_, [this, jobs = jobs + out.deleted, workers = workers + out.workers_deleted, more = out.more,
+                     keep = service.keep()] {
+      if (more && !stopped_) return retain(jobs, workers);
+      if (jobs > 0)
+        spdlog::info("retention deleted {} terminal jobs completed more than {}ms ago, with their transitions", jobs,
+                     keep.count());
+      if (workers > 0)
+        spdlog::info("retention deleted the rows of {} daemons stopped or silent for more than {}ms and a lease",
+                     workers, keep.count());
     });
   });
 }

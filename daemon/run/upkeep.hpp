@@ -37,7 +37,7 @@ class Upkeep {
  private:
   void beat();
   void reap();
-  void retain(int total);
+  void retain(int jobs, int workers);  // the rows deleted so far in this round
   std::chrono::milliseconds lease() const { return settings_.worker.lease_timeout; }
 
   DbWorker& db_;

@@ -190,6 +190,13 @@ struct JobsDeleteTerminalParams {
   int batch_size = 500;
 };
 
+// The worker rows of daemons stopped or silent for longer than keep and a lease (queries/workers_delete_gone.sql).
+struct WorkersDeleteGoneParams {
+  std::chrono::milliseconds keep{0};
+  std::chrono::milliseconds lease{0};
+  int batch_size = 500;
+};
+
 struct SignalRow {
   std::string job_id;
   std::string contract_id;

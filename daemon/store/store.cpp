@@ -34,7 +34,7 @@ constexpr const char* kPreparedQueries[] = {
     "job_enqueue",       "job_find_by_contract", "job_list",            "job_get",
     "job_cancel",  "worker_register",     "worker_heartbeat", "worker_stop",
     "job_claim",         "job_write_batch",      "job_cancel_requests", "job_reap_candidates", "job_reap",
-    "jobs_pending_count", "signal_record",  "jobs_delete_terminal", "jobs_verify",
+    "jobs_pending_count", "signal_record",  "jobs_delete_terminal", "workers_delete_gone", "jobs_verify",
     "job_claim_candidates", "job_claim_isolated", "contract_columns", "jobs_to_end", "target_holds_release",
     "pause_insert", "pause_resume", "pause_list", "job_waiting", "jobs_pending_age", "jobs_count_by_status",
     "target_holds_list", "worker_list", "job_wake_pass", "job_transitions_after", "transition_last_id", "job_status",

@@ -150,8 +150,9 @@ class Store {
   // table or column, a type it cannot read, no SELECT for this role), each naming its config key; empty: none.
   std::vector<std::string> contract_table_problems();
   long long signal_record(const SignalRow& signal);  // the signal's id
-  // Retention: one batch; returns how many jobs were deleted.
+  // Retention: one batch each; return how many jobs, or worker rows, were deleted.
   int jobs_delete_terminal(const JobsDeleteTerminalParams& p);
+  int workers_delete_gone(const WorkersDeleteGoneParams& p);
 
   // Operating the fleet (store_fleet.cpp, docs/fleet.md).
   std::optional<long long> pause_create(const PauseParams& p);  // the pause_id; none: its until is not ahead

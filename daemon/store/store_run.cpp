@@ -313,4 +313,13 @@ int Store::jobs_delete_terminal(const JobsDeleteTerminalParams& p) {
   });
 }
 
+int Store::workers_delete_gone(const WorkersDeleteGoneParams& p) {
+  return translate_errors([&] {
+    pqxx::work w(impl_->conn);
+    const auto r = w.exec_prepared("workers_delete_gone", p.keep.count(), p.lease.count(), p.batch_size);
+    w.commit();
+    return static_cast<int>(r.affected_rows());
+  });
+}
+
 }  // namespace govjobd::store

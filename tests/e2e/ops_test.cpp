@@ -425,26 +425,3 @@ TEST_CASE("an idle daemon whose LISTEN is up sends no claim queries - a new job 
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit() == 0);
 }
-
-TEST_CASE("retention deletes old terminal jobs and their transitions in small batches, nothing else", "[ops]") {
-  TestDatabase db;
-  // five jobs that ended 100 days ago, one that ended now, one still PENDING
-  db.exec("INSERT INTO governance_jobs (job_id, contract_id, steps) SELECT ('00000000-0000-0000-0000-00000000000' || g)::uuid, "
-          "gen_random_uuid(), '[]' FROM generate_series(1, 6) g");
-  db.exec("INSERT INTO governance_job_transitions (job_id, to_status, transitioned_by) SELECT job_id, 'PENDING', 'x' FROM governance_jobs");
-  db.exec("UPDATE governance_jobs SET status = 'RUNNING'");
-  db.exec("UPDATE governance_jobs SET status = 'COMPLETED', completed_at = (now() AT TIME ZONE 'UTC') - "
-          "CASE WHEN job_id = '00000000-0000-0000-0000-000000000006' THEN interval '0' ELSE interval '100 days' END");
-  const auto pending = db.scalar("INSERT INTO governance_jobs (contract_id, steps) VALUES (gen_random_uuid(), '[]') RETURNING job_id");
-  const auto config = write_daemon_config("retention", "  noop: {kind: noop}\n");
-  std::ofstream(config, std::ios::app) << "retention: {keep_terminal: 90d, interval: 1s, batch_size: 2}\n";
-  DaemonProcess daemon(config, db.url());
-  REQUIRE(eventually([&] { return db.scalar("SELECT count(*) FROM governance_jobs WHERE status = 'COMPLETED'") == "1"; }));
-  CHECK(db.scalar("SELECT job_id FROM governance_jobs WHERE status = 'COMPLETED'") == "00000000-0000-0000-0000-000000000006");
-  CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions WHERE job_id::text LIKE '00000000-0000-0000-0000-00000000000%' "
-                  "AND job_id <> '00000000-0000-0000-0000-000000000006'") == "0");
-  CHECK(db.scalar("SELECT count(*) FROM governance_jobs WHERE job_id = '" + pending + "'") == "1");
-  REQUIRE(daemon.wait_for_log("retention deleted 5 terminal jobs"));
-  daemon.signal(SIGTERM);
-  CHECK(daemon.wait_exit() == 0);
-}

@@ -24,8 +24,9 @@ struct FakeStore : MaintenanceStore {
   int registered = 0;
   std::vector<store::LostJob> lost;
   std::vector<store::ReapDecision> decided;
-  int terminal = 0;
-  std::vector<int> batches;
+  int terminal = 0, gone_workers = 0;
+  std::vector<int> batches, worker_batches;
+  store::WorkersDeleteGoneParams gone_params;
 
   store::HeartbeatResult worker_heartbeat(const store::WorkerHeartbeatParams& p) override {
     if (unavailable) throw store::DatabaseUnavailable("connection lost");
@@ -49,6 +50,13 @@ struct FakeStore : MaintenanceStore {
     const int n = std::min(p.batch_size, terminal);
     terminal -= n;
     batches.push_back(n);
+    return n;
+  }
+  int workers_delete_gone(const store::WorkersDeleteGoneParams& p) override {
+    const int n = std::min(p.batch_size, gone_workers);
+    gone_workers -= n;
+    worker_batches.push_back(n);
+    gone_params = p;
     return n;
   }
 };
@@ -125,7 +133,7 @@ TEST_CASE("reaper: at most one batch per round", "[maintenance]") {
 TEST_CASE("retention: one batch per round, and says when another is due", "[maintenance]") {
   FakeStore store;
   store.terminal = 250;
-  const run::Retention retention(24h, 100);
+  const run::Retention retention(24h, 100, 30s);
   auto out = retention.run_once(store);
   CHECK(out.deleted == 100);
   CHECK(out.more);
@@ -134,6 +142,28 @@ TEST_CASE("retention: one batch per round, and says when another is due", "[main
   CHECK(out.deleted == 50);
   CHECK_FALSE(out.more);
   CHECK(store.batches == std::vector<int>{100, 100, 50});
+}
+
+TEST_CASE("retention: the rows of daemons gone longer than keep and a lease, once the jobs' batches are done",
+          "[maintenance]") {
+  FakeStore store;
+  store.terminal = 150;
+  store.gone_workers = 120;
+  const run::Retention retention(24h, 100, 30s);
+  auto out = retention.run_once(store);  // a full batch of jobs: the worker rows wait
+  CHECK(out.deleted == 100);
+  CHECK(out.workers_deleted == 0);
+  CHECK(store.worker_batches.empty());
+  out = retention.run_once(store);
+  CHECK(out.deleted == 50);
+  CHECK(out.workers_deleted == 100);
+  CHECK(out.more);  // a full batch of worker rows
+  CHECK(store.gone_params.keep == 24h);
+  CHECK(store.gone_params.lease == 30s);
+  out = retention.run_once(store);
+  CHECK(out.deleted == 0);
+  CHECK(out.workers_deleted == 20);
+  CHECK_FALSE(out.more);
 }
 
 TEST_CASE("periodic timer: ticks at once and then every period until stopped", "[maintenance]") {
