@@ -17,18 +17,25 @@ namespace govjobd::store::detail {
 // "ERROR:  governance job ... \nCONTEXT: ..." -> "governance job ..."
 std::string first_line(const std::string& message);
 
-// The error's SQLSTATE. libpqxx 6.4 throws insufficient_privilege (42501) without it, unlike every other class:
-// a revoked grant must not read as a lost connection.
+// The error's SQLSTATE. libpqxx 6.4 throws insufficient_privilege (42501) without it, unlike every other class.
 inline std::string sqlstate_of(const pqxx::sql_error& e) {
   if (e.sqlstate().empty() && dynamic_cast<const pqxx::insufficient_privilege*>(&e) != nullptr) return "42501";
   return e.sqlstate();
 }
 
 // An SQL error worth running again on a new connection: 08 connection exception; 57 operator intervention
-// (shutdown, terminated backend, statement timeout); 55P03 lock timeout; no SQLSTATE at all.
+// (shutdown, terminated backend, statement timeout); 55P03 lock timeout; no SQLSTATE at all; 42501, a grant
+// missing (the creating system controls the grants on its tables): no row's fault, so no job is failed or
+// passed over for it and no write is dropped; each runs again until the grant is back.
 inline bool transient(const pqxx::sql_error& e) {
   const std::string state = sqlstate_of(e);
-  return state.starts_with("08") || state.starts_with("57") || state == "55P03" || state.empty();
+  return state.starts_with("08") || state.starts_with("57") || state == "55P03" || state.empty() || state == "42501";
+}
+
+// What a transient error is called in the logs: a missing grant by its name, not as a lost connection.
+inline std::string transient_message(const pqxx::sql_error& e) {
+  return (sqlstate_of(e) == "42501" ? "a grant is missing, to be run again: " : "database unreachable: ") +
+         first_line(e.what());
 }
 
 // A periodic read (the fleet's looks at the queue) that ran out of statement_timeout: running it again at once
@@ -63,7 +70,7 @@ auto translate_errors(F&& f) -> decltype(f()) {
   } catch (const pqxx::sql_error& e) {
     const std::string state = sqlstate_of(e);
     // retried on a new connection, in order
-    if (transient(e)) throw DatabaseUnavailable("database unreachable: " + first_line(e.what()));
+    if (transient(e)) throw DatabaseUnavailable(transient_message(e));
     if (state.starts_with("GJ") || state == "22P02" || state == "23505" || state == "22023")
       throw RequestRejected(first_line(e.what()));
     throw;

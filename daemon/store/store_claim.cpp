@@ -119,10 +119,12 @@ ClaimResult Store::job_claim(const JobClaimParams& p) {
       for (auto& job : out.jobs) job.forced = p.force;
       return out;
     } catch (const pqxx::sql_error& e) {
-      // a statement timeout may be a row's doing (its size): isolate rather than run the same claim again
-      if (detail::transient(e) && e.sqlstate() != "57014") throw;
       // the contracts table cannot be read as configured (dropped, altered, a grant revoked): no row's doing
-      if (impl_->contract.enabled && detail::contract_statement_error(e))
+      const bool contracts_unreadable =
+          impl_->contract.enabled && detail::contract_statement_error(e, impl_->contract.table);
+      // a statement timeout may be a row's doing (its size): isolate rather than run the same claim again
+      if (!contracts_unreadable && detail::transient(e) && e.sqlstate() != "57014") throw;
+      if (contracts_unreadable)
         throw std::runtime_error(fmt::format("contract.table: {} cannot be read ({}); no job claimed, jobs stay PENDING",
                                              contract_table_name(impl_->contract, impl_->jobs_schema, false),
                                              detail::first_line(e.what())));
