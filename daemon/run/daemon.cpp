@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <optional>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -130,6 +132,7 @@ int Daemon::run() {
   spdlog::info("govjobd {} starting as worker {} (concurrency {})", kVersion, who_.worker_id, settings_.worker.concurrency);
   db_->post([this, serves = fleet_->state().serves](store::Store& store) {
     std::vector<std::string> problems;
+    std::optional<std::string> failed;  // neither a config problem nor a lost connection: exit 70, not hang
     try {
       store.check_schema_version();
       // the contract gate on: a contracts table the claim cannot read as configured is a config error
@@ -138,8 +141,17 @@ int Daemon::run() {
       if (problems.empty()) store.worker_register(who_.worker_id, who_.host, who_.pid, who_.version, serves);
     } catch (const store::SchemaMismatch& e) {
       problems.push_back(e.what());
+    } catch (const store::DatabaseUnavailable&) {
+      throw;  // the database thread runs start-up again after reconnecting
+    } catch (const std::exception& e) {
+      failed = e.what();
     }
-    asio::post(io_, [this, problems] {
+    asio::post(io_, [this, problems, failed] {
+      if (failed) {
+        spdlog::error("start-up failed: {}", *failed);
+        exit_code_ = kExitSoftware;
+        return finish();
+      }
       if (problems.empty()) return on_ready();
       for (const auto& p : problems) spdlog::error("{}", p);
       exit_code_ = kExitConfig;
@@ -308,7 +320,9 @@ void Daemon::finish() {
   if (metrics_server_) metrics_server_->stop();
   if (!lifecycle_->is_ready()) return io_.stop();
   db_->post([this](store::Store& store) {
-    store.worker_stop(who_.worker_id);
+    // any error but a lost connection (run again): logged, and the daemon stops all the same
+    if (auto error = error_unless_unavailable([&] { store.worker_stop(who_.worker_id); }))
+      spdlog::error("recording worker {} stopped failed: {}", who_.worker_id, *error);
     asio::post(io_, [this] {
       spdlog::info("worker {} stopped after {} jobs", who_.worker_id, finished_);
       io_.stop();

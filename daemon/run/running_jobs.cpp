@@ -66,7 +66,11 @@ void RunningJobs::read_cancel_requests() {
   read_in_flight_ = true;
   read_again_ = false;
   db_.post([this](store::Store& store) {
-    auto requests = store.job_cancel_requests(worker_id_);  // a lost connection: the database thread runs it again
+    std::vector<store::CancelRequest> requests;
+    // a lost connection: the database thread runs it again; any other error: read again at the next poll or
+    // cancel NOTIFY (the flag is cleared either way)
+    if (auto error = error_unless_unavailable([&] { requests = store.job_cancel_requests(worker_id_); }))
+      spdlog::error("reading the cancel requests of running jobs failed: {}", *error);
     asio::post(io_, [this, requests = std::move(requests)] {
       read_in_flight_ = false;
       if (read_again_) read_cancel_requests();

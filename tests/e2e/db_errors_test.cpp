@@ -1,0 +1,50 @@
+// Errors from the database that are no row's doing and no lost connection (a table renamed under the daemon by
+// someone with the rights to): the daemon says so and carries on, or exits; it never stalls.
+#include <csignal>
+#include <filesystem>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/job_helpers.hpp"
+#include "tests/support/run_process.hpp"
+#include "tests/support/step_runner.hpp"
+#include "tests/support/test_database.hpp"
+
+using namespace govjobd::testing;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+TEST_CASE("a failed read of the cancel requests is logged and read again at the next poll: a later cancel still "
+          "ends the job", "[daemon]") {
+  TestDatabase db;
+  const std::string started = (std::filesystem::temp_directory_path() / ("govjobd-started-" + unique_marker())).string();
+  const auto config = write_daemon_config(
+      "cancel-read", "  hang: {kind: process, command: [/bin/sh, -c, 'touch " + started + "; exec sleep 60'], kill_grace: 200ms}\n",
+      "  poll_interval: 200ms\n");
+  const auto running = insert_job(db, json::array({step(0, "hang")}));
+  DaemonProcess daemon(config, db.url());
+  REQUIRE(eventually([&] { return std::filesystem::exists(started); }));  // step 0 is running
+  std::filesystem::remove(started);
+  db.exec("ALTER TABLE govjobd.cancel_requests RENAME TO cancel_requests_away");
+  REQUIRE(daemon.wait_for_log("reading the cancel requests of running jobs failed"));
+  db.exec("ALTER TABLE govjobd.cancel_requests_away RENAME TO cancel_requests");
+  const auto request = run_process({GOVJOBD_BINARY, "cancel", running, "--reason", "wrong window", "--by", "bob"},
+                                   {{"GOVJOBD_DATABASE_URL", db.url()}});
+  INFO(request.err);
+  CHECK(request.exit_code == 0);
+  CHECK(eventually([&] { return status_of(db, running) == "CANCELLED"; }, 10s));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit() == 0);
+}
+
+TEST_CASE("a start-up the database refuses for no lost connection exits 70 naming the error, instead of never "
+          "becoming ready", "[daemon]") {
+  TestDatabase db;
+  db.exec("ALTER TABLE govjobd.govjobd_workers RENAME TO govjobd_workers_away");
+  DaemonProcess daemon(write_daemon_config("startup", "  noop: {kind: noop}\n"), db.url());
+  CHECK(daemon.wait_exit(20s) == 70);
+  CHECK_THAT(daemon.log(), Catch::Contains("start-up failed: ") && Catch::Contains("govjobd_workers"));
+}
