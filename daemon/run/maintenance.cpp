@@ -49,8 +49,15 @@ Reaper::Outcome Reaper::run_once(MaintenanceStore& store) const {
 Retention::Outcome Retention::run_once(MaintenanceStore& store) const {
   Outcome out;
   out.deleted = store.jobs_delete_terminal(params_);
-  if (out.deleted < params_.batch_size)
-    out.workers_deleted = store.workers_delete_gone({params_.keep, lease_, params_.batch_size});
+  if (out.deleted < params_.batch_size) {
+    // the jobs' batch is committed: an error here (a lost connection included) must not hide it; the next
+    // round deletes these rows
+    try {
+      out.workers_deleted = store.workers_delete_gone({params_.keep, lease_, params_.batch_size});
+    } catch (const std::exception& e) {
+      spdlog::error("retention: deleting the rows of gone daemons failed: {}", e.what());
+    }
+  }
   out.more = out.deleted == params_.batch_size || out.workers_deleted == params_.batch_size;
   return out;
 }

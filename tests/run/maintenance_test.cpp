@@ -25,6 +25,7 @@ struct FakeStore : MaintenanceStore {
   std::vector<store::LostJob> lost;
   std::vector<store::ReapDecision> decided;
   int terminal = 0, gone_workers = 0;
+  bool workers_fail = false;
   std::vector<int> batches, worker_batches;
   store::WorkersDeleteGoneParams gone_params;
 
@@ -53,6 +54,7 @@ struct FakeStore : MaintenanceStore {
     return n;
   }
   int workers_delete_gone(const store::WorkersDeleteGoneParams& p) override {
+    if (workers_fail) throw store::DatabaseUnavailable("connection lost");
     const int n = std::min(p.batch_size, gone_workers);
     gone_workers -= n;
     worker_batches.push_back(n);
@@ -163,6 +165,13 @@ TEST_CASE("retention: the rows of daemons gone longer than keep and a lease, onc
   out = retention.run_once(store);
   CHECK(out.deleted == 0);
   CHECK(out.workers_deleted == 20);
+  CHECK_FALSE(out.more);
+  // the jobs' batch committed before the worker rows failed: its count is still reported
+  store.terminal = 7;
+  store.workers_fail = true;
+  out = retention.run_once(store);
+  CHECK(out.deleted == 7);
+  CHECK(out.workers_deleted == 0);
   CHECK_FALSE(out.more);
 }
 
