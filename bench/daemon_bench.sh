@@ -203,10 +203,14 @@ health: {system: {enabled: false}}
 executors:
   sleep: {kind: sleep}
 YAML
+# The daemon's own transactions: autovacuum (cleaning up after the phases before) is off while it is measured,
+# and the window opens 12 s after the start, as PostgreSQL 15 adds a backend's transactions to
+# pg_stat_database up to 10 s after that backend goes idle (its start-up's would fall in the window).
+pg_psql bench -c "ALTER SYSTEM SET autovacuum = off" -c "SELECT pg_reload_conf()" >/dev/null
 "$GOVJOBD" run -c "$WORK/idle.yaml" 2>>"$WORK/daemon.log" &
 daemon=$!
 trap 'kill $daemon 2>/dev/null || true; pg_stop' EXIT
-sleep 3
+sleep 12
 xacts() { pg_psql bench -At -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'bench'"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$daemon/stat"; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$daemon/status"; }
@@ -217,6 +221,7 @@ hz=$(getconf CLK_TCK)
 tps=$(printf '%.2f' "$(echo "($x1 - $x0 - 2) / $IDLE_SECONDS" | bc -l)")
 cpu=$(printf '%.3f' "$(echo "100 * ($c1 - $c0) / $hz / $IDLE_SECONDS" | bc -l)")
 rss_idle=$(rss_kib)
+pg_psql bench -c "ALTER SYSTEM RESET autovacuum" -c "SELECT pg_reload_conf()" >/dev/null
 echo "  transactions/s (all clients; this psql adds 2): $tps"
 echo "  CPU: $cpu % of one core"
 echo "  RSS idle: $rss_idle KiB"
