@@ -98,6 +98,9 @@ TEST_CASE("fleet: a job whose target another job holds starts when the hold is r
   CHECK(status_of(db, first) == "COMPLETED");
   const double claims = fleet_claims(fleet) - before;
   INFO("claim statements for the held job: " << claims);
-  CHECK(claims <= 3);  // passed round: 2 ranks, then each of the 4 daemons, and again after the release
+  // Going round the fleet would take at least 6 (2 ranks, then each of the 4 daemons) and again after the
+  // release. Seen on this machine: 2 in most runs, 4 in about one run in four (more daemons claim after the
+  // release than the one that takes the job); the bound of 3 failed a sanitized CI run.
+  CHECK(claims <= 4);
   CHECK(db.scalar("SELECT count(*) FROM govjobd.target_holds") == "0");
 }
