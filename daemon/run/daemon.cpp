@@ -132,20 +132,18 @@ int Daemon::run() {
   spdlog::info("govjobd {} starting as worker {} (concurrency {})", kVersion, who_.worker_id, settings_.worker.concurrency);
   db_->post([this, serves = fleet_->state().serves](store::Store& store) {
     std::vector<std::string> problems;
-    std::optional<std::string> failed;  // neither a config problem nor a lost connection: exit 70, not hang
-    try {
-      store.check_schema_version();
-      // the contract gate on: a contracts table the claim cannot read as configured is a config error
-      if (settings_.contract.enabled)
-        for (const auto& p : store.contract_table_problems()) problems.push_back(settings_.source + ": " + p);
-      if (problems.empty()) store.worker_register(who_.worker_id, who_.host, who_.pid, who_.version, serves);
-    } catch (const store::SchemaMismatch& e) {
-      problems.push_back(e.what());
-    } catch (const store::DatabaseUnavailable&) {
-      throw;  // the database thread runs start-up again after reconnecting
-    } catch (const std::exception& e) {
-      failed = e.what();
-    }
+    // neither a config problem nor a lost connection (run again): exit 70, not hang
+    const auto failed = error_unless_unavailable([&] {
+      try {
+        store.check_schema_version();
+        // the contract gate on: a contracts table the claim cannot read as configured is a config error
+        if (settings_.contract.enabled)
+          for (const auto& p : store.contract_table_problems()) problems.push_back(settings_.source + ": " + p);
+        if (problems.empty()) store.worker_register(who_.worker_id, who_.host, who_.pid, who_.version, serves);
+      } catch (const store::SchemaMismatch& e) {
+        problems.push_back(e.what());
+      }
+    });
     asio::post(io_, [this, problems, failed] {
       if (failed) {
         spdlog::error("start-up failed: {}", *failed);
