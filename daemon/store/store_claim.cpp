@@ -119,9 +119,11 @@ ClaimResult Store::job_claim(const JobClaimParams& p) {
       for (auto& job : out.jobs) job.forced = p.force;
       return out;
     } catch (const pqxx::sql_error& e) {
-      // the contracts table cannot be read as configured (dropped, altered, a grant revoked): no row's doing
+      // the contracts table cannot be read as configured (dropped, altered, a grant revoked): no row's doing.
+      // A missing grant may be another table's (the jobs table's): the database says whether it is this one.
       const bool contracts_unreadable =
-          impl_->contract.enabled && detail::contract_statement_error(e, impl_->contract.table);
+          impl_->contract.enabled && detail::contract_statement_error(e) &&
+          (detail::sqlstate_of(e) != "42501" || !contract_table_problems().empty());
       // a statement timeout may be a row's doing (its size): isolate rather than run the same claim again
       if (!contracts_unreadable && detail::transient(e) && e.sqlstate() != "57014") throw;
       if (contracts_unreadable)

@@ -23,8 +23,8 @@ model::ContractFacts contract_facts_of(const pqxx::row& r, int first, const std:
 
 // An error of the claim statement itself (class 42: a table, column, type or privilege the contracts lookup
 // cannot have), not of a row's data: no job is claimed, and the claim is tried again later. A missing grant
-// (42501) counts only when it is on the contracts table, `table` (contract.table, its schema left out).
-bool contract_statement_error(const pqxx::sql_error& e, std::string_view table);
+// (42501) may be on another table: Store::contract_table_problems says whether it is the contracts table's.
+bool contract_statement_error(const pqxx::sql_error& e);
 
 }  // namespace detail
 
