@@ -3,6 +3,7 @@
 #include <csignal>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -36,6 +37,11 @@ TEST_CASE("a failed read of the cancel requests is logged and read again at the 
   INFO(request.err);
   CHECK(request.exit_code == 0);
   CHECK(eventually([&] { return status_of(db, running) == "CANCELLED"; }, 10s));
+  // the creator's audit reads the same end as after any cancel (../shared/UPSTREAM_CONTRACT.md)
+  const json job = job_of(db, running);
+  CHECK(job.at("status_reason") == "Step 0 failed: cancelled by bob: wrong window");
+  CHECK(job.at("execution_evidence").at("final_reason") == job.at("status_reason"));
+  CHECK(transitions_of(db, running) == std::vector<std::string>{"PENDING->RUNNING@-", "RUNNING->CANCELLED@0"});
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit() == 0);
 }
