@@ -214,7 +214,7 @@ bool Daemon::start_services() {
     try {
       metrics_server_ = std::make_unique<MetricsServer>(io_, settings_.metrics.listen, [this] {
         metrics_.set_running(jobs_->size());
-        metrics_.set_database(db_up_ && writes_up_, db_->reconnects() + writes_->reconnects());
+        metrics_.set_database(db_up_ && writes_up_ && db_->connected_once(), db_->reconnects() + writes_->reconnects());
         return metrics_.render();
       });
       spdlog::info("metrics on http://{}/metrics", settings_.metrics.listen);

@@ -58,6 +58,7 @@ bool DbWorker::ensure_connected(std::unique_lock<std::mutex>& lock) {
     lock.lock();
     if (store_) {
       if (!up_) ++reconnects_;
+      connected_once_ = true;
       set_state(true);
       return true;
     }

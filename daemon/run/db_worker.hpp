@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -51,6 +52,9 @@ class DbWorker {
   // Runs what is queued, then ends the thread. While the database is down, gives up after `patience`.
   void stop(std::chrono::milliseconds patience);
   int reconnects() const { return reconnects_; }
+  // Whether a connection has been made since the start: until then the database counts as down, even while
+  // the first attempt waits for its connect_timeout.
+  bool connected_once() const { return connected_once_; }
 
  private:
   void loop();
@@ -69,7 +73,8 @@ class DbWorker {
   bool stopping_ = false;
   std::chrono::steady_clock::time_point give_up_at_ = std::chrono::steady_clock::time_point::max();
   bool up_ = true;
-  int reconnects_ = 0;
+  std::atomic<int> reconnects_ = 0;  // read by the loop's metrics
+  std::atomic<bool> connected_once_ = false;
   std::thread thread_;
 };
 

@@ -13,6 +13,8 @@
 #include <set>
 #include <sstream>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -215,6 +217,21 @@ TEST_CASE("database up, build info and the process metrics - database down while
   CHECK(has(down, "govjobd_database_up 0\n"));
   unreachable.signal(SIGTERM);
   CHECK(unreachable.wait_exit(30s).has_value());
+}
+
+TEST_CASE("database up reads 0 before the first connection, while that connection waits for its connect_timeout", "[ops]") {
+  // a listener that never accepts: the kernel completes the handshake and the server never answers
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  const int port = free_port();
+  const auto config = metrics_config("db-first-connect", port, "  noop: {kind: noop}\n");
+  DaemonProcess daemon(config, "postgresql://govjobd@127.0.0.1:" + std::to_string(silent.local_endpoint().port()) +
+                                   "/none?connect_timeout=8");
+  const auto body = metrics_when(port, [](const std::string& b) { return has(b, "\ngovjobd_database_up "); });
+  INFO(body << daemon.log_tail());
+  CHECK(has(body, "govjobd_database_up 0\n"));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit(40s).has_value());
 }
 
 TEST_CASE("with no job the health gauges follow the background refresh - a reload's removed capability goes", "[ops]") {
