@@ -1,6 +1,9 @@
 #include "daemon/run/maintenance.hpp"
 
+#include <optional>
 #include <set>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -35,14 +38,22 @@ Heartbeat::Outcome Heartbeat::run_once(MaintenanceStore& store, const std::vecto
 }
 
 Reaper::Outcome Reaper::run_once(MaintenanceStore& store) const {
+  struct Ended {
+    std::string job_id, status, reason;
+    std::optional<int> step_index;
+  };
+  std::vector<Ended> ended;  // logged once their transaction committed: a lost commit runs the round again
   Outcome out;
-  out.reaped = store.job_reap(params_, [&out](const store::LostJob& lost) {
+  out.reaped = store.job_reap(params_, [&ended](const store::LostJob& lost) {
     auto d = decide_reap_contained(lost);
-    const log::ScopedJob scope({lost.job_id, "", d.step_index, "", "RUNNING", d.status});
-    spdlog::warn("job {} step {} RUNNING -> {}: {}", lost.job_id, step_label(d.step_index), d.status, d.reason);
-    if (d.status == "CANCELLED") ++out.cancelled;
+    ended.push_back({lost.job_id, d.status, d.reason, d.step_index});
     return d;
   });
+  for (const auto& e : ended) {
+    const log::ScopedJob scope({e.job_id, "", e.step_index, "", "RUNNING", e.status});
+    spdlog::warn("job {} step {} RUNNING -> {}: {}", e.job_id, step_label(e.step_index), e.status, e.reason);
+    if (e.status == "CANCELLED") ++out.cancelled;
+  }
   return out;
 }
 

@@ -1,10 +1,14 @@
 // The maintenance services (heartbeat, reaper, retention), the periodic timer and the back-off, without
 // PostgreSQL: each run_once() against a fake store.
+#include <memory>
+#include <sstream>
 #include <stdexcept>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <catch2/catch.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "daemon/run/maintenance.hpp"
 #include "daemon/run/periodic.hpp"
@@ -26,6 +30,7 @@ struct FakeStore : MaintenanceStore {
   std::vector<store::ReapDecision> decided;
   int terminal = 0, gone_workers = 0;
   bool workers_fail = false;
+  bool lose_commit = false;  // job_reap decides every job, then its commit is lost
   std::vector<int> batches, worker_batches;
   store::WorkersDeleteGoneParams gone_params;
 
@@ -45,6 +50,7 @@ struct FakeStore : MaintenanceStore {
       decided.push_back(decide(job));
       ++n;
     }
+    if (lose_commit) throw store::DatabaseUnavailable("database connection lost during commit");
     return n;
   }
   int jobs_delete_terminal(const store::JobsDeleteTerminalParams& p) override {
@@ -64,6 +70,28 @@ struct FakeStore : MaintenanceStore {
 };
 
 const run::WorkerIdentity kWho{"w1", "host1", 42, "0.1.0"};
+
+// What spdlog's default logger writes while it lives.
+class CapturedLog {
+ public:
+  CapturedLog() : previous_(spdlog::default_logger()) {
+    spdlog::set_default_logger(
+        std::make_shared<spdlog::logger>("captured", std::make_shared<spdlog::sinks::ostream_sink_st>(text_)));
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  CapturedLog(const CapturedLog&) = delete;
+  CapturedLog& operator=(const CapturedLog&) = delete;
+  std::size_t count(const std::string& needle) const {
+    const std::string all = text_.str();
+    std::size_t n = 0;
+    for (auto at = all.find(needle); at != std::string::npos; at = all.find(needle, at + 1)) ++n;
+    return n;
+  }
+
+ private:
+  std::ostringstream text_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
 
 }  // namespace
 
@@ -120,6 +148,22 @@ TEST_CASE("reaper: the step in flight FAILED as worker lost, recorded steps left
   CHECK(d.evidence.at("execution_summary").at("steps_executed") == 2);
   CHECK(d.evidence.at("execution_summary").at("steps_failed") == 1);
   CHECK(d.evidence.at("govjobd").at("reaped").at("worker_id") == "w9");
+}
+
+TEST_CASE("reaper: a job's move is logged once its transaction commits, not when the commit is lost", "[maintenance]") {
+  FakeStore store;
+  store::LostJob job;
+  job.job_id = "j1";
+  job.claimed_by = "w9";
+  store.lost = {job};
+  store.lose_commit = true;
+  const run::Reaper reaper("w1", 30s, 40s);
+  CapturedLog log;
+  CHECK_THROWS_AS(reaper.run_once(store), store::DatabaseUnavailable);  // the database thread runs it again
+  CHECK(log.count("RUNNING ->") == 0);
+  store.lose_commit = false;
+  CHECK(reaper.run_once(store).reaped == 1);
+  CHECK(log.count("job j1 step - RUNNING -> FAILED: worker w9 lost") == 1);
 }
 
 TEST_CASE("reaper: at most one batch per round", "[maintenance]") {
