@@ -8,7 +8,8 @@ deb=$(ls "$out"/*.deb)
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/bin/govjobd ./lib/systemd/system/govjobd.service ./usr/lib/systemd/system/govjobd.service \
          ./usr/lib/sysusers.d/govjobd.conf ./etc/govjobd/govjobd.yaml ./usr/share/govjobd/migrations/0001_governance_jobs.sql \
-         ./usr/lib/govjobd/executors/capability.sh; do
+         ./usr/lib/govjobd/executors/capability.sh ./usr/share/doc/govjobd/examples/prometheus/alerts.yml \
+         ./usr/share/doc/govjobd/examples/prometheus/alerts_test.yml ./usr/share/doc/govjobd/examples/grafana/govjobd.json; do
   case $f in ./lib/systemd/*) continue ;; esac  # merged /usr: the unit lives under /usr/lib
   grep -qxF "$f" <<<"$contents" || { echo "missing from the .deb: $f"; echo "$contents"; exit 1; }
 done
