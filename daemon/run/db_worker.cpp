@@ -1,6 +1,8 @@
 #include "daemon/run/db_worker.hpp"
 #include "daemon/run/periodic.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -63,18 +65,32 @@ bool DbWorker::ensure_connected(std::unique_lock<std::mutex>& lock) {
       return true;
     }
     set_state(false);
-    if (stopping_ && std::chrono::steady_clock::now() >= give_up_at_) return false;
-    wake_.wait_for(lock, wait, [this] { return stopping_ && std::chrono::steady_clock::now() >= give_up_at_; });
+    if (given_up()) return false;
+    pause(lock, wait);
   }
   return true;
 }
 
+bool DbWorker::given_up() const { return stopping_ && std::chrono::steady_clock::now() >= give_up_at_; }
+
+// Waits `wait`, or less: until the patience a stop() gave (it may come during the wait) runs out.
+void DbWorker::pause(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds wait) {
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (!given_up() && std::chrono::steady_clock::now() < until)
+    wake_.wait_until(lock, stopping_ ? std::min(until, give_up_at_) : until);
+}
+
 void DbWorker::loop() {
   std::unique_lock lock(mutex_);
+  // A task whose statement fails at once on a new connection (a grant revoked) is run again after a wait
+  // that doubles up to 5 s: not in a loop of reconnects, each logged. The first run again is at once (a
+  // deadlock, a connection lost mid-task).
+  Backoff again;
+  int failed_in_a_row = 0;
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
     if (tasks_.empty()) return;  // stopping, nothing left
-    if (!ensure_connected(lock)) {
+    if ((failed_in_a_row > 0 && given_up()) || !ensure_connected(lock)) {
       spdlog::error("database unavailable at shutdown: {} queued writes were not recorded", tasks_.size());
       return;
     }
@@ -82,18 +98,22 @@ void DbWorker::loop() {
     // Only this thread pops, and push_back keeps references to a deque's elements valid.
     auto& task = tasks_.front();
     lock.unlock();
-    bool done = true;
     try {
       task(*store_);
     } catch (const store::DatabaseUnavailable& e) {
-      spdlog::warn("{}; reconnecting", e.what());
+      const auto wait = failed_in_a_row++ == 0 ? std::chrono::milliseconds(0) : again.next();
+      spdlog::warn("{}; reconnecting{}", e.what(), wait.count() > 0 ? fmt::format(" in {}ms", wait.count()) : "");
       store_.reset();
-      done = false;
+      lock.lock();
+      pause(lock, wait);
+      continue;
     } catch (const std::exception& e) {
       spdlog::error("database task failed: {}", e.what());
     }
+    failed_in_a_row = 0;
+    again.reset();
     lock.lock();
-    if (done) tasks_.pop_front();
+    tasks_.pop_front();
   }
 }
 

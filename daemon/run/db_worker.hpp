@@ -59,6 +59,8 @@ class DbWorker {
  private:
   void loop();
   bool ensure_connected(std::unique_lock<std::mutex>& lock);
+  bool given_up() const;  // stopping, and past the patience stop() gave; called with the lock held
+  void pause(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds wait);
   void set_state(bool up);
 
   boost::asio::io_context& io_;

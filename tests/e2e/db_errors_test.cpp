@@ -3,6 +3,7 @@
 #include <csignal>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -53,4 +54,44 @@ TEST_CASE("a start-up the database refuses for no lost connection exits 70 namin
   DaemonProcess daemon(write_daemon_config("startup", "  noop: {kind: noop}\n"), db.url());
   CHECK(daemon.wait_exit(20s) == 70);
   CHECK_THAT(daemon.log(), Catch::Contains("start-up failed: ") && Catch::Contains("govjobd_workers"));
+}
+
+namespace {
+
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("a statement refused on every new connection (a grant revoked) runs again after a wait that grows, not "
+          "in a loop of reconnects - and SIGTERM still ends the daemon while it is refused", "[daemon]") {
+  TestDatabase db;
+  DaemonProcess daemon(write_daemon_config("refused-again", "  noop: {kind: noop}\n", "  poll_interval: 200ms\n"),
+                       db.login_as("daemon", "govjobd_daemon"));
+  REQUIRE(daemon.wait_for_log("ready"));
+  db.exec("REVOKE UPDATE ON governance_jobs FROM govjobd_daemon");  // the claim's update is refused
+  const auto id = insert_job(db, json::array({step(0, "noop")}));
+  REQUIRE(daemon.wait_for_log("a grant is missing"));
+  const auto sessions = [&] {
+    return std::stoll(db.scalar("SELECT sessions FROM pg_stat_database WHERE datname = current_database()"));
+  };
+  const long long sessions_before = sessions();
+  const std::size_t lines_before = occurrences(daemon.log(), "a grant is missing");
+  std::this_thread::sleep_for(3s);
+  // waits of 0, 0.1, 0.2, 0.4, 0.8 and 1.6 s: a handful in 3 s (a loop of reconnects made about 300)
+  const std::size_t lines = occurrences(daemon.log(), "a grant is missing") - lines_before;
+  INFO(lines << " lines");
+  CHECK(lines <= 12);
+  CHECK(sessions() - sessions_before <= 12);
+  CHECK_THAT(daemon.log(), Catch::Contains("a grant is missing, to be run again: permission denied for table "
+                                           "governance_jobs; reconnecting in "));
+  CHECK(status_of(db, id) == "PENDING");
+  // SIGTERM while the claim is still refused: the daemon gives up on it after its patience, and says so
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit(40s).has_value());
+  CHECK_THAT(daemon.log(), Catch::Contains("database unavailable at shutdown"));
+  db.exec("GRANT UPDATE ON governance_jobs TO govjobd_daemon");
 }
