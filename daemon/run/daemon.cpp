@@ -69,6 +69,7 @@ class Daemon {
   void end_after_internal_error(const std::string& what);
   bool open_files_cover(const config::Settings& settings);
   RunEnv env();
+  std::string render_metrics();  // /metrics, with the gauges read from the loop's state
 
   asio::io_context io_;
   config::Settings settings_;
@@ -212,11 +213,8 @@ bool Daemon::start_services() {
       [this] { finish(); }});
   if (!settings_.metrics.listen.empty()) {
     try {
-      metrics_server_ = std::make_unique<MetricsServer>(io_, settings_.metrics.listen, [this] {
-        metrics_.set_running(jobs_->size());
-        metrics_.set_database(db_up_ && writes_up_ && db_->connected_once(), db_->reconnects() + writes_->reconnects());
-        return metrics_.render();
-      });
+      metrics_server_ =
+          std::make_unique<MetricsServer>(io_, settings_.metrics.listen, [this] { return render_metrics(); });
       spdlog::info("metrics on http://{}/metrics", settings_.metrics.listen);
     } catch (const std::exception& e) {  // metrics.listen cannot be bound: a config error, not for a restart
       spdlog::error("{}: {}", settings_.source, e.what());
@@ -226,6 +224,14 @@ bool Daemon::start_services() {
   }
   lifecycle_->start();
   return true;
+}
+
+std::string Daemon::render_metrics() {
+  metrics_.set_running(jobs_->size());
+  // down before the threads' first connections too (the writes' thread connects for the first heartbeat)
+  metrics_.set_database(db_up_ && writes_up_ && db_->connected_once() && writes_->connected_once(),
+                        db_->reconnects() + writes_->reconnects());
+  return metrics_.render();
 }
 
 // The soft limit goes up to the hard one; a concurrency the hard limit cannot cover is refused (at start, and

@@ -82,16 +82,18 @@ void DbWorker::pause(std::unique_lock<std::mutex>& lock, std::chrono::millisecon
 
 void DbWorker::loop() {
   std::unique_lock lock(mutex_);
-  // A task whose statement fails at once on a new connection (a grant revoked) is run again after a wait
-  // that doubles up to 5 s: not in a loop of reconnects, each logged. The first run again is at once (a
-  // deadlock, a connection lost mid-task).
+  // The task at the head of the queue, failing again and again on a connection that works (a grant revoked:
+  // every new connection refuses it), runs again after a wait that doubles up to 5 s: not in a loop of
+  // reconnects, each logged. Its first run again is at once (a deadlock, a connection lost mid-task); past the
+  // stop's patience it is given up only once that has failed too.
   Backoff again;
   int failed_in_a_row = 0;
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
     if (tasks_.empty()) return;  // stopping, nothing left
-    if ((failed_in_a_row > 0 && given_up()) || !ensure_connected(lock)) {
-      spdlog::error("database unavailable at shutdown: {} queued writes were not recorded", tasks_.size());
+    if ((failed_in_a_row > 1 && given_up()) || !ensure_connected(lock)) {
+      spdlog::error("shutdown: {} queued database tasks (writes, claims, the worker's stop) were not recorded: the "
+                    "database did not take them within the stop's patience", tasks_.size());
       return;
     }
     // By reference, not moved: a task that meets a lost connection stays queued, whole, for its retry.

@@ -13,6 +13,7 @@
 #include "daemon/run/end_reason.hpp"
 #include "daemon/run/evidence.hpp"
 #include "daemon/run/db_worker.hpp"
+#include "daemon/store/store_errors.hpp"
 
 namespace govjobd::run {
 
@@ -44,11 +45,21 @@ Reaper::Outcome Reaper::run_once(MaintenanceStore& store) const {
   };
   std::vector<Ended> ended;  // logged once their transaction committed: a lost commit runs the round again
   Outcome out;
-  out.reaped = store.job_reap(params_, [&ended](const store::LostJob& lost) {
-    auto d = decide_reap_contained(lost);
-    ended.push_back({lost.job_id, d.status, d.reason, d.step_index});
-    return d;
-  });
+  try {
+    out.reaped = store.job_reap(params_, [&ended](const store::LostJob& lost) {
+      auto d = decide_reap_contained(lost);
+      ended.push_back({lost.job_id, d.status, d.reason, d.step_index});
+      return d;
+    });
+  } catch (const store::DatabaseUnavailable& e) {
+    // A commit whose answer was lost may have been made: the next round does not find those jobs again.
+    for (const auto& job : ended) {
+      const log::ScopedJob scope({job.job_id, "", job.step_index, "", "RUNNING", job.status});
+      spdlog::warn("job {} step {} RUNNING -> {} not confirmed ({}): recorded if the reap committed, reaped again "
+                   "if not: {}", job.job_id, step_label(job.step_index), job.status, e.what(), job.reason);
+    }
+    throw;
+  }
   for (const auto& e : ended) {
     const log::ScopedJob scope({e.job_id, "", e.step_index, "", "RUNNING", e.status});
     spdlog::warn("job {} step {} RUNNING -> {}: {}", e.job_id, step_label(e.step_index), e.status, e.reason);
