@@ -60,10 +60,10 @@ Reaper::Outcome Reaper::run_once(MaintenanceStore& store) const {
     }
     throw;
   }
-  for (const auto& e : ended) {
-    const log::ScopedJob scope({e.job_id, "", e.step_index, "", "RUNNING", e.status});
-    spdlog::warn("job {} step {} RUNNING -> {}: {}", e.job_id, step_label(e.step_index), e.status, e.reason);
-    if (e.status == "CANCELLED") ++out.cancelled;
+  for (const auto& job : ended) {
+    const log::ScopedJob scope({job.job_id, "", job.step_index, "", "RUNNING", job.status});
+    spdlog::warn("job {} step {} RUNNING -> {}: {}", job.job_id, step_label(job.step_index), job.status, job.reason);
+    if (job.status == "CANCELLED") ++out.cancelled;
   }
   return out;
 }

@@ -11,6 +11,7 @@
 
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/job_helpers.hpp"
+#include "tests/support/occurrences.hpp"
 #include "tests/support/run_process.hpp"
 #include "tests/support/step_runner.hpp"
 #include "tests/support/test_database.hpp"
@@ -55,16 +56,6 @@ TEST_CASE("a start-up the database refuses for no lost connection exits 70 namin
   CHECK(daemon.wait_exit(20s) == 70);
   CHECK_THAT(daemon.log(), Catch::Contains("start-up failed: ") && Catch::Contains("govjobd_workers"));
 }
-
-namespace {
-
-std::size_t occurrences(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
-
-}  // namespace
 
 TEST_CASE("a statement refused on every new connection (a grant revoked) runs again after a wait that grows, not "
           "in a loop of reconnects - the job runs once granted, and SIGTERM ends an idle daemon while it is refused",

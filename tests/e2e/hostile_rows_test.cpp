@@ -6,6 +6,7 @@
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/hostile_rows.hpp"
 #include "tests/support/job_helpers.hpp"
+#include "tests/support/occurrences.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace govjobd::testing;
@@ -71,10 +72,7 @@ TEST_CASE("a row that makes the claim statement fail is isolated, failed with th
   const json job = job_of(db, bad);
   CHECK(job.at("status") == "FAILED");
   CHECK_THAT(job.at("status_reason").get<std::string>(), Catch::Contains("value out of range for this row"));
-  std::size_t isolations = 0;
-  for (auto at = log.find("isolated by claim"); at != std::string::npos; at = log.find("isolated by claim", at + 1))
-    ++isolations;
-  CHECK(isolations == 1);
+  CHECK(occurrences(log, "isolated by claim") == 1);
 }
 
 TEST_CASE("functions and operators the writer makes in its schema, named like built-ins, are never used", "[hostile]") {

@@ -13,6 +13,7 @@
 #include "daemon/run/maintenance.hpp"
 #include "daemon/run/periodic.hpp"
 #include "daemon/store/store_errors.hpp"
+#include "tests/support/occurrences.hpp"
 
 using namespace govjobd;
 using namespace std::chrono_literals;
@@ -81,12 +82,7 @@ class CapturedLog {
   ~CapturedLog() { spdlog::set_default_logger(previous_); }
   CapturedLog(const CapturedLog&) = delete;
   CapturedLog& operator=(const CapturedLog&) = delete;
-  std::size_t count(const std::string& needle) const {
-    const std::string all = text_.str();
-    std::size_t n = 0;
-    for (auto at = all.find(needle); at != std::string::npos; at = all.find(needle, at + 1)) ++n;
-    return n;
-  }
+  std::size_t count(const std::string& needle) const { return testing::occurrences(text_.str(), needle); }
 
  private:
   std::ostringstream text_;
