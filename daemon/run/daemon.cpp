@@ -209,7 +209,10 @@ bool Daemon::start_services() {
       [this](const store::Notification& n) { on_notification(n); }});
   lifecycle_ = std::make_unique<Lifecycle>(io_, settings_, who_.worker_id, Lifecycle::Hooks{
       [this] { reload(); }, [this] { return jobs_->size(); },
-      [this] { jobs_->stop_all(EndReason::of(EndReason::Kind::Shutdown, std::nullopt, {}, "govjobd " + who_.worker_id)); },
+      [this] {
+        jobs_->stop_all(EndReason::of(EndReason::Kind::Shutdown, std::nullopt, {}, "govjobd " + who_.worker_id));
+        recorder_->stop_waiting_for_locks();  // a job whose row stays locked ends, unrecorded, for the reaper
+      },
       [this] { finish(); }});
   if (!settings_.metrics.listen.empty()) {
     try {
@@ -323,7 +326,8 @@ void Daemon::finish() {
   lifecycle_->stop();
   if (metrics_server_) metrics_server_->stop();
   if (!lifecycle_->is_ready()) return io_.stop();
-  db_->post([this](store::Store& store) {
+  // on the heartbeat's thread: after any heartbeat already queued, which would undo it
+  writes_->post([this](store::Store& store) {
     // any error but a lost connection (run again): logged, and the daemon stops all the same
     if (auto error = error_unless_unavailable([&] { store.worker_stop(who_.worker_id); }))
       spdlog::error("recording worker {} stopped failed: {}", who_.worker_id, *error);
@@ -341,6 +345,7 @@ void Daemon::end_after_internal_error(const std::string& what) {
   exit_code_ = kExitSoftware;
   lifecycle_->set_draining();
   jobs_->stop_all(EndReason::of(EndReason::Kind::InternalError, std::nullopt, what));
+  recorder_->stop_waiting_for_locks();
   // What remains of the loop records those ends (bounded: the writes' thread gives up on a lost database).
   asio::steady_timer give_up(io_, std::chrono::seconds(10));
   give_up.async_wait([this](const boost::system::error_code& ec) { if (!ec) io_.stop(); });

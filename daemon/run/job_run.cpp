@@ -253,9 +253,9 @@ Task<bool> JobRun::written(store::JobWrite w, int step_index) {
     co_await end(EndReason::of(Kind::StepRecordRefused, step_index, o.refusal), skipped_from(steps_, next_), health_);
     co_return false;
   }
-  say(spdlog::level::warn, std::nullopt, "", [&] {
-    return fmt::format("job {} no longer RUNNING under {} (cancelled or reaped elsewhere); stopping it", job_.job_id,
-                       env_.worker_id);
+  say(spdlog::level::warn, std::nullopt, "", [&] {  // fenced, or abandoned (the Recorder said why)
+    return fmt::format("job {} {}; stopping it", job_.job_id, o.outcome == store::WriteOutcome::Abandoned ? o.refusal
+                       : fmt::format("no longer RUNNING under {} (cancelled or reaped elsewhere)", env_.worker_id));
   });
   ending_ = true;
   cancel_->request("job taken away");
@@ -304,10 +304,11 @@ Task<void> JobRun::end(EndReason why, json results, std::optional<model::HealthS
   const store::WriteResult o = co_await env_.writer->write(std::move(w));
   phase_ = "end recorded";
   if (o.outcome == store::WriteOutcome::Refused) co_return co_await end_refused(why, o.refusal);
-  if (o.outcome == store::WriteOutcome::Fenced) {
+  if (o.outcome == store::WriteOutcome::Fenced || o.outcome == store::WriteOutcome::Abandoned) {
     say(spdlog::level::warn, why.step_index, "", [&] {
-      return fmt::format("job {} step {} no longer RUNNING under {} (cancelled or reaped elsewhere); its end was not recorded",
-                         job_.job_id, step_label(why.step_index), env_.worker_id);
+      return fmt::format("job {} step {} {}; its end was not recorded", job_.job_id, step_label(why.step_index),
+                         o.outcome == store::WriteOutcome::Abandoned ? o.refusal
+                         : fmt::format("no longer RUNNING under {} (cancelled or reaped elsewhere)", env_.worker_id));
     });
     co_return;
   }
@@ -367,6 +368,7 @@ store::JobWrite JobRun::write_for() const {
   store::JobWrite w;
   w.job_id = job_.job_id;
   w.worker_id = env_.worker_id;
+  w.locked_wait_until = job_.timeout_at;
   return w;
 }
 
@@ -377,23 +379,5 @@ void JobRun::attach_health_before(store::JobWrite& w) {
 
 // The health gauges follow every snapshot through the monitor's listener (FleetWatch), not from here.
 void JobRun::observe(const model::HealthSnapshot& snapshot) { health_ = snapshot; }
-
-void JobRun::log_step(const model::JobStep& step, const model::StepResult& result, long long ms) const {
-  say(result.status == StepStatus::Completed ? spdlog::level::info : spdlog::level::warn, step.step_index, step.step_type,
-      [&] {
-        return fmt::format("job {} step {} {} ({} {}) in {}ms{}", job_.job_id, step.step_index,
-                           model::to_string(result.status), step.step_type, step.target, ms,
-                           result.error ? ": " + *result.error : std::string());
-      });
-}
-
-bool JobRun::logs(int level) { return spdlog::should_log(static_cast<spdlog::level::level_enum>(level)); }
-
-void JobRun::say_now(int level, std::optional<int> step_index, const std::string& step_type,
-                     const std::string& message, Move move) const {
-  log::ScopedJob scope({job_.job_id, job_.contract_id.value_or(""), step_index, step_type, std::move(move.from),
-                        std::move(move.to)});
-  spdlog::log(static_cast<spdlog::level::level_enum>(level), "{}", message);
-}
 
 }  // namespace govjobd::run

@@ -100,12 +100,18 @@ struct JobWrite {
   std::optional<std::string> status_reason;
   std::optional<nlohmann::json> evidence;
   std::optional<int> transition_step_index;
+  // Not written: until when the write waits for a row another session holds locked (Recorder; none: until
+  // the shutdown gives up), then WriteOutcome::Abandoned.
+  std::optional<model::Timestamp> locked_wait_until;
 };
 
 // Applied: written. Fenced: the job is no longer RUNNING under this worker (cancelled, reaped): nothing
 // written. Refused: the database refused this write on its own (not a lost connection): nothing written,
-// and `refusal` holds its message.
-enum class WriteOutcome { Applied, Fenced, Refused };
+// and `refusal` holds its message. Locked: another session holds the job's row locked (the creating
+// system's open transaction): nothing written, the other writes did not wait for it; to be written again.
+// Abandoned: it stayed locked past the write's locked_wait_until or into a shutdown: nothing written, and
+// the job writes nothing more (it stays RUNNING for the reaper); `refusal` says which.
+enum class WriteOutcome { Applied, Fenced, Refused, Locked, Abandoned };
 
 struct WriteResult {
   WriteOutcome outcome = WriteOutcome::Fenced;

@@ -1,7 +1,7 @@
 // The store's methods for the run loop: claim, fenced writes, heartbeat, cancel requests, reaping.
 #include <algorithm>
 #include <map>
-#include <set>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <pqxx/pqxx>
@@ -46,15 +46,18 @@ std::string writes_json(const std::vector<const JobWrite*>& writes) {
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// The outcome of each write of one statement from the job_ids it returned. Not returned: fenced (a write
-// retried after its commit was lost is returned: queries/job_write_batch.sql).
+// The outcome of each write of one statement from the (job_id, applied | locked) rows it returned. Not
+// returned: fenced (a write retried after its commit was lost is returned: queries/job_write_batch.sql).
 std::vector<WriteResult> write_outcomes(const pqxx::result& rows, const std::vector<const JobWrite*>& writes) {
-  std::set<std::string> applied;
-  for (const auto& row : rows) applied.insert(row[0].c_str());
+  std::map<std::string, WriteOutcome> returned;
+  for (const auto& row : rows)
+    returned[row[0].c_str()] = std::string_view(row[1].c_str()) == "locked" ? WriteOutcome::Locked : WriteOutcome::Applied;
   std::vector<WriteResult> out;
   out.reserve(writes.size());
-  for (const JobWrite* w : writes)
-    out.push_back({applied.count(w->job_id) > 0 ? WriteOutcome::Applied : WriteOutcome::Fenced, {}});
+  for (const JobWrite* w : writes) {
+    const auto found = returned.find(w->job_id);
+    out.push_back({found == returned.end() ? WriteOutcome::Fenced : found->second, {}});
+  }
   return out;
 }
 

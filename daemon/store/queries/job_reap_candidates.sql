@@ -7,6 +7,8 @@
 -- silence: its own heartbeats ran unbroken since before the owner's last one, or for a whole hold
 -- (a lease, a heartbeat and the longest reconnect backoff: time for every live worker to beat again).
 -- Its own last heartbeat must also be recent, or its view of "now" is no better than the owner's.
+-- A job its owner still lists in running_jobs with a heartbeat within the lease is not lost: its lease ran out
+-- while another session held its row locked (queries/worker_heartbeat.sql).
 WITH me AS (
     SELECT alive_since FROM govjobd_workers
      WHERE worker_id = $2
@@ -23,6 +25,8 @@ SELECT j.job_id::text, coalesce(j.claimed_by, 'unknown'),
  WHERE j.status = 'RUNNING' AND j.lease_expires_at < now() AT TIME ZONE 'UTC'
    AND (me.alive_since <= w.heartbeat_at OR w.heartbeat_at IS NULL
         OR me.alive_since < (now() AT TIME ZONE 'UTC') - make_interval(secs => $4::bigint / 1000.0))
+   AND NOT coalesce(j.job_id = ANY (w.running_jobs)  -- NULL: no list (stopped, or a daemon before 0016)
+                    AND w.heartbeat_at > (now() AT TIME ZONE 'UTC') - make_interval(secs => $3::bigint / 1000.0), false)
  ORDER BY j.lease_expires_at
  LIMIT $1::int
    FOR UPDATE OF j SKIP LOCKED

@@ -3,15 +3,22 @@
 -- recorded for the same step_index is not appended again, so a write retried after a lost commit is
 -- harmless), health_before, health_after, terminal_status, status_reason, evidence, transition_step_index};
 -- a missing or null field leaves its column as it is. A job_id appears at most once per call.
--- Returns the job_ids written, and those of terminal writes whose very end is already recorded (a write
--- retried after its commit was lost finds its own work done); a job not returned is no longer RUNNING or no
--- longer ours (cancelled, reaped): nothing was written for it. A terminal write also inserts its transition row and releases the
+-- Returns (job_id, 'applied') for the job_ids written and for those of terminal writes whose very end is
+-- already recorded (a write retried after its commit was lost finds its own work done), and (job_id,
+-- 'locked') for a job still RUNNING under $1 whose row another session holds locked (the creating system's
+-- open transaction): nothing was written for it and the others did not wait for it (SKIP LOCKED), it is
+-- written again later. A job not returned is no longer RUNNING or no longer ours (cancelled, reaped): nothing
+-- was written for it. A terminal write also inserts its transition row and releases the
 -- job's target holds (worker.exclusive_targets), NOTIFYing a job left PENDING for one (migration 0013).
 WITH w AS (
     SELECT *
       FROM jsonb_to_recordset($2::jsonb) AS x(job_id uuid, current_step_index int, append_results jsonb,
                                               health_before jsonb, health_after jsonb, terminal_status varchar(20),
                                               status_reason text, evidence jsonb, transition_step_index int)
+), mine AS (
+    -- each row by its key (LATERAL: whatever w's estimate, never a scan of the table)
+    SELECT l.job_id
+      FROM w, LATERAL (SELECT j.job_id FROM governance_jobs j WHERE j.job_id = w.job_id FOR NO KEY UPDATE SKIP LOCKED) l
 ), written AS (
     UPDATE governance_jobs j
        SET current_step_index = coalesce(w.current_step_index, j.current_step_index),
@@ -27,7 +34,7 @@ WITH w AS (
            execution_evidence = coalesce(w.evidence, j.execution_evidence),
            completed_at = CASE WHEN w.terminal_status IS NULL THEN j.completed_at ELSE now() AT TIME ZONE 'UTC' END
       FROM w
-     WHERE j.job_id = w.job_id AND j.status = 'RUNNING' AND j.claimed_by = $1
+     WHERE j.job_id = w.job_id AND j.status = 'RUNNING' AND j.claimed_by = $1 AND j.job_id IN (SELECT job_id FROM mine)
     RETURNING j.job_id, j.completed_at, w.terminal_status, w.status_reason, w.transition_step_index
 ), transitions AS (
     INSERT INTO governance_job_transitions (job_id, from_status, to_status, step_index, reason, transitioned_by,
@@ -44,10 +51,16 @@ WITH w AS (
      WHERE h.job_id = ANY (ARRAY(SELECT job_id FROM written WHERE terminal_status IS NOT NULL))
     RETURNING h.waiting_job
 )
-SELECT job_id::text FROM written
+SELECT job_id::text, 'applied' FROM written
  CROSS JOIN (SELECT count(pg_notify('govjobd_jobs', waiting_job::text)) FROM released WHERE waiting_job IS NOT NULL) woken
 UNION ALL
-SELECT w.job_id::text FROM w
-  JOIN governance_jobs j ON j.job_id = w.job_id AND j.claimed_by = $1 AND j.status = w.terminal_status
-                        AND j.status_reason IS NOT DISTINCT FROM w.status_reason
+SELECT w.job_id::text, 'locked' FROM w,
+       LATERAL (SELECT 1 FROM governance_jobs j WHERE j.job_id = w.job_id AND j.status = 'RUNNING' AND j.claimed_by = $1
+                OFFSET 0) running
+ WHERE w.job_id NOT IN (SELECT job_id FROM mine)
+UNION ALL
+SELECT w.job_id::text, 'applied' FROM w,
+       LATERAL (SELECT 1 FROM governance_jobs j
+                 WHERE j.job_id = w.job_id AND j.claimed_by = $1 AND j.status = w.terminal_status
+                   AND j.status_reason IS NOT DISTINCT FROM w.status_reason OFFSET 0) recorded
  WHERE w.terminal_status IS NOT NULL AND w.job_id NOT IN (SELECT job_id FROM written)

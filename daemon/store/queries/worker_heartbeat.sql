@@ -6,7 +6,10 @@
 -- of "who claims a new job"; at most 1,000) and which of $10 are still PENDING and not left for a held target
 -- (the release NOTIFYs those: migration 0013).
 -- Renews the worker and the leases of the jobs it knows it runs, no others: a job claimed in a
--- transaction whose result was lost keeps its old lease and is reaped. A heartbeat later than a lease
+-- transaction whose result was lost keeps its old lease and is reaped. A job row another session holds
+-- locked (the creating system's open transaction) is passed over, not waited for: the heartbeat must not
+-- stall behind it (the reaper would take this worker's other jobs), and the jobs recorded in running_jobs
+-- are not reaped while this heartbeat is fresh (queries/job_reap_candidates.sql). A heartbeat later than a lease
 -- after the previous one starts a new unbroken run (alive_since): the worker was cut off, not beating.
 WITH beat AS (
     UPDATE govjobd_workers
@@ -24,14 +27,17 @@ WITH beat AS (
                                  ELSE ARRAY(SELECT jsonb_array_elements_text($7::jsonb)) END,
            serves_pools = CASE WHEN $8::jsonb IS NULL THEN serves_pools
                                ELSE ARRAY(SELECT jsonb_array_elements_text($8::jsonb)) END,
-           concurrency = coalesce($9::int, concurrency)
+           concurrency = coalesce($9::int, concurrency),
+           running_jobs = ARRAY(SELECT (jsonb_array_elements_text($2::jsonb))::uuid)
      WHERE worker_id = $1
     RETURNING worker_id
 ), leases AS (
     UPDATE governance_jobs
        SET lease_expires_at = (now() AT TIME ZONE 'UTC') + make_interval(secs => $3::bigint / 1000.0)
-     WHERE status = 'RUNNING' AND claimed_by = $1
-       AND job_id IN (SELECT (jsonb_array_elements_text($2::jsonb))::uuid)
+     WHERE job_id IN (SELECT l.job_id FROM governance_jobs l
+                       WHERE l.status = 'RUNNING' AND l.claimed_by = $1
+                         AND l.job_id IN (SELECT (jsonb_array_elements_text($2::jsonb))::uuid)
+                         FOR NO KEY UPDATE SKIP LOCKED)
     RETURNING job_id
 )
 -- leases runs whether or not it is read (PostgreSQL runs every data-modifying WITH to completion)

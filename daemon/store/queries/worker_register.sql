@@ -15,4 +15,5 @@ ON CONFLICT (worker_id) DO UPDATE
        heartbeat_at = EXCLUDED.heartbeat_at, alive_since = EXCLUDED.alive_since, stopped_at = NULL,
        serves_step_types = EXCLUDED.serves_step_types, serves_targets = EXCLUDED.serves_targets,
        serves_pools = EXCLUDED.serves_pools, concurrency = EXCLUDED.concurrency,
-       blocked_targets = NULL, host_blocked = NULL, health_at = NULL
+       blocked_targets = NULL, host_blocked = NULL, health_at = NULL,
+       running_jobs = NULL  -- a restart runs none of the jobs of the instance before it
