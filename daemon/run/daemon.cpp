@@ -66,8 +66,8 @@ class Daemon {
   void on_job_finished();
   void reload();
   void finish();
+  void abandon_running();
   void end_after_internal_error(const std::string& what);
-  bool open_files_cover(const config::Settings& settings);
   RunEnv env();
   std::string render_metrics();  // /metrics, with the gauges read from the loop's state
 
@@ -94,6 +94,7 @@ class Daemon {
   // Reaps children that left their step's process group; leaves the groups' leaders to their runs.
   std::shared_ptr<process::ChildReaper> child_reaper_ = std::make_shared<process::ChildReaper>();
   PeriodicTimer poll_timer_{io_, [this] { return settings_.worker.poll_interval; }, true};
+  asio::steady_timer stop_timer_{io_};
   bool db_up_ = true, writes_up_ = true, idle_check_in_flight_ = false, stopped_ = false;
   long long finished_ = 0;
   int exit_code_ = 0;
@@ -213,7 +214,7 @@ bool Daemon::start_services() {
         jobs_->stop_all(EndReason::of(EndReason::Kind::Shutdown, std::nullopt, {}, "govjobd " + who_.worker_id));
         recorder_->stop_waiting_for_locks();  // a job whose row stays locked ends, unrecorded, for the reaper
       },
-      [this] { finish(); }});
+      [this] { finish(); }, [this] { abandon_running(); }});
   if (!settings_.metrics.listen.empty()) {
     try {
       metrics_server_ =
@@ -235,20 +236,6 @@ std::string Daemon::render_metrics() {
   metrics_.set_database(db_up_ && writes_up_ && db_->connected_once() && writes_->connected_once(),
                         db_->reconnects() + writes_->reconnects());
   return metrics_.render();
-}
-
-// The soft limit goes up to the hard one; a concurrency the hard limit cannot cover is refused (at start, and
-// on reload) rather than met with EMFILE under load.
-bool Daemon::open_files_cover(const config::Settings& settings) {
-  const auto files = process::raise_open_files_limit();
-  if (files.soft != files.before) spdlog::info("open files: soft limit raised from {} to {}", files.before, files.soft);
-  const auto budget = descriptor_budget(settings);
-  if (auto shortfall = descriptor_shortfall(budget, files.soft)) {
-    spdlog::error("{}: {}", settings.source, *shortfall);
-    return false;
-  }
-  spdlog::debug("open files: {} budgeted ({}) of {}", budget.total(), budget.parts(), files.soft);
-  return true;
 }
 
 void Daemon::on_ready() {
@@ -335,6 +322,20 @@ void Daemon::finish() {
       spdlog::info("worker {} stopped after {} jobs", who_.worker_id, finished_);
       io_.stop();
     });
+  });
+}
+
+// Cancelled jobs whose ends were not recorded in time (the database refuses or does not answer their
+// writes): the daemon stops without them; a reaper ends them once the worker is stopped or its lease ran out.
+void Daemon::abandon_running() {
+  spdlog::error("shutdown: {} cancelled jobs did not record their end within {}ms (the database refuses or does not "
+                "answer): stopping without them; they stay RUNNING until a reaper ends them",
+                jobs_->size(), lifecycle_->record_patience().count());
+  exit_code_ = kExitUnavailable;
+  finish();
+  stop_timer_.expires_after(5s);  // the worker's stop may wait behind the same writes: not for long
+  stop_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) io_.stop();
   });
 }
 

@@ -1,6 +1,9 @@
 #include "daemon/run/descriptor_budget.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "process/descriptors.hpp"
 
 #include "daemon/run/metrics_server.hpp"
 
@@ -44,6 +47,20 @@ std::optional<std::string> descriptor_shortfall(const DescriptorBudget& budget, 
       "the unit) to at least {} or lower worker.concurrency to at most {}",
       budget.concurrency, budget.total(), budget.parts(), limit, budget.total(),
       std::max(0LL, (limit - (budget.total() - budget.steps)) / DescriptorBudget::kPerStep));
+}
+
+// The soft limit goes up to the hard one; a concurrency the hard limit cannot cover is refused (at start, and
+// on reload) rather than met with EMFILE under load.
+bool open_files_cover(const config::Settings& settings) {
+  const auto files = process::raise_open_files_limit();
+  if (files.soft != files.before) spdlog::info("open files: soft limit raised from {} to {}", files.before, files.soft);
+  const auto budget = descriptor_budget(settings);
+  if (auto shortfall = descriptor_shortfall(budget, files.soft)) {
+    spdlog::error("{}: {}", settings.source, *shortfall);
+    return false;
+  }
+  spdlog::debug("open files: {} budgeted ({}) of {}", budget.total(), budget.parts(), files.soft);
+  return true;
 }
 
 }  // namespace govjobd::run

@@ -34,4 +34,8 @@ DescriptorBudget descriptor_budget(const config::Settings& settings);
 // The refusal, naming the numbers, when `limit` open files cannot cover the budget; nullopt when they can.
 std::optional<std::string> descriptor_shortfall(const DescriptorBudget& budget, long long limit);
 
+// Raises the soft RLIMIT_NOFILE to the hard one; false (the shortfall logged, naming the config) when even
+// that cannot cover `settings` (daemon/run/daemon.cpp: at start and at each reload).
+bool open_files_cover(const config::Settings& settings);
+
 }  // namespace govjobd::run

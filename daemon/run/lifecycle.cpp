@@ -2,6 +2,8 @@
 
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -53,7 +55,21 @@ void Lifecycle::on_signal(int sig) {
   if (sig == SIGHUP) return hooks_.reload();
   if (!draining_) return begin_shutdown();
   spdlog::warn("second signal: cancelling the {} running jobs now", hooks_.running());
+  cancel_all();
+}
+
+milliseconds Lifecycle::record_patience() const {
+  milliseconds kill_grace{0};
+  for (const auto& [name, executor] : settings_.executors) kill_grace = std::max(kill_grace, executor.kill_grace);
+  return kill_grace + std::chrono::seconds(10);
+}
+
+void Lifecycle::cancel_all() {
   hooks_.cancel_all();
+  asio_->grace.expires_after(record_patience());
+  asio_->grace.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && hooks_.running() > 0 && hooks_.abandon) hooks_.abandon();
+  });
 }
 
 void Lifecycle::begin_shutdown() {
@@ -64,7 +80,7 @@ void Lifecycle::begin_shutdown() {
   if (hooks_.running() == 0 || !ready_) return hooks_.finish();
   asio_->grace.expires_after(settings_.worker.shutdown_grace);
   asio_->grace.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) hooks_.cancel_all();
+    if (!ec) cancel_all();
   });
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,7 +24,12 @@ class Lifecycle {
     std::function<int()> running;     // jobs running now
     std::function<void()> cancel_all;  // "daemon shutdown"
     std::function<void()> finish;      // nothing runs any more: stop the daemon
+    // jobs still running record_patience() after cancel_all (their ends not recorded): stop without them
+    std::function<void()> abandon;
   };
+  // How long cancelled jobs may take to end and record it before a shutdown goes on without them: the
+  // longest executors.*.kill_grace (SIGTERM to SIGKILL) and 10 s for the end's write.
+  std::chrono::milliseconds record_patience() const;
   Lifecycle(boost::asio::io_context& io, const config::Settings& settings, std::string worker_id, Hooks hooks);
   ~Lifecycle();
 
@@ -41,6 +47,7 @@ class Lifecycle {
 
  private:
   void on_signal(int sig);
+  void cancel_all();  // and after kRecordPatience, abandon what still runs
   void wait_for_signal();
 
   const config::Settings& settings_;

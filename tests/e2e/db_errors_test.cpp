@@ -100,3 +100,25 @@ TEST_CASE("a statement refused on every new connection (a grant revoked) runs ag
                                            "recorded"));
   db.exec("GRANT UPDATE ON governance_jobs TO govjobd_daemon");
 }
+
+TEST_CASE("a SIGTERM while the database refuses a running job's writes (a grant revoked) ends the daemon once the "
+          "cancelled job's end had its time: exit 69, the job left RUNNING for the reaper", "[daemon]") {
+  TestDatabase db;
+  DaemonProcess daemon(write_daemon_config("refused-end", "  sleep: {kind: sleep}\n",
+                                           "  poll_interval: 200ms\n  shutdown_grace: 1s\n"),
+                       db.login_as("daemon", "govjobd_daemon"));
+  const auto id = insert_job(db, json::array({step(0, "sleep", {{"seconds", 60}})}));
+  REQUIRE(eventually([&] { return status_of(db, id) == "RUNNING"; }));
+  db.exec("REVOKE UPDATE ON governance_jobs FROM govjobd_daemon");
+  const auto stopped_at = std::chrono::steady_clock::now();
+  daemon.signal(SIGTERM);
+  // grace 1 s, then 15 s for the cancelled job's end (kill_grace 5 s + 10 s), 5 s for the worker's stop, 5 s
+  // for the threads
+  const auto exit = daemon.wait_exit(60s);
+  INFO(daemon.log_tail());
+  CHECK(exit == 69);
+  CHECK(std::chrono::steady_clock::now() - stopped_at < 50s);
+  CHECK_THAT(daemon.log(), Catch::Contains("shutdown: 1 cancelled jobs did not record their end within 15000ms"));
+  CHECK(status_of(db, id) == "RUNNING");
+  db.exec("GRANT UPDATE ON governance_jobs TO govjobd_daemon");
+}
