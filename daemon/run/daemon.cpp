@@ -95,7 +95,7 @@ class Daemon {
   std::shared_ptr<process::ChildReaper> child_reaper_ = std::make_shared<process::ChildReaper>();
   PeriodicTimer poll_timer_{io_, [this] { return settings_.worker.poll_interval; }, true};
   asio::steady_timer stop_timer_{io_};
-  bool db_up_ = true, writes_up_ = true, idle_check_in_flight_ = false, stopped_ = false;
+  bool db_up_ = true, writes_up_ = true, idle_check_in_flight_ = false, stopped_ = false, abandoned_ = false;
   long long finished_ = 0;
   int exit_code_ = 0;
 };
@@ -164,8 +164,12 @@ int Daemon::run() {
     end_after_internal_error(e.what());
   }
   notifications_->stop();
-  writes_->stop(5s);
-  db_->stop(5s);
+  writes_->request_stop(5s);  // both threads' patience at once
+  db_->request_stop(5s);
+  writes_->join();
+  db_->join();
+  // jobs whose ends were not recorded (abandon_running), unless one landed meanwhile or another error came first
+  if (abandoned_ && !jobs_->empty() && exit_code_ == kExitOk) exit_code_ = kExitUnavailable;
   return exit_code_;
 }
 
@@ -325,18 +329,15 @@ void Daemon::finish() {
   });
 }
 
-// Cancelled jobs whose ends were not recorded in time (the database refuses or does not answer their
-// writes): the daemon stops without them; a reaper ends them once the worker is stopped or its lease ran out.
+// Cancelled jobs whose ends were not recorded in time: the daemon stops without them (a reaper ends them).
 void Daemon::abandon_running() {
   spdlog::error("shutdown: {} cancelled jobs did not record their end within {}ms (the database refuses or does not "
                 "answer): stopping without them; they stay RUNNING until a reaper ends them",
                 jobs_->size(), lifecycle_->record_patience().count());
-  exit_code_ = kExitUnavailable;
+  abandoned_ = true;
   finish();
   stop_timer_.expires_after(5s);  // the worker's stop may wait behind the same writes: not for long
-  stop_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) io_.stop();
-  });
+  stop_timer_.async_wait([this](const boost::system::error_code& ec) { if (!ec) io_.stop(); });
 }
 
 // The event loop itself failed: every running job is ended FAILED as far as the database allows, then exit 70.
@@ -345,6 +346,7 @@ void Daemon::end_after_internal_error(const std::string& what) {
                    jobs_->size());
   exit_code_ = kExitSoftware;
   lifecycle_->set_draining();
+  lifecycle_->stop();  // no grace or patience timer fires into this
   jobs_->stop_all(EndReason::of(EndReason::Kind::InternalError, std::nullopt, what));
   recorder_->stop_waiting_for_locks();
   // What remains of the loop records those ends (bounded: the writes' thread gives up on a lost database).

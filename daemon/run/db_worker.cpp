@@ -26,7 +26,7 @@ void DbWorker::post(std::function<void(store::Store&)> task) {
   wake_.notify_one();
 }
 
-void DbWorker::stop(std::chrono::milliseconds patience) {
+void DbWorker::request_stop(std::chrono::milliseconds patience) {
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
@@ -35,6 +35,9 @@ void DbWorker::stop(std::chrono::milliseconds patience) {
     }
   }
   wake_.notify_all();
+}
+
+void DbWorker::join() {
   if (thread_.joinable()) thread_.join();
 }
 

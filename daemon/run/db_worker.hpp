@@ -50,7 +50,13 @@ class DbWorker {
 
   void post(std::function<void(store::Store&)> task);
   // Runs what is queued, then ends the thread. While the database is down, gives up after `patience`.
-  void stop(std::chrono::milliseconds patience);
+  void stop(std::chrono::milliseconds patience) {
+    request_stop(patience);
+    join();
+  }
+  // stop() in two halves, so that several workers' patience runs at once.
+  void request_stop(std::chrono::milliseconds patience);
+  void join();
   int reconnects() const { return reconnects_; }
   // Whether a connection has been made since the start: until then the database counts as down, even while
   // the first attempt waits for its connect_timeout.

@@ -3,6 +3,7 @@
 #include <systemd/sd-daemon.h>
 
 #include <algorithm>
+#include <utility>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -61,10 +62,16 @@ void Lifecycle::on_signal(int sig) {
 milliseconds Lifecycle::record_patience() const {
   milliseconds kill_grace{0};
   for (const auto& [name, executor] : settings_.executors) kill_grace = std::max(kill_grace, executor.kill_grace);
-  return kill_grace + std::chrono::seconds(10);
+  milliseconds probe = settings_.health.probe_timeout;  // the snapshot after a cancelled step
+  for (const auto& [name, p] : settings_.health.capabilities) probe = std::max(probe, p.timeout.value_or(probe));
+  return kill_grace + probe + std::chrono::seconds(10);
 }
 
 void Lifecycle::cancel_all() {
+  if (std::exchange(cancelled_, true)) {  // a signal during the patience: the operator will not wait
+    if (hooks_.running() > 0 && hooks_.abandon) hooks_.abandon();
+    return;
+  }
   hooks_.cancel_all();
   asio_->grace.expires_after(record_patience());
   asio_->grace.async_wait([this](const boost::system::error_code& ec) {

@@ -28,7 +28,8 @@ class Lifecycle {
     std::function<void()> abandon;
   };
   // How long cancelled jobs may take to end and record it before a shutdown goes on without them: the
-  // longest executors.*.kill_grace (SIGTERM to SIGKILL) and 10 s for the end's write.
+  // longest executors.*.kill_grace (SIGTERM to SIGKILL), the longest probe timeout (the snapshot after the
+  // step) and 10 s for the end's write.
   std::chrono::milliseconds record_patience() const;
   Lifecycle(boost::asio::io_context& io, const config::Settings& settings, std::string worker_id, Hooks hooks);
   ~Lifecycle();
@@ -47,7 +48,7 @@ class Lifecycle {
 
  private:
   void on_signal(int sig);
-  void cancel_all();  // and after kRecordPatience, abandon what still runs
+  void cancel_all();  // and after record_patience(), abandon what still runs; called again: abandon now
   void wait_for_signal();
 
   const config::Settings& settings_;
@@ -56,7 +57,7 @@ class Lifecycle {
   struct Asio;
   std::unique_ptr<Asio> asio_;
   PeriodicTimer watchdog_;
-  bool ready_ = false, draining_ = false;
+  bool ready_ = false, draining_ = false, cancelled_ = false;
 };
 
 }  // namespace govjobd::run

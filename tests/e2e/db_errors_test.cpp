@@ -112,13 +112,13 @@ TEST_CASE("a SIGTERM while the database refuses a running job's writes (a grant 
   db.exec("REVOKE UPDATE ON governance_jobs FROM govjobd_daemon");
   const auto stopped_at = std::chrono::steady_clock::now();
   daemon.signal(SIGTERM);
-  // grace 1 s, then 15 s for the cancelled job's end (kill_grace 5 s + 10 s), 5 s for the worker's stop, 5 s
-  // for the threads
+  // grace 1 s, then 17 s for the cancelled job's end (kill_grace 5 s by default, probe timeout 2 s, 10 s),
+  // 5 s for the worker's stop, 5 s for the threads
   const auto exit = daemon.wait_exit(60s);
   INFO(daemon.log_tail());
   CHECK(exit == 69);
   CHECK(std::chrono::steady_clock::now() - stopped_at < 50s);
-  CHECK_THAT(daemon.log(), Catch::Contains("shutdown: 1 cancelled jobs did not record their end within 15000ms"));
+  CHECK_THAT(daemon.log(), Catch::Contains("shutdown: 1 cancelled jobs did not record their end within 17000ms"));
   CHECK(status_of(db, id) == "RUNNING");
   db.exec("GRANT UPDATE ON governance_jobs TO govjobd_daemon");
 }
