@@ -23,6 +23,14 @@ namespace asio = boost::asio;
 
 namespace {
 
+// Why a write of the job was not made and the job goes no further: fenced (taken away), or abandoned (its row
+// stayed locked: the Recorder's reason).
+std::string not_written(const store::WriteResult& o, const std::string& worker_id) {
+  return o.outcome == store::WriteOutcome::Abandoned
+             ? o.refusal
+             : fmt::format("no longer RUNNING under {} (cancelled or reaped elsewhere)", worker_id);
+}
+
 // g++ 12 miscompiles braced lists inside coroutines ("array used as initializer"): they are built here.
 json results_of(const model::StepResult& first, json rest = json::array()) {
   json out = json::array({json(first)});
@@ -253,9 +261,8 @@ Task<bool> JobRun::written(store::JobWrite w, int step_index) {
     co_await end(EndReason::of(Kind::StepRecordRefused, step_index, o.refusal), skipped_from(steps_, next_), health_);
     co_return false;
   }
-  say(spdlog::level::warn, std::nullopt, "", [&] {  // fenced, or abandoned (the Recorder said why)
-    return fmt::format("job {} {}; stopping it", job_.job_id, o.outcome == store::WriteOutcome::Abandoned ? o.refusal
-                       : fmt::format("no longer RUNNING under {} (cancelled or reaped elsewhere)", env_.worker_id));
+  say(spdlog::level::warn, std::nullopt, "", [&] {
+    return fmt::format("job {} {}; stopping it", job_.job_id, not_written(o, env_.worker_id));
   });
   ending_ = true;
   cancel_->request("job taken away");
@@ -307,8 +314,7 @@ Task<void> JobRun::end(EndReason why, json results, std::optional<model::HealthS
   if (o.outcome == store::WriteOutcome::Fenced || o.outcome == store::WriteOutcome::Abandoned) {
     say(spdlog::level::warn, why.step_index, "", [&] {
       return fmt::format("job {} step {} {}; its end was not recorded", job_.job_id, step_label(why.step_index),
-                         o.outcome == store::WriteOutcome::Abandoned ? o.refusal
-                         : fmt::format("no longer RUNNING under {} (cancelled or reaped elsewhere)", env_.worker_id));
+                         not_written(o, env_.worker_id));
     });
     co_return;
   }

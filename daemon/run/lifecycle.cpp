@@ -68,14 +68,15 @@ milliseconds Lifecycle::record_patience() const {
 }
 
 void Lifecycle::cancel_all() {
-  if (std::exchange(cancelled_, true)) {  // a signal during the patience: the operator will not wait
+  // called again (the patience ran out, or a signal came during it): what still runs is left behind
+  if (std::exchange(cancelled_, true)) {
     if (hooks_.running() > 0 && hooks_.abandon) hooks_.abandon();
     return;
   }
   hooks_.cancel_all();
   asio_->grace.expires_after(record_patience());
   asio_->grace.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec && hooks_.running() > 0 && hooks_.abandon) hooks_.abandon();
+    if (!ec) cancel_all();
   });
 }
 
