@@ -61,6 +61,13 @@ TEST_CASE("a job row another session keeps locked holds up only that job: the da
     INFO(id);
     CHECK(db.scalar("SELECT claimed_by FROM governance_jobs WHERE job_id = '" + id + "'") == "host-owner");
     CHECK(transitions_of(db, id) == std::vector<std::string>{"PENDING->RUNNING@-", "RUNNING->COMPLETED@-"});
+    // what the creator's audit reads (../shared/UPSTREAM_CONTRACT.md): nothing of the held writes was lost
+    const json job = job_of(db, id);
+    CHECK(job.at("status_reason") == "All steps completed successfully");
+    CHECK(step_statuses(job) == std::vector<std::string>{"COMPLETED", "COMPLETED"});
+    for (const auto& r : job.at("step_results")) CHECK(r.at("output").contains("target"));
+    CHECK(job.at("execution_evidence").at("final_reason") == job.at("status_reason"));
+    CHECK(job.at("execution_evidence").at("execution_summary").at("steps_succeeded") == 2);
   }
   INFO(owner->log_tail());
   CHECK(owner->log().find("heartbeat failed") == std::string::npos);
@@ -95,6 +102,10 @@ TEST_CASE("a SIGTERM while a job's row stays locked ends the daemon after its gr
   auto heir = locks_daemon(db, "host-heir", "'b*'");
   CHECK(eventually([&] { return status_of(db, job) == "FAILED"; }, 30s));
   CHECK(transitions_of(db, job) == std::vector<std::string>{"PENDING->RUNNING@-", "RUNNING->FAILED@0"});
+  // the audit reads a lost worker's end, in the creator's texts, with the evidence saying the same
+  const json ended = job_of(db, job);
+  CHECK_THAT(ended.at("status_reason").get<std::string>(), Catch::StartsWith("Step 0 failed: worker host-stopping lost"));
+  CHECK(ended.at("execution_evidence").at("final_reason") == ended.at("status_reason"));
   heir->signal(SIGTERM);
   CHECK(heir->wait_exit() == 0);
 }

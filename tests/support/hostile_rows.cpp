@@ -73,6 +73,11 @@ std::vector<std::string> writer_forgeries(const std::string& done, const std::st
           running + "', 'RUNNING', 'COMPLETED', 'govjobd-worker-1')",
       "DELETE FROM govjobd.governance_job_transitions",
       "UPDATE govjobd.govjobd_workers SET heartbeat_at = now() - interval '1 hour'",
+      // a running job's row held locked would hold up its daemon's writes (docs/security.md, 12); a job listed
+      // in a worker's running_jobs is kept from the reaper
+      "SELECT 1 FROM governance_jobs " + job(running) + " FOR UPDATE",
+      "SELECT 1 FROM governance_jobs " + job(running) + " FOR NO KEY UPDATE",
+      "UPDATE govjobd.govjobd_workers SET running_jobs = ARRAY['" + running + "'::uuid]",
       "DELETE FROM govjobd.govjobd_workers",
       "INSERT INTO govjobd.govjobd_workers (worker_id, host, pid, version, started_at, heartbeat_at) VALUES "
       "('w2', 'h', 1, 'v', now(), now())",
