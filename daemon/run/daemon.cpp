@@ -202,13 +202,13 @@ bool Daemon::start_services() {
         metrics_.set_queue(q.pending, q.oldest_pending_age_seconds.value_or(0), q.pending_by_reason);
       }});
   upkeep_ = std::make_unique<Upkeep>(io_, *db_, *writes_, settings_, who_, metrics_, Upkeep::Hooks{
-      [this] { return jobs_->ids(); }, [this] { return db_up_; },
-      [this](bool ok) { if (ok) claimer_->claim(); },
+      [this] { return jobs_->ids(); }, [this] { return db_up_; }, [this](bool ok) { if (ok) claimer_->claim(); },
       [this] {
         if (const int strays = child_reaper_->reap_strays(); strays > 0)
           spdlog::warn("reaped {} stray processes that had left their step's process group", strays);
       },
-      [this] { return beat_state(); }, [this](auto live, auto pending) { claimer_->on_beat(std::move(live), pending); }});
+      [this] { return beat_state(); }, [this](auto live, auto pending) { claimer_->on_beat(std::move(live), pending); },
+      [this](const EndReason& why) { jobs_->stop_all(why); }});
   notifications_ = std::make_unique<Notifications>(io_, settings_.database.url, Notifications::Hooks{
       [this] { claimer_->claim(); jobs_->read_cancel_requests(); },
       [this](const store::Notification& n) { on_notification(n); }});

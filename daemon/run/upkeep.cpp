@@ -2,16 +2,19 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include "daemon/run/db_worker.hpp"
 #include "daemon/run/end_reason.hpp"
 #include "daemon/run/metrics.hpp"
+#include "daemon/model/timestamp.hpp"
 
 namespace govjobd::run {
 
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
+using std::chrono::steady_clock;
 
 namespace {
 
@@ -34,7 +37,25 @@ class StoreMaintenance : public MaintenanceStore {
   store::Store& store_;
 };
 
+// SIGTERM to SIGKILL of a process step stopped now: the longest of the config's process executors.
+milliseconds longest_kill_grace(const config::Settings& settings) {
+  milliseconds grace{0};
+  for (const auto& [name, e] : settings.executors)
+    if (e.kind == "process") grace = std::max(grace, e.kill_grace);
+  return grace;
+}
+
+// Between a lapsing lease's killed steps and the lease's end: 1 s, a quarter lease at most.
+milliseconds fence_margin(milliseconds lease) { return std::min<milliseconds>(std::chrono::seconds(1), lease / 4); }
+
 }  // namespace
+
+struct Upkeep::Fence {
+  explicit Fence(asio::io_context& io) : timer(io) {}
+  asio::steady_timer timer;
+  steady_clock::time_point renewed;  // the start of the last heartbeat attempt that committed
+  std::string renewed_at;            // the same, UTC: a lost worker's "last heartbeat"
+};
 
 Upkeep::Upkeep(asio::io_context& io, DbWorker& db, DbWorker& writes, const config::Settings& settings,
                WorkerIdentity who, Metrics& metrics, Hooks hooks)
@@ -42,9 +63,28 @@ Upkeep::Upkeep(asio::io_context& io, DbWorker& db, DbWorker& writes, const confi
       io_(io),
       heartbeat_timer_(io, [this] { return settings_.worker.heartbeat_interval; }, false),
       reaper_timer_(io, [this] { return std::max(milliseconds(500), settings_.worker.lease_timeout / 2); }, true),
-      retention_timer_(io, [this] { return settings_.retention.interval; }, true) {}
+      retention_timer_(io, [this] { return settings_.retention.interval; }, true),
+      fence_(std::make_unique<Fence>(io)) {}
+
+Upkeep::~Upkeep() = default;
+
+milliseconds lease_fence_after(const config::Settings& settings) {
+  const milliseconds lease = settings.worker.lease_timeout;
+  return std::max({lease - longest_kill_grace(settings) - fence_margin(lease), lease * 3 / 4,
+                   2 * settings.worker.heartbeat_interval});
+}
+
+bool lease_fence_fits(const config::Settings& settings) {
+  const milliseconds lease = settings.worker.lease_timeout;
+  return lease_fence_after(settings) + longest_kill_grace(settings) + fence_margin(lease) <= lease;
+}
 
 void Upkeep::start() {
+  renewed(steady_clock::now(), model::format_timestamp(model::now_utc()));  // registered just now
+  if (!lease_fence_fits(settings_))
+    spdlog::warn("worker.lease_timeout ({}ms) is short for the longest process kill_grace: a daemon cut off from the "
+                 "database stops its steps {}ms after its last heartbeat, and they may outlive its lease",
+                 lease().count(), fence_after().count());
   heartbeat_timer_.start([this] { beat(); });
   reaper_timer_.start([this] { reap(); });
   if (settings_.retention.keep_terminal) retention_timer_.start([this] { retain(0, 0); });
@@ -54,6 +94,7 @@ void Upkeep::start() {
 // new one), off when it is not.
 void Upkeep::settings_reloaded() {
   if (stopped_ || !heartbeat_timer_.running()) return;  // not started yet: start() reads the settings
+  if (!lapsed_) arm_fence();  // the lease, its heartbeat or a kill_grace changed
   retention_timer_.stop();
   if (settings_.retention.keep_terminal) retention_timer_.start([this] { retain(0, 0); });
 }
@@ -61,6 +102,43 @@ void Upkeep::settings_reloaded() {
 void Upkeep::stop() {
   stopped_ = true;
   for (auto* t : {&heartbeat_timer_, &reaper_timer_, &retention_timer_}) t->stop();
+  fence_->timer.cancel();
+}
+
+// A heartbeat committed: its statement ran after `attempt`, so the leases it renewed run out no sooner than
+// a lease past it. The fence moves to fence_after() past it.
+void Upkeep::renewed(steady_clock::time_point attempt, std::string wall) {
+  if (attempt < fence_->renewed) return;
+  fence_->renewed = attempt;
+  fence_->renewed_at = std::move(wall);
+  if (std::exchange(lapsed_, false)) {
+    spdlog::info("heartbeat recorded again: lease renewed, claiming again");
+    if (hooks_.heartbeat_changed && heartbeat_ok_) hooks_.heartbeat_changed(true);
+  }
+  arm_fence();
+}
+
+void Upkeep::arm_fence() {
+  if (stopped_) return;
+  fence_->timer.expires_at(fence_->renewed + fence_after());
+  fence_->timer.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) lease_lapsing();
+  });
+}
+
+// No heartbeat has committed for fence_after(): this daemon may be cut off from the database while the others
+// are not, and their reapers may end its jobs once the leases run out. A step that ran on would then run
+// unrecorded, its target free for another job. So every running job stops, as a lost worker's does.
+void Upkeep::lease_lapsing() {
+  const auto silent = std::chrono::duration_cast<milliseconds>(steady_clock::now() - fence_->renewed);
+  if (silent < fence_after()) return arm_fence();  // a reload made it longer
+  lapsed_ = true;
+  const auto running = hooks_.running();
+  spdlog::error("no heartbeat recorded for {}ms (worker.lease_timeout {}ms, last {}): the lease is lapsing; no new "
+                "claims, and the {} running jobs stop before another daemon's reaper may end them",
+                silent.count(), lease().count(), fence_->renewed_at, running.size());
+  if (!running.empty() && hooks_.stop_all)
+    hooks_.stop_all(EndReason::of(EndReason::Kind::WorkerLost, std::nullopt, fence_->renewed_at, who_.worker_id));
 }
 
 void Upkeep::beat() {
@@ -71,12 +149,17 @@ void Upkeep::beat() {
   // transactions updating them side by side in different orders deadlock (seen: PostgreSQL aborted one).
   FleetState fleet = hooks_.fleet ? hooks_.fleet() : FleetState{};
   writes_.post([this, service = Heartbeat(who_, lease()), running = hooks_.running(), fleet = std::move(fleet)](store::Store& store) {
+    // this attempt's start: a lost connection runs the whole task again, so a late success renews from here
+    const auto attempt = steady_clock::now();
+    std::string wall = model::format_timestamp(model::now_utc());
     StoreMaintenance adapter(store);
     const auto out = service.run_once(adapter, running, fleet);
     if (!out.error.empty()) spdlog::error("heartbeat failed: {}", out.error);
-    asio::post(io_, [this, ok = out.ok, live = out.live_workers, pending = out.still_pending]() mutable {
+    asio::post(io_, [this, ok = out.ok, live = out.live_workers, pending = out.still_pending, attempt,
+                     wall = std::move(wall)]() mutable {
       heartbeat_in_flight_ = false;
       if (ok) metrics_.heartbeat_recorded(model::now_utc());
+      if (ok) renewed(attempt, std::move(wall));
       if (ok && hooks_.beat_read) hooks_.beat_read(std::move(live), std::move(pending));
       if (ok == heartbeat_ok_) return;
       heartbeat_ok_ = ok;

@@ -271,9 +271,11 @@ TEST_CASE("PostgreSQL restarted, then unreachable for 10 s, mid-run: nothing los
   REQUIRE(outage != nullptr);  // set by scripts/test
   TestDatabase db;
   SideEffects effects;
-  // A lease longer than a restart's reconnect backoff: a live daemon is never taken for dead.
+  // The default lease: a daemon stops its running steps once its heartbeats have failed for 24 s of it (the
+  // lease less kill_grace 5 s and 1 s), which the 10 s outage and the reconnect backoff after it (5 s at
+  // most) stay within; so the running steps ride the outage out.
   const auto config = write_daemon_config("outages", effects.fast_executor("work", 100),
-                                          "  concurrency: 8\n  lease_timeout: 5s\n  heartbeat_interval: 500ms\n");
+                                          "  concurrency: 8\n  lease_timeout: 30s\n  heartbeat_interval: 500ms\n");
   insert_jobs(db, 1500, "work");
   std::vector<std::unique_ptr<DaemonProcess>> daemons;
   for (int i = 0; i < 3; ++i) daemons.push_back(std::make_unique<DaemonProcess>(config, db.url()));

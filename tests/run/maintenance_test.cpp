@@ -12,6 +12,7 @@
 
 #include "daemon/run/maintenance.hpp"
 #include "daemon/run/periodic.hpp"
+#include "daemon/run/upkeep.hpp"
 #include "daemon/store/store_errors.hpp"
 #include "tests/support/occurrences.hpp"
 
@@ -115,6 +116,27 @@ TEST_CASE("heartbeat: a refused beat is reported, a lost connection goes through
   store.fail = false;
   store.unavailable = true;
   CHECK_THROWS_AS(beat.run_once(store, {"a"}), store::DatabaseUnavailable);
+}
+
+TEST_CASE("lease fence: a daemon without heartbeats stops its steps the longest process kill_grace and 1 s before "
+          "its lease runs out, never sooner than three quarters of it", "[maintenance]") {
+  config::Settings s;  // lease 30 s, heartbeat 5 s
+  CHECK(run::lease_fence_after(s) == 29s);  // no process executor: the margin alone
+  s.executors["work"].kind = "process";  // kill_grace 5 s
+  s.executors["idle"].kind = "sleep";
+  s.executors["idle"].kill_grace = 60s;  // only a process is killed with a grace
+  CHECK(run::lease_fence_after(s) == 24s);
+  CHECK(run::lease_fence_fits(s));
+  s.worker.lease_timeout = 2s;  // the margin is a quarter lease at most; a kill_grace past the lease: 3/4 of it
+  s.worker.heartbeat_interval = 300ms;
+  CHECK(run::lease_fence_after(s) == 1500ms);
+  CHECK_FALSE(run::lease_fence_fits(s));
+  s.executors["work"].kill_grace = 200ms;
+  s.worker.lease_timeout = 10s;
+  CHECK(run::lease_fence_after(s) == 8800ms);
+  CHECK(run::lease_fence_fits(s));
+  s.worker.heartbeat_interval = 4500ms;  // two heartbeats at least: one late beat is not a lost lease
+  CHECK(run::lease_fence_after(s) == 9s);
 }
 
 TEST_CASE("reaper: the step in flight FAILED as worker lost, recorded steps left alone, the rest SKIPPED", "[maintenance]") {
