@@ -36,6 +36,9 @@ struct WorkerSettings {
   std::vector<std::string> targets{"*"};
   std::vector<std::string> pools;
   bool exclusive_targets = true;  // one RUNNING job per target, fleet-wide
+  // Running jobs stop once heartbeats have failed for most of the lease (daemon/run/upkeep.hpp), before
+  // another daemon's reaper may end them; off: their steps run on, maybe past their jobs' ends.
+  bool stop_steps_without_lease = true;
   // A PENDING job no live daemon serves ends FAILED, naming what is missing, once it (and the daemon that
   // ends it) waited this long.
   Duration unroutable_after = std::chrono::minutes(10);

@@ -111,6 +111,7 @@ void read_worker(MapReader& m, WorkerSettings& s) {
   m.string_list("targets", s.targets);
   m.string_list("pools", s.pools);
   m.boolean("exclusive_targets", s.exclusive_targets);
+  m.boolean("stop_steps_without_lease", s.stop_steps_without_lease);
   m.duration("unroutable_after", s.unroutable_after, milliseconds(100));
   m.finish();
   if (s.targets.empty())

@@ -55,6 +55,7 @@ struct Upkeep::Fence {
   asio::steady_timer timer;
   steady_clock::time_point renewed;  // the start of the last heartbeat attempt that committed
   std::string renewed_at;            // the same, UTC: a lost worker's "last heartbeat"
+  std::optional<milliseconds> lease;  // the lease it renewed with
 };
 
 Upkeep::Upkeep(asio::io_context& io, DbWorker& db, DbWorker& writes, const config::Settings& settings,
@@ -68,11 +69,13 @@ Upkeep::Upkeep(asio::io_context& io, DbWorker& db, DbWorker& writes, const confi
 
 Upkeep::~Upkeep() = default;
 
-milliseconds lease_fence_after(const config::Settings& settings) {
-  const milliseconds lease = settings.worker.lease_timeout;
+milliseconds lease_fence_after(const config::Settings& settings, std::optional<milliseconds> renewed_with) {
+  const milliseconds lease = std::min(settings.worker.lease_timeout, renewed_with.value_or(settings.worker.lease_timeout));
   return std::max({lease - longest_kill_grace(settings) - fence_margin(lease), lease * 3 / 4,
                    2 * settings.worker.heartbeat_interval});
 }
+
+milliseconds Upkeep::fence_after() const { return lease_fence_after(settings_, fence_->lease); }
 
 bool lease_fence_fits(const config::Settings& settings) {
   const milliseconds lease = settings.worker.lease_timeout;
@@ -80,8 +83,8 @@ bool lease_fence_fits(const config::Settings& settings) {
 }
 
 void Upkeep::start() {
-  renewed(steady_clock::now(), model::format_timestamp(model::now_utc()));  // registered just now
-  if (!lease_fence_fits(settings_))
+  renewed(steady_clock::now(), model::format_timestamp(model::now_utc()), lease());  // registered just now
+  if (settings_.worker.stop_steps_without_lease && !lease_fence_fits(settings_))
     spdlog::warn("worker.lease_timeout ({}ms) is short for the longest process kill_grace: a daemon cut off from the "
                  "database stops its steps {}ms after its last heartbeat, and they may outlive its lease",
                  lease().count(), fence_after().count());
@@ -107,12 +110,13 @@ void Upkeep::stop() {
 
 // A heartbeat committed: its statement ran after `attempt`, so the leases it renewed run out no sooner than
 // a lease past it. The fence moves to fence_after() past it.
-void Upkeep::renewed(steady_clock::time_point attempt, std::string wall) {
+void Upkeep::renewed(steady_clock::time_point attempt, std::string wall, milliseconds lease) {
   if (attempt < fence_->renewed) return;
   fence_->renewed = attempt;
   fence_->renewed_at = std::move(wall);
+  fence_->lease = lease;
   if (std::exchange(lapsed_, false)) {
-    spdlog::info("heartbeat recorded again: lease renewed, claiming again");
+    spdlog::info("heartbeat recorded again: lease renewed");
     if (hooks_.heartbeat_changed && heartbeat_ok_) hooks_.heartbeat_changed(true);
   }
   arm_fence();
@@ -130,36 +134,47 @@ void Upkeep::arm_fence() {
 // are not, and their reapers may end its jobs once the leases run out. A step that ran on would then run
 // unrecorded, its target free for another job. So every running job stops, as a lost worker's does.
 void Upkeep::lease_lapsing() {
+  if (stopped_) return;
   const auto silent = std::chrono::duration_cast<milliseconds>(steady_clock::now() - fence_->renewed);
   if (silent < fence_after()) return arm_fence();  // a reload made it longer
   lapsed_ = true;
-  const auto running = hooks_.running();
+  const bool stop = settings_.worker.stop_steps_without_lease;
   spdlog::error("no heartbeat recorded for {}ms (worker.lease_timeout {}ms, last {}): the lease is lapsing; no new "
-                "claims, and the {} running jobs stop before another daemon's reaper may end them",
-                silent.count(), lease().count(), fence_->renewed_at, running.size());
-  if (!running.empty() && hooks_.stop_all)
-    hooks_.stop_all(EndReason::of(EndReason::Kind::WorkerLost, std::nullopt, fence_->renewed_at, who_.worker_id));
+                "claims, and the {} running jobs {}",
+                silent.count(), lease().count(), fence_->renewed_at, hooks_.running().size(),
+                stop ? "stop before another daemon's reaper may end them"
+                     : "run on (worker.stop_steps_without_lease is off): another daemon's reaper may end them meanwhile");
+  if (stop) stop_running();
+}
+
+// A claim in flight as the lease lapsed starts its jobs all the same: each heartbeat's turn stops them too,
+// until one commits. Their own leases, from their claims, outlast that turn.
+void Upkeep::stop_running() {
+  if (!hooks_.stop_all || hooks_.running().empty()) return;
+  hooks_.stop_all(EndReason::of(EndReason::Kind::WorkerLost, std::nullopt, fence_->renewed_at, who_.worker_id));
 }
 
 void Upkeep::beat() {
   if (hooks_.before_heartbeat) hooks_.before_heartbeat();
+  if (lapsed_ && settings_.worker.stop_steps_without_lease) stop_running();
   if (heartbeat_in_flight_) return;
   heartbeat_in_flight_ = true;
   // On the writes' connection: the lease renewal updates the same job rows as a write batch, and two
   // transactions updating them side by side in different orders deadlock (seen: PostgreSQL aborted one).
   FleetState fleet = hooks_.fleet ? hooks_.fleet() : FleetState{};
-  writes_.post([this, service = Heartbeat(who_, lease()), running = hooks_.running(), fleet = std::move(fleet)](store::Store& store) {
+  writes_.post([this, service = Heartbeat(who_, lease()), lease = lease(), running = hooks_.running(),
+                fleet = std::move(fleet)](store::Store& store) {
     // this attempt's start: a lost connection runs the whole task again, so a late success renews from here
     const auto attempt = steady_clock::now();
     std::string wall = model::format_timestamp(model::now_utc());
     StoreMaintenance adapter(store);
     const auto out = service.run_once(adapter, running, fleet);
     if (!out.error.empty()) spdlog::error("heartbeat failed: {}", out.error);
-    asio::post(io_, [this, ok = out.ok, live = out.live_workers, pending = out.still_pending, attempt,
+    asio::post(io_, [this, ok = out.ok, live = out.live_workers, pending = out.still_pending, attempt, lease,
                      wall = std::move(wall)]() mutable {
       heartbeat_in_flight_ = false;
       if (ok) metrics_.heartbeat_recorded(model::now_utc());
-      if (ok) renewed(attempt, std::move(wall));
+      if (ok) renewed(attempt, std::move(wall), lease);
       if (ok && hooks_.beat_read) hooks_.beat_read(std::move(live), std::move(pending));
       if (ok == heartbeat_ok_) return;
       heartbeat_ok_ = ok;

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,9 @@ class Metrics;
 // other jobs, so the steps are stopped before: the lease less the longest process kill_grace (SIGTERM to
 // SIGKILL) and a margin of 1 s (a quarter lease at most). Never less than three quarters of the lease or two
 // heartbeat intervals, so that a slow heartbeat is not taken for a lost one.
-std::chrono::milliseconds lease_fence_after(const config::Settings& settings);
+// `lease`: the one the heartbeat renewed with, when a reload changed it since (the shorter counts).
+std::chrono::milliseconds lease_fence_after(const config::Settings& settings,
+                                            std::optional<std::chrono::milliseconds> lease = std::nullopt);
 // Whether lease_fence_after() leaves the longest kill_grace and the margin before the lease's end.
 bool lease_fence_fits(const config::Settings& settings);
 
@@ -49,15 +52,17 @@ class Upkeep {
   void settings_reloaded();
   // No claims while heartbeats fail, or while the lease lapses (one hangs).
   bool heartbeat_ok() const { return heartbeat_ok_ && !lapsed_; }
-  std::chrono::milliseconds fence_after() const { return lease_fence_after(settings_); }
+  std::chrono::milliseconds fence_after() const;
 
  private:
   void beat();
   void reap();
   void retain(int jobs, int workers);  // the rows deleted so far in this round
-  void renewed(std::chrono::steady_clock::time_point attempt, std::string wall);  // a heartbeat committed
+  // a heartbeat committed, renewing leases of `lease`
+  void renewed(std::chrono::steady_clock::time_point attempt, std::string wall, std::chrono::milliseconds lease);
   void arm_fence();
   void lease_lapsing();
+  void stop_running();  // every running job, as a lost worker's (once lapsed: also jobs started since)
   std::chrono::milliseconds lease() const { return settings_.worker.lease_timeout; }
 
   DbWorker& db_;

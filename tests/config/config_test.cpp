@@ -45,6 +45,7 @@ TEST_CASE("an empty file gives the defaults", "[config]") {
   CHECK(s.worker.heartbeat_interval == 5s);
   CHECK(s.worker.lease_timeout == 30s);
   CHECK(s.worker.shutdown_grace == 30s);
+  CHECK(s.worker.stop_steps_without_lease);
   CHECK(s.logging.level == "info");
   CHECK(s.logging.format.empty());  // chosen at start-up: journal under systemd, else text
 }
@@ -61,6 +62,7 @@ worker:
   heartbeat_interval: 2s
   lease_timeout: 1m
   shutdown_grace: 10s
+  stop_steps_without_lease: false
 logging:
   level: debug
   format: json
@@ -70,6 +72,7 @@ logging:
   CHECK(s.worker.concurrency == 16);
   CHECK(s.worker.poll_interval == 500ms);
   CHECK(s.worker.lease_timeout == 60s);
+  CHECK_FALSE(s.worker.stop_steps_without_lease);
   CHECK(s.logging.format == "json");
 }
 

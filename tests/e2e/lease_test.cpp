@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 #include <signal.h>
 
 #include "tests/support/daemon_process.hpp"
@@ -32,22 +33,23 @@ double modified_at(const std::string& path) {
 }  // namespace
 
 TEST_CASE("a daemon cut off from the database stops its running step before its lease runs out: the job another "
-          "daemon reaps runs nothing after its end, and the daemon serves again once it is back", "[daemon]") {
+          "daemon reaps runs nothing after its lease, and the daemon serves again once it is back", "[daemon]") {
   TestDatabase db;
   const std::string ticks = (std::filesystem::temp_directory_path() / ("govjobd-lease-" + db.name())).string();
   std::filesystem::remove(ticks);
   // the cut-off daemon's own login, so that it alone can be cut off
   const std::string role = db.name() + "_cut";
   const std::string cut_url = db.login_as("cut", "govjobd_daemon");
+  // lease 6 s: stopped 4.5 s after the last heartbeat; the step ignores SIGTERM, so its kill_grace (500 ms)
+  // runs out before the SIGKILL, 1 s before the lease's end
+  const std::string timing = "  poll_interval: 200ms\n  heartbeat_interval: 300ms\n  lease_timeout: 6s\n";
   const auto config = write_daemon_config(
       "lease-cut",
-      "  tick: {kind: process, kill_grace: 200ms, command: [/bin/sh, -c, 'while :; do echo tick >> " + ticks +
-          "; sleep 0.1; done']}\n  mark: {kind: noop}\n",
-      "  id: host-cut\n  poll_interval: 200ms\n  heartbeat_interval: 300ms\n  lease_timeout: 3s\n");
-  const auto other_config = write_daemon_config(
-      "lease-other", "  noop: {kind: noop}\n",
-      "  id: host-other\n  poll_interval: 200ms\n  heartbeat_interval: 300ms\n  lease_timeout: 3s\n");
-  DaemonProcess other(other_config, db.url());  // runs none of these jobs; reaps the cut-off daemon's
+      "  tick: {kind: process, kill_grace: 500ms, command: [/bin/sh, -c, \"trap '' TERM; while :; do echo tick >> " +
+          ticks + "; sleep 0.1; done\"]}\n  mark: {kind: noop}\n",
+      "  id: host-cut\n" + timing);
+  DaemonProcess other(write_daemon_config("lease-other", "  noop: {kind: noop}\n", "  id: host-other\n" + timing),
+                      db.url());  // runs none of these jobs; reaps the cut-off daemon's
   REQUIRE(other.wait_for_log("ready"));
   DaemonProcess cut(config, cut_url);
   REQUIRE(cut.wait_for_log("ready"));
@@ -56,14 +58,18 @@ TEST_CASE("a daemon cut off from the database stops its running step before its 
 
   db.exec("ALTER ROLE " + db.sql().quote_name(role) + " NOLOGIN");
   db.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = " + db.sql().quote(role));
+  // no heartbeat of the cut-off daemon renews it from here
+  const double lease_end =
+      std::stod(db.scalar("SELECT extract(epoch FROM lease_expires_at) FROM governance_jobs WHERE job_id = '" + job + "'"));
   REQUIRE(eventually([&] { return status_of(db, job) == "FAILED"; }, 30s));
-  const double ended = std::stod(db.scalar("SELECT extract(epoch FROM completed_at) FROM governance_jobs WHERE job_id = '" + job + "'"));
   std::this_thread::sleep_for(1s);
   INFO(cut.log_tail());
-  // the step's last tick came before the reaper's end (one clock: the host's), and none since
-  CHECK(modified_at(ticks) < ended);
+  // the step's last tick came before its lease ran out (one clock: the host's), and none since
+  CHECK(modified_at(ticks) < lease_end);
   CHECK_THAT(cut.log(), Catch::Contains("the lease is lapsing") && Catch::Contains("job " + job + " cancel requested: worker host-cut lost"));
   CHECK(transitions_of(db, job) == std::vector<std::string>{"PENDING->RUNNING@-", "RUNNING->FAILED@0"});
+  CHECK(db.scalar("SELECT transitioned_by FROM governance_job_transitions WHERE job_id = '" + job +
+                  "' AND to_status = 'FAILED'") == "reaper:host-other");
   const json reaped = job_of(db, job);
   CHECK_THAT(reaped.at("status_reason").get<std::string>(), Catch::StartsWith("Step 0 failed: worker host-cut lost (last heartbeat "));
   CHECK(reaped.at("execution_evidence").at("final_reason") == reaped.at("status_reason"));
@@ -80,4 +86,37 @@ TEST_CASE("a daemon cut off from the database stops its running step before its 
   CHECK(cut.wait_exit() == 0);
   CHECK(other.wait_exit() == 0);
   std::filesystem::remove(ticks);
+}
+
+TEST_CASE("a heartbeat that hangs (another session holds the worker's row) lapses the lease as a failed one does: "
+          "the running job stops, nothing new is claimed, and both go on once the heartbeat commits", "[daemon]") {
+  TestDatabase db;
+  DaemonProcess daemon(write_daemon_config("lease-hung", "  sleep: {kind: sleep}\n  noop: {kind: noop}\n",
+                                           "  id: host-hung\n  poll_interval: 200ms\n  heartbeat_interval: 300ms\n"
+                                           "  lease_timeout: 6s\n"),
+                       db.url());
+  REQUIRE(daemon.wait_for_log("ready"));
+  const auto running = insert_job(db, json::array({step(0, "sleep", {{"seconds", 120}}, 600, "t1")}));
+  REQUIRE(eventually([&] { return status_of(db, running) == "RUNNING"; }));
+  pqxx::connection other(db.url());
+  {
+    pqxx::work hold(other);
+    hold.exec("SELECT 1 FROM govjobd.govjobd_workers WHERE worker_id = 'host-hung' FOR UPDATE");
+    REQUIRE(daemon.wait_for_log("the lease is lapsing", 20s));
+    // the heartbeat neither failed nor committed: the claims' own connection works, yet nothing is claimed
+    const auto waiting = insert_job(db, json::array({step(0, "noop", json::object(), 60, "t2")}));
+    std::this_thread::sleep_for(2s);
+    CHECK(status_of(db, waiting) == "PENDING");
+    CHECK_THAT(daemon.log(), Catch::Contains("job " + running + " cancel requested: worker host-hung lost"));
+    hold.commit();
+    REQUIRE(daemon.wait_for_log("heartbeat recorded again: lease renewed", 30s));
+    CHECK(eventually([&] { return status_of(db, waiting) == "COMPLETED"; }, 30s));
+  }
+  // its end waited behind the heartbeat on the writes' connection, and reads as a lost worker's
+  CHECK(eventually([&] { return status_of(db, running) == "FAILED"; }, 30s));
+  const json ended = job_of(db, running);
+  CHECK_THAT(ended.at("status_reason").get<std::string>(), Catch::StartsWith("Step 0 failed: worker host-hung lost (last heartbeat "));
+  INFO(daemon.log_tail());
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit() == 0);
 }
