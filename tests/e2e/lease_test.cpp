@@ -120,3 +120,27 @@ TEST_CASE("a heartbeat that hangs (another session holds the worker's row) lapse
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit() == 0);
 }
+
+TEST_CASE("with worker.stop_steps_without_lease off, a lapsed lease stops claims but not the running step",
+          "[daemon]") {
+  TestDatabase db;
+  DaemonProcess daemon(write_daemon_config("lease-on", "  sleep: {kind: sleep}\n",
+                                           "  id: host-on\n  poll_interval: 200ms\n  heartbeat_interval: 300ms\n"
+                                           "  lease_timeout: 6s\n  stop_steps_without_lease: false\n"),
+                       db.url());
+  REQUIRE(daemon.wait_for_log("ready"));
+  const auto running = insert_job(db, json::array({step(0, "sleep", {{"seconds", 8}}, 600, "t1")}));
+  REQUIRE(eventually([&] { return status_of(db, running) == "RUNNING"; }));
+  pqxx::connection other(db.url());
+  {
+    pqxx::work hold(other);
+    hold.exec("SELECT 1 FROM govjobd.govjobd_workers WHERE worker_id = 'host-on' FOR UPDATE");
+    REQUIRE(daemon.wait_for_log("run on (worker.stop_steps_without_lease is off)", 20s));
+    hold.commit();
+  }
+  CHECK(eventually([&] { return status_of(db, running) == "COMPLETED"; }, 30s));
+  INFO(daemon.log_tail());
+  CHECK(daemon.log().find("cancel requested") == std::string::npos);
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit() == 0);
+}
