@@ -116,6 +116,11 @@ TEST_CASE("a heartbeat that hangs (another session holds the worker's row) lapse
   CHECK(eventually([&] { return status_of(db, running) == "FAILED"; }, 30s));
   const json ended = job_of(db, running);
   CHECK_THAT(ended.at("status_reason").get<std::string>(), Catch::StartsWith("Step 0 failed: worker host-hung lost (last heartbeat "));
+  // the daemon's own end, in the creator's evidence format (../shared/UPSTREAM_CONTRACT.md)
+  CHECK(step_statuses(ended) == std::vector<std::string>{"FAILED"});
+  CHECK(ended.at("step_results").at(0).at("output").at("target") == "t1");
+  CHECK(ended.at("execution_evidence").at("final_reason") == ended.at("status_reason"));
+  CHECK(ended.at("execution_evidence").at("final_status") == "FAILED");
   INFO(daemon.log_tail());
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit() == 0);
