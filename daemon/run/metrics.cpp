@@ -141,6 +141,10 @@ void Metrics::render_daemon(std::string& out) const {
          unix_seconds(health_at_));
   sample(out, "govjobd_heartbeat_timestamp_seconds", "gauge", "When the database last accepted this daemon's heartbeat (Unix time).",
          unix_seconds(heartbeat_at_));
+  header(out, "govjobd_lease_lapses_total", "counter",
+         "Times no heartbeat committed for the lease fence: the daemon stopped claiming, and its running jobs unless "
+         "worker.stop_steps_without_lease is off.");
+  out += fmt::format("govjobd_lease_lapses_total {}\n", lease_lapses_);
   header(out, "govjobd_database_up", "gauge",
          "1 when the daemon's last database operation succeeded, 0 while it reconnects and before its first connection.");
   out += fmt::format("govjobd_database_up {}\n", database_up_ ? 1 : 0);

@@ -52,6 +52,9 @@ class Metrics {
   void health_observed(const model::HealthSnapshot& snapshot);
   // The database accepted this daemon's heartbeat (its worker row and its jobs' leases renewed).
   void heartbeat_recorded(model::Timestamp at) { heartbeat_at_ = at; }
+  // No heartbeat committed for the lease fence (daemon/run/upkeep.hpp): claims stopped, running jobs stopped
+  // unless worker.stop_steps_without_lease is off.
+  void lease_lapsed() { ++lease_lapses_; }
   // up: the daemon's last database operation or connection succeeded (false while it reconnects).
   void set_database(bool up, int reconnects) {
     database_up_ = up;
@@ -76,6 +79,7 @@ class Metrics {
   Histogram pickup_seconds_;
   std::map<std::string, Histogram> job_seconds_;  // by final status
   long long reaped_ = 0;
+  long long lease_lapses_ = 0;
   int running_ = 0;
   std::map<std::string, int> health_;  // capability (and "system") -> 0 HEALTHY, 1 DEGRADED, 2 BLOCKED
   std::optional<model::Timestamp> health_at_;

@@ -138,6 +138,7 @@ void Upkeep::lease_lapsing() {
   const auto silent = std::chrono::duration_cast<milliseconds>(steady_clock::now() - fence_->renewed);
   if (silent < fence_after()) return arm_fence();  // a reload made it longer
   lapsed_ = true;
+  metrics_.lease_lapsed();
   const bool stop = settings_.worker.stop_steps_without_lease;
   spdlog::error("no heartbeat recorded for {}ms (worker.lease_timeout {}ms, last {}): the lease is lapsing; no new "
                 "claims, and the {} running jobs {}",

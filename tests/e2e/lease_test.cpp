@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include <signal.h>
 
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/job_helpers.hpp"
 #include "tests/support/step_runner.hpp"
 #include "tests/support/test_database.hpp"
@@ -91,10 +93,12 @@ TEST_CASE("a daemon cut off from the database stops its running step before its 
 TEST_CASE("a heartbeat that hangs (another session holds the worker's row) lapses the lease as a failed one does: "
           "the running job stops, nothing new is claimed, and both go on once the heartbeat commits", "[daemon]") {
   TestDatabase db;
-  DaemonProcess daemon(write_daemon_config("lease-hung", "  sleep: {kind: sleep}\n  noop: {kind: noop}\n",
-                                           "  id: host-hung\n  poll_interval: 200ms\n  heartbeat_interval: 300ms\n"
-                                           "  lease_timeout: 6s\n"),
-                       db.url());
+  const int port = free_port();
+  const auto config = write_daemon_config("lease-hung", "  sleep: {kind: sleep}\n  noop: {kind: noop}\n",
+                                          "  id: host-hung\n  poll_interval: 200ms\n  heartbeat_interval: 300ms\n"
+                                          "  lease_timeout: 6s\n");
+  std::ofstream(config, std::ios::app) << "metrics: {listen: '127.0.0.1:" << port << "'}\n";
+  DaemonProcess daemon(config, db.url());
   REQUIRE(daemon.wait_for_log("ready"));
   const auto running = insert_job(db, json::array({step(0, "sleep", {{"seconds", 120}}, 600, "t1")}));
   REQUIRE(eventually([&] { return status_of(db, running) == "RUNNING"; }));
@@ -103,6 +107,7 @@ TEST_CASE("a heartbeat that hangs (another session holds the worker's row) lapse
     pqxx::work hold(other);
     hold.exec("SELECT 1 FROM govjobd.govjobd_workers WHERE worker_id = 'host-hung' FOR UPDATE");
     REQUIRE(daemon.wait_for_log("the lease is lapsing", 20s));
+    CHECK(metric_sum(metrics_body(port), "govjobd_lease_lapses_total") == 1);  // GovjobdLeaseLapsed fires on it
     // the heartbeat neither failed nor committed: the claims' own connection works, yet nothing is claimed
     const auto waiting = insert_job(db, json::array({step(0, "noop", json::object(), 60, "t2")}));
     std::this_thread::sleep_for(2s);
