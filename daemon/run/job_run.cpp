@@ -180,8 +180,10 @@ void JobRun::stop(EndReason why) {
   }
   stop_ = std::move(why);
   const std::string text = stop_->text();
+  // a cancel someone asked for, or the daemon's own stop (its shutdown grace ran out, its lease lapsing)
+  const char* what = stop_->kind == Kind::Cancelled ? "cancel requested" : "stopping";
   if (stop_->kind != Kind::InternalError)
-    say(spdlog::level::info, std::nullopt, "", [&] { return fmt::format("job {} cancel requested: {}", job_.job_id, text); });
+    say(spdlog::level::info, std::nullopt, "", [&] { return fmt::format("job {} {}: {}", job_.job_id, what, text); });
   cancel_->request(text);  // kills the running step, if any; otherwise the loop sees stop_ next
 }
 

@@ -68,7 +68,7 @@ TEST_CASE("a daemon cut off from the database stops its running step before its 
   INFO(cut.log_tail());
   // the step's last tick came before its lease ran out (one clock: the host's), and none since
   CHECK(modified_at(ticks) < lease_end);
-  CHECK_THAT(cut.log(), Catch::Contains("the lease is lapsing") && Catch::Contains("job " + job + " cancel requested: worker host-cut lost"));
+  CHECK_THAT(cut.log(), Catch::Contains("the lease is lapsing") && Catch::Contains("job " + job + " stopping: worker host-cut lost"));
   CHECK(transitions_of(db, job) == std::vector<std::string>{"PENDING->RUNNING@-", "RUNNING->FAILED@0"});
   CHECK(db.scalar("SELECT transitioned_by FROM governance_job_transitions WHERE job_id = '" + job +
                   "' AND to_status = 'FAILED'") == "reaper:host-other");
@@ -112,7 +112,7 @@ TEST_CASE("a heartbeat that hangs (another session holds the worker's row) lapse
     const auto waiting = insert_job(db, json::array({step(0, "noop", json::object(), 60, "t2")}));
     std::this_thread::sleep_for(2s);
     CHECK(status_of(db, waiting) == "PENDING");
-    CHECK_THAT(daemon.log(), Catch::Contains("job " + running + " cancel requested: worker host-hung lost"));
+    CHECK_THAT(daemon.log(), Catch::Contains("job " + running + " stopping: worker host-hung lost"));
     hold.commit();
     REQUIRE(daemon.wait_for_log("heartbeat recorded again: lease renewed", 30s));
     CHECK(eventually([&] { return status_of(db, waiting) == "COMPLETED"; }, 30s));
@@ -150,7 +150,7 @@ TEST_CASE("with worker.stop_steps_without_lease off, a lapsed lease stops claims
   }
   CHECK(eventually([&] { return status_of(db, running) == "COMPLETED"; }, 30s));
   INFO(daemon.log_tail());
-  CHECK(daemon.log().find("cancel requested") == std::string::npos);
+  CHECK(daemon.log().find(" stopping: ") == std::string::npos);
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit() == 0);
 }
