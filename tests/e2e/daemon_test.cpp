@@ -271,9 +271,7 @@ TEST_CASE("a step into a capability that went BLOCKED mid-job does not run, and 
 TEST_CASE("two daemons and 1,000 jobs: each step runs exactly once", "[daemon]") {
   TestDatabase db;
   SideEffects effects;
-  // a lease a loaded machine does not outrun (tests/reliability/reliability_test.cpp, the load case says why)
-  const auto config = write_daemon_config("pair", effects.executor("touch"),
-                                          "  concurrency: 16\n  lease_timeout: 10s\n  heartbeat_interval: 1s\n");
+  const auto config = write_daemon_config("pair", effects.executor("touch"), std::string("  concurrency: 16\n") + kLoadedMachineLease);
   db.exec("INSERT INTO governance_jobs (contract_id, steps, total_steps) SELECT gen_random_uuid(), "
           "'[{\"step_index\":0,\"step_type\":\"touch\",\"target\":\"a\"},{\"step_index\":1,\"step_type\":\"touch\",\"target\":\"b\"}]', 2 "
           "FROM generate_series(1, 1000)");

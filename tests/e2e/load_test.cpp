@@ -41,7 +41,7 @@ TEST_CASE("under a soft open-files limit far below its concurrency the daemon ra
   REQUIRE(hard_nofile() >= 2048);
   TestDatabase db;
   const int jobs = 150;
-  const auto config = write_daemon_config("low-soft", kSleepExecutor, "  concurrency: 150\n");
+  const auto config = write_daemon_config("low-soft", kSleepExecutor, std::string("  concurrency: 150\n") + kLoadedMachineLease);
   insert_one_step_jobs(db, jobs, "nap");
   DaemonProcess daemon(config, db.url(), {"--exit-when-idle"}, {}, nofile_limit("128:"));
   const auto code = daemon.wait_exit(120s);
@@ -77,7 +77,7 @@ TEST_CASE("what running process steps really hold stays within the descriptor bu
   const int steps = 100;
   const std::string marker = unique_marker();  // "NNN.NNNN": sleep's seconds, found among the processes
   const auto config = write_daemon_config("fds", "  nap: {kind: process, command: [/bin/sleep, '" + marker + "'], kill_grace: 100ms}\n",
-                                          "  concurrency: 100\n");
+                                          std::string("  concurrency: 100\n") + kLoadedMachineLease);
   insert_one_step_jobs(db, steps, "nap");
   DaemonProcess daemon(config, db.url());
   REQUIRE(eventually([&] { return static_cast<int>(processes_with(marker).size()) == steps; }, 60s));
@@ -116,7 +116,8 @@ TEST_CASE("spawns that fail for lack of processes fail their steps with the reas
   REQUIRE(::geteuid() == 0);  // RLIMIT_NPROC binds only a user without CAP_SYS_RESOURCE: the daemon runs as uid 64999
   TestDatabase db;
   const int jobs = 90;
-  const auto config = write_daemon_config("nproc", "  nap: {kind: process, command: [/bin/sleep, '1']}\n", "  concurrency: 30\n");
+  const auto config = write_daemon_config("nproc", "  nap: {kind: process, command: [/bin/sleep, '1']}\n",
+                                          std::string("  concurrency: 30\n") + kLoadedMachineLease);
   insert_one_step_jobs(db, jobs, "nap");
   // the daemon's own threads (main, 2 database, LISTEN, executors' pool) and about 8 steps at once
   DaemonProcess daemon(config, db.url(), {"--exit-when-idle"}, {},

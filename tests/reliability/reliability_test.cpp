@@ -135,7 +135,8 @@ std::string serious_lines(const std::string& log) {
   std::istringstream in(log);
   std::string out, line;
   for (int n = 0; n < 10 && std::getline(in, line);)
-    if (line.find("Z warning ") != std::string::npos || line.find("Z error ") != std::string::npos) {
+    if (line.find("Z warning ") != std::string::npos || line.find("Z error ") != std::string::npos ||
+        line.find("Z critical ") != std::string::npos) {
       out += line + "\n";
       ++n;
     }
@@ -154,12 +155,8 @@ TEST_CASE("4 daemons, 20,000 jobs of 1 to 3 steps: every step executed exactly o
   const int jobs = env_int("GOVJOBD_RELIABILITY_JOBS", 20000);
   TestDatabase db;
   SideEffects effects;
-  // A lease a loaded machine does not outrun: this case is about exactly once under load, not about leases.
-  // With the tests' 2 s lease a stall of 1.5 s (the database, or a CI machine, slow for everyone) stops the
-  // running steps of every daemon (docs/architecture.md, a daemon cut off): seen in CI, and made at will by
-  // SIGSTOPping PostgreSQL for 1.8 s; with 10 s that stall passes unnoticed.
   const auto config = write_daemon_config("load", effects.fast_executor("touch"),
-                                          "  concurrency: 16\n  lease_timeout: 10s\n  heartbeat_interval: 1s\n");
+                                          std::string("  concurrency: 16\n") + kLoadedMachineLease);
   insert_jobs(db, jobs, "touch");
   const long long expected_steps = std::stoll(db.scalar("SELECT sum(total_steps) FROM governance_jobs"));
   const auto start = Clock::now();
@@ -389,8 +386,7 @@ TEST_CASE("hostile steps: 100 forks, a closed stdout, 1 GB of output, setsid - t
       // leaves its process group with setsid and outlives the step
       "  escape: {kind: process, command: [/bin/sh, -c, 'setsid sleep 3." + mark + " > /dev/null 2>&1 < /dev/null & sleep 0.3; exit 0']}\n"
       "  noop: {kind: noop}\n";
-  // a lease that a loaded machine (1 GiB drained through the loop) does not outrun, as in the load case
-  const auto config = write_daemon_config("hostile", executors, "  lease_timeout: 10s\n  heartbeat_interval: 1s\n");
+  const auto config = write_daemon_config("hostile", executors, kLoadedMachineLease);  // 1 GiB through the loop
   const auto fork_exit = insert_job(db, json::array({step(0, "fork_exit")}));
   const auto fork_wait = insert_job(db, json::array({step(0, "fork_wait", json::object(), 2)}));
   const auto closed_hang = insert_job(db, json::array({step(0, "closed_hang", json::object(), 2)}));

@@ -45,6 +45,14 @@ TEST_CASE("finished jobs and durations are labelled from the typed end reason, n
   CHECK(body.find("eve") == std::string::npos);
 }
 
+TEST_CASE("lease lapses are counted from 0, once each", "[metrics]") {
+  run::Metrics m;
+  CHECK(m.render().find("govjobd_lease_lapses_total 0\n") != std::string::npos);  // present before any lapse
+  m.lease_lapsed();
+  m.lease_lapsed();
+  CHECK(metric_sum(m.render(), "govjobd_lease_lapses_total") == 2);
+}
+
 TEST_CASE("the health gauges follow the latest snapshot: an older one is ignored, a removed capability goes", "[metrics]") {
   run::Metrics m;
   model::HealthSnapshot newer;

@@ -42,6 +42,13 @@ class DaemonProcess {
   bool exited_ = false;
 };
 
+// worker_yaml lines for a test that loads the machine (many jobs, steps or daemons at once) and asserts how
+// its jobs end, not how leases behave. With the tests' 2 s lease, a daemon whose heartbeats have not committed
+// for 1.5 s stops its running steps (the lease fence, docs/architecture.md), and a loaded machine stalls that
+// long for everyone: seen in CI (the reliability load case), and made at will by SIGSTOPping PostgreSQL for
+// 1.8 s. A 10 s lease rides such a stall out.
+inline constexpr const char* kLoadedMachineLease = "  lease_timeout: 10s\n  heartbeat_interval: 1s\n";
+
 // Writes a config file for tests: short worker timings (unless worker_yaml sets them), system health off. `worker_yaml` and `health_yaml`
 // are lines (indented by two) added under worker: and health:, `executors_yaml` under executors:.
 std::string write_daemon_config(const std::string& name, const std::string& executors_yaml,
