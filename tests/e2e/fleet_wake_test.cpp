@@ -1,5 +1,4 @@
 // Who claims a new job (docs/fleet.md): a NOTIFY naming one job wakes one daemon of the fleet, not all.
-#include <fstream>
 #include <memory>
 #include <numeric>
 #include <vector>
@@ -28,7 +27,7 @@ Member idle_member(TestDatabase& db, int n, const std::string& worker = "") {
   const int port = free_port();
   const auto config = write_daemon_config("wake-" + std::to_string(n), "  noop: {kind: noop}\n  sleep: {kind: sleep}\n",
                                           "  id: wake-" + std::to_string(n) + "\n  poll_interval: 60s\n  concurrency: 4\n" + worker);
-  std::ofstream(config, std::ios::app) << "metrics: {listen: '127.0.0.1:" << port << "'}\n";
+  serve_metrics_on(config, port);
   return {port, std::make_unique<DaemonProcess>(config, db.url())};
 }
 

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <thread>
 
@@ -97,7 +96,7 @@ TEST_CASE("a heartbeat that hangs (another session holds the worker's row) lapse
   const auto config = write_daemon_config("lease-hung", "  sleep: {kind: sleep}\n  noop: {kind: noop}\n",
                                           "  id: host-hung\n  poll_interval: 200ms\n  heartbeat_interval: 300ms\n"
                                           "  lease_timeout: 6s\n");
-  std::ofstream(config, std::ios::app) << "metrics: {listen: '127.0.0.1:" << port << "'}\n";
+  serve_metrics_on(config, port);
   DaemonProcess daemon(config, db.url());
   REQUIRE(daemon.wait_for_log("ready"));
   const auto running = insert_job(db, json::array({step(0, "sleep", {{"seconds", 120}}, 600, "t1")}));

@@ -34,7 +34,7 @@ namespace {
 std::string metrics_config(const std::string& name, int port, const std::string& executors,
                            const std::string& health = "") {
   const auto config = write_daemon_config(name, executors, "  concurrency: 8\n  poll_interval: 200ms\n", health);
-  std::ofstream(config, std::ios::app) << "metrics: {listen: '127.0.0.1:" << port << "'}\n";
+  serve_metrics_on(config, port);
   return config;
 }
 

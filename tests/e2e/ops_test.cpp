@@ -46,7 +46,7 @@ bool metrics_served(int port) { return !metrics_body(port).empty(); }
 // A daemon config with a noop executor and the metrics endpoint on `port`.
 std::string metrics_config(const std::string& name, int port) {
   const auto config = write_daemon_config(name, "  noop: {kind: noop}\n");
-  std::ofstream(config, std::ios::app) << "metrics: {listen: '127.0.0.1:" << port << "'}\n";
+  serve_metrics_on(config, port);
   return config;
 }
 
@@ -280,7 +280,7 @@ TEST_CASE("the metrics endpoint serves the counters in Prometheus text format", 
   const auto config = write_daemon_config(
       "metrics", "  noop: {kind: noop}\n  fail: {kind: process, command: [/bin/false]}\n", "  concurrency: 4\n",
       "  capabilities:\n    payments: {kind: file, path: /}\n");
-  std::ofstream(config, std::ios::app) << "metrics: {listen: '127.0.0.1:" << port << "'}\n";
+  serve_metrics_on(config, port);
   insert(db);
   insert(db);
   insert(db, R"([{"step_index":0,"step_type":"fail","target":"payments"}])");
@@ -398,7 +398,7 @@ TEST_CASE("an idle daemon whose LISTEN is up sends no claim queries - a new job 
   TestDatabase db;
   const int port = free_port();
   const auto config = write_daemon_config("idle", "  noop: {kind: noop}\n", "  concurrency: 4\n  poll_interval: 100ms\n");
-  std::ofstream(config, std::ios::app) << "metrics: {listen: '127.0.0.1:" << port << "'}\n";
+  serve_metrics_on(config, port);
   DaemonProcess daemon(config, db.url());
   auto claims = [&] {
     std::string body;

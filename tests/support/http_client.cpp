@@ -1,5 +1,6 @@
 #include "tests/support/http_client.hpp"
 
+#include <fstream>
 #include <sstream>
 
 #include <boost/asio/io_context.hpp>
@@ -27,6 +28,10 @@ std::string http_get(int port, const std::string& path) {
   char buf[4096];
   for (std::size_t n; (n = s.read_some(asio::buffer(buf), ec)) > 0 || !ec;) response.append(buf, n);
   return response;
+}
+
+void serve_metrics_on(const std::string& config_path, int port) {
+  std::ofstream(config_path, std::ios::app) << "metrics: {listen: '127.0.0.1:" << port << "'}\n";
 }
 
 std::string metrics_body(int port) {

@@ -11,6 +11,9 @@ int free_port();
 // first. Throws when nothing listens.
 std::string http_get(int port, const std::string& path);
 
+// Appends to a daemon's config file the line that serves its metrics on 127.0.0.1:port.
+void serve_metrics_on(const std::string& config_path, int port);
+
 // GET /metrics's body when the port answers 200, else "" (not listening yet, or refused).
 std::string metrics_body(int port);
 
