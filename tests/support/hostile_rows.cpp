@@ -78,6 +78,9 @@ std::vector<std::string> writer_forgeries(const std::string& done, const std::st
       "SELECT 1 FROM governance_jobs " + job(running) + " FOR UPDATE",
       "SELECT 1 FROM governance_jobs " + job(running) + " FOR NO KEY UPDATE",
       "UPDATE govjobd.govjobd_workers SET running_jobs = ARRAY['" + running + "'::uuid]",
+      // a worker's row held locked hangs its daemon's heartbeat, and past the lease fence the daemon stops its
+      // own steps (docs/architecture.md): FOR SHARE is the weakest lock its heartbeat's UPDATE waits for
+      "SELECT 1 FROM govjobd.govjobd_workers FOR SHARE",
       "DELETE FROM govjobd.govjobd_workers",
       "INSERT INTO govjobd.govjobd_workers (worker_id, host, pid, version, started_at, heartbeat_at) VALUES "
       "('w2', 'h', 1, 'v', now(), now())",
