@@ -68,9 +68,13 @@ Store::Impl::Impl(const std::string& url, std::string schema, config::ContractSe
   // Values this session writes that PostgreSQL compresses (a job row past about 2 kB: its results, evidence)
   // use lz4 where the server has it, a fifth of pglz's cost (the 3-step bench: +17 % jobs/s). Read back by the
   // same server whoever reads them; a column the creator gave a method of its own keeps it.
+  // No JIT: compiling a statement costs about a second, which only a long analytic query earns back. The claim's
+  // estimated cost passes `jit_above_cost` with a large queue (the contract gate's window scan alone, with
+  // 1,000,000 PENDING jobs), and every claim then took 1.1 s instead of 1.1 ms (docs/benchmarks.md).
   setup.exec0(std::string("SELECT set_config('default_toast_compression', 'lz4', false) FROM pg_settings "
                           "WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals); "
-                          "SET application_name = 'govjobd'; SET DateStyle = 'ISO'; SET TimeZone = 'UTC'; SET search_path = ") +
+                          "SET application_name = 'govjobd'; SET DateStyle = 'ISO'; SET TimeZone = 'UTC'; SET jit = off; "
+                          "SET search_path = ") +
               kSearchPath);
   for (const char* name : kPreparedQueries) conn.prepare(name, sql(query(name)));
 }

@@ -29,7 +29,9 @@ struct Store::Impl {
   // The claim statement's (queries/job_claim.sql), claiming only `only` when set (store_claim.cpp).
   static Params claim_params(const JobClaimParams& p, const std::optional<std::string>& only);
   // The claim statement (queries/job_claim.sql) in `t`; the jobs it claimed added to `out` (store_claim.cpp).
-  void claim_in(pqxx::transaction_base& t, const JobClaimParams& p, const std::optional<std::string>& only, ClaimResult& out) const;
+  void claim_in(pqxx::transaction_base& t, const JobClaimParams& p, const std::optional<std::string>& only, ClaimResult& out);
+  // The claim's plan mode, a statement sent before it in its message (store_claim.cpp).
+  static std::string claim_plan_setting(const std::optional<std::string>& only);
   // The rows of a claim statement added to `out`.
   void add_claim_rows(const pqxx::result& rows, ClaimResult& out) const;
   // `EXECUTE name(...)` of a prepared query with these parameters as quoted literals, for several statements

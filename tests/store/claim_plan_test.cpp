@@ -1,0 +1,131 @@
+// How the claim is planned (store_claim.cpp): one generic plan per connection that walks the PENDING index
+// whatever the statistics say, a custom plan for a claim of one job by its id, and no JIT on any session.
+#include <chrono>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "daemon/store/store.hpp"
+#include "tests/support/store_helpers.hpp"
+#include "tests/support/test_database.hpp"
+
+using namespace govjobd::store;
+using govjobd::testing::end_write;
+using govjobd::testing::TestDatabase;
+
+namespace {
+
+constexpr const char* kSettingsSeen = R"SQL(
+CREATE TABLE settings_seen (seen_id bigserial PRIMARY KEY, to_status text, jit text, plan_cache_mode text,
+                            enable_sort text, enable_seqscan text);
+CREATE FUNCTION record_settings() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO public.settings_seen (to_status, jit, plan_cache_mode, enable_sort, enable_seqscan)
+  VALUES (NEW.to_status, current_setting('jit'), current_setting('plan_cache_mode'), current_setting('enable_sort'),
+          current_setting('enable_seqscan'));
+  RETURN NEW;
+END $$;
+CREATE TRIGGER record_settings AFTER INSERT ON govjobd.governance_job_transitions
+  FOR EACH ROW EXECUTE FUNCTION record_settings();
+)SQL";
+
+// The settings the statement that wrote each transition ran with, in order: "to_status jit mode sort seqscan".
+std::vector<std::string> settings_seen(TestDatabase& db) {
+  std::vector<std::string> out;
+  pqxx::nontransaction n(db.sql());
+  for (const auto& r : n.exec("SELECT concat_ws(' ', to_status, jit, plan_cache_mode, enable_sort, enable_seqscan) "
+                              "FROM settings_seen ORDER BY seen_id"))
+    out.emplace_back(r[0].c_str());
+  return out;
+}
+
+void enqueue(TestDatabase& db, int count, const std::string& target_sql) {
+  db.exec("INSERT INTO governance_jobs (contract_id, steps, total_steps) SELECT gen_random_uuid(), "
+          "jsonb_build_array(jsonb_build_object('step_index', 0, 'step_type', 'noop', 'target', " +
+          target_sql + ", 'parameters', '{}'::jsonb)), 1 FROM generate_series(1, " + std::to_string(count) + ") g");
+}
+
+JobClaimParams claim_of(int limit) {
+  JobClaimParams claim;
+  claim.worker_id = "worker-a";
+  claim.limit = limit;
+  claim.step_types = {"noop"};
+  return claim;  // exclusive targets on, every target: the defaults
+}
+
+// The jobs table's statistics as the cluster has them: heap blocks read or hit, rows inserted and updated.
+struct TableStats {
+  long long blocks = 0, inserted = 0, updated = 0;
+};
+TableStats table_stats(TestDatabase& db) {
+  pqxx::nontransaction n(db.sql());
+  n.exec("SELECT pg_stat_clear_snapshot()");
+  const auto r = n.exec1(
+      "SELECT coalesce(io.heap_blks_read, 0) + coalesce(io.heap_blks_hit, 0), t.n_tup_ins, t.n_tup_upd "
+      "FROM pg_statio_user_tables io JOIN pg_stat_user_tables t USING (relid) WHERE io.relname = 'governance_jobs'");
+  return {r[0].as<long long>(), r[1].as<long long>(), r[2].as<long long>()};
+}
+
+// Waits (at most 30 s) until the jobs table's counts show `ready`: a session's counts reach the views when it ends.
+template <typename Ready>
+TableStats stats_once(TestDatabase& db, Ready ready) {
+  for (int i = 0; i < 300; ++i) {
+    const auto s = table_stats(db);
+    if (ready(s)) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  FAIL("the jobs table's statistics did not arrive within 30 s");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("a claim of the oldest jobs runs its generic plan, a claim of one job its own, and no session compiles JIT",
+          "[store]") {
+  TestDatabase db;
+  db.exec(kSettingsSeen);
+  // a database that would compile every statement: the daemon's sessions do not
+  db.exec("ALTER DATABASE " + db.name() + " SET jit = on");
+  db.exec("ALTER DATABASE " + db.name() + " SET jit_above_cost = 0");
+  enqueue(db, 4, "'t' || g");
+  auto store = Store::connect(db.url());
+  const auto first = store->job_claim(claim_of(2)).jobs;
+  REQUIRE(first.size() == 2);
+  // the ends, then the next claim, in one message: the writes plan as they always did, the claim as a claim
+  const auto joined = store->job_write_and_claim(
+      {end_write(first[0].job_id, "worker-a", "COMPLETED", "All steps completed successfully")}, claim_of(1));
+  REQUIRE(joined.claim.jobs.size() == 1);
+  JobClaimParams one = claim_of(1);
+  one.only = db.scalar("SELECT job_id FROM governance_jobs WHERE status = 'PENDING'");
+  REQUIRE(store->job_claim(one).jobs.size() == 1);
+  REQUIRE(store->job_write_batch({end_write(first[1].job_id, "worker-a", "COMPLETED", "All steps completed successfully")})
+              .at(0)
+              .outcome == WriteOutcome::Applied);
+  CHECK(settings_seen(db) == std::vector<std::string>{
+                                 "RUNNING off force_generic_plan off off", "RUNNING off force_generic_plan off off",
+                                 "COMPLETED off auto on on", "RUNNING off force_generic_plan off off",
+                                 "RUNNING off force_custom_plan on on", "COMPLETED off auto on on"});
+}
+
+TEST_CASE("claims read the queue through its index while the statistics still say the table is empty", "[store]") {
+  TestDatabase db;
+  // analysed empty, then 100,000 jobs before any ANALYZE (autovacuum's would come within a minute)
+  db.exec("ANALYZE governance_jobs");
+  db.exec("ALTER TABLE governance_jobs SET (autovacuum_enabled = false)");
+  constexpr int kJobs = 100'000;
+  enqueue(db, kJobs, "'t' || (g % 100)");
+  db.reset_connection();  // its counts reach the views
+  const auto before = stats_once(db, [](const TableStats& s) { return s.inserted >= kJobs; });
+  const long long pages = std::stoll(db.scalar("SELECT pg_relation_size('governance_jobs') / 8192"));
+  REQUIRE(pages > 1000);
+  long long claimed = 0;
+  {
+    auto store = Store::connect(db.url());
+    for (int i = 0; i < 10; ++i) claimed += static_cast<long long>(store->job_claim(claim_of(4)).jobs.size());
+  }
+  REQUIRE(claimed >= 30);  // two picked jobs may share a target: a claim may get fewer than it asked for
+  const auto after = stats_once(db, [&](const TableStats& s) { return s.updated >= before.updated + claimed; });
+  // A claim that sorted the PENDING jobs read every page of the table, ten times over; the index walk reads
+  // the pages of the jobs it claims and a few more.
+  CHECK(after.blocks - before.blocks < pages);
+}
