@@ -37,8 +37,12 @@ steps_json() {  # count [step_type] [parameters]
 throughput() {  # concurrency steps_per_job [step_type] [jobs] [keep: do not clear first]
   local jobs=${4:-$N}
   [[ -n ${5:-} ]] || clear_jobs
+  # ANALYZEd, as autovacuum would soon: the claim's plans differ with statistics that know of the queue (until
+  # 2026-12-04 the table was analysed empty here, and PostgreSQL's `auto` then chose the cheaper plan the
+  # daemon now forces, queries/job_claim_plan.sql)
   pg_psql bench -c "INSERT INTO governance_jobs (contract_id, steps, total_steps)
-                    SELECT gen_random_uuid(), '$(steps_json "$2" "${3:-noop}")', $2 FROM generate_series(1, $jobs)"
+                    SELECT gen_random_uuid(), '$(steps_json "$2" "${3:-noop}")', $2 FROM generate_series(1, $jobs)" \
+    -c "ANALYZE governance_jobs"
   local cfg start end syncs
   cfg=$(config "$1")
   syncs=$(wal_syncs)

@@ -52,7 +52,7 @@ insert_jobs() {  # count step_type_sql target_sql [created_at_sql]: one INSERT .
                                                     'target', $3, 'parameters', '{}'::jsonb)), 1,
                ${4:-now() AT TIME ZONE 'UTC'}
           FROM generate_series(1, $1) g" \
-    -c "ALTER TABLE governance_jobs ENABLE TRIGGER govjobd_notify_pending"
+    -c "ALTER TABLE governance_jobs ENABLE TRIGGER govjobd_notify_pending" -c "ANALYZE governance_jobs"  # as autovacuum would
 }
 
 pause_all() { pg_psql bench -c "INSERT INTO govjobd.pauses (reason, paused_by) VALUES ('bench: daemons starting', 'bench')"; }

@@ -46,9 +46,11 @@ CLAIM_SQL=$(sed -e "s/@contract_table@/$GATE_OFF/g" -e 's/@contract_enabled@/fal
   -e 's/@contract\.window_start@/"activation_window_start"/g' -e 's/@contract\.window_end@/"activation_window_end"/g' \
   daemon/store/queries/job_claim.sql)
 # The daemon's claim as a prepared statement, with the daemon's search_path (its own schema first; the file
-# names the jobs table bare, the daemon qualifies it), then claim_execute runs it as the daemon would.
+# names the jobs table bare, the daemon qualifies it) and the settings it claims with (no JIT; how the claim is
+# planned, queries/job_claim_plan.sql, here for the whole session), then claim_execute runs it as the daemon would.
 claim_prepare() {
-  echo "SET search_path = govjobd, public, pg_catalog, pg_temp;"
+  echo "SET search_path = govjobd, public, pg_catalog, pg_temp; SET jit = off;"
+  sed -e '/^--/d' -e 's/, true)/, false)/g' daemon/store/queries/job_claim_plan.sql; echo ";"
   echo "PREPARE claim(varchar, int, bigint, bigint, uuid[], uuid, bigint, bigint, jsonb, jsonb, jsonb, bool, jsonb, bool, bool) AS $CLAIM_SQL;"
 }
 claim_execute() {  # worker limit step_types_json target_globs_json exclusive: the store's bounds, no pools,

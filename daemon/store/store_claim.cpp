@@ -87,22 +87,22 @@ void Store::Impl::add_claim_rows(const pqxx::result& rows, ClaimResult& out) con
   add_claimed(rows, contract_table, out);
 }
 
-// How the claim is planned, for its own transaction only (set_config(..., true) is SET LOCAL; the claim's
-// message is one implicit transaction, so the writes sent before it in that message plan as before).
-// - A claim of the oldest jobs runs one generic plan, made once per connection. No value changes its shape, and
-//   PostgreSQL's own choice (`auto`) planned it again for every call once the statistics knew of a queue: for a
-//   claim of 4, 0.85 ms of planning against 0.46 ms of executing (docs/benchmarks.md).
-// - That plan walks the PENDING jobs in (created_at, job_id) order through their index whatever the statistics
-//   say: with the other scans and the sorts switched off, it is the plan left. Statistics behind a bulk insert
-//   (100,000 jobs before autovacuum's next ANALYZE) had the planner sort every PENDING row for each claim: 200
-//   to 400 ms a claim. Sorts the claim cannot avoid (its few rows, by target and by age) are still made.
-// - A claim of one job by its id is planned for that id, as before: its primary-key lookup, which the
-//   switches would rule out in favour of walking the queue.
+// How the claim is planned, for its own transaction: a claim of the oldest jobs as queries/job_claim_plan.sql
+// says (one generic plan through the PENDING index), a claim of one job by its id for that id (a custom plan:
+// its primary-key lookup).
 std::string Store::Impl::claim_plan_setting(const std::optional<std::string>& only) {
   if (only) return "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)";
-  return "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true), "
-         "set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true), "
-         "set_config('enable_incremental_sort', 'off', true)";
+  static const std::string oldest = [] {  // the statement without its comment lines
+    std::string out;
+    const std::string_view text = query("job_claim_plan");
+    for (std::size_t at = 0; at < text.size();) {
+      const std::size_t end = std::min(text.find('\n', at), text.size());
+      if (!text.substr(at, end - at).starts_with("--")) out.append(text.substr(at, end - at)).append("\n");
+      at = end + 1;
+    }
+    return out;
+  }();
+  return oldest;
 }
 
 void Store::Impl::claim_in(pqxx::transaction_base& t, const JobClaimParams& p, const std::optional<std::string>& only,
