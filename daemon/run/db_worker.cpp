@@ -56,7 +56,6 @@ bool DbWorker::ensure_connected(std::unique_lock<std::mutex>& lock) {
     try {
       store_ = store::Store::connect(url_, jobs_schema_, contract_);
       store_->set_timeouts({.statement = 60s, .lock = 30s});
-      store_->plan_for_claims();
     } catch (const std::exception& e) {
       spdlog::warn("database unavailable, retrying in {}ms: {}", wait.count(), e.what());
     }

@@ -144,18 +144,6 @@ void Store::set_timeouts(const ConnectionTimeouts& t) {
   });
 }
 
-// Statistics lag the queue: analysed while few jobs were PENDING, then a burst arrives, the planner sees a
-// handful of PENDING rows and picks a bitmap scan of the partial index plus a sort. That plan reads every
-// PENDING job, and with exclusive targets probes the holds for each: 1.4 s per claim was seen with 20,000
-// jobs and 8 daemons (auto_explain), against 2 ms for the ordered walk that stops at the limit. Without
-// bitmap scans the ordered index scan is the cheap path at every estimate. Nothing the daemon runs needs one.
-void Store::plan_for_claims() {
-  translate_errors([&] {
-    pqxx::nontransaction n(impl_->conn);
-    n.exec0("SET enable_bitmapscan = off");
-  });
-}
-
 std::string Store::job_enqueue(const JobEnqueueParams& p) {
   return translate_errors([&] {
     try {

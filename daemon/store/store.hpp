@@ -97,9 +97,6 @@ class Store {
 
   // Bounds every later statement of this connection (the daemon's: no wait on the database is unbounded).
   void set_timeouts(const ConnectionTimeouts& timeouts);
-  // The daemon's connections: the claim walks the PENDING index in its order and stops at its limit, whatever
-  // the statistics say (no bitmap scan of the whole queue and sort; see store.cpp).
-  void plan_for_claims();
 
   MigrationReport migrate();
   int schema_version();  // 0 when never migrated

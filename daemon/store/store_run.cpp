@@ -192,7 +192,8 @@ std::vector<WriteResult> Store::job_write_batch(const std::vector<JobWrite>& wri
 // pipeline still hands out the results of the statements before the failing one: the caller must treat
 // every result as void on the first error (job_write_and_claim sends the writes and the claim again, each
 // alone). libpqxx replays the statements one by one only when the message itself cannot run (its leading
-// SELECT 1 fails); the writes are idempotent and the claim runs last, so that replay runs nothing twice.
+// SELECT 1 fails); the writes are idempotent and the claim runs last, so that replay runs nothing twice (the
+// claim's plan setting then ends with its own statement, and the claim is planned as PostgreSQL chooses).
 WriteAndClaim Store::Impl::write_and_claim(const std::vector<JobWrite>& writes, const JobClaimParams& claim) {
   const auto statements = statements_of(writes);
   std::vector<std::string> texts;
@@ -207,6 +208,7 @@ WriteAndClaim Store::Impl::write_and_claim(const std::vector<JobWrite>& writes, 
   pipe.complete();
   WriteAndClaim out;
   out.writes = outcomes_of(writes, statements, [&](std::size_t s) { return pipe.retrieve(ids[s]); });
+  pipe.retrieve(ids[ids.size() - 2]);  // the claim's setting: its error, if any, as the database's (sql_error)
   add_claim_rows(pipe.retrieve(ids.back()), out.claim);
   return out;
 }
