@@ -162,6 +162,7 @@ void Claimer::claim_to_end(store::JobToEnd job) {
   store::JobClaimParams p = params(1);
   p.only = job.job_id;
   p.force = true;
+  ++ends_in_flight_;
   db_.post([this, p = std::move(p), unserved = std::move(job.unserved),
             step_type = std::move(job.unserved_step_type)](store::Store& store) {
     store::ClaimResult result;
@@ -173,6 +174,8 @@ void Claimer::claim_to_end(store::JobToEnd job) {
         job.unserved_step_type = step_type;
         hooks_.start_job(std::move(job));
       }
+      --ends_in_flight_;
+      if (hooks_.settled) hooks_.settled();
     });
   });
 }
@@ -198,8 +201,11 @@ void Claimer::claimed(store::ClaimResult result, bool failed, int asked_for, std
   if (!failed) may_wait_ = full;
   claim_later(result, failed, full);
   for (auto& job : result.jobs) hooks_.start_job(std::move(job));
-  if (full || again_) return claim();
-  if (result.jobs.empty() && hooks_.found_none) hooks_.found_none();
+  if (full || again_)
+    claim();
+  else if (result.jobs.empty() && hooks_.found_none)
+    hooks_.found_none();
+  if (hooks_.settled) hooks_.settled();
 }
 
 void Claimer::claim_later(const store::ClaimResult& result, bool failed, bool full) {

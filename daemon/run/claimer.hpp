@@ -41,6 +41,8 @@ class Claimer {
     std::function<health::ClaimView()> health_view;
     // an end is about to be written (Recorder::end_due): a claim waits to join its transaction
     std::function<bool()> end_due;
+    // a claim's result is in and its jobs started (none, or it failed): a drain that waited for it may end
+    std::function<void()> settled;
   };
   Claimer(boost::asio::io_context& io, DbWorker& db, const config::Settings& settings, std::string worker_id,
           Metrics& metrics, Hooks hooks);
@@ -67,6 +69,8 @@ class Claimer {
   // A step's process started (true), or could not for lack of descriptors, processes or memory (false).
   void on_spawn_report(bool spawned);
   bool in_flight() const { return in_flight_; }
+  // a claim whose result has not come back, a claim to end a job included: its jobs may be RUNNING already
+  bool busy() const { return in_flight_ || ends_in_flight_ > 0; }
   // The last claim left PENDING jobs it could not take (held, BLOCKED, paused...): claim again at the poll.
   bool left_behind() const { return left_behind_; }
   void stop();
@@ -95,6 +99,7 @@ class Claimer {
   std::unique_ptr<Timer> throttle_timer_;
   std::unique_ptr<Timer> later_timer_;
   bool in_flight_ = false, again_ = false, posted_ = false, left_behind_ = false, may_wait_ = false;
+  int ends_in_flight_ = 0;  // claims to end a job (claim_to_end) not back yet
   bool along_ = false;  // a claim waits for the write batch about to go (claim_along)
   WakeRanks ranks_;
   std::vector<WakeRanks::Wake> wakes_;            // this daemon's turn: for the next claim

@@ -193,7 +193,7 @@ bool Daemon::start_services() {
       [this] { return Claimer::Load{jobs_->executing(), jobs_->size()}; },
       [this](store::ClaimedJob job) { jobs_->start(std::move(job), env()); },
       [this] { check_idle(); },
-      [this] { return fleet_->view(); }, [this] { return recorder_->end_due(); }});
+      [this] { return fleet_->view(); }, [this] { return recorder_->end_due(); }, [this] { lifecycle_->job_finished(); }});
   fleet_ = std::make_unique<FleetWatch>(io_, *db_, settings_, who_.worker_id, FleetWatch::Hooks{
       [this] { claimer_->claim(); }, [this](store::JobToEnd job) { claimer_->claim_to_end(std::move(job)); },
       [this] { return db_up_ && !lifecycle_->draining(); },
@@ -218,7 +218,7 @@ bool Daemon::start_services() {
         jobs_->stop_all(EndReason::of(EndReason::Kind::Shutdown, std::nullopt, {}, "govjobd " + who_.worker_id));
         recorder_->stop_waiting_for_locks();  // a job whose row stays locked ends, unrecorded, for the reaper
       },
-      [this] { finish(); }, [this] { abandon_running(); }});
+      [this] { finish(); }, [this] { abandon_running(); }, [this] { return claimer_->busy(); }});
   if (!settings_.metrics.listen.empty()) {
     try {
       metrics_server_ =

@@ -17,9 +17,9 @@ namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
 struct Lifecycle::Asio {
-  explicit Asio(asio::io_context& io) : signals(io, SIGTERM, SIGINT, SIGHUP), grace(io) {}
+  explicit Asio(asio::io_context& io) : signals(io, SIGTERM, SIGINT, SIGHUP), grace(io), claim_wait(io) {}
   asio::signal_set signals;
-  asio::steady_timer grace;
+  asio::steady_timer grace, claim_wait;
   milliseconds watchdog_every{0};
 };
 
@@ -67,10 +67,28 @@ milliseconds Lifecycle::record_patience() const {
   return kill_grace + probe + std::chrono::seconds(10);
 }
 
+// What a drain waits for: the running jobs, and a claim in flight. Its jobs start once its result is in and
+// finish within the grace like the others (a drain that ended first left them RUNNING for a reaper, never run).
+// A claim that does not come back (the database refuses or does not answer) is waited for 5 s at most, the
+// database threads' own patience at the stop.
+int Lifecycle::waiting_for() {
+  const int jobs = hooks_.running();
+  if (!draining_ || !hooks_.claim_busy || !hooks_.claim_busy() || claim_wait_over_) return jobs;
+  if (!std::exchange(claim_wait_armed_, true)) {
+    asio_->claim_wait.expires_after(std::chrono::seconds(5));
+    asio_->claim_wait.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      claim_wait_over_ = true;
+      job_finished();
+    });
+  }
+  return jobs + 1;
+}
+
 void Lifecycle::cancel_all() {
   // called again (the patience ran out, or a signal came during it): what still runs is left behind
   if (std::exchange(cancelled_, true)) {
-    if (hooks_.running() > 0 && hooks_.abandon) hooks_.abandon();
+    if (waiting_for() > 0 && hooks_.abandon) hooks_.abandon();
     return;
   }
   hooks_.cancel_all();
@@ -85,7 +103,7 @@ void Lifecycle::begin_shutdown() {
   sd_notify(0, "STOPPING=1");
   spdlog::info("shutting down: no new claims; waiting up to {}ms for {} running jobs",
                settings_.worker.shutdown_grace.count(), hooks_.running());
-  if (hooks_.running() == 0 || !ready_) return hooks_.finish();
+  if (waiting_for() == 0 || !ready_) return hooks_.finish();
   asio_->grace.expires_after(settings_.worker.shutdown_grace);
   asio_->grace.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) cancel_all();
@@ -93,11 +111,12 @@ void Lifecycle::begin_shutdown() {
 }
 
 void Lifecycle::job_finished() {
-  if (draining_ && hooks_.running() == 0) hooks_.finish();
+  if (draining_ && waiting_for() == 0) hooks_.finish();
 }
 
 void Lifecycle::stop() {
   watchdog_.stop();
+  asio_->claim_wait.cancel();
   asio_->grace.cancel();
   asio_->signals.cancel();
 }

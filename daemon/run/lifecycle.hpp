@@ -26,6 +26,8 @@ class Lifecycle {
     std::function<void()> finish;      // nothing runs any more: stop the daemon
     // jobs still running record_patience() after cancel_all (their ends not recorded): stop without them
     std::function<void()> abandon;
+    // a claim whose result is not back: it may have committed, its jobs RUNNING and about to start here
+    std::function<bool()> claim_busy;
   };
   // How long cancelled jobs may take to end and record it before a shutdown goes on without them: the
   // longest executors.*.kill_grace (SIGTERM to SIGKILL), the longest probe timeout (the snapshot after the
@@ -57,7 +59,8 @@ class Lifecycle {
   struct Asio;
   std::unique_ptr<Asio> asio_;
   PeriodicTimer watchdog_;
-  bool ready_ = false, draining_ = false, cancelled_ = false;
+  bool ready_ = false, draining_ = false, cancelled_ = false, claim_wait_armed_ = false, claim_wait_over_ = false;
+  int waiting_for();
 };
 
 }  // namespace govjobd::run
