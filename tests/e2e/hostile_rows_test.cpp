@@ -84,7 +84,10 @@ TEST_CASE("functions and operators the writer makes in its schema, named like bu
           "$$ BEGIN RAISE EXCEPTION 'hijacked: jsonb_array_length'; END $$; "
           "CREATE FUNCTION public.hijack_concat(text, varchar) RETURNS text LANGUAGE plpgsql AS "
           "$$ BEGIN RAISE EXCEPTION 'hijacked: ||'; END $$; "
-          "CREATE OPERATOR public.|| (LEFTARG = text, RIGHTARG = varchar, FUNCTION = public.hijack_concat)");
+          "CREATE OPERATOR public.|| (LEFTARG = text, RIGHTARG = varchar, FUNCTION = public.hijack_concat); "
+          // the claim's plan settings (queries/job_claim_plan.sql), the same signature as the built-in
+          "CREATE FUNCTION public.set_config(text, text, boolean) RETURNS text LANGUAGE plpgsql AS "
+          "$$ BEGIN RAISE EXCEPTION 'hijacked: set_config'; END $$");
   const auto valid = valid_jobs_behind(db, 3);
   const std::string log = run_until_idle(db, "hijack", "  concurrency: 2\n", valid);
   CHECK_THAT(log, !Catch::Contains("hijacked"));
