@@ -148,6 +148,31 @@ TEST_CASE("a transition row that claims a move outside the state machine is refu
   CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions") == "3");
 }
 
+
+TEST_CASE("a transition records the role that inserted it, whatever the row names, and calls no function when it "
+          "names none", "[trigger]") {
+  TestDatabase db;
+  insert_job(db, kJob, "PENDING");
+  // the calls of the stamp's function during one insert (track_functions = 'pl'; pg_stat_xact_user_functions
+  // also holds earlier transactions' calls until they are reported: the difference)
+  db.exec("SET track_functions = 'pl'; CREATE TEMP TABLE stamp_calls (calls bigint)");
+  const auto stamp_calls = [&](const std::string& role_column, const std::string& role_value) {
+    const std::string calls = "coalesce((SELECT sum(calls) FROM pg_stat_xact_user_functions "
+                              "WHERE funcname = 'govjobd_stamp_transition'), 0)";
+    db.exec("DO $$ DECLARE before bigint := " + calls + "; BEGIN "
+            "INSERT INTO governance_job_transitions (job_id, to_status, transitioned_by" + role_column + ") VALUES ('" +
+            kJob + "', 'PENDING', 'creator'" + role_value + "); "
+            "DELETE FROM stamp_calls; INSERT INTO stamp_calls SELECT " + calls + " - before; END $$");
+    return db.scalar("SELECT calls FROM stamp_calls");
+  };
+  // a daemon's insert names no role: the column's default records it, no trigger function runs (before
+  // migration 17, one call per transition, each setting and restoring its search_path)
+  CHECK(stamp_calls("", "") == "0");
+  // a row that names another role, or none, is stamped with the inserting role all the same
+  CHECK(stamp_calls(", recorded_by_role", ", 'govjobd_daemon'") == "1");
+  CHECK(stamp_calls(", recorded_by_role", ", NULL") == "1");
+  CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions WHERE recorded_by_role = current_user") == "3");
+}
 TEST_CASE("inserting a PENDING job notifies govjobd_jobs once per statement", "[trigger]") {
   TestDatabase db;
   pqxx::connection listener(db.url());
