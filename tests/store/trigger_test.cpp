@@ -29,14 +29,17 @@ std::pair<std::string, std::string> refusal(TestDatabase& db, const std::string&
   return {"", "statement succeeded"};
 }
 
-// How many times the PL/pgSQL function `name` ran during `statement` (track_functions = 'pl';
-// pg_stat_xact_user_functions also holds earlier transactions' calls until they are reported: the difference).
-std::string calls_during(TestDatabase& db, const std::string& name, const std::string& statement) {
-  const std::string calls = "coalesce((SELECT sum(calls) FROM pg_stat_xact_user_functions WHERE funcname = '" + name + "'), 0)";
-  db.exec("SET track_functions = 'pl'; CREATE TEMP TABLE IF NOT EXISTS function_calls (calls bigint)");
-  db.exec("DO $$ DECLARE before bigint := " + calls + "; BEGIN " + statement + "; DELETE FROM function_calls; "
-          "INSERT INTO function_calls SELECT " + calls + " - before; END $$");
-  return db.scalar("SELECT calls FROM function_calls");
+// How many times the PL/pgSQL function `name` ran during `statement` on `conn`, whose session has
+// track_functions = 'pl': this transaction's calls (pg_stat_xact_user_functions) before and after it.
+long calls_during(pqxx::connection& conn, const std::string& name, const std::string& statement) {
+  pqxx::work w(conn);
+  const std::string calls =
+      "SELECT coalesce((SELECT sum(calls) FROM pg_stat_xact_user_functions WHERE funcname = " + w.quote(name) + "), 0)";
+  const long before = w.exec1(calls)[0].as<long>();
+  w.exec0(statement);
+  const long after = w.exec1(calls)[0].as<long>();
+  w.commit();
+  return after - before;
 }
 
 std::string set_status(const char* status) {
@@ -118,9 +121,10 @@ TEST_CASE("the state machine's guard calls nothing for an allowed move, its func
     return "UPDATE governance_jobs SET status = " + status + ", status_reason = 'r' WHERE job_id = '" + job + "'";
   };
   insert_job(db, kJob, "PENDING");
+  db.exec("SET track_functions = 'pl'");
   for (const char* to : {"'PENDING'", "'RUNNING'", "'RUNNING'", "'COMPLETED'"}) {
     INFO(to);
-    CHECK(calls_during(db, "govjobd_guard_job_status", update(kJob, to)) == "0");
+    CHECK(calls_during(db.sql(), "govjobd_guard_job_status", update(kJob, to)) == 0);
   }
   // rows of an adopted table, statuses the insert guard refuses today (the column is NOT NULL): each update
   // reaches the function
@@ -130,7 +134,7 @@ TEST_CASE("the state machine's guard calls nothing for an allowed move, its func
     db.exec("DELETE FROM governance_jobs");
     db.exec(std::string("INSERT INTO governance_jobs (job_id, contract_id, status) VALUES ('") + kJob + "', gen_random_uuid(), " +
             status + ")");
-    CHECK(calls_during(db, "govjobd_guard_job_status", update(kJob, status)) == "1");  // kept: let through
+    CHECK(calls_during(db.sql(), "govjobd_guard_job_status", update(kJob, status)) == 1);  // kept: let through
     CHECK(refusal(db, update(kJob, "'RUNNING'")).first == "GJ002");
   }
   db.exec("ALTER TABLE governance_jobs ENABLE TRIGGER govjobd_guard_job_status_insert");
@@ -193,44 +197,36 @@ TEST_CASE("a transition row that claims a move outside the state machine is refu
   CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions") == "3");
 }
 
-
 TEST_CASE("a transition records the role that inserted it, whatever the row names, and calls no function when it "
           "names none", "[trigger]") {
   TestDatabase db;
   insert_job(db, kJob, "PENDING");
-  const auto stamp_calls = [&](const std::string& role_column, const std::string& role_value) {
-    return calls_during(db, "govjobd_stamp_transition",
-                        "INSERT INTO governance_job_transitions (job_id, to_status, transitioned_by" + role_column +
-                            ") VALUES ('" + kJob + "', 'PENDING', 'creator'" + role_value + ")");
+  // a transition of kJob, naming `role` as its author (none: the column left out)
+  const auto insert = [](const std::string& role) {
+    return std::string("INSERT INTO govjobd.governance_job_transitions (job_id, to_status, transitioned_by") +
+           (role.empty() ? "" : ", recorded_by_role") + ") VALUES ('" + kJob + "', 'PENDING', 'writer of the row'" +
+           (role.empty() ? "" : ", " + role) + ")";
   };
+  const auto stamp_calls = [&](pqxx::connection& conn, const std::string& role) {
+    return calls_during(conn, "govjobd_stamp_transition", insert(role));
+  };
+  db.exec("SET track_functions = 'pl'");
   // a daemon's insert names no role: the column's default records it, no trigger function runs (before
   // migration 17, one call per transition, each setting and restoring its search_path)
-  CHECK(stamp_calls("", "") == "0");
+  CHECK(stamp_calls(db.sql(), "") == 0);
   // a row that names another role, or none, is stamped with the inserting role all the same
-  CHECK(stamp_calls(", recorded_by_role", ", 'govjobd_daemon'") == "1");
-  CHECK(stamp_calls(", recorded_by_role", ", NULL") == "1");
+  CHECK(stamp_calls(db.sql(), "'govjobd_daemon'") == 1);
+  CHECK(stamp_calls(db.sql(), "NULL") == 1);
   CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions WHERE recorded_by_role = current_user") == "3");
   // a daemon's login (not a superuser): its own name, given or not, calls nothing; another is replaced
   const auto daemon_url = db.login_as("stamp", "govjobd_daemon");
-  pqxx::connection daemon(daemon_url);
-  const std::string login = pqxx::nontransaction(daemon).exec("SELECT current_user")[0][0].c_str();
+  pqxx::connection first(daemon_url);
+  const std::string login = pqxx::nontransaction(first).exec1("SELECT current_user")[0].c_str();
   db.exec("ALTER ROLE \"" + login + "\" SET track_functions = 'pl'");
-  pqxx::connection tracked(daemon_url);
-  const auto daemon_calls = [&](const std::string& role) {
-    pqxx::work w(tracked);
-    const std::string calls = "coalesce((SELECT sum(calls) FROM pg_stat_xact_user_functions "
-                              "WHERE funcname = 'govjobd_stamp_transition'), 0)";
-    const auto before = w.exec(std::string("SELECT ") + calls)[0][0].as<long>();
-    w.exec(std::string("INSERT INTO govjobd.governance_job_transitions (job_id, to_status, transitioned_by") +
-           (role.empty() ? "" : ", recorded_by_role") + ") VALUES ('" + kJob + "', 'PENDING', 'daemon'" +
-           (role.empty() ? "" : ", '" + role + "'") + ")");
-    const auto after = w.exec(std::string("SELECT ") + calls)[0][0].as<long>();
-    w.commit();
-    return after - before;
-  };
-  CHECK(daemon_calls("") == 0);
-  CHECK(daemon_calls(login) == 0);
-  CHECK(daemon_calls("postgres") == 1);
+  pqxx::connection daemon(daemon_url);  // opened after the ALTER ROLE: its session tracks the calls
+  CHECK(stamp_calls(daemon, "") == 0);
+  CHECK(stamp_calls(daemon, "'" + login + "'") == 0);
+  CHECK(stamp_calls(daemon, "'postgres'") == 1);
   CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions WHERE recorded_by_role = '" + login + "'") == "3");
   // a cancel by the function that runs with govjobd_owner's rights records that role, as before
   const auto other = db.scalar("INSERT INTO governance_jobs (contract_id, steps) VALUES (gen_random_uuid(), '[]') RETURNING job_id");
