@@ -331,3 +331,32 @@ TEST_CASE("a governance_jobs table made by migrate has created_by NOT NULL DEFAU
   Store::connect(theirs.url())->migrate();
   CHECK(theirs.scalar(created_by) == "YES -");  // the creator's table is never altered
 }
+
+TEST_CASE("operators the writer made in its schema before migrate, named like built-ins, are bound by no trigger or "
+          "check", "[migrate]") {
+  TestDatabase db(TestDatabase::Kind::Empty);
+  // each an exact match for an operand pair of the guards' WHEN clauses and the transitions' CHECK, where the
+  // built-in needs a cast: chosen over it, were the writer's schema searched when those are created
+  db.exec("CREATE FUNCTION public.hijack(a text, b varchar) RETURNS text LANGUAGE plpgsql AS "
+          "$$ BEGIN RAISE EXCEPTION 'hijacked: text || varchar'; END $$; "
+          "CREATE OPERATOR public.|| (LEFTARG = text, RIGHTARG = varchar, FUNCTION = public.hijack); "
+          "CREATE FUNCTION public.hijack(a varchar, b text) RETURNS text LANGUAGE plpgsql AS "
+          "$$ BEGIN RAISE EXCEPTION 'hijacked: varchar || text'; END $$; "
+          "CREATE OPERATOR public.|| (LEFTARG = varchar, RIGHTARG = text, FUNCTION = public.hijack); "
+          "CREATE FUNCTION public.hijack(a name, b name) RETURNS boolean LANGUAGE plpgsql AS "
+          "$$ BEGIN RAISE EXCEPTION 'hijacked: name = name'; END $$; "
+          "CREATE OPERATOR public.= (LEFTARG = name, RIGHTARG = name, FUNCTION = public.hijack)");
+  Store::connect(db.url())->migrate();
+  const std::string job = "00000000-0000-0000-0000-0000000000d1";
+  // the moves a daemon makes, and the transitions it records (its own role named, another, none)
+  db.exec("INSERT INTO governance_jobs (job_id, contract_id, steps) VALUES ('" + job + "', gen_random_uuid(), '[]')");
+  for (const char* status : {"RUNNING", "RUNNING", "COMPLETED"})
+    db.exec(std::string("UPDATE governance_jobs SET status = '") + status + "' WHERE job_id = '" + job + "'");
+  for (const char* role : {"DEFAULT", "current_user", "'someone'"})
+    db.exec("INSERT INTO govjobd.governance_job_transitions (job_id, from_status, to_status, transitioned_by, "
+            "recorded_by_role) VALUES ('" + job + "', 'RUNNING', 'COMPLETED', 'x', " + role + ")");
+  CHECK(db.scalar("SELECT count(*) FROM govjobd.governance_job_transitions WHERE recorded_by_role = current_user") == "3");
+  // a move the state machine refuses is still refused by the guard, not by the writer's function
+  CHECK_THROWS_WITH(db.exec("UPDATE governance_jobs SET status = 'PENDING' WHERE job_id = '" + job + "'"),
+                    Catch::Contains("terminal") && !Catch::Contains("hijacked"));
+}
