@@ -115,6 +115,14 @@ void Upkeep::renewed(steady_clock::time_point attempt, std::string wall, millise
   fence_->renewed = attempt;
   fence_->renewed_at = std::move(wall);
   fence_->lease = lease;
+  // One that waited past its own fence (a row lock, a stalled server) renewed leases from its start: to the
+  // other daemons' reapers they have run out or soon will. The lapse holds until one begun since commits.
+  const auto late = std::chrono::duration_cast<milliseconds>(steady_clock::now() - attempt);
+  if (lapsed_ && late >= fence_after()) {
+    spdlog::warn("a heartbeat committed {}ms after it began, past the lease's fence: the lease stays lapsed until "
+                 "the next one", late.count());
+    return;
+  }
   if (std::exchange(lapsed_, false)) {
     spdlog::info("heartbeat recorded again: lease renewed");
     if (hooks_.heartbeat_changed && heartbeat_ok_) hooks_.heartbeat_changed(true);

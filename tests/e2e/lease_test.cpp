@@ -15,6 +15,7 @@
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/job_helpers.hpp"
+#include "tests/support/occurrences.hpp"
 #include "tests/support/step_runner.hpp"
 #include "tests/support/test_database.hpp"
 
@@ -114,7 +115,16 @@ TEST_CASE("a heartbeat that hangs (another session holds the worker's row) lapse
     CHECK_THAT(daemon.log(), Catch::Contains("job " + running + " stopping: worker host-hung lost"));
     hold.commit();
     REQUIRE(daemon.wait_for_log("heartbeat recorded again: lease renewed", 30s));
-    CHECK(eventually([&] { return status_of(db, waiting) == "COMPLETED"; }, 30s));
+    const bool completed = eventually([&] { return status_of(db, waiting) == "COMPLETED"; }, 30s);
+    INFO(daemon.log_tail());
+    CHECK(completed);
+    // the heartbeat that waited on the lock renewed leases from its start, already past: the lapse held until
+    // the next one, so the renewal came once and the lease lapsed once (a job claimed between two lapses ran
+    // into the second, and ended as a lost worker's)
+    CHECK_THAT(daemon.log(), Catch::Contains("past the lease's fence: the lease stays lapsed until the next one"));
+    CHECK(occurrences(daemon.log(), "the lease is lapsing") == 1);
+    CHECK(occurrences(daemon.log(), "heartbeat recorded again: lease renewed") == 1);
+    CHECK(metric_sum(metrics_body(port), "govjobd_lease_lapses_total") == 1);
   }
   // its end waited behind the heartbeat on the writes' connection, and reads as a lost worker's
   CHECK(eventually([&] { return status_of(db, running) == "FAILED"; }, 30s));
