@@ -115,12 +115,14 @@ void Upkeep::renewed(steady_clock::time_point attempt, std::string wall, millise
   fence_->renewed = attempt;
   fence_->renewed_at = std::move(wall);
   fence_->lease = lease;
-  // One that waited past its own fence (a row lock, a stalled server) renewed leases from its start: to the
-  // other daemons' reapers they have run out or soon will. The lapse holds until one begun since commits.
+  // One that waited past its own fence, or nearly (a row lock, a stalled server), renewed leases from its
+  // start: to the other daemons' reapers they have run out or soon will. The lapse holds until one commits
+  // with a heartbeat interval left before its fence, time for the next one to renew again: else a claim
+  // between two lapses would start a job only to stop it as a lost worker's.
   const auto late = std::chrono::duration_cast<milliseconds>(steady_clock::now() - attempt);
-  if (lapsed_ && late >= fence_after()) {
-    spdlog::warn("a heartbeat committed {}ms after it began, past the lease's fence: the lease stays lapsed until "
-                 "the next one", late.count());
+  if (lapsed_ && late + settings_.worker.heartbeat_interval >= fence_after()) {
+    spdlog::warn("a heartbeat committed {}ms after it began, at or near the lease's fence: the lease stays lapsed "
+                 "until the next one", late.count());
     return;
   }
   if (std::exchange(lapsed_, false)) {

@@ -121,7 +121,7 @@ TEST_CASE("a heartbeat that hangs (another session holds the worker's row) lapse
     // the heartbeat that waited on the lock renewed leases from its start, already past: the lapse held until
     // the next one, so the renewal came once and the lease lapsed once (a job claimed between two lapses ran
     // into the second, and ended as a lost worker's)
-    CHECK_THAT(daemon.log(), Catch::Contains("past the lease's fence: the lease stays lapsed until the next one"));
+    CHECK_THAT(daemon.log(), Catch::Contains("at or near the lease's fence: the lease stays lapsed until the next one"));
     CHECK(occurrences(daemon.log(), "the lease is lapsing") == 1);
     CHECK(occurrences(daemon.log(), "heartbeat recorded again: lease renewed") == 1);
     CHECK(metric_sum(metrics_body(port), "govjobd_lease_lapses_total") == 1);
