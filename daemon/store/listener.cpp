@@ -8,21 +8,18 @@
 
 namespace govjobd::store {
 
-namespace {
-
-class Receiver : public pqxx::notification_receiver {
- public:
-  Receiver(pqxx::connection_base& c, const std::string& channel, std::vector<Notification>& sink)
-      : pqxx::notification_receiver(c, channel), sink_(sink) {}
-  void operator()(const std::string& payload, int) override { sink_.push_back({channel(), payload}); }
-
- private:
-  std::vector<Notification>& sink_;
-};
-
-}  // namespace
-
 struct Listener::Impl {
+  // Nested, not in an anonymous namespace: Impl has linkage, and a unity build includes this file.
+  class Receiver : public pqxx::notification_receiver {
+   public:
+    Receiver(pqxx::connection_base& c, const std::string& channel, std::vector<Notification>& sink)
+        : pqxx::notification_receiver(c, channel), sink_(sink) {}
+    void operator()(const std::string& payload, int) override { sink_.push_back({channel(), payload}); }
+
+   private:
+    std::vector<Notification>& sink_;
+  };
+
   explicit Impl(const std::string& url) : conn(with_connection_bounds(url)) { stay_down_when_cut(conn); }
   pqxx::connection conn;
   std::vector<Notification> received;
@@ -32,7 +29,7 @@ struct Listener::Impl {
 std::unique_ptr<Listener> Listener::connect(const std::string& url, const std::vector<std::string>& channels) {
   return detail::redacting_connect_errors(url, [&] { return detail::translate_errors([&] {
     auto impl = std::make_unique<Impl>(url);
-    for (const auto& channel : channels) impl->receivers.push_back(std::make_unique<Receiver>(impl->conn, channel, impl->received));
+    for (const auto& channel : channels) impl->receivers.push_back(std::make_unique<Impl::Receiver>(impl->conn, channel, impl->received));
     impl->conn.get_notifs();  // issues the LISTENs now
     return std::unique_ptr<Listener>(new Listener(std::move(impl)));
   }); });
