@@ -19,15 +19,16 @@ verdict() {  # awk condition on a and b -> met / missed
   awk -v a="$2" -v b="${3:-0}" "BEGIN { print ($1) ? \"met\" : \"missed\" }"
 }
 
+# The phases' database: BENCH_DB, "bench" unless a phase runs another build on a database of its own
 clear_jobs() {  # removes every job (transitions refuse TRUNCATE; deleting a job takes its transitions); like the
   # peer harness before each timed phase: VACUUM ANALYZE and CHECKPOINT
-  pg_psql bench -c "DELETE FROM governance_jobs" -c "VACUUM ANALYZE governance_jobs" \
+  pg_psql "${BENCH_DB:-bench}" -c "DELETE FROM governance_jobs" -c "VACUUM ANALYZE governance_jobs" \
     -c "VACUUM ANALYZE govjobd.governance_job_transitions" -c "CHECKPOINT"
 }
 
 completed_rate() {  # -> "done seconds jobs/s" of the jobs COMPLETED in the last hour. Timed as the peer harness
   # times graphile-worker: from the first claim to the last completion, as the database recorded them.
-  pg_psql bench -At -F ' ' -c "
+  pg_psql "${BENCH_DB:-bench}" -At -F ' ' -c "
     SELECT count(*), extract(epoch FROM max(completed_at) - min(started_at)),
            count(*) / nullif(extract(epoch FROM max(completed_at) - min(started_at)), 0)
       FROM governance_jobs
