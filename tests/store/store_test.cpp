@@ -259,11 +259,21 @@ TEST_CASE("a write the database refuses is Refused with its message - the others
     return w;
   };
   // jsonb cannot hold \u0000: a real refusal, not a lost connection
-  const auto results = store->job_write_batch({end_of(jobs[0].job_id, {{"ok", 1}}),
-                                               end_of(jobs[1].job_id, {{"bad", std::string("a\0b", 3)}}),
-                                               end_of(jobs[2].job_id, {{"ok", 2}})});
+  std::vector<JobWrite> batch{end_of(jobs[0].job_id, {{"ok", 1}}), end_of(jobs[1].job_id, {{"bad", std::string("a\0b", 3)}}),
+                              end_of(jobs[2].job_id, {{"ok", 2}})};
+  for (auto& w : batch) {
+    w.health_before = json{{"system_health", {{"state", "HEALTHY"}}}};
+    w.health_after = json{{"system_health", {{"state", "DEGRADED"}}}};
+    w.evidence = json{{"final_status", "COMPLETED"}, {"job_id", w.job_id}};
+  }
+  const auto results = store->job_write_batch(batch);
   CHECK(outcomes(results) ==
         std::vector<WriteOutcome>{WriteOutcome::Applied, WriteOutcome::Refused, WriteOutcome::Applied});
+  // the writes sent again each alone after the batch's refusal carry all they held
+  CHECK(db.scalar("SELECT string_agg(concat_ws(' ', step_results -> 0 -> 'output' ->> 'ok', health_snapshot_before #>> "
+                  "'{system_health,state}', health_snapshot_after #>> '{system_health,state}', execution_evidence ->> "
+                  "'final_status'), ', ' ORDER BY contract_id) FROM governance_jobs WHERE status = 'COMPLETED'") ==
+        "1 HEALTHY DEGRADED COMPLETED, 2 HEALTHY DEGRADED COMPLETED");
   CHECK_THAT(results[1].refusal, Catch::Contains("unsupported Unicode escape sequence"));
   CHECK(db.scalar("SELECT string_agg(status, ' ' ORDER BY contract_id) FROM governance_jobs") ==
         "COMPLETED RUNNING COMPLETED");
