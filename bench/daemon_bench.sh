@@ -54,6 +54,7 @@ throughput() {  # concurrency steps_per_job [step_type] [jobs] [keep: do not cle
   # the database's times (completed_rate); the process's wall time (start-up, connect, the idle check, exit) beside
   local done secs
   read -r done secs RATE < <(completed_rate)
+  DONE=$done
   # every job of the phase checked (not with the growth phases' history): exits, printing what it found, on a finding
   [[ -n ${5:-} ]] || verify_clean "concurrency $1, $2-step ${3:-noop} jobs" >/dev/null
   printf '  %-44s %8.0f jobs/s  (%s of %s COMPLETED in %.2f s; process wall time %.2f s; %s WAL flushes per job; verify clean)\n' \
@@ -94,26 +95,34 @@ GOV_3STEP=$RATE
 # build's. This machine's rate drifts by a half from one day to the next (3-step: 2,125 to 3,529 jobs/s) and
 # within minutes, so the ratio is taken side by side: five pairs, each other pair in the other order, the
 # median pair's ratio.
+BASELINE_REV=${BASELINE_REV:-baseline}
 baseline_3step() {
   local url="postgresql://postgres@127.0.0.1:$PG_PORT/bench_base" i own base pairs=()
   pg_psql postgres -c "CREATE DATABASE bench_base"
   GOVJOBD_DATABASE_URL=$url "$BASELINE_GOVJOBD" migrate >/dev/null
   echo "== 3-step jobs at concurrency 50, side by side with the build of issue 20's day ($BASELINE_REV, database bench_base)"
   for ((i = 1; i <= 5; i++)); do
-    if ((i % 2)); then throughput 50 3 >/dev/null; own=$RATE; fi
-    GOVJOBD=$BASELINE_GOVJOBD BENCH_DB=bench_base GOVJOBD_DATABASE_URL=$url throughput 50 3 >/dev/null
-    base=$RATE
-    if ! ((i % 2)); then throughput 50 3 >/dev/null; own=$RATE; fi
-    pairs+=("$(echo "$own / $base" | bc -l) $own $base")
-    printf '  pair %s: this build %6.0f jobs/s, %s %6.0f jobs/s: %.2fx\n' "$i" "$own" "$BASELINE_REV" "$base" "${pairs[-1]%% *}"
+    if ((i % 2)); then own=$(phase_rate "$GOVJOBD" bench "$DB"); fi
+    base=$(phase_rate "$BASELINE_GOVJOBD" bench_base "$url")
+    if ! ((i % 2)); then own=$(phase_rate "$GOVJOBD" bench "$DB"); fi
+    pairs+=("$(printf '%.2f' "$(echo "$own / $base" | bc -l)") $own $base")
+    printf '  pair %s: this build %6.0f jobs/s, %s %6.0f jobs/s: %sx\n' "$i" "$own" "$BASELINE_REV" "$base" "${pairs[-1]%% *}"
   done
-  # the median pair: its ratio, this build's rate and the baseline's
+  # the median pair: its ratio (to two decimals, as shown and judged), this build's rate and the baseline's
   read -r BASE_RATIO BASE_OWN BASE_RATE < <(printf '%s\n' "${pairs[@]}" | sort -g | sed -n 3p)
-  printf '  the median pair: %.2fx\n' "$BASE_RATIO"
+  echo "  the median pair: ${BASE_RATIO}x"
 }
-BASE_RATIO=""
-[[ -n ${BASELINE_GOVJOBD:-} ]] && baseline_3step
+phase_rate() {  # binary database url -> one 3-step phase's jobs/s; stops the bench unless every job COMPLETED
+  GOVJOBD=$1 BENCH_DB=$2 GOVJOBD_DATABASE_URL=$3 throughput 50 3 >/dev/null
+  if [[ $DONE != "$N" ]] || ! awk -v r="$RATE" 'BEGIN { exit !(r > 0) }'; then
+    echo "  $1 on $2: $DONE of $N jobs COMPLETED ($RATE jobs/s): no ratio" >&2
+    exit 1
+  fi
+  echo "$RATE"
+}
 peer GW_CONCURRENCY="$no_latency" GW_BATCHED=1 LAT_CONCURRENCY="$no_latency"
+BASE_RATIO=""  # after graphile-worker's batched phase, which runs right after govjobd's concurrency-50 phases
+[[ -n ${BASELINE_GOVJOBD:-} ]] && baseline_3step
 
 side_by_side() {  # the comparison with graphile-worker's phases, and its rows of the closing table
   if ((PEER)); then
@@ -160,7 +169,7 @@ PY
 # issue 20: 1.5x the 2,200 jobs/s measured before a step's result and the next step's start shared a commit;
 # with that build at hand, 1.5x its rate side by side (the 3,300 stays beside it)
 if [[ -n $BASE_RATIO ]]; then
-  summary 1 "3-step no-op jobs/s, concurrency 50" "$(printf '%.0f = %.2fx (the median of 5 pairs)' "$BASE_OWN" "$BASE_RATIO")" \
+  summary 1 "3-step no-op jobs/s, concurrency 50" "$(printf '%.0f = %sx (the median of 5 pairs)' "$BASE_OWN" "$BASE_RATIO")" \
     "issue 20's day's build ($BASELINE_REV) $(printf '%.0f' "$BASE_RATE")" ">= 1.5x that build (3,300 on its day)" \
     "$(verdict 'a >= 1.5' "$BASE_RATIO")"
 else
