@@ -1,5 +1,6 @@
 // The pass of a new job's wake (queries/job_wake_pass.sql) and the release's NOTIFY (migration 0013), with
 // the rows a hostile writer may leave: a malformed job has no route and is passed on as before.
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,17 +32,30 @@ std::string insert(TestDatabase& db, const std::string& steps) {
   return db.scalar("INSERT INTO governance_jobs (contract_id, steps) VALUES (gen_random_uuid(), '" + steps + "') RETURNING job_id");
 }
 
+constexpr const char* kLedger = R"([{"step_index":0,"step_type":"noop","target":"ledger"}])";
+
+// A RUNNING job of worker "w" that holds target "ledger": its job_id.
+std::string ledger_holder(TestDatabase& db) {
+  const auto holder = insert(db, kLedger);
+  db.exec("UPDATE governance_jobs SET status = 'RUNNING', claimed_by = 'w' WHERE job_id = '" + holder + "'");
+  db.exec("INSERT INTO govjobd.target_holds (target, job_id, held_by) VALUES ('ledger', '" + holder + "', 'w')");
+  return holder;
+}
+
+// A database where one job holds "ledger" and another, inserted after it, waits for it.
+struct HeldLedger {
+  TestDatabase db;
+  std::unique_ptr<govjobd::store::Store> store = govjobd::store::Store::connect(db.url());
+  std::string holder = ledger_holder(db);
+  std::string waiting = insert(db, kLedger);
+};
+
 }  // namespace
 
 TEST_CASE("a wake's pass records a job whose target is held on the hold and the release NOTIFYs it - a malformed "
           "job and a free one are passed on, a taken one wakes nobody", "[fleet]") {
-  TestDatabase db;
-  auto store = govjobd::store::Store::connect(db.url());
-  const std::string ledger = R"([{"step_index":0,"step_type":"noop","target":"ledger"}])";
-  const auto holder = insert(db, ledger);
-  db.exec("UPDATE governance_jobs SET status = 'RUNNING', claimed_by = 'w' WHERE job_id = '" + holder + "'");
-  db.exec("INSERT INTO govjobd.target_holds (target, job_id, held_by) VALUES ('ledger', '" + holder + "', 'w')");
-  const auto waiting = insert(db, ledger);
+  HeldLedger held;
+  auto& [db, store, holder, waiting] = held;
   const auto free = insert(db, R"([{"step_index":0,"step_type":"noop","target":"other"}])");
   const auto malformed = insert(db, R"("oops")");
   pqxx::connection listener(db.url());
@@ -62,5 +76,23 @@ TEST_CASE("a wake's pass records a job whose target is held on the hold and the 
   // the holder ends outside govjobd's end statement: the sweep of stray holds releases it and wakes the job
   db.exec("UPDATE governance_jobs SET status = 'FAILED', status_reason = 'x' WHERE job_id = '" + holder + "'");
   CHECK(store->target_holds_release() == 1);
+  CHECK(arrived(listener, payloads) == std::vector<std::string>{waiting});
+}
+
+TEST_CASE("a hold whose RUNNING job a superuser deleted is released by the sweep, which wakes the job it kept "
+          "waiting (migration 0019)", "[fleet]") {
+  HeldLedger held;
+  auto& [db, store, holder, waiting] = held;
+  pqxx::connection listener(db.url());
+  Payloads payloads(listener, "govjobd_jobs");
+  arrived(listener, payloads);
+  store->job_wake_pass(waiting, waiting + " 1");  // recorded on the hold: no NOTIFY
+  CHECK(arrived(listener, payloads).empty());
+
+  // the test database's role is a superuser: the writer's guard lets it delete a RUNNING job
+  db.exec("DELETE FROM governance_jobs WHERE job_id = '" + holder + "'");
+  CHECK(db.scalar("SELECT count(*) FROM governance_jobs WHERE job_id = '" + holder + "'") == "0");
+  CHECK(store->target_holds_release() == 1);
+  CHECK(db.scalar("SELECT count(*) FROM govjobd.target_holds") == "0");
   CHECK(arrived(listener, payloads) == std::vector<std::string>{waiting});
 }

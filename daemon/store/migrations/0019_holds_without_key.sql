@@ -1,0 +1,12 @@
+-- A target hold without its foreign key (issue 18's claim cost, measured in docs/fleet.md), same rule.
+--
+-- Since migration 11 each hold a claim takes checked its job through the key: one more statement per hold,
+-- run by PostgreSQL after the claim's (a claim of 10 takes 10 holds), and two more triggers on every update
+-- of governance_jobs. The check proves nothing the claim does not already know: a hold is inserted only by
+-- the claim's statement, for a job that statement has just locked and made RUNNING. The key's ON DELETE
+-- CASCADE is not needed either: only terminal jobs may be deleted by any role but a superuser (the writer's
+-- guard), and a job's holds go in its end's statement; a hold whose job is gone (a superuser's delete) is
+-- released by the sweep that releases every hold whose job is not RUNNING
+-- (queries/target_holds_release.sql, run by every daemon at least once a minute). The key on target stays:
+-- it is what makes one holder per target.
+ALTER TABLE govjobd.target_holds DROP CONSTRAINT IF EXISTS target_holds_job_id_fkey;
