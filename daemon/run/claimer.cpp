@@ -196,7 +196,7 @@ void Claimer::claimed(store::ClaimResult result, bool failed, int asked_for, std
   }
   metrics_.jobs_claimed(static_cast<int>(result.jobs.size()),
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - asked_at).count());
-  // a claim that made progress but left picked jobs for their targets asks again at once, like a full one
+  // a claim that made progress but left slots empty for picked jobs' targets asks again at once, like a full one
   const bool full = static_cast<int>(result.jobs.size()) == asked_for || (result.dropped > 0 && !result.jobs.empty());
   if (!failed) may_wait_ = full;
   claim_later(result, failed, full);

@@ -83,8 +83,8 @@ struct ClaimResult {
   // PENDING jobs remain that this claim did not take (held, BLOCKED, paused, claimed by another, or more than
   // asked for): nothing will NOTIFY when they become claimable, so an idle daemon claims again at its poll.
   bool left_behind = false;
-  // Jobs the claim picked but left PENDING because another picked job, or another claim, took one of their
-  // targets first (worker.exclusive_targets): the jobs behind them may be claimable now.
+  // Slots the claim left empty because jobs it picked stayed PENDING: another picked job, or another claim,
+  // took one of their targets first (worker.exclusive_targets). The jobs behind them may be claimable now.
   long long dropped = 0;
 };
 

@@ -124,8 +124,8 @@ WITH me AS MATERIALIZED (
 -- left PENDING for it), how many holds were taken for jobs left PENDING (another claim got one of their other
 -- targets first: they must go), and whether PENDING jobs remain that this claim did not take (held, BLOCKED,
 -- paused, another daemon's, or more than asked for: an idle daemon then claims again at its next poll, as no
--- NOTIFY tells it that a hold was released or a target is healthy again), and how many picked jobs it left
--- PENDING for their targets
+-- NOTIFY tells it that a hold was released or a target is healthy again), and how many of the slots asked for
+-- it left empty because picked jobs stayed PENDING for their targets
 (SELECT c.job_id::text, c.contract_id::text, CASE WHEN size.bytes <= $4::bigint THEN size.text END, c.timeout_at,
         c.started_at, c.current_step_index, size.bytes, coalesce(p.found, false), p.status, p.capabilities,
         p.capabilities_count, p.window_start, p.window_end, NULL::float8 AS window_opens_in, NULL::bigint AS partial,
