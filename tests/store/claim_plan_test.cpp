@@ -45,13 +45,7 @@ void enqueue(TestDatabase& db, int count, const std::string& target_sql) {
           target_sql + ", 'parameters', '{}'::jsonb)), 1 FROM generate_series(1, " + std::to_string(count) + ") g");
 }
 
-JobClaimParams claim_of(int limit) {
-  JobClaimParams claim;
-  claim.worker_id = "worker-a";
-  claim.limit = limit;
-  claim.step_types = {"noop"};
-  return claim;  // exclusive targets on, every target: the defaults
-}
+JobClaimParams claim_of(int limit) { return govjobd::testing::noop_claim("worker-a", limit); }
 
 // The jobs table's statistics as the cluster has them: heap blocks read or hit, rows inserted and updated.
 struct TableStats {
@@ -128,32 +122,4 @@ TEST_CASE("claims read the queue through its index while the statistics still sa
   // A claim that sorted the PENDING jobs read every page of the table, ten times over; the index walk reads
   // the pages of the jobs it claims and a few more.
   CHECK(after.blocks - before.blocks < pages);
-}
-
-TEST_CASE("exclusive targets: a claim whose oldest jobs share a target takes the next jobs in their place - the "
-          "job left behind stays PENDING and holds nothing", "[store][fleet]") {
-  TestDatabase db;
-  // in age order: a and b share t1, then five jobs of targets of their own
-  const std::vector<std::string> targets = {"t1", "t1", "t2", "t3", "t4", "t5", "t6"};
-  std::vector<std::string> ids;
-  for (std::size_t i = 0; i < targets.size(); ++i)
-    ids.push_back(db.scalar(
-        "INSERT INTO governance_jobs (contract_id, steps, total_steps, created_at) VALUES (gen_random_uuid(), "
-        "jsonb_build_array(jsonb_build_object('step_index', 0, 'step_type', 'noop', 'target', '" + targets[i] +
-        "')), 1, (now() AT TIME ZONE 'UTC') + interval '1 ms' * " + std::to_string(i) + ") RETURNING job_id"));
-  auto store = Store::connect(db.url());
-  const auto result = store->job_claim(claim_of(5));
-  std::vector<std::string> claimed;
-  for (const auto& job : result.jobs) claimed.push_back(job.job_id);
-  CHECK(claimed == std::vector<std::string>{ids[0], ids[2], ids[3], ids[4], ids[5]});
-  CHECK(result.dropped == 0);  // every slot asked for was filled
-  CHECK(db.scalar("SELECT status FROM governance_jobs WHERE job_id = '" + ids[1] + "'") == "PENDING");
-  CHECK(db.scalar("SELECT string_agg(target || '=' || (job_id = ANY ('{" + ids[0] + "," + ids[2] + "," + ids[3] + "," +
-                  ids[4] + "," + ids[5] + "}'::uuid[]))::text, ' ' ORDER BY target) FROM govjobd.target_holds") ==
-        "t1=true t2=true t3=true t4=true t5=true");
-  // the next claim: t1 is held, so b waits; t6 is free
-  const auto next = store->job_claim(claim_of(5));
-  REQUIRE(next.jobs.size() == 1);
-  CHECK(next.jobs[0].job_id == ids[6]);
-  CHECK(db.scalar("SELECT status FROM governance_jobs WHERE job_id = '" + ids[1] + "'") == "PENDING");
 }

@@ -12,6 +12,14 @@ store::JobWrite end_write(const std::string& job_id, const std::string& worker, 
   return w;
 }
 
+store::JobClaimParams noop_claim(const std::string& worker, int limit) {
+  store::JobClaimParams claim;
+  claim.worker_id = worker;
+  claim.limit = limit;
+  claim.step_types = {"noop"};
+  return claim;
+}
+
 std::vector<store::WriteOutcome> outcomes(const std::vector<store::WriteResult>& results) {
   std::vector<store::WriteOutcome> out;
   for (const auto& r : results) out.push_back(r.outcome);

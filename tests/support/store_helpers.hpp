@@ -14,6 +14,9 @@ namespace govjobd::testing {
 store::JobWrite end_write(const std::string& job_id, const std::string& worker, const std::string& status,
                           const std::string& reason);
 
+// A claim by `worker` of at most `limit` noop jobs: exclusive targets on, every target (the defaults).
+store::JobClaimParams noop_claim(const std::string& worker, int limit);
+
 // The outcome of each write, in the order of the writes.
 std::vector<store::WriteOutcome> outcomes(const std::vector<store::WriteResult>& results);
 
