@@ -13,7 +13,7 @@ GOVJOBD=$1 N=${2:-20000} QUEUE=${3:-1000000} MANY=${4:-20000} SPACED=${5:-200}
 # FLEET_SMOKE=1 (the ctest smoke): each measure once, 10 EXPLAINs instead of 40, phase 3 with exclusive targets
 # off only; the same statements and checks, a third of the time
 SMOKE=${FLEET_SMOKE:-}
-REPEATS=2 EXPLAINS=41 PHASE3_EXCLUSIVE="false true" ROUNDS3=3
+REPEATS=2 EXPLAINS=41 PHASE3_EXCLUSIVE=${FLEET_PHASE3_EXCLUSIVE:-"false true"} ROUNDS3=${FLEET_ROUNDS3:-3}
 [[ -n $SMOKE ]] && REPEATS=1 EXPLAINS=11 PHASE3_EXCLUSIVE=false ROUNDS3=1
 # FLEET_PHASES="3" (say): only those phases, to measure one of them again. FLEET_STATEMENTS=1: after each
 # end-to-end run, its statements per job from pg_stat_statements (calls, rows, execution, buffer hits, plans)
@@ -91,7 +91,7 @@ fleet_rate() {  # jobs count concurrency exclusive_targets target_globs: jobs ov
   pause_all >/dev/null
   local wal pg own
   wal=$(wal_syncs) pg=$(backend_ticks) own=$(shell_child_ticks)
-  [[ -z ${FLEET_STATEMENTS:-} ]] || pg_psql bench -At -c "SELECT pg_stat_statements_reset()" >/dev/null
+  [[ -z ${FLEET_STATEMENTS:-} ]] || pg_psql bench -At -c "SELECT pg_stat_statements_reset(), pg_stat_reset()" >/dev/null
   start_daemons "$2" "$3" "$4" "$5" "run$((++RUNS))" --exit-when-idle
   resume_all >/dev/null
   wait_daemons

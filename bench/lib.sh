@@ -115,4 +115,10 @@ statements_per_job() {  # jobs: FLEET_STATEMENTS=1's table, the statements since
            left(regexp_replace(query, '\s+', ' ', 'g'), 70)
       FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
      ORDER BY total_exec_time DESC LIMIT 8" | sed 's/^/      /'
+  # the indexes' side (pg_stat_reset with the statements): scans and entries read per job, by index
+  echo "      index-scans/job entries-read/job heap-fetches/job index"
+  pg_psql bench -At -F ' ' -c "
+    SELECT round(idx_scan::numeric / $1, 3), round(idx_tup_read::numeric / $1, 1), round(idx_tup_fetch::numeric / $1, 1),
+           schemaname || '.' || indexrelname
+      FROM pg_stat_user_indexes WHERE idx_scan > 0 ORDER BY idx_tup_read DESC LIMIT 8" | sed 's/^/      /'
 }

@@ -34,7 +34,12 @@ WITH w AS (
            execution_evidence = coalesce(w.evidence, j.execution_evidence),
            completed_at = CASE WHEN w.terminal_status IS NULL THEN j.completed_at ELSE now() AT TIME ZONE 'UTC' END
       FROM w
-     WHERE j.job_id = w.job_id AND j.status = 'RUNNING' AND j.claimed_by = $1 AND j.job_id IN (SELECT job_id FROM mine)
+     -- each row by its key, whatever the statistics: the locked keys as an array (an estimate of a few rows,
+     -- where w's function scan counts 100) and the fence as one CASE (no index matches it). As
+     -- `status = 'RUNNING' AND ... IN (SELECT ...)` the planner read every RUNNING entry of the fleet into a
+     -- hash join, dead entries included, for every write, or the whole table when its RUNNING index was large
+     WHERE j.job_id = w.job_id AND j.job_id = ANY (ARRAY(SELECT job_id FROM mine))
+       AND CASE WHEN j.status = 'RUNNING' THEN j.claimed_by = $1 ELSE false END
     RETURNING j.job_id, j.completed_at, w.terminal_status, w.status_reason, w.transition_step_index
 ), transitions AS (
     INSERT INTO governance_job_transitions (job_id, from_status, to_status, step_index, reason, transitioned_by,
@@ -55,7 +60,8 @@ SELECT job_id::text, 'applied' FROM written
  CROSS JOIN (SELECT count(pg_notify('govjobd_jobs', waiting_job::text)) FROM released WHERE waiting_job IS NOT NULL) woken
 UNION ALL
 SELECT w.job_id::text, 'locked' FROM w,
-       LATERAL (SELECT 1 FROM governance_jobs j WHERE j.job_id = w.job_id AND j.status = 'RUNNING' AND j.claimed_by = $1
+       LATERAL (SELECT 1 FROM governance_jobs j
+                 WHERE j.job_id = w.job_id AND CASE WHEN j.status = 'RUNNING' THEN j.claimed_by = $1 ELSE false END
                 OFFSET 0) running
  WHERE w.job_id NOT IN (SELECT job_id FROM mine)
 UNION ALL
