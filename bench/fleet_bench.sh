@@ -91,7 +91,7 @@ fleet_rate() {  # jobs count concurrency exclusive_targets target_globs: jobs ov
   pause_all >/dev/null
   local wal pg own
   wal=$(wal_syncs) pg=$(backend_ticks) own=$(shell_child_ticks)
-  [[ -z ${FLEET_STATEMENTS:-} ]] || pg_psql bench -At -c "SELECT pg_stat_statements_reset(), pg_stat_reset()" >/dev/null
+  [[ -z ${FLEET_STATEMENTS:-} ]] || statements_start
   start_daemons "$2" "$3" "$4" "$5" "run$((++RUNS))" --exit-when-idle
   resume_all >/dev/null
   wait_daemons

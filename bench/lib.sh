@@ -106,7 +106,14 @@ shell_child_ticks() { awk '{print $16 + $17}' "/proc/$$/stat"; }
 per_job_ms() {  # ticks jobs -> ms of CPU per job
   awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", t * 1000 / hz / n }'
 }
-statements_per_job() {  # jobs: FLEET_STATEMENTS=1's table, the statements since the last reset by total time
+statements_start() {  # FLEET_STATEMENTS=1: the statements' counts start over; the indexes' are noted (pg_stat_reset
+  # would also clear the counts autovacuum's ANALYZE goes by, and so change what is measured)
+  pg_psql bench -At -c "DROP TABLE IF EXISTS bench_index_counts" \
+    -c "CREATE UNLOGGED TABLE bench_index_counts AS
+          SELECT indexrelid, idx_scan, idx_tup_read, idx_tup_fetch FROM pg_stat_user_indexes" \
+    -c "SELECT pg_stat_statements_reset()" >/dev/null
+}
+statements_per_job() {  # jobs: FLEET_STATEMENTS=1's table, the statements since statements_start by total time
   echo "      calls/job rows/call exec-ms/job buffer-hits/job plans/call plan-ms/job statement"
   pg_psql bench -At -F ' ' -c "
     SELECT round(calls::numeric / $1, 3) AS calls_per_job, round((rows::numeric / nullif(calls, 0)), 1) AS rows_per_call,
@@ -115,10 +122,11 @@ statements_per_job() {  # jobs: FLEET_STATEMENTS=1's table, the statements since
            left(regexp_replace(query, '\s+', ' ', 'g'), 70)
       FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
      ORDER BY total_exec_time DESC LIMIT 8" | sed 's/^/      /'
-  # the indexes' side (pg_stat_reset with the statements): scans and entries read per job, by index
+  # the indexes' side since statements_start: scans and entries read per job, by index
   echo "      index-scans/job entries-read/job heap-fetches/job index"
   pg_psql bench -At -F ' ' -c "
-    SELECT round(idx_scan::numeric / $1, 3), round(idx_tup_read::numeric / $1, 1), round(idx_tup_fetch::numeric / $1, 1),
-           schemaname || '.' || indexrelname
-      FROM pg_stat_user_indexes WHERE idx_scan > 0 ORDER BY idx_tup_read DESC LIMIT 8" | sed 's/^/      /'
+    SELECT round((i.idx_scan - b.idx_scan)::numeric / $1, 3), round((i.idx_tup_read - b.idx_tup_read)::numeric / $1, 1),
+           round((i.idx_tup_fetch - b.idx_tup_fetch)::numeric / $1, 1), i.schemaname || '.' || i.indexrelname
+      FROM pg_stat_user_indexes i JOIN bench_index_counts b USING (indexrelid)
+     WHERE i.idx_scan > b.idx_scan ORDER BY i.idx_tup_read - b.idx_tup_read DESC LIMIT 8" | sed 's/^/      /'
 }

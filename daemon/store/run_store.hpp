@@ -82,7 +82,7 @@ struct ClaimResult {
   long long partial_holds = 0;
   // PENDING jobs remain that this claim did not take (held, BLOCKED, paused, claimed by another, or more than
   // asked for): nothing will NOTIFY when they become claimable, so an idle daemon claims again at its poll.
-  // A full claim says true without looking (the claimer claims again at once after it).
+  // A full claim says true without looking: true only adds a claim, and a claim that comes back short looks.
   bool left_behind = false;
   // Slots the claim left empty because jobs it picked stayed PENDING: another picked job, or another claim,
   // took one of their targets first (worker.exclusive_targets). The jobs behind them may be claimable now.

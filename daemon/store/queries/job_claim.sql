@@ -141,9 +141,10 @@ UNION ALL
 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        (SELECT extract(epoch FROM h.opens - now() AT TIME ZONE 'UTC')::float8 FROM window_held h),
        (SELECT count(*) FROM held h WHERE h.job_id NOT IN (SELECT job_id FROM runnable)),
-       -- a full claim says true without looking: the claimer claims again at once, and that claim tells.
-       -- Otherwise the claimed rows are still PENDING in this statement's snapshot: at most $2 + 1 live
-       -- entries read, and the entries of jobs other claims took until no snapshot needs them
+       -- a full claim says true without looking: true only ever adds a claim (after a full one the claimer
+       -- claims again when it can, and a claim that comes back short looks). Otherwise the claimed rows are
+       -- still PENDING in this statement's snapshot: at most $2 + 1 live entries read, and the entries of
+       -- jobs other claims took until no snapshot needs them
        CASE WHEN (SELECT count(*) FROM runnable) >= $2::int THEN true
             ELSE (SELECT count(*) FROM (SELECT 1 FROM governance_jobs q WHERE q.status = 'PENDING' LIMIT $2::int + 1) q)
                  > (SELECT count(*) FROM runnable) END,
