@@ -7,7 +7,8 @@ WITH reaped AS (
        SET status = $7::varchar(20), status_reason = $4, completed_at = now() AT TIME ZONE 'UTC',
            step_results = coalesce(j.step_results, '[]'::jsonb) || $3::jsonb,
            execution_evidence = $6::jsonb
-     WHERE j.job_id = $1::uuid AND j.status = 'RUNNING'
+     -- by its key: as `status = 'RUNNING'` the generic plan read the RUNNING index whole, the key a filter
+     WHERE j.job_id = $1::uuid AND coalesce(j.status = 'RUNNING', false)
     RETURNING j.job_id, j.completed_at
 ), released AS (
     DELETE FROM target_holds h USING reaped WHERE h.job_id = reaped.job_id
