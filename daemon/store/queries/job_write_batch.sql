@@ -35,11 +35,12 @@ WITH w AS (
            completed_at = CASE WHEN w.terminal_status IS NULL THEN j.completed_at ELSE now() AT TIME ZONE 'UTC' END
       FROM w
      -- each row by its key, whatever the statistics: the locked keys as an array (an estimate of a few rows,
-     -- where w's function scan counts 100) and the fence as one CASE (no index matches it). As
-     -- `status = 'RUNNING' AND ... IN (SELECT ...)` the planner read every RUNNING entry of the fleet into a
-     -- hash join, dead entries included, for every write, or the whole table when its RUNNING index was large
+     -- where w's function scan counts 100) and the fence in a coalesce (no index matches it, as in
+     -- job_reap.sql). As `status = 'RUNNING' AND ... IN (SELECT ...)` the planner read every RUNNING entry of
+     -- the fleet into a hash join, dead entries included, for every write, or the whole table when its
+     -- RUNNING index was large
      WHERE j.job_id = w.job_id AND j.job_id = ANY (ARRAY(SELECT job_id FROM mine))
-       AND CASE WHEN j.status = 'RUNNING' THEN j.claimed_by = $1 ELSE false END
+       AND coalesce(j.status = 'RUNNING' AND j.claimed_by = $1, false)
     RETURNING j.job_id, j.completed_at, w.terminal_status, w.status_reason, w.transition_step_index
 ), transitions AS (
     INSERT INTO governance_job_transitions (job_id, from_status, to_status, step_index, reason, transitioned_by,
@@ -61,7 +62,7 @@ SELECT job_id::text, 'applied' FROM written
 UNION ALL
 SELECT w.job_id::text, 'locked' FROM w,
        LATERAL (SELECT 1 FROM governance_jobs j
-                 WHERE j.job_id = w.job_id AND CASE WHEN j.status = 'RUNNING' THEN j.claimed_by = $1 ELSE false END
+                 WHERE j.job_id = w.job_id AND coalesce(j.status = 'RUNNING' AND j.claimed_by = $1, false)
                 OFFSET 0) running
  WHERE w.job_id NOT IN (SELECT job_id FROM mine)
 UNION ALL
