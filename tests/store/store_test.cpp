@@ -364,3 +364,25 @@ TEST_CASE("a signal step recorded again returns its signal only when it is the s
   other.decision = "approve";
   CHECK_THROWS_WITH(store->signal_record(other), Catch::Contains("another signal is already recorded"));
 }
+
+TEST_CASE("a write to a job whose row was left PENDING or with a NULL claimed_by is fenced, its row as it was",
+          "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  for (int i = 0; i < 3; ++i) enqueue(*store, "30000000-0000-0000-0000-00000000000" + std::to_string(i));
+  const auto jobs = store->job_claim(claim_of("worker-a", 3)).jobs;
+  REQUIRE(jobs.size() == 3);
+  // a superuser's hand, past every trigger: what no guard lets the creating system write
+  db.exec("SET session_replication_role = replica; "
+          "UPDATE governance_jobs SET status = 'PENDING' WHERE job_id = '" + jobs[0].job_id + "'; "
+          "UPDATE governance_jobs SET claimed_by = NULL WHERE job_id = '" + jobs[1].job_id + "'; "
+          "RESET session_replication_role");
+  CHECK(outcomes(store->job_write_batch({end_write(jobs[0].job_id, "worker-a", "COMPLETED", "done"),
+                                         end_write(jobs[1].job_id, "worker-a", "COMPLETED", "done"),
+                                         end_write(jobs[2].job_id, "worker-a", "COMPLETED", "done")})) ==
+        std::vector<WriteOutcome>{WriteOutcome::Fenced, WriteOutcome::Fenced, WriteOutcome::Applied});
+  CHECK(db.scalar("SELECT string_agg(status || ':' || coalesce(claimed_by, '-') || ':' || (completed_at IS NULL), ' ' "
+                  "ORDER BY contract_id) FROM governance_jobs") ==
+        "PENDING:worker-a:true RUNNING:-:true COMPLETED:worker-a:false");
+  CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions WHERE from_status = 'RUNNING'") == "1");
+}
