@@ -25,7 +25,7 @@ Claimer::Claimer(asio::io_context& io, DbWorker& db, const config::Settings& set
                  Metrics& metrics, Hooks hooks)
     : io_(io), db_(db), settings_(settings), worker_id_(std::move(worker_id)), metrics_(metrics),
       hooks_(std::move(hooks)), throttle_timer_(std::make_unique<Timer>(io)),
-      later_timer_(std::make_unique<Timer>(io)), ranks_(worker_id_) {}
+      later_timer_(std::make_unique<Timer>(io)), group_timer_(std::make_unique<Timer>(io)), ranks_(worker_id_) {}
 
 Claimer::~Claimer() = default;
 
@@ -50,6 +50,7 @@ void Claimer::claim() {
     may_wait_ = true;  // claims when a slot frees
     return pass_on(std::exchange(wakes_, {}));
   }
+  if (waits_for_ends(free)) return;
   // the end of a job goes to the database on the loop's next turn: the claim goes in its transaction
   if (joins_batch(free)) {
     along_ = true;
@@ -57,6 +58,7 @@ void Claimer::claim() {
   }
   in_flight_ = true;
   again_ = false;
+  if (group_timer_armed_) group_timer_->timer.cancel();  // a claim goes: it fills the slots it waited for
   const auto asked_at = std::chrono::steady_clock::now();
   db_.post([this, free, asked_at, params = params(free), wakes = std::exchange(wakes_, {})](store::Store& store) mutable {
     store::ClaimResult result;
@@ -78,7 +80,7 @@ std::optional<Recorder::ClaimAlong> Claimer::claim_along() {
   const bool waited = std::exchange(along_, false);
   if (in_flight_ || !(waited || may_wait_ || left_behind_)) return std::nullopt;
   const int free = free_slots();
-  if (free <= 0 || free > kJoinAtMost) {
+  if (free <= 0 || free > kJoinAtMost || ends_hold_slots(free)) {
     if (waited) claim();  // alone, or it says what a claim that cannot go does (may_wait_, the wakes passed on)
     return std::nullopt;
   }
@@ -201,7 +203,10 @@ void Claimer::claimed(store::ClaimResult result, bool failed, int asked_for, std
   if (!failed) may_wait_ = full;
   claim_later(result, failed, full);
   for (auto& job : result.jobs) hooks_.start_job(std::move(job));
-  if (full || again_)
+  // slots left empty for picked jobs' targets: filled with the slots this claim's jobs free
+  if (full && static_cast<int>(result.jobs.size()) < asked_for)
+    refill_later();
+  else if (full || again_)
     claim();
   else if (result.jobs.empty() && hooks_.found_none)
     hooks_.found_none();
@@ -218,6 +223,42 @@ void Claimer::claim_later(const store::ClaimResult& result, bool failed, bool fu
     return;
   }
   later_timer_->timer.expires_after(after);
+  later_timer_->timer.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) claim();
+  });
+}
+
+// More jobs wait for their ends to commit than there are slots (a claim's jobs that ended at once, while the
+// previous ends' batch was in flight): they leave a claim fewer slots than have no step running. A claim for those
+// few now would start, end and write its jobs apart from the others' ever after (at concurrency 10, twice the
+// claims and write batches per job). The claim waits for those ends instead (a job that finishes claims), for
+// kGroupWait at most.
+bool Claimer::ends_hold_slots(int free) const {
+  const Load load = hooks_.load();
+  return load.running > load.executing && free < settings_.worker.concurrency - load.executing;
+}
+
+bool Claimer::waits_for_ends(int free) {
+  if (group_waited_ || !ends_hold_slots(free)) return false;
+  may_wait_ = true;
+  if (group_timer_armed_) return true;
+  group_timer_armed_ = true;
+  group_timer_->timer.expires_after(kGroupWait);
+  group_timer_->timer.async_wait([this](const boost::system::error_code& ec) {
+    group_timer_armed_ = false;
+    if (ec) return;
+    group_waited_ = true;
+    claim();
+    group_waited_ = false;
+  });
+  return true;
+}
+
+// Slots a claim left empty for picked jobs' targets are filled by the claim for the slots its jobs free (they
+// claim when they finish: may_wait_), or after kGroupWait, not by a claim of their own at once: its jobs would
+// start, end and be written apart from the others' ever after.
+void Claimer::refill_later() {
+  later_timer_->timer.expires_after(kGroupWait);
   later_timer_->timer.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) claim();
   });
@@ -255,6 +296,7 @@ void Claimer::on_spawn_report(bool spawned) {
 void Claimer::stop() {
   throttle_timer_->timer.cancel();
   later_timer_->timer.cancel();
+  group_timer_->timer.cancel();
 }
 
 }  // namespace govjobd::run

@@ -190,7 +190,7 @@ bool Daemon::start_services() {
         return lifecycle_->is_ready() && !lifecycle_->draining() && db_up_ && writes_up_ && upkeep_->heartbeat_ok() &&
                fleet_->have_view();  // the first health snapshot is in
       },
-      [this] { return Claimer::Load{jobs_->executing(), jobs_->size()}; },
+      [this] { return Claimer::Load{jobs_->executing(), jobs_->unfinished()}; },
       [this](store::ClaimedJob job) { jobs_->start(std::move(job), env()); },
       [this] { check_idle(); },
       [this] { return fleet_->view(); }, [this] { return recorder_->end_due(); }, [this] { lifecycle_->job_finished(); }});

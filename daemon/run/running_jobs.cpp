@@ -24,7 +24,9 @@ void RunningJobs::start(store::ClaimedJob job, RunEnv env) {
     spdlog::warn("job {} step - isolated by claim: the claim failed on this row: {}", id, *job.claim_error);
   }
   auto run = std::make_shared<JobRun>(std::move(env), std::move(job), [this](const JobRun& r) {
+    ++finishing_;
     asio::post(io_, [this, id = r.job_id()] {  // not inside the run's own coroutine
+      --finishing_;
       runs_.erase(id);
       finished_();
     });

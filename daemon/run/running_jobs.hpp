@@ -31,6 +31,8 @@ class RunningJobs {
   bool empty() const { return runs_.empty(); }
   bool contains(const std::string& job_id) const { return runs_.count(job_id) > 0; }
   int executing() const;  // not counting jobs whose end is being recorded
+  // not counting jobs whose end is recorded, gone from here on the loop's next turns
+  int unfinished() const { return size() - finishing_; }
   std::vector<std::string> ids() const;
   // Cancel, shutdown or internal error: each job stops with `why`.
   void stop_all(const EndReason& why);
@@ -46,6 +48,7 @@ class RunningJobs {
   std::function<void()> finished_;
   std::map<std::string, std::shared_ptr<JobRun>> runs_;
   bool read_in_flight_ = false, read_again_ = false;
+  int finishing_ = 0;
 };
 
 }  // namespace govjobd::run

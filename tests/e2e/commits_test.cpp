@@ -26,8 +26,9 @@ void log_job_row_updates(TestDatabase& db) {
           "public.test_log_update()");
 }
 
-void run_commits_daemon(TestDatabase& db, const std::string& name, const std::string& worker_yaml) {
-  const auto config = write_daemon_config(name, "  noop: {kind: noop}\n", worker_yaml);
+void run_commits_daemon(TestDatabase& db, const std::string& name, const std::string& worker_yaml,
+                        const std::string& executors_yaml = "  noop: {kind: noop}\n") {
+  const auto config = write_daemon_config(name, executors_yaml, worker_yaml);
   DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
   const auto code = daemon.wait_exit(120s);
   INFO(daemon.log_tail());
@@ -67,4 +68,29 @@ TEST_CASE("commits: a 3-step job commits each step's result with the next step's
   // the write of step 0's result moved current_step_index to step 1; step 1's moved it to step 2
   CHECK(db.scalar("SELECT count(*) FROM public.test_row_updates WHERE status = 'RUNNING' AND results > 0 "
                   "AND current_step_index <> results") == "0");
+}
+
+TEST_CASE("commits: with exclusive targets, the slots a claim left empty for picked jobs' targets are filled by "
+          "the claim for the slots its jobs free, not by a claim of their own", "[commits][fleet]") {
+  TestDatabase db;
+  // The oldest 6 jobs share one target, the next 20 each have one of their own. The first claim of 10 picks 13
+  // (the stand-ins), can run only one of the 6, and comes back with 8 jobs and 2 slots empty. Claimed at once
+  // for those 2 slots alone, the 14th and 15th jobs started, ended and were written apart from the group's, and
+  // so did every job in those slots after them (twice the claims and write batches per job at concurrency 10
+  // in the fleet bench). Now the next claim waits for the 8 to end, and fills every free slot.
+  db.exec("INSERT INTO governance_jobs (contract_id, steps, total_steps, created_at) "
+          "SELECT gen_random_uuid(), jsonb_build_array(jsonb_build_object('step_index', 0, 'step_type', 'noop', "
+          "'target', CASE WHEN g <= 6 THEN 'shared' ELSE 't' || g END, 'parameters', '{}'::jsonb)), 1, "
+          "(now() AT TIME ZONE 'UTC') - interval '1 hour' + g * interval '1 ms' FROM generate_series(1, 26) g");
+  run_commits_daemon(db, "commits-exclusive", "  concurrency: 10\n  exclusive_targets: true\n");
+  CHECK(jobs_by_status(db) == std::map<std::string, int>{{"COMPLETED", 26}});
+  // each claim's transaction wrote its jobs' RUNNING transitions: their xmin
+  const auto claimed_with = [&](int nth) {
+    return std::stoi(db.scalar(
+        "SELECT count(*) FROM governance_job_transitions t WHERE t.to_status = 'RUNNING' AND t.xmin = "
+        "(SELECT r.xmin FROM governance_job_transitions r JOIN governance_jobs j USING (job_id) "
+        " WHERE r.to_status = 'RUNNING' ORDER BY j.created_at OFFSET " + std::to_string(nth - 1) + " LIMIT 1)"));
+  };
+  CHECK(claimed_with(7) == 8);  // the first claim: the 1st of the 6 and the 7th to 13th
+  CHECK(claimed_with(14) > 2);  // the next one: not the 14th and 15th alone
 }
