@@ -1,6 +1,7 @@
 #include "daemon/run/claimer.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <utility>
 
 #include <boost/asio/io_context.hpp>
@@ -25,7 +26,10 @@ Claimer::Claimer(asio::io_context& io, DbWorker& db, const config::Settings& set
                  Metrics& metrics, Hooks hooks)
     : io_(io), db_(db), settings_(settings), worker_id_(std::move(worker_id)), metrics_(metrics),
       hooks_(std::move(hooks)), throttle_timer_(std::make_unique<Timer>(io)),
-      later_timer_(std::make_unique<Timer>(io)), group_timer_(std::make_unique<Timer>(io)), ranks_(worker_id_) {}
+      later_timer_(std::make_unique<Timer>(io)), group_timer_(std::make_unique<Timer>(io)), ranks_(worker_id_) {
+  // test hook: a longer wait, so that a test on a loaded machine sees which event ended it
+  if (const char* ms = std::getenv("GOVJOBD_TEST_GROUP_WAIT_MS")) group_wait_ = std::chrono::milliseconds(std::atoi(ms));
+}
 
 Claimer::~Claimer() = default;
 
@@ -50,15 +54,16 @@ void Claimer::claim() {
     may_wait_ = true;  // claims when a slot frees
     return pass_on(std::exchange(wakes_, {}));
   }
-  if (waits_for_ends(free)) return;
+  if (!group_due_ && ends_hold_slots()) {
+    may_wait_ = true;  // a job that finishes claims
+    return group_wait();
+  }
   // the end of a job goes to the database on the loop's next turn: the claim goes in its transaction
   if (joins_batch(free)) {
     along_ = true;
     return;
   }
-  in_flight_ = true;
-  again_ = false;
-  if (group_timer_armed_) group_timer_->timer.cancel();  // a claim goes: it fills the slots it waited for
+  going();
   const auto asked_at = std::chrono::steady_clock::now();
   db_.post([this, free, asked_at, params = params(free), wakes = std::exchange(wakes_, {})](store::Store& store) mutable {
     store::ClaimResult result;
@@ -80,12 +85,11 @@ std::optional<Recorder::ClaimAlong> Claimer::claim_along() {
   const bool waited = std::exchange(along_, false);
   if (in_flight_ || !(waited || may_wait_ || left_behind_)) return std::nullopt;
   const int free = free_slots();
-  if (free <= 0 || free > kJoinAtMost || ends_hold_slots(free)) {
+  if (free <= 0 || free > kJoinAtMost || (!group_due_ && ends_hold_slots())) {
     if (waited) claim();  // alone, or it says what a claim that cannot go does (may_wait_, the wakes passed on)
     return std::nullopt;
   }
-  in_flight_ = true;
-  again_ = false;
+  going();
   const auto asked_at = std::chrono::steady_clock::now();
   return Recorder::ClaimAlong{params(free), [this, free, asked_at, wakes = std::exchange(wakes_, {})](
                                                 store::ClaimResult result, std::optional<std::string> error) mutable {
@@ -198,14 +202,15 @@ void Claimer::claimed(store::ClaimResult result, bool failed, int asked_for, std
   }
   metrics_.jobs_claimed(static_cast<int>(result.jobs.size()),
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - asked_at).count());
-  // a claim that made progress but left slots empty for picked jobs' targets asks again at once, like a full one
+  // a claim that made progress but left slots empty for picked jobs' targets claims again like a full one
   const bool full = static_cast<int>(result.jobs.size()) == asked_for || (result.dropped > 0 && !result.jobs.empty());
   if (!failed) may_wait_ = full;
   claim_later(result, failed, full);
   for (auto& job : result.jobs) hooks_.start_job(std::move(job));
-  // slots left empty for picked jobs' targets: filled with the slots this claim's jobs free
-  if (full && static_cast<int>(result.jobs.size()) < asked_for)
-    refill_later();
+  // its empty slots: with the slots its jobs free (they claim when they end), or kGroupWait later; at once
+  // for jobs NOTIFYed to this daemon (a request of another kind, again_, is served by that claim)
+  if (full && static_cast<int>(result.jobs.size()) < asked_for && wakes_.empty())
+    group_wait();
   else if (full || again_)
     claim();
   else if (result.jobs.empty() && hooks_.found_none)
@@ -229,39 +234,35 @@ void Claimer::claim_later(const store::ClaimResult& result, bool failed, bool fu
 }
 
 // More jobs wait for their ends to commit than there are slots (a claim's jobs that ended at once, while the
-// previous ends' batch was in flight): they leave a claim fewer slots than have no step running. A claim for those
-// few now would start, end and write its jobs apart from the others' ever after (at concurrency 10, twice the
-// claims and write batches per job). The claim waits for those ends instead (a job that finishes claims), for
-// kGroupWait at most.
-bool Claimer::ends_hold_slots(int free) const {
+// previous ends' batch was in flight; ends that wait for a locked row): the cap on them leaves a claim fewer
+// slots than have no step running. A claim for those few now would start, end and write its jobs apart from the
+// others' ever after (at concurrency 10, twice the claims and write batches per job).
+bool Claimer::ends_hold_slots() const {
   const Load load = hooks_.load();
-  return load.running > load.executing && free < settings_.worker.concurrency - load.executing;
+  return load.running - load.executing > settings_.worker.concurrency;
 }
 
-bool Claimer::waits_for_ends(int free) {
-  if (group_waited_ || !ends_hold_slots(free)) return false;
-  may_wait_ = true;
-  if (group_timer_armed_) return true;
+void Claimer::group_wait() {
+  if (group_timer_armed_) return;
   group_timer_armed_ = true;
-  group_timer_->timer.expires_after(kGroupWait);
-  group_timer_->timer.async_wait([this](const boost::system::error_code& ec) {
+  group_timer_->timer.expires_after(group_wait_);
+  group_timer_->timer.async_wait([this, wait = group_waits_](const boost::system::error_code& ec) {
+    if (ec || wait != group_waits_) return;  // cancelled, or expired as a claim went (this Claimer may be gone)
     group_timer_armed_ = false;
-    if (ec) return;
-    group_waited_ = true;
+    group_due_ = true;  // until a claim goes: it waits no more
     claim();
-    group_waited_ = false;
   });
-  return true;
 }
 
-// Slots a claim left empty for picked jobs' targets are filled by the claim for the slots its jobs free (they
-// claim when they finish: may_wait_), or after kGroupWait, not by a claim of their own at once: its jobs would
-// start, end and be written apart from the others' ever after.
-void Claimer::refill_later() {
-  later_timer_->timer.expires_after(kGroupWait);
-  later_timer_->timer.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) claim();
-  });
+void Claimer::going() {
+  in_flight_ = true;
+  again_ = false;
+  group_due_ = false;
+  ++group_waits_;
+  if (group_timer_armed_) {
+    group_timer_armed_ = false;
+    group_timer_->timer.cancel();
+  }
 }
 
 void Claimer::claim_soon() {

@@ -85,12 +85,15 @@ class Claimer {
   int free_slots() const;  // how many jobs a claim may ask for now; 0 when it may not claim
   bool joins_batch(int free) const;  // a claim for `free` slots waits for the write batch about to go (claim_along)
   static constexpr int kJoinAtMost = 2;  // slots
-  // The slots of jobs that end together are claimed together (a group: one claim, one write batch): a claim
-  // waits for ends about to commit, or for the jobs of a claim that left slots empty, kGroupWait at most.
-  bool ends_hold_slots(int free) const;
-  bool waits_for_ends(int free);  // true: the claim waits
-  void refill_later();
+  // Slots are claimed in groups (one claim, then one write batch, for jobs that end together) rather than one
+  // or two apart: a claim that the jobs waiting for their ends would cut short, and the empty slots of a claim
+  // that left picked jobs for their targets, wait for a slot to free (its job claims) or kGroupWait, whichever
+  // comes first; then the claim goes, whatever holds it (group_due_).
+  bool ends_hold_slots() const;
+  void group_wait();
+  void going();  // a claim goes, alone or with a write batch
   static constexpr std::chrono::milliseconds kGroupWait{20};
+  std::chrono::milliseconds group_wait_ = kGroupWait;  // GOVJOBD_TEST_GROUP_WAIT_MS (tests only)
   // Hands the wakes this daemon cannot act on to the next rank (queries/job_wake_pass.sql).
   void pass_on(std::vector<WakeRanks::Wake> wakes);
 
@@ -104,8 +107,9 @@ class Claimer {
   struct Timer;
   std::unique_ptr<Timer> throttle_timer_;
   std::unique_ptr<Timer> later_timer_;
-  std::unique_ptr<Timer> group_timer_;  // waits_for_ends
-  bool group_timer_armed_ = false, group_waited_ = false;
+  std::unique_ptr<Timer> group_timer_;
+  bool group_timer_armed_ = false, group_due_ = false;
+  unsigned group_waits_ = 0;  // claims gone: a wait armed before the last one is over
   bool in_flight_ = false, again_ = false, posted_ = false, left_behind_ = false, may_wait_ = false;
   int ends_in_flight_ = 0;  // claims to end a job (claim_to_end) not back yet
   bool along_ = false;  // a claim waits for the write batch about to go (claim_along)

@@ -31,7 +31,7 @@ class RunningJobs {
   bool empty() const { return runs_.empty(); }
   bool contains(const std::string& job_id) const { return runs_.count(job_id) > 0; }
   int executing() const;  // not counting jobs whose end is being recorded
-  // not counting jobs whose end is recorded, gone from here on the loop's next turns
+  // not counting jobs whose run is over (ended, or left for the reaper), gone from here on the loop's next turn
   int unfinished() const { return size() - finishing_; }
   std::vector<std::string> ids() const;
   // Cancel, shutdown or internal error: each job stops with `why`.

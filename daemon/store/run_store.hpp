@@ -85,7 +85,8 @@ struct ClaimResult {
   // A full claim says true without looking: true only adds a claim, and a claim that comes back short looks.
   bool left_behind = false;
   // Slots the claim left empty because jobs it picked stayed PENDING: another picked job, or another claim,
-  // took one of their targets first (worker.exclusive_targets). The jobs behind them may be claimable now.
+  // took one of their targets first (worker.exclusive_targets). The jobs behind them may be claimable now: the
+  // claimer fills those slots with the ones this claim's jobs free, or 20 ms later (Claimer::group_wait).
   long long dropped = 0;
 };
 

@@ -27,9 +27,10 @@ void log_job_row_updates(TestDatabase& db) {
 }
 
 void run_commits_daemon(TestDatabase& db, const std::string& name, const std::string& worker_yaml,
-                        const std::string& executors_yaml = "  noop: {kind: noop}\n") {
+                        const std::string& executors_yaml = "  noop: {kind: noop}\n",
+                        std::map<std::string, std::string> env = {}) {
   const auto config = write_daemon_config(name, executors_yaml, worker_yaml);
-  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"}, std::move(env));
   const auto code = daemon.wait_exit(120s);
   INFO(daemon.log_tail());
   REQUIRE(code == 0);
@@ -77,12 +78,14 @@ TEST_CASE("commits: with exclusive targets, the slots a claim left empty for pic
   // (the stand-ins), can run only one of the 6, and comes back with 8 jobs and 2 slots empty. Claimed at once
   // for those 2 slots alone, the 14th and 15th jobs started, ended and were written apart from the group's, and
   // so did every job in those slots after them (twice the claims and write batches per job at concurrency 10
-  // in the fleet bench). Now the next claim waits for the 8 to end, and fills every free slot.
+  // in the fleet bench). Now the next claim waits for the first of the 8 to end (the wait's bound, 20 ms, made
+  // long here so that a loaded machine cannot end it first) and takes the free slots with the empty ones.
   db.exec("INSERT INTO governance_jobs (contract_id, steps, total_steps, created_at) "
           "SELECT gen_random_uuid(), jsonb_build_array(jsonb_build_object('step_index', 0, 'step_type', 'noop', "
           "'target', CASE WHEN g <= 6 THEN 'shared' ELSE 't' || g END, 'parameters', '{}'::jsonb)), 1, "
           "(now() AT TIME ZONE 'UTC') - interval '1 hour' + g * interval '1 ms' FROM generate_series(1, 26) g");
-  run_commits_daemon(db, "commits-exclusive", "  concurrency: 10\n  exclusive_targets: true\n");
+  run_commits_daemon(db, "commits-exclusive", "  concurrency: 10\n  exclusive_targets: true\n",
+                     "  noop: {kind: noop}\n", {{"GOVJOBD_TEST_GROUP_WAIT_MS", "10000"}});
   CHECK(jobs_by_status(db) == std::map<std::string, int>{{"COMPLETED", 26}});
   // each claim's transaction wrote its jobs' RUNNING transitions: their xmin
   const auto claimed_with = [&](int nth) {

@@ -149,6 +149,6 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, N
             ELSE (SELECT count(*) FROM (SELECT 1 FROM governance_jobs q WHERE q.status = 'PENDING' LIMIT $2::int + 1) q)
                  > (SELECT count(*) FROM runnable) END,
        -- the slots left empty by picked jobs left PENDING for a target another picked job or another claim
-       -- took: the next claim may take the jobs behind them at once
+       -- took: the next claim may take the jobs behind them (the claimer's next, with the slots this one's jobs free)
        least($2::int, (SELECT count(*) FROM picked)) - (SELECT count(*) FROM runnable),
        NULL
