@@ -386,3 +386,39 @@ TEST_CASE("a write to a job whose row was left PENDING or with a NULL claimed_by
         "PENDING:worker-a:true RUNNING:-:true COMPLETED:worker-a:false");
   CHECK(db.scalar("SELECT count(*) FROM governance_job_transitions WHERE from_status = 'RUNNING'") == "1");
 }
+
+TEST_CASE("a step's result written again (a write retried after its commit was lost) is recorded once, in step "
+          "order, whatever the creator left in step_results", "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  for (int i = 0; i < 3; ++i) store->job_enqueue({"31000000-0000-0000-0000-00000000000" + std::to_string(i), kSteps, 60, "tester"});
+  const auto jobs = store->job_claim(claim_of("worker-a", 3)).jobs;
+  REQUIRE(jobs.size() == 3);
+  // what the creator left there: an array with an element that is no object, and one of step 5 as a decimal
+  db.exec("UPDATE governance_jobs SET step_results = '[7, {\"step_index\": 5.0}]' WHERE job_id = '" + jobs[1].job_id + "'");
+  auto result = [](const json& index) { return json{{"step_index", index}, {"status", "COMPLETED"}}; };
+  auto progress = [&](const std::string& job_id, json results) {
+    JobWrite w;
+    w.job_id = job_id;
+    w.worker_id = "worker-a";
+    w.current_step_index = 1;
+    w.append_results = std::move(results);
+    return w;
+  };
+  const std::vector<JobWrite> batch{progress(jobs[0].job_id, json::array({result(0)})),
+                                    progress(jobs[1].job_id, json::array({result(0)})),
+                                    progress(jobs[2].job_id, json::array({result(1), result(0)}))};
+  for (int attempt = 0; attempt < 2; ++attempt)  // the second: the same writes again
+    CHECK(outcomes(store->job_write_batch(batch)) ==
+          std::vector<WriteOutcome>{WriteOutcome::Applied, WriteOutcome::Applied, WriteOutcome::Applied});
+  const auto results_of = [&](const std::string& id) {
+    return db.scalar("SELECT step_results::text FROM governance_jobs WHERE job_id = '" + id + "'");
+  };
+  CHECK(json::parse(results_of(jobs[0].job_id)) == json::array({result(0)}));
+  CHECK(json::parse(results_of(jobs[1].job_id)) == json::parse(R"([7, {"step_index": 5.0}, {"step_index": 0, "status": "COMPLETED"}])"));
+  CHECK(json::parse(results_of(jobs[2].job_id)) == json::array({result(0), result(1)}));
+  // a result of a step already recorded under the same number in another form (5 and 5.0) is not added
+  CHECK(outcomes(store->job_write_batch({progress(jobs[1].job_id, json::array({result(5)}))})) ==
+        std::vector<WriteOutcome>{WriteOutcome::Applied});
+  CHECK(json::parse(results_of(jobs[1].job_id)).size() == 3);
+}
