@@ -42,10 +42,14 @@ double fleet_claims(const std::vector<Member>& fleet) {
 std::vector<Member> idle_fleet(TestDatabase& db, int count, const std::string& worker = "") {
   std::vector<Member> fleet;
   for (int i = 0; i < count; ++i) fleet.push_back(idle_member(db, i, worker));
-  REQUIRE(eventually([&] {
+  const bool registered = eventually([&] {
     return db.scalar("SELECT count(*) FROM govjobd.govjobd_workers WHERE worker_id LIKE 'wake-%' AND health_at IS NOT NULL "
                      "AND stopped_at IS NULL") == std::to_string(count);
-  }));
+  });
+  // what each daemon said when one did not register (a CI run once saw one of four miss the 30 s)
+  for (const auto& m : fleet)
+    if (!registered) UNSCOPED_INFO("--- daemon on metrics port " << m.port << ":\n" << m.process->log_tail(800));
+  REQUIRE(registered);
   // each daemon ranks the workers its last heartbeat read: one beat after the last arrival, all know all
   const std::string all_in = db.scalar("SELECT now() AT TIME ZONE 'UTC'");
   REQUIRE(eventually([&] {
