@@ -33,12 +33,11 @@ Claimer::Claimer(asio::io_context& io, DbWorker& db, const config::Settings& set
 
 Claimer::~Claimer() = default;
 
-int Claimer::free_slots() const {
+int Claimer::free_slots(const Load& load) const {
   if (!hooks_.may_claim()) return 0;
   // A job whose end is being recorded runs nothing: its slot goes to the next job, so that the claim commits
   // beside the write batch. At most as many again may wait for their end to commit.
   const int concurrency = settings_.worker.concurrency;
-  const Load load = hooks_.load();
   return throttle_.allowed(std::min(concurrency - load.executing, 2 * concurrency - load.running), load.executing,
                            ClaimThrottle::Clock::now());
 }
@@ -49,12 +48,13 @@ void Claimer::claim() {
     again_ = true;
     return;
   }
-  const int free = free_slots();
+  const Load load = hooks_.load();
+  const int free = free_slots(load);
   if (free <= 0) {
     may_wait_ = true;  // claims when a slot frees
     return pass_on(std::exchange(wakes_, {}));
   }
-  if (!group_due_ && ends_hold_slots()) {
+  if (waits_for_ends(load)) {
     may_wait_ = true;  // a job that finishes claims
     return group_wait();
   }
@@ -84,8 +84,9 @@ bool Claimer::joins_batch(int free) const { return free <= kJoinAtMost && hooks_
 std::optional<Recorder::ClaimAlong> Claimer::claim_along() {
   const bool waited = std::exchange(along_, false);
   if (in_flight_ || !(waited || may_wait_ || left_behind_)) return std::nullopt;
-  const int free = free_slots();
-  if (free <= 0 || free > kJoinAtMost || (!group_due_ && ends_hold_slots())) {
+  const Load load = hooks_.load();
+  const int free = free_slots(load);
+  if (free <= 0 || free > kJoinAtMost || waits_for_ends(load)) {
     if (waited) claim();  // alone, or it says what a claim that cannot go does (may_wait_, the wakes passed on)
     return std::nullopt;
   }
@@ -237,9 +238,8 @@ void Claimer::claim_later(const store::ClaimResult& result, bool failed, bool fu
 // previous ends' batch was in flight; ends that wait for a locked row): the cap on them leaves a claim fewer
 // slots than have no step running. A claim for those few now would start, end and write its jobs apart from the
 // others' ever after (at concurrency 10, twice the claims and write batches per job).
-bool Claimer::ends_hold_slots() const {
-  const Load load = hooks_.load();
-  return load.running - load.executing > settings_.worker.concurrency;
+bool Claimer::waits_for_ends(const Load& load) const {
+  return !group_due_ && load.running - load.executing > settings_.worker.concurrency;
 }
 
 void Claimer::group_wait() {

@@ -82,14 +82,14 @@ class Claimer {
   // PENDING for it; at the latest after a poll interval, in case a window moved) or after a failed claim.
   void claim_later(const store::ClaimResult& result, bool failed, bool full);
   store::JobClaimParams params(int limit) const;
-  int free_slots() const;  // how many jobs a claim may ask for now; 0 when it may not claim
+  int free_slots(const Load& load) const;  // how many jobs a claim may ask for now; 0 when it may not claim
   bool joins_batch(int free) const;  // a claim for `free` slots waits for the write batch about to go (claim_along)
   static constexpr int kJoinAtMost = 2;  // slots
   // Slots are claimed in groups (one claim, then one write batch, for jobs that end together) rather than one
   // or two apart: a claim that the jobs waiting for their ends would cut short, and the empty slots of a claim
   // that left picked jobs for their targets, wait for a slot to free (its job claims) or kGroupWait, whichever
   // comes first; then the claim goes, whatever holds it (group_due_).
-  bool ends_hold_slots() const;
+  bool waits_for_ends(const Load& load) const;  // false once the wait is over (group_due_)
   void group_wait();
   void going();  // a claim goes, alone or with a write batch
   static constexpr std::chrono::milliseconds kGroupWait{20};

@@ -47,8 +47,8 @@ std::vector<Member> idle_fleet(TestDatabase& db, int count, const std::string& w
                      "AND stopped_at IS NULL") == std::to_string(count);
   });
   // what each daemon said when one did not register (a CI run once saw one of four miss the 30 s)
-  for (const auto& m : fleet)
-    if (!registered) UNSCOPED_INFO("--- daemon on metrics port " << m.port << ":\n" << m.process->log_tail(800));
+  if (!registered)
+    for (const auto& m : fleet) UNSCOPED_INFO("--- daemon on metrics port " << m.port << ":\n" << m.process->log_tail(800));
   REQUIRE(registered);
   // each daemon ranks the workers its last heartbeat read: one beat after the last arrival, all know all
   const std::string all_in = db.scalar("SELECT now() AT TIME ZONE 'UTC'");
