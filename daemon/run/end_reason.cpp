@@ -39,6 +39,9 @@ std::string EndReason::cause() const {
     case Kind::JobTimeoutBeforeStart: return fmt::format("job timeout exceeded before it started (timeout_at {})", detail);
     case Kind::NoContract: return model::OrphanJob(detail).what();
     case Kind::InvalidSteps: return "invalid steps: " + detail;
+    case Kind::PresetRecord:
+      return fmt::format("invalid job: written before it ran: {}; a job's step results, evidence and health "
+                         "snapshot after are recorded by govjobd as it runs", detail);
     case Kind::ContractRefused: return detail;
     case Kind::ClaimFailed: return "the claim failed on this row: " + detail;
     case Kind::Unserved: return detail;
@@ -62,7 +65,8 @@ std::string_view EndReason::metric_class() const {
     case Kind::JobTimeoutBeforeStart: return "job_timeout";
     case Kind::NoContract:
     case Kind::NoHandler:
-    case Kind::InvalidSteps: return "invalid_job";
+    case Kind::InvalidSteps:
+    case Kind::PresetRecord: return "invalid_job";
     case Kind::ContractRefused: return "contract_refused";
     case Kind::Unserved: return "unroutable";
     case Kind::Cancelled: return "cancelled";

@@ -20,6 +20,7 @@ struct EndReason {
     JobTimeoutBeforeStart,  // timeout_at had passed when it was claimed: detail = timeout_at
     NoContract,             // no contract_id: detail = the job_id
     InvalidSteps,           // detail = what is wrong, naming step and field
+    PresetRecord,           // results, evidence or a snapshot after were set when claimed: detail = which
     ContractRefused,        // the contract gate refused the job before its first step: detail = why (contract_gate.hpp)
     ClaimFailed,            // the claim statement failed on this row: detail = the database's message
     Unserved,               // no live daemon serves it (worker.unroutable_after): detail = what is missing

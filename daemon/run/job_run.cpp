@@ -137,6 +137,13 @@ Task<void> JobRun::steps() {
 
 // Everything that makes a job unrunnable is found before its first step: nothing is half-done.
 std::optional<EndReason> JobRun::preflight() {
+  // Results or evidence a writer left would read as the daemon's. The claim cleared them: the reason is their one
+  // trace, so it comes first whatever else is wrong (each step SKIPPED when the steps can be read).
+  if (job_.preset) {
+    if (job_.steps_json)
+      if (auto parsed = model::parse_steps_text(*job_.steps_json); parsed.ok()) steps_ = std::move(parsed.steps);
+    return EndReason::of(Kind::PresetRecord, std::nullopt, *job_.preset);
+  }
   if (!job_.contract_id) return EndReason::of(Kind::NoContract, std::nullopt, job_.job_id);
   if (job_.claim_error) return EndReason::of(Kind::ClaimFailed, std::nullopt, *job_.claim_error);
   if (!job_.steps_json && job_.steps_bytes)

@@ -34,6 +34,10 @@ struct ClaimedJob {
   // created_at (the writer's value) to started_at, in seconds, for the metrics; none when created_at is NULL
   // or infinite (unknown). Negative when the writer's created_at is in the future.
   std::optional<double> pickup_seconds;
+  // What a writer left in the columns govjobd records, which a PENDING job has none of: "step_results (an
+  // array of 2 entries), execution_evidence" (step_results NULL, [] or JSON null is none). The claim started
+  // them over; the job fails before its first step (queries/job_claim.sql).
+  std::optional<std::string> preset;
 };
 
 struct JobClaimParams {

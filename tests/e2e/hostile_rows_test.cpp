@@ -105,3 +105,40 @@ TEST_CASE("a job whose steps are larger than worker.max_job_bytes fails without 
   CHECK_THAT(job.at("status_reason").get<std::string>(),
              Catch::Contains("larger than worker.max_job_bytes (10000); not fetched"));
 }
+
+TEST_CASE("a job that arrives with step_results, evidence or a snapshot after is failed before its first step, "
+          "and what it held is not kept", "[hostile]") {
+  TestDatabase db;
+  // As a role the writer's trigger trusts (the test's superuser): a forged result for step 0 with a forged
+  // snapshot after, an object, a scalar; JSON null holds no result and runs.
+  const std::vector<std::pair<std::string, std::string>> preset = {
+      {R"(step_results = '[{"step_index": 0, "status": "FORGED", "output": {"target": "t"}}]',
+          health_snapshot_after = '{"forged": true}')",
+       "step_results (an array of 1 entry), health_snapshot_after"},
+      {R"(step_results = '{"x": 1}')", "step_results (a JSON object)"},
+      {R"(step_results = '"text"', execution_evidence = '{"forged": true}')",
+       "step_results (a JSON string), execution_evidence"}};
+  std::vector<std::string> ids;
+  for (const auto& [set, said] : preset) {
+    ids.push_back(insert_job(db, json::array({step(0, "noop"), step(1, "noop")})));
+    db.exec("UPDATE governance_jobs SET " + set + " WHERE job_id = '" + ids.back() + "'");
+  }
+  const std::string null_results = insert_job(db, json::array({step(0, "noop")}));
+  db.exec("UPDATE governance_jobs SET step_results = 'null'::jsonb WHERE job_id = '" + null_results + "'");
+  auto valid = valid_jobs_behind(db, 2);
+  valid.push_back(null_results);
+  run_until_idle(db, "preset", "  concurrency: 2\n", valid);
+  for (std::size_t i = 0; i < preset.size(); ++i) {
+    const json job = job_of(db, ids[i]);
+    INFO(preset[i].first << " -> " << job.dump());
+    CHECK(job.at("status") == "FAILED");
+    CHECK_THAT(job.at("status_reason").get<std::string>(),
+               Catch::StartsWith("invalid job: written before it ran: " + preset[i].second + "; "));
+    CHECK(step_statuses(job) == std::vector<std::string>{"SKIPPED", "SKIPPED"});  // no step ran, none forged
+    CHECK(job.at("execution_evidence").at("step_results").size() == 2);
+    CHECK_FALSE(job.at("execution_evidence").contains("forged"));
+    CHECK(job.at("health_snapshot_after").is_null());
+  }
+  CHECK(job_of(db, null_results).at("step_results").size() == 1);
+  CHECK_THAT(verify_output(db.url()), Catch::Contains("clean"));
+}

@@ -79,6 +79,11 @@ TEST_CASE("govjobd verify reports rows it cannot vouch for", "[roles]") {
       "INSERT INTO governance_jobs (contract_id, status, steps, execution_evidence) VALUES (gen_random_uuid(), "
       "'PENDING', '[]', '{}') RETURNING job_id");
   db.exec("ALTER TABLE governance_jobs ENABLE TRIGGER USER");
+  // results a role the trigger trusts left in a PENDING job (a claim would fail it), then a cancel
+  const std::string cancelled = insert_job(db, json::array({step(0, "noop")}));
+  db.exec("UPDATE governance_jobs SET step_results = '[{\"step_index\": 0, \"status\": \"COMPLETED\"}]' "
+          "WHERE job_id = '" + cancelled + "'");
+  REQUIRE(db.scalar("SELECT govjobd.job_cancel('" + cancelled + "', 'tester', 'test')") == "CANCELLED");
   const std::string job = insert_job(db, json::array({step(0, "noop")}));
   db.exec("CREATE ROLE " + db.name() + "_rogue; GRANT USAGE ON SCHEMA govjobd TO " + db.name() +
           "_rogue; GRANT INSERT ON govjobd.governance_job_transitions TO " + db.name() + "_rogue; SET ROLE " +
@@ -93,6 +98,7 @@ TEST_CASE("govjobd verify reports rows it cannot vouch for", "[roles]") {
   CHECK_THAT(out, Catch::Contains("governance_jobs  govjobd's trigger govjobd_guard_writer is disabled"));
   CHECK_THAT(out, Catch::Contains(forged) && Catch::Contains("COMPLETED with no transition recorded"));
   CHECK_THAT(out, Catch::Contains(primed) && Catch::Contains("PENDING with results, evidence"));
+  CHECK_THAT(out, Catch::Contains(cancelled + "  CANCELLED before it ran, with results or evidence"));
   CHECK_THAT(out, Catch::Contains(job) && Catch::Contains("_rogue, which is not a govjobd daemon's"));
 }
 

@@ -125,3 +125,41 @@ TEST_CASE("text a step printed that would end a literal or a statement reaches t
   CHECK(db.scalar("SELECT status_reason FROM governance_jobs WHERE job_id = '" + first[0].job_id + "'") == *end.status_reason);
   CHECK(db.scalar("SELECT count(*) FROM governance_jobs") == "2");
 }
+
+TEST_CASE("the claim starts results, evidence and the snapshot after over, and says what a writer had left there",
+          "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  // SET clauses of governance_jobs; what the claim says of them
+  const std::vector<std::pair<std::string, std::optional<std::string>>> preset = {
+      {"step_results = '[]'", std::nullopt},
+      {"step_results = 'null'", std::nullopt},
+      {R"(step_results = '[{"step_index": 0, "status": "COMPLETED"}]')", "step_results (an array of 1 entry)"},
+      {R"(step_results = '[{"step_index": 0}, 7]', execution_evidence = '{}')",
+       "step_results (an array of 2 entries), execution_evidence"},
+      {R"(step_results = '{"step_index": 0}')", "step_results (a JSON object)"},
+      {"step_results = '12'", "step_results (a JSON number)"},
+      {"health_snapshot_after = 'null'", "health_snapshot_after"},
+      // large: named by its stored size, never expanded
+      {"step_results = (SELECT jsonb_agg(jsonb_build_object('step_index', i, 'pad', md5(i::text))) "
+       "FROM generate_series(1, 2000) i)", "bytes of JSON)"}};
+  std::map<std::string, std::optional<std::string>> expected;  // by job_id
+  for (std::size_t i = 0; i < preset.size(); ++i) {
+    const std::string id = store->job_enqueue({"41000000-0000-0000-0000-00000000000" + std::to_string(i), kOneStep, 60, "tester"});
+    db.exec("UPDATE governance_jobs SET " + preset[i].first + " WHERE job_id = '" + id + "'");
+    expected[id] = preset[i].second;
+  }
+  const auto claimed = store->job_claim(joined_claim_of(10)).jobs;
+  REQUIRE(claimed.size() == preset.size());
+  for (const auto& job : claimed) {
+    const auto& want = expected.at(job.job_id);
+    INFO(job.job_id << ": " << job.preset.value_or("none"));
+    if (want && want->starts_with("bytes"))
+      CHECK_THAT(job.preset.value_or(""), Catch::StartsWith("step_results (") && Catch::EndsWith(*want));
+    else
+      CHECK(job.preset == want);
+    CHECK(db.scalar("SELECT step_results::text || ' ' || (execution_evidence IS NULL) || ' ' || "
+                    "(health_snapshot_after IS NULL) FROM governance_jobs WHERE job_id = '" + job.job_id + "'") ==
+          "[] true true");
+  }
+}

@@ -32,7 +32,22 @@ WITH me AS MATERIALIZED (
       FROM @contract_table@
 ), picked AS (
     SELECT j.job_id, j.created_at, j.route_targets, k.found, k.status, k.capabilities, k.capabilities_count,
-           k.window_start, k.window_end
+           k.window_start, k.window_end,
+           -- what a writer left in the columns govjobd records (a PENDING job has none of it): the claim starts
+           -- them over, the job fails naming them. A large value is named by its stored size, never expanded.
+           CASE WHEN j.execution_evidence IS NULL AND j.health_snapshot_after IS NULL
+                 AND (j.step_results IS NULL OR j.step_results = '[]'::jsonb) THEN NULL  -- nearly every job
+           ELSE nullif(concat_ws(', ',
+               CASE WHEN j.step_results IS NULL THEN NULL
+                    WHEN pg_column_size(j.step_results) > 4096
+                    THEN format('step_results (%s bytes of JSON)', pg_column_size(j.step_results))
+                    WHEN j.step_results IN ('[]'::jsonb, 'null'::jsonb) THEN NULL
+                    WHEN jsonb_typeof(j.step_results) = 'array'
+                    THEN format('step_results (an array of %s %s)', jsonb_array_length(j.step_results),
+                                CASE WHEN jsonb_array_length(j.step_results) = 1 THEN 'entry' ELSE 'entries' END)
+                    ELSE format('step_results (a JSON %s)', jsonb_typeof(j.step_results)) END,
+               CASE WHEN j.execution_evidence IS NOT NULL THEN 'execution_evidence' END,
+               CASE WHEN j.health_snapshot_after IS NOT NULL THEN 'health_snapshot_after' END), '') END AS preset
       FROM governance_jobs j
       CROSS JOIN me
       LEFT JOIN LATERAL (SELECT true AS found, c.* FROM contracts c WHERE c.id = j.contract_id LIMIT 1) k ON true
@@ -101,6 +116,9 @@ WITH me AS MATERIALIZED (
     UPDATE governance_jobs j
        SET status = 'RUNNING', started_at = now() AT TIME ZONE 'UTC', claimed_by = $1,
            lease_expires_at = (now() AT TIME ZONE 'UTC') + make_interval(secs => $3::bigint / 1000.0),
+           -- a job's results, evidence and snapshot after are the daemon's from here on: what a writer left
+           -- there (preset) is not among them
+           step_results = '[]'::jsonb, execution_evidence = NULL, health_snapshot_after = NULL,
            total_steps = CASE WHEN jsonb_typeof(j.steps) = 'array' THEN jsonb_array_length(j.steps) ELSE 0 END,
            -- the first step starts with the claim (one commit less per job); a malformed list keeps its value
            current_step_index = coalesce((
@@ -129,7 +147,7 @@ WITH me AS MATERIALIZED (
 (SELECT c.job_id::text, c.contract_id::text, CASE WHEN size.bytes <= $4::bigint THEN size.text END, c.timeout_at,
         c.started_at, c.current_step_index, size.bytes, coalesce(p.found, false), p.status, p.capabilities,
         p.capabilities_count, p.window_start, p.window_end, NULL::float8 AS window_opens_in, NULL::bigint AS partial,
-        NULL::bool AS left_behind, NULL::bigint AS dropped, pickup.seconds
+        NULL::bool AS left_behind, NULL::bigint AS dropped, pickup.seconds, p.preset
    FROM claimed c
    JOIN runnable p ON p.job_id = c.job_id
   CROSS JOIN LATERAL (SELECT t AS text, octet_length(t)::bigint AS bytes FROM (SELECT c.steps::text AS t) s) size
@@ -151,4 +169,4 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, N
        -- the slots left empty by picked jobs left PENDING for a target another picked job or another claim
        -- took: the next claim may take the jobs behind them (the claimer's next, with the slots this one's jobs free)
        least($2::int, (SELECT count(*) FROM picked)) - (SELECT count(*) FROM runnable),
-       NULL
+       NULL, NULL

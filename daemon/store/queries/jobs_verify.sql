@@ -51,8 +51,16 @@ SELECT j.job_id::text, format('%s with no transition recorded', j.status)
 UNION ALL
 SELECT job_id::text, 'PENDING with results, evidence, a start, an end or a lease: not written by govjobd'
   FROM jobs
- WHERE status = 'PENDING' AND (coalesce(step_results, '[]'::jsonb) <> '[]'::jsonb OR execution_evidence IS NOT NULL
-        OR started_at IS NOT NULL OR completed_at IS NOT NULL OR lease_expires_at IS NOT NULL)
+ WHERE status = 'PENDING' AND (coalesce(step_results, '[]'::jsonb) NOT IN ('[]'::jsonb, 'null'::jsonb)
+        OR execution_evidence IS NOT NULL OR started_at IS NOT NULL OR completed_at IS NOT NULL OR lease_expires_at IS NOT NULL)
+UNION ALL
+-- the same left in a job cancelled before it ran (govjobd.job_cancel leaves a PENDING job's columns as they are;
+-- a claim starts step_results over, queries/job_claim.sql)
+SELECT j.job_id::text, format('%s before it ran, with results or evidence: not written by govjobd', j.status)
+  FROM jobs j
+ WHERE j.status = 'CANCELLED'
+   AND (coalesce(j.step_results, '[]'::jsonb) NOT IN ('[]'::jsonb, 'null'::jsonb) OR j.execution_evidence IS NOT NULL)
+   AND NOT EXISTS (SELECT 1 FROM governance_job_transitions t WHERE t.job_id = j.job_id AND t.to_status = 'RUNNING')
 UNION ALL
 -- Code on the jobs table that is not govjobd's runs with the rights of whoever writes a job, a daemon
 -- included: only the table's owner can attach it, and nothing it writes can then be vouched for.
