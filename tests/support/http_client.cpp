@@ -1,6 +1,7 @@
 #include "tests/support/http_client.hpp"
 
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include <boost/asio/io_context.hpp>
@@ -12,7 +13,24 @@ namespace govjobd::testing {
 namespace asio = boost::asio;
 
 int free_port() {
+  // Below the kernel's ephemeral range: a port bound to 0 and released comes from that range, where every
+  // outgoing connection (each daemon's to PostgreSQL) draws its local port, and one could take it before the
+  // daemon binds it (the daemon then exits 78). Random, so that tests side by side rarely pick the same.
+  int low = 32768;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low;
   asio::io_context io;
+  if (low > 12000) {
+    std::mt19937 pick(std::random_device{}());
+    std::uniform_int_distribution<int> port(10000, low - 1);
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      const int p = port(pick);
+      boost::system::error_code ec;
+      asio::ip::tcp::acceptor a(io);
+      a.open(asio::ip::tcp::v4(), ec);
+      if (!ec) a.bind({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(p)}, ec);
+      if (!ec) return p;
+    }
+  }
   asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
   return a.local_endpoint().port();
 }

@@ -4,7 +4,7 @@
 
 namespace govjobd::testing {
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+// A TCP port on 127.0.0.1 that was free a moment ago, below the kernel's ephemeral range when it can be.
 int free_port();
 
 // GET `path` from 127.0.0.1:port over HTTP/1.1 with Connection: close; the whole response, status line
