@@ -189,3 +189,29 @@ TEST_CASE("a reap reads each lost job by its key, however many RUNNING jobs the 
   // `status = 'RUNNING'` an index on the status, the key a filter, each reap read all 500 again: 4,588 in all.
   CHECK(index_entries_read(db) - read_before < 1'500);
 }
+
+TEST_CASE("results a writer left in jobs another claim holds are never expanded by a claim", "[store]") {
+  TestDatabase db;
+  // three PENDING jobs whose step_results are large (stored out of line), held by another session's lock
+  db.exec("INSERT INTO governance_jobs (contract_id, steps, total_steps, created_at, step_results) "
+          "SELECT gen_random_uuid(), '[{\"step_index\": 0, \"step_type\": \"noop\", \"target\": \"t\", \"parameters\": {}}]', "
+          "1, now() AT TIME ZONE 'UTC' - interval '1 hour', (SELECT jsonb_agg(jsonb_build_object('step_index', i, "
+          "'pad', md5(i::text))) FROM generate_series(1, 20000) i) FROM generate_series(1, 3)");
+  enqueue(db, 5, "'t' || g");
+  const auto toast_blocks = [&] {
+    return std::stoll(db.scalar("SELECT coalesce(toast_blks_read, 0) + coalesce(toast_blks_hit, 0) "
+                                "FROM pg_statio_user_tables WHERE relname = 'governance_jobs'"));
+  };
+  pqxx::connection other(db.url());
+  pqxx::work hold(other);
+  REQUIRE(hold.exec("SELECT job_id FROM governance_jobs WHERE step_results <> '[]' FOR UPDATE").size() == 3);
+  const auto before = stats_once(db, [](const TableStats&) { return true; });
+  const long long toast_before = toast_blocks();
+  {
+    auto store = Store::connect(db.url());  // its counts reach the views when its session ends
+    REQUIRE(store->job_claim(claim_of(10)).jobs.size() == 5);
+  }
+  stats_once(db, [&](const TableStats& s) { return s.updated >= before.updated + 5; });
+  // the held rows were read for their stored size only; expanded, each would read its value's every chunk
+  CHECK(toast_blocks() - toast_before < 10);
+}

@@ -35,8 +35,11 @@ WITH me AS MATERIALIZED (
            k.window_start, k.window_end,
            -- what a writer left in the columns govjobd records (a PENDING job has none of it): the claim starts
            -- them over, the job fails naming them. A large value is named by its stored size, never expanded.
+           -- (jsonb's = expands both sides: the stored size goes first)
            CASE WHEN j.execution_evidence IS NULL AND j.health_snapshot_after IS NULL
-                 AND (j.step_results IS NULL OR j.step_results = '[]'::jsonb) THEN NULL  -- nearly every job
+                 AND (j.step_results IS NULL OR CASE WHEN pg_column_size(j.step_results) <= 64
+                                                     THEN j.step_results = '[]'::jsonb ELSE false END)
+                THEN NULL  -- nearly every job
            ELSE nullif(concat_ws(', ',
                CASE WHEN j.step_results IS NULL THEN NULL
                     WHEN pg_column_size(j.step_results) > 4096
