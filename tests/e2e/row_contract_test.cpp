@@ -177,6 +177,10 @@ TEST_CASE("row contract: every end govjobd writes reads as the creator's own", "
   add("no handler", json::array({step(0, "noop"), step(1, "format_disk")}));
   add("cancelled", json::array({step(0, "hang", json::object(), 600), step(1, "noop")}));
   add("expired", json::array({step(0, "noop")}), "-1 minute");
+  // a result for step 0 left in a PENDING row (by a role the writer's trigger trusts): never the daemon's
+  add("preset results", json::array({step(0, "noop"), step(1, "noop")}));
+  db.exec(R"(UPDATE governance_jobs SET step_results = '[{"step_index": 0, "status": "COMPLETED"}]' WHERE job_id = ')" +
+          ids["preset results"] + "'");
   const std::string invalid = db.scalar("INSERT INTO governance_jobs (contract_id, steps) VALUES (gen_random_uuid(), "
                                         "'{\"step_index\": 0}') RETURNING job_id");
   DaemonProcess daemon(config, db.url());
@@ -206,6 +210,8 @@ TEST_CASE("row contract: every end govjobd writes reads as the creator's own", "
     CHECK(job_of(db, ids["job timeout"]).at("status_reason") == "Step 0 failed: job timeout exceeded (SIGTERM)");
     CHECK_THAT(job_of(db, ids["expired"]).at("status_reason").get<std::string>(), Catch::StartsWith("job timeout exceeded before it started (timeout_at "));
     CHECK_THAT(job_of(db, ids["health-blocked"]).at("status_reason").get<std::string>(), Catch::StartsWith("Step 1 failed: blocked by health: vault BLOCKED"));
+    CHECK_THAT(job_of(db, ids["preset results"]).at("status_reason").get<std::string>(),
+               Catch::StartsWith("invalid job: written before it ran: step_results (an array of 1 entry); "));
     CHECK(job_of(db, ids["cancelled"]).at("status") == "CANCELLED");
     CHECK(job_of(db, ids["cancelled"]).at("status_reason") == "Step 0 failed: cancelled by carol: window moved");
   }
