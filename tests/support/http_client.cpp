@@ -1,6 +1,7 @@
 #include "tests/support/http_client.hpp"
 
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <sstream>
 
@@ -15,15 +16,23 @@ namespace asio = boost::asio;
 int free_port() {
   // Below the kernel's ephemeral range: a port bound to 0 and released comes from that range, where every
   // outgoing connection (each daemon's to PostgreSQL) draws its local port, and one could take it before the
-  // daemon binds it (the daemon then exits 78). Random, so that tests side by side rarely pick the same.
+  // daemon binds it (the daemon then exits 78). One after another from a random start: never the same port
+  // twice in a process (a port handed out is free until its daemon binds it: a second pick of it would pass
+  // the bind below, as a CI run saw with random picks), and test processes side by side start apart.
   int low = 32768;
   std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low;
   asio::io_context io;
+  static std::mutex mutex;
+  static int next = -1;
+  const std::lock_guard<std::mutex> lock(mutex);
   if (low > 12000) {
-    std::mt19937 pick(std::random_device{}());
-    std::uniform_int_distribution<int> port(10000, low - 1);
+    const int span = low - 10000;
+    if (next < 0) {
+      std::mt19937 start(std::random_device{}());
+      next = std::uniform_int_distribution<int>(0, span - 1)(start);
+    }
     for (int attempt = 0; attempt < 200; ++attempt) {
-      const int p = port(pick);
+      const int p = 10000 + next++ % span;
       boost::system::error_code ec;
       asio::ip::tcp::acceptor a(io);
       a.open(asio::ip::tcp::v4(), ec);
