@@ -87,10 +87,22 @@ TEST_CASE("functions and operators the writer makes in its schema, named like bu
           "CREATE OPERATOR public.|| (LEFTARG = text, RIGHTARG = varchar, FUNCTION = public.hijack_concat); "
           // the claim's plan settings (queries/job_claim_plan.sql), the same signature as the built-in
           "CREATE FUNCTION public.set_config(text, text, boolean) RETURNS text LANGUAGE plpgsql AS "
-          "$$ BEGIN RAISE EXCEPTION 'hijacked: set_config'; END $$");
+          "$$ BEGIN RAISE EXCEPTION 'hijacked: set_config'; END $$; "
+          // the claim's description of what a writer left in a PENDING row (queries/job_claim.sql)
+          "CREATE FUNCTION public.pg_column_size(jsonb) RETURNS int LANGUAGE plpgsql AS "
+          "$$ BEGIN RAISE EXCEPTION 'hijacked: pg_column_size'; END $$; "
+          "CREATE FUNCTION public.jsonb_typeof(jsonb) RETURNS text LANGUAGE plpgsql AS "
+          "$$ BEGIN RAISE EXCEPTION 'hijacked: jsonb_typeof'; END $$; "
+          "CREATE FUNCTION public.concat_ws(text, text, text, text) RETURNS text LANGUAGE plpgsql AS "
+          "$$ BEGIN RAISE EXCEPTION 'hijacked: concat_ws'; END $$");
+  // a job whose preset columns take that description's every call
+  const std::string preset = insert_job(db, json::array({step(0, "noop")}));
+  db.exec(R"(UPDATE governance_jobs SET step_results = '{"x": 1}', execution_evidence = '{}' WHERE job_id = ')" + preset + "'");
   const auto valid = valid_jobs_behind(db, 3);
   const std::string log = run_until_idle(db, "hijack", "  concurrency: 2\n", valid);
   CHECK_THAT(log, !Catch::Contains("hijacked"));
+  CHECK_THAT(job_of(db, preset).at("status_reason").get<std::string>(),
+             Catch::StartsWith("invalid job: written before it ran: step_results (a JSON object), execution_evidence; "));
   CHECK_THAT(verify_output(db.url()), Catch::Contains("clean"));
 }
 
