@@ -84,6 +84,12 @@ TEST_CASE("govjobd verify reports rows it cannot vouch for", "[roles]") {
   db.exec("UPDATE governance_jobs SET step_results = '[{\"step_index\": 0, \"status\": \"COMPLETED\"}]' "
           "WHERE job_id = '" + cancelled + "'");
   REQUIRE(db.scalar("SELECT govjobd.job_cancel('" + cancelled + "', 'tester', 'test')") == "CANCELLED");
+  // a health snapshot after is the daemon's too: alone, in a PENDING job and in one cancelled before it ran
+  const std::string after_pending = insert_job(db, json::array({step(0, "noop")}));
+  const std::string after_cancelled = insert_job(db, json::array({step(0, "noop")}));
+  db.exec("UPDATE governance_jobs SET health_snapshot_after = '{\"system_health\": {\"state\": \"HEALTHY\"}}' "
+          "WHERE job_id IN ('" + after_pending + "', '" + after_cancelled + "')");
+  REQUIRE(db.scalar("SELECT govjobd.job_cancel('" + after_cancelled + "', 'tester', 'test')") == "CANCELLED");
   const std::string job = insert_job(db, json::array({step(0, "noop")}));
   db.exec("CREATE ROLE " + db.name() + "_rogue; GRANT USAGE ON SCHEMA govjobd TO " + db.name() +
           "_rogue; GRANT INSERT ON govjobd.governance_job_transitions TO " + db.name() + "_rogue; SET ROLE " +
@@ -97,8 +103,10 @@ TEST_CASE("govjobd verify reports rows it cannot vouch for", "[roles]") {
   CHECK_THAT(out, Catch::Contains("governance_jobs  trigger owner_hook runs public.owner_hook, which is not govjobd's"));
   CHECK_THAT(out, Catch::Contains("governance_jobs  govjobd's trigger govjobd_guard_writer is disabled"));
   CHECK_THAT(out, Catch::Contains(forged) && Catch::Contains("COMPLETED with no transition recorded"));
-  CHECK_THAT(out, Catch::Contains(primed) && Catch::Contains("PENDING with results, evidence"));
-  CHECK_THAT(out, Catch::Contains(cancelled + "  CANCELLED before it ran, with results or evidence"));
+  CHECK_THAT(out, Catch::Contains(primed + "  PENDING with results, evidence, a snapshot after"));
+  CHECK_THAT(out, Catch::Contains(after_pending + "  PENDING with results, evidence, a snapshot after"));
+  CHECK_THAT(out, Catch::Contains(cancelled + "  CANCELLED before it ran, with results, evidence or a snapshot after"));
+  CHECK_THAT(out, Catch::Contains(after_cancelled + "  CANCELLED before it ran, with results, evidence or a snapshot after"));
   CHECK_THAT(out, Catch::Contains(job) && Catch::Contains("_rogue, which is not a govjobd daemon's"));
 }
 
