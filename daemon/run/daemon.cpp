@@ -23,6 +23,7 @@
 #include "daemon/run/metrics.hpp"
 #include "daemon/run/metrics_server.hpp"
 #include "daemon/run/notifications.hpp"
+#include "daemon/run/process_stats.hpp"
 #include "daemon/run/recorder.hpp"
 #include "daemon/run/reload.hpp"
 #include "daemon/run/running_jobs.hpp"
@@ -131,7 +132,7 @@ int Daemon::run() {
     db_->stop(0ms);
     return exit_code_;
   }
-  spdlog::info("govjobd {} starting as worker {} (concurrency {})", kVersion, who_.worker_id, settings_.worker.concurrency);
+  spdlog::info("govjobd {} starting as worker {} (concurrency {}, {})", kVersion, who_.worker_id, settings_.worker.concurrency, allocator_name());
   db_->post([this, serves = fleet_->state().serves](store::Store& store) {
     std::vector<std::string> problems;
     // neither a config problem nor a lost connection (run again): exit 70, not hang

@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+// jemalloc's control interface, when jemalloc is in the process (weak: null otherwise)
+extern "C" int mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp, size_t newlen) __attribute__((weak));
+
 namespace govjobd::run {
 
 namespace {
@@ -90,6 +93,15 @@ const ProcessStats& ProcessSampler::sample() {
   stats_.open_fds = open_descriptors();
   stats_.max_fds = descriptor_limit();
   return stats_;
+}
+
+std::string allocator_name() {
+  const char* version = nullptr;
+  size_t size = sizeof(version);
+  if (mallctl != nullptr && mallctl("version", &version, &size, nullptr, 0) == 0 && version != nullptr) {
+    return std::string("jemalloc ") + version;
+  }
+  return "system malloc";
 }
 
 }  // namespace govjobd::run

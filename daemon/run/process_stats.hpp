@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace govjobd::run {
@@ -27,6 +28,10 @@ struct ProcStat {
 std::optional<ProcStat> parse_proc_stat(std::string_view text);
 // The boot time ("btime N", seconds since the epoch) in /proc/stat's text.
 std::optional<long long> parse_boot_time(std::string_view text);
+
+// The allocator the process runs on: "jemalloc <version>" when jemalloc provides malloc (linked, or
+// preloaded), else "system malloc". For the starting log line.
+std::string allocator_name();
 
 // Reads /proc/self at most once per `max_age` (a burst of scrapes reads it once); the start time once.
 // Reading /proc is a few system calls on the loop thread: nothing here waits on a disk or the network.

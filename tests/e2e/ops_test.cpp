@@ -250,6 +250,20 @@ TEST_CASE("a password that libpq quotes in its error is not in the log nor on th
   CHECK(cli.err.find("s3cret") == std::string::npos);
 }
 
+#ifdef GOVJOBD_JEMALLOC  // built without it under the sanitizers
+TEST_CASE("the daemon runs on jemalloc and its starting line says so", "[ops]") {
+  TestDatabase db;
+  DaemonProcess daemon(write_daemon_config("allocator", "  noop: {kind: noop}\n"), db.url());
+  REQUIRE(daemon.wait_for_log("starting as worker"));
+  const std::string log = daemon.log();
+  const std::string line = log.substr(log.find("starting as worker"), log.find('\n', log.find("starting as worker")) - log.find("starting as worker"));
+  INFO(line);
+  CHECK_THAT(line, Catch::Contains("(concurrency 8, jemalloc 5."));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit() == 0);
+}
+#endif
+
 TEST_CASE("SIGHUP changes the log level", "[ops]") {
   TestDatabase db;
   const auto config = write_daemon_config("level", "  noop: {kind: noop}\n");
