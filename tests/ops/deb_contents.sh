@@ -2,7 +2,7 @@
 # cpack builds a .deb whose contents and dependencies dpkg-deb shows as expected.
 set -euo pipefail
 build=$1
-jemalloc=${2:-OFF}  # GOVJOBD_JEMALLOC: the daemon links jemalloc (not under the sanitizers)
+jemalloc=${2:-0}  # 1: the daemon links jemalloc (GOVJOBD_JEMALLOC; not under the sanitizers)
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
 cpack --config "$build/CPackConfig.cmake" -G DEB -B "$out" >/dev/null
 deb=$(ls "$out"/*.deb)
@@ -16,7 +16,7 @@ for f in ./usr/bin/govjobd ./lib/systemd/system/govjobd.service ./usr/lib/system
 done
 depends=$(dpkg-deb -f "$deb" Depends)
 expected=(libpqxx-6.4 libyaml-cpp0.7 libspdlog1.10 libsystemd0 libboost-filesystem1.74.0 systemd)
-[[ $jemalloc == ON ]] && expected+=(libjemalloc2)
+[[ $jemalloc == 1 ]] && expected+=(libjemalloc2)
 for d in "${expected[@]}"; do
   grep -q "$d" <<<"$depends" || { echo "Depends lacks $d: $depends"; exit 1; }
 done

@@ -1,10 +1,13 @@
 -- $1 only jobs created at or after this (timestamp text, or NULL for all).
 -- One row per broken invariant: job_id, what is wrong. Used by `govjobd verify`.
 WITH jobs AS (
-    -- recorded: what govjobd alone writes, from the claim on (the claim starts these over, queries/job_claim.sql)
-    SELECT g.*, (coalesce(g.step_results, '[]'::jsonb) NOT IN ('[]'::jsonb, 'null'::jsonb)
-                 OR g.execution_evidence IS NOT NULL OR g.health_snapshot_after IS NOT NULL) AS recorded
-      FROM governance_jobs g WHERE $1::timestamp IS NULL OR g.created_at >= $1::timestamp
+    SELECT * FROM governance_jobs WHERE $1::timestamp IS NULL OR created_at >= $1::timestamp
+), recorded AS (
+    -- jobs holding what govjobd alone writes, from the claim on (the claim starts these over,
+    -- queries/job_claim.sql). A CTE of its own: the writer's table may have a column of any name.
+    SELECT job_id FROM jobs
+     WHERE coalesce(step_results, '[]'::jsonb) NOT IN ('[]'::jsonb, 'null'::jsonb)
+        OR execution_evidence IS NOT NULL OR health_snapshot_after IS NOT NULL
 ), last_transition AS (
     SELECT DISTINCT ON (t.job_id) t.job_id, t.to_status
       FROM governance_job_transitions t JOIN jobs j USING (job_id)
@@ -55,12 +58,12 @@ UNION ALL
 SELECT job_id::text, 'PENDING with results, evidence, a snapshot after, a start, an end or a lease: not written by govjobd'
   FROM jobs
  WHERE status = 'PENDING'
-   AND (recorded OR started_at IS NOT NULL OR completed_at IS NOT NULL OR lease_expires_at IS NOT NULL)
+   AND (job_id IN (SELECT job_id FROM recorded) OR started_at IS NOT NULL OR completed_at IS NOT NULL OR lease_expires_at IS NOT NULL)
 UNION ALL
 -- the same left in a job cancelled before it ran (govjobd.job_cancel leaves a PENDING job's columns as they are)
 SELECT j.job_id::text, format('%s before it ran, with results, evidence or a snapshot after: not written by govjobd', j.status)
   FROM jobs j
- WHERE j.status = 'CANCELLED' AND j.recorded
+ WHERE j.status = 'CANCELLED' AND j.job_id IN (SELECT job_id FROM recorded)
    AND NOT EXISTS (SELECT 1 FROM governance_job_transitions t WHERE t.job_id = j.job_id AND t.to_status = 'RUNNING')
 UNION ALL
 -- Code on the jobs table that is not govjobd's runs with the rights of whoever writes a job, a daemon
