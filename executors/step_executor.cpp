@@ -1,5 +1,6 @@
 #include "executors/step_executor.hpp"
 
+#include <algorithm>
 #include <exception>
 
 #include <boost/asio/io_context.hpp>
@@ -35,10 +36,11 @@ Deadline step_deadline(const model::JobStep& step, const StepContext& context) {
   const auto now = std::chrono::steady_clock::now();
   Deadline d{now + std::chrono::seconds(step.timeout_seconds), false, step.timeout_seconds};
   if (context.job_deadline) {
-    const auto left = *context.job_deadline - model::now_utc();
-    const auto job_at = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
-    if (job_at < d.at) {
-      d.at = job_at;
+    // compared in the timestamp's microseconds: a deadline some centuries away (or before year 1, or the
+    // writer's infinity) does not fit the steady clock's nanoseconds, and would wrap
+    const auto left = std::max(*context.job_deadline - model::now_utc(), model::Timestamp::duration::zero());
+    if (left < std::chrono::seconds(step.timeout_seconds)) {
+      d.at = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
       d.is_job_deadline = true;
     }
   }

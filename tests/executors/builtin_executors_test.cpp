@@ -31,6 +31,26 @@ executors::StepExecution run(executors::StepExecutor& executor, boost::asio::io_
 
 }  // namespace
 
+TEST_CASE("a job deadline centuries away or before year 1 bounds a step as it should, not wrapped", "[builtin]") {
+  const auto step = testing::make_step(30);
+  executors::StepContext context;
+  for (const char* far : {"9999-12-31 23:59:59.999999", "2400-01-01 00:00:00"}) {
+    INFO(far);
+    context.job_deadline = model::parse_timestamp(far);
+    const auto d = executors::step_deadline(step, context);
+    CHECK_FALSE(d.is_job_deadline);  // the step's own 30 s
+    CHECK(d.at > std::chrono::steady_clock::now() + 20s);
+  }
+  context.job_deadline = model::parse_timestamp("0001-01-01 00:00:00");
+  const auto past = executors::step_deadline(step, context);
+  CHECK(past.is_job_deadline);
+  CHECK(past.at <= std::chrono::steady_clock::now());
+  context.job_deadline = model::now_utc() + 5s;
+  const auto soon = executors::step_deadline(step, context);
+  CHECK(soon.is_job_deadline);
+  CHECK(soon.at < std::chrono::steady_clock::now() + 6s);
+}
+
 TEST_CASE("noop completes at once, never inside start", "[builtin]") {
   boost::asio::io_context io;
   executors::NoopExecutor noop(io);
