@@ -19,4 +19,9 @@ std::string format_timestamp(Timestamp t);
 // format_timestamp and by PostgreSQL for `timestamp` columns. Other offsets are rejected: every time is UTC.
 std::optional<Timestamp> parse_timestamp(std::string_view text);
 
+// A time read as a bound (a deadline, a window's edge): PostgreSQL's text for a timestamp the parser cannot
+// hold (infinity, a year after 9999: the last instant it can; -infinity, a year BC: the first, 0001-01-01),
+// never none, so that a bound that could not be read does not open what it closes. nullopt for other text.
+std::optional<Timestamp> parse_bound(std::string_view text);
+
 }  // namespace govjobd::model

@@ -32,6 +32,15 @@ inline std::optional<model::Timestamp> time_or_null(const pqxx::field& f) {
   return f.is_null() ? std::nullopt : model::parse_timestamp(f.c_str());
 }
 
+// A time the writer sets that bounds a job (timeout_at, its contract's window), as model::parse_bound reads
+// it: PostgreSQL's infinity and years past 9999 or BC as the last or first instant, never as none. Other
+// text cannot come with DateStyle ISO (set on every connection); it would read as the first instant.
+inline std::optional<model::Timestamp> bound_or_null(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  static const model::Timestamp first = *model::parse_timestamp("0001-01-01 00:00:00");
+  return model::parse_bound(f.c_str()).value_or(first);
+}
+
 // A list of strings as a JSON array (the queries read text[] parameters from JSON: any text is safe).
 inline std::string json_list(const std::vector<std::string>& items) {
   return nlohmann::json(items).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -167,6 +167,7 @@ class Store {
  private:
   struct Impl;
   explicit Store(std::unique_ptr<Impl> impl);
+  std::optional<std::string> claim_of_none_fails(const JobClaimParams& p);
   ClaimResult claim_isolating(const JobClaimParams& p, const std::string& excluded,
                               const std::function<void(const std::string&, ClaimResult&)>& claim_one);
   void claim_alone(const JobClaimParams& p, const std::string& job_id, const std::string& message, ClaimResult& out);

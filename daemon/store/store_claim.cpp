@@ -18,11 +18,12 @@ namespace {
 using detail::json_list;
 using detail::or_null;
 using detail::text_or_null;
+using detail::bound_or_null;
 using detail::time_or_null;
 
 // One row of queries/job_claim.sql that holds a job; `contract_table` is set when the contract gate is on.
 ClaimedJob claimed_job_of(const pqxx::row& r, const std::optional<std::string>& contract_table) {
-  ClaimedJob job{r[0].c_str(), text_or_null(r[1]), text_or_null(r[2]), time_or_null(r[3]),
+  ClaimedJob job{r[0].c_str(), text_or_null(r[1]), text_or_null(r[2]), bound_or_null(r[3]),
                  time_or_null(r[4]).value_or(model::now_utc()), or_null<int>(r[5]), or_null<long long>(r[6]), std::nullopt,
                  std::nullopt, false, std::nullopt, std::nullopt, or_null<double>(r[17]), text_or_null(r[18])};
   if (contract_table) job.contract = detail::contract_facts_of(r, 7, *contract_table);
@@ -47,7 +48,7 @@ void add_claimed(const pqxx::result& rows, const std::optional<std::string>& con
 
 // One row of queries/job_claim_isolated.sql: claimed without its steps, because of `claim_error`.
 ClaimedJob isolated_job_of(const pqxx::row& r, const std::string& claim_error) {
-  return {r[0].c_str(), text_or_null(r[1]), std::nullopt, time_or_null(r[2]),
+  return {r[0].c_str(), text_or_null(r[1]), std::nullopt, bound_or_null(r[2]),
           time_or_null(r[3]).value_or(model::now_utc()), std::nullopt, std::nullopt, claim_error, std::nullopt, false,
           std::nullopt, std::nullopt, or_null<double>(r[4]), std::nullopt};
 }
@@ -148,6 +149,10 @@ ClaimResult Store::job_claim(const JobClaimParams& p) {
         throw std::runtime_error(fmt::format("contract.table: {} cannot be read ({}); no job claimed, jobs stay PENDING",
                                              contract_table_name(impl_->contract, impl_->jobs_schema, false),
                                              detail::first_line(e.what())));
+      // a claim that can match no row fails too: no row asked for is the cause, and isolating would fail jobs
+      // that did nothing (routed elsewhere, paused): none is claimed, and the next claim tries again
+      if (const auto anyway = claim_of_none_fails(p))
+        throw std::runtime_error(fmt::format("the claim fails whichever job it claims ({}); no job claimed, jobs stay PENDING", *anyway));
       if (p.only) {  // the one job asked for broke the claim: claimed alone, failed by its worker
         ClaimResult out;
         claim_alone(p, *p.only, detail::first_line(e.what()), out);
@@ -156,6 +161,23 @@ ClaimResult Store::job_claim(const JobClaimParams& p) {
     }
     return claim_isolating(p, excluded, [&](const std::string& id, ClaimResult& out) { claim(id, out); });
   });
+}
+
+// The claim statement asked for a job by an id it also leaves out: it can match no row, and claims nothing.
+// Its error, when it fails anyway.
+std::optional<std::string> Store::claim_of_none_fails(const JobClaimParams& p) {
+  static const std::string kNoJob = "00000000-0000-0000-0000-000000000000";
+  JobClaimParams none = p;
+  none.excluded.push_back(kNoJob);
+  try {
+    ClaimResult nothing;
+    pqxx::nontransaction w(impl_->conn);
+    impl_->claim_in(w, none, kNoJob, nothing);
+    return std::nullopt;
+  } catch (const pqxx::sql_error& e) {
+    if (detail::transient(e) && e.sqlstate() != "57014") throw;
+    return detail::first_line(e.what());
+  }
 }
 
 // Some row broke the claim: claim the candidates one by one; the row that fails again is claimed alone

@@ -29,8 +29,8 @@ model::ContractFacts contract_facts_of(const pqxx::row& r, int first, const std:
         if (item.is_string()) f.capabilities->push_back(item.get<std::string>());
     }
   }
-  f.window_start = time_or_null(r[first + 4]);
-  f.window_end = time_or_null(r[first + 5]);
+  f.window_start = bound_or_null(r[first + 4]);  // infinity: never opens; -infinity: closed for good
+  f.window_end = bound_or_null(r[first + 5]);
   return f;
 }
 

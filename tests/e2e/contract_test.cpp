@@ -1,7 +1,10 @@
 // The contract gate (issue 17 item 6, docs/contract.md) with the real daemon: the creator's contracts table
 // decides which jobs run, when, and on which targets; it is read, never written; with the gate off it is
 // never touched.
+#include <signal.h>
+
 #include <fstream>
+#include <thread>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -214,4 +217,50 @@ TEST_CASE("a contract section with a name that is not an SQL identifier is a con
                                                                             "is not a column name govjobd accepts"));
   const auto run = run_process({GOVJOBD_BINARY, "run", "-c", config}, {});
   CHECK(run.exit_code == 78);
+}
+
+TEST_CASE("contract windows and deadlines at infinity or past the years a daemon reads close what they bound, and a "
+          "window that never opens stops no other job", "[contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  const auto one = json::array({step(0, "noop")});
+  const auto never = insert_job(db, one);  // activation_window_start infinity: waits for good
+  contract_for(db, never, "ACTIVE", "{payments}", "'infinity'");
+  const auto elsewhere = db.scalar("INSERT INTO governance_jobs (contract_id, steps, pool) VALUES (gen_random_uuid(), '" +
+                                   one.dump() + "', 'elsewhere') RETURNING job_id");  // no daemon here serves its pool
+  contract_for(db, elsewhere, "ACTIVE", "{payments}");
+  const auto closed = insert_job(db, one);  // activation_window_end -infinity: closed for good
+  contract_for(db, closed, "ACTIVE", "{payments}", "NULL", "'-infinity'");
+  const auto ancient = insert_job(db, one);  // a deadline before year 1: passed
+  contract_for(db, ancient, "ACTIVE", "{payments}");
+  const auto endless = insert_job(db, one);  // no bound anywhere
+  contract_for(db, endless, "ACTIVE", "{payments}", "'-infinity'", "'infinity'");
+  const auto far = insert_job(db, one);  // bounds past 9999, or centuries away
+  contract_for(db, far, "ACTIVE", "{payments}", "NULL", "'12000-01-01'");
+  db.exec("UPDATE governance_jobs SET timeout_at = CASE job_id WHEN '" + ancient + "' THEN '0044-03-15 BC'::timestamp WHEN '" +
+          endless + "' THEN 'infinity' WHEN '" + far + "' THEN '2400-01-01' END WHERE job_id IN ('" + ancient + "', '" +
+          endless + "', '" + far + "')");
+
+  // unroutable_after long: the job no daemon here serves stays PENDING rather than failed for that
+  const auto config = write_daemon_config("bounds", "  noop: {kind: noop}\n", "  concurrency: 8\n  unroutable_after: 1h\n");
+  std::ofstream(config, std::ios::app) << "contract:\n  enabled: true\n";
+  DaemonProcess daemon(config, db.url());
+  REQUIRE(eventually([&] {
+    for (const auto& id : {closed, ancient, endless, far})
+      if (status_of(db, id) == "PENDING" || status_of(db, id) == "RUNNING") return false;
+    return true;
+  }));
+  INFO(daemon.log_tail());
+  CHECK(status_of(db, endless) == "COMPLETED");
+  CHECK(status_of(db, far) == "COMPLETED");
+  CHECK(status_of(db, closed) == "FAILED");
+  CHECK(reason_of(db, closed) == "contract " + contract_of(db, closed) + ": activation window closed at 0001-01-01T00:00:00.000000Z");
+  CHECK(status_of(db, ancient) == "FAILED");
+  CHECK_THAT(reason_of(db, ancient), Catch::Contains("timeout_at 0001-01-01T00:00:00.000000Z"));
+  std::this_thread::sleep_for(1500ms);  // polls more: the two left stay as they are, and no claim fails
+  CHECK(status_of(db, never) == "PENDING");
+  CHECK(status_of(db, elsewhere) == "PENDING");
+  CHECK_THAT(daemon.log(), !Catch::Contains("claim failed"));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit() == 0);
 }

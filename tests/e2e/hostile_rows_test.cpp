@@ -1,5 +1,9 @@
 // Rows the job writer controls, at the head of the queue: each ends FAILED alone, naming what is wrong, and
 // the valid jobs behind them run (issue 14, "no poison row").
+#include <signal.h>
+
+#include <thread>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -73,6 +77,31 @@ TEST_CASE("a row that makes the claim statement fail is isolated, failed with th
   CHECK(job.at("status") == "FAILED");
   CHECK_THAT(job.at("status_reason").get<std::string>(), Catch::Contains("value out of range for this row"));
   CHECK(occurrences(log, "isolated by claim") == 1);
+}
+
+TEST_CASE("a claim statement that fails whichever job it claims fails no job: they stay PENDING, and run once it passes",
+          "[hostile]") {
+  TestDatabase db;
+  // Stands in for an error of the statement, not of a row it claims (an infinite activation window's
+  // subtraction was one): a statement trigger, which fires whether or not the claim takes a row.
+  db.exec("CREATE FUNCTION test_claims_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+          "IF current_query() LIKE '%EXECUTE job_claim(%' THEN "
+          "RAISE EXCEPTION 'the claim statement breaks' USING ERRCODE = '22003'; END IF; RETURN NULL; END $$; "
+          "CREATE TRIGGER test_claims_fail BEFORE UPDATE ON governance_jobs FOR EACH STATEMENT "
+          "EXECUTE FUNCTION test_claims_fail()");
+  const auto valid = valid_jobs_behind(db, 3);
+  const auto elsewhere = db.scalar("INSERT INTO governance_jobs (contract_id, steps, pool) VALUES (gen_random_uuid(), '" +
+                                   json::array({step(0, "noop")}).dump() + "', 'elsewhere') RETURNING job_id");
+  DaemonProcess daemon(write_daemon_config("anyway", kNoopExecutor, "  concurrency: 8\n  unroutable_after: 1h\n"), db.url());
+  REQUIRE(daemon.wait_for_log("the claim fails whichever job it claims (the claim statement breaks)"));
+  std::this_thread::sleep_for(1s);
+  CHECK(jobs_by_status(db) == std::map<std::string, int>{{"PENDING", 4}});
+  db.exec("DROP TRIGGER test_claims_fail ON governance_jobs");
+  REQUIRE(eventually([&] { return jobs_by_status(db) == std::map<std::string, int>{{"COMPLETED", 3}, {"PENDING", 1}}; }));
+  CHECK(status_of(db, elsewhere) == "PENDING");
+  CHECK(occurrences(daemon.log(), "isolated") == 0);
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit() == 0);
 }
 
 TEST_CASE("functions and operators the writer makes in its schema, named like built-ins, are never used", "[hostile]") {

@@ -29,6 +29,18 @@ TEST_CASE("timestamps are ISO-8601 UTC to the microsecond", "[model]") {
   CHECK(parse_timestamp(format_timestamp(now)) == now);
 }
 
+TEST_CASE("a bound PostgreSQL writes past the years a timestamp holds reads as the first or last instant, never none",
+          "[model]") {
+  const auto first = format_timestamp(*parse_bound("-infinity"));
+  CHECK(first == "0001-01-01T00:00:00.000000Z");
+  CHECK(format_timestamp(*parse_bound("0044-03-15 00:00:00 BC")) == first);
+  CHECK(format_timestamp(*parse_bound("infinity")) == "9999-12-31T23:59:59.999999Z");
+  CHECK(format_timestamp(*parse_bound("12000-01-01 00:00:00")) == "9999-12-31T23:59:59.999999Z");
+  CHECK(format_timestamp(*parse_bound("2026-11-28 16:19:50.5")) == "2026-11-28T16:19:50.500000Z");
+  CHECK_FALSE(parse_bound("soon"));
+  CHECK_FALSE(parse_bound(""));
+}
+
 TEST_CASE("JobStep JSON uses exactly the model's field names and round-trips", "[model]") {
   const JobStep step{3, "config_update", "payments", json{{"key", "limits.max"}, {"new_value", 5}}, 90};
   const json j = step;

@@ -98,6 +98,7 @@ WITH me AS MATERIALIZED (
       FROM governance_jobs j
       JOIN LATERAL (SELECT c.status, c.window_start FROM contracts c WHERE c.id = j.contract_id LIMIT 1) k ON true
      WHERE @contract_enabled@ AND j.status = 'PENDING' AND k.status = 'ACTIVE' AND k.window_start > now() AT TIME ZONE 'UTC'
+       AND isfinite(k.window_start)  -- infinity never opens (and cannot be subtracted from)
        AND (SELECT count(*) FROM picked) < $2::int
 ), wanted AS (
     -- exclusive targets: the targets of the chosen jobs (each is its job's first)

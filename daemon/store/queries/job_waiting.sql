@@ -55,7 +55,9 @@ WITH live AS MATERIALIZED (
                                                     j.route_targets, j.pool))
         UNION ALL
         SELECT 2, 'contract_window', jsonb_build_object('contract_id', j.contract_id, 'window_start',
-                                                      to_char(k.window_start, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+                                                      CASE WHEN isfinite(k.window_start)  -- else 'infinity': never opens
+                                                           THEN to_char(k.window_start, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                                                           ELSE k.window_start::text END)
           FROM (SELECT c.status, c.window_start FROM contracts c WHERE c.id = j.contract_id LIMIT 1) k
          WHERE @contract_enabled@ AND k.status = 'ACTIVE' AND k.window_start > now() AT TIME ZONE 'UTC'
         UNION ALL
