@@ -145,6 +145,27 @@ TEST_CASE("cancel: PENDING ends CANCELLED, RUNNING gets a request, terminal and 
                     "job 10000000-0000-0000-0000-0000000000ff not found");
 }
 
+TEST_CASE("cancel: a request signed with a name govjobd signs its own ends with is refused, PENDING or RUNNING", "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  db.exec("INSERT INTO govjobd.govjobd_workers (worker_id, host, pid, version, started_at, heartbeat_at, alive_since) "
+          "VALUES ('vm:1790', 'vm', 1790, 'v', now(), now(), now())");
+  const std::string pending = enqueue(*store, "10000000-0000-0000-0000-000000000006");
+  const std::string running = enqueue(*store, "10000000-0000-0000-0000-000000000007");
+  db.exec("UPDATE governance_jobs SET status = 'RUNNING' WHERE job_id = '" + running + "'");
+  for (const std::string by : {"govjobd vm:1790", " GOVJOBD vm:1", "reaper:vm:1790", "vm:1790"}) {
+    INFO(by);
+    for (const auto& job : {pending, running})
+      CHECK_THROWS_WITH(store->job_cancel({job, "daemon shutdown", by}),
+                        "job " + job + " refused: requested_by may not be a name govjobd signs with (govjobd ..., "
+                        "reaper:..., a worker id)");
+  }
+  CHECK(db.scalar("SELECT status FROM governance_jobs WHERE job_id = '" + pending + "'") == "PENDING");
+  CHECK(db.scalar("SELECT status FROM governance_jobs WHERE job_id = '" + running + "'") == "RUNNING");
+  CHECK(db.scalar("SELECT count(*) FROM govjobd.cancel_requests") == "0");
+  CHECK(store->job_cancel({pending, "not needed", "govjobd-ops"}) == CancelOutcome::Cancelled);  // a name of its own
+}
+
 TEST_CASE("an unreachable database is DatabaseUnavailable", "[store]") {
   CHECK_THROWS_AS(Store::connect("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2"), DatabaseUnavailable);
 }
