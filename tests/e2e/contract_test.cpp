@@ -161,6 +161,53 @@ TEST_CASE("with the contract gate off no contracts table is read, and with it on
   DaemonProcess table(gate_config("table", "  noop: {kind: noop}\n", true, "  table: creator.contracts\n"), db.url());
   CHECK(table.wait_exit() == 78);
   CHECK_THAT(table.log(), Catch::Contains("contract.table: table creator.contracts does not exist"));
+  // what would run code of the table's owner with the daemon's rights: a view, a type of its own (its casts)
+  db.exec("CREATE VIEW public.contracts_view AS SELECT * FROM public.system_contracts; "
+          "CREATE DOMAIN public.contract_state AS text; CREATE TABLE public.typed_contracts (contract_id uuid, "
+          "status public.contract_state, affected_capabilities public.contract_state[], "
+          "activation_window_start timestamp, activation_window_end timestamp)");
+  DaemonProcess view(gate_config("view", "  noop: {kind: noop}\n", true, "  table: public.contracts_view\n"), db.url());
+  CHECK(view.wait_exit() == 78);
+  CHECK_THAT(view.log(), Catch::Contains("contract.table: public.contracts_view is a view, not a table: a daemon runs no "
+                                         "code of its owner's"));
+  DaemonProcess typed(gate_config("typed", "  noop: {kind: noop}\n", true, "  table: public.typed_contracts\n"), db.url());
+  CHECK(typed.wait_exit() == 78);
+  CHECK_THAT(typed.log(), Catch::Contains("contract.columns.status: column \"status\" of public.typed_contracts is "
+                                          "public.contract_state; expected text or character varying"));
+  CHECK_THAT(typed.log(), Catch::Contains("contract.columns.affected_capabilities: column \"affected_capabilities\" of "
+                                          "public.typed_contracts is public.contract_state[]; expected an array of text"));
+}
+
+TEST_CASE("a row security policy on the contracts table never runs with a daemon's rights: refused at start, and "
+          "turned on while it runs, jobs stay PENDING until it is off", "[contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  const std::string daemon_url = db.login_as("daemon", "govjobd_daemon");
+  db.exec("GRANT SELECT ON public.system_contracts TO " + db.name() + "_daemon");
+  // the owner's hook: it records whoever reads the table under it
+  db.exec("CREATE TABLE public.hook_calls (by_role text); GRANT INSERT ON public.hook_calls TO PUBLIC; "
+          "CREATE FUNCTION public.audit_hook() RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN "
+          "INSERT INTO public.hook_calls VALUES (current_user); RETURN true; END $$; "
+          "CREATE POLICY hook ON public.system_contracts FOR SELECT USING (public.audit_hook())");
+  const auto id = insert_job(db, json::array({step(0, "noop")}));
+  contract_for(db, id, "ACTIVE", "{payments}");
+  db.exec("ALTER TABLE public.system_contracts ENABLE ROW LEVEL SECURITY");
+  DaemonProcess refused(gate_config("policy", "  noop: {kind: noop}\n"), daemon_url);
+  CHECK(refused.wait_exit() == 78);
+  CHECK_THAT(refused.log(), Catch::Contains("contract.table: public.system_contracts is a table with row level security enabled"));
+
+  db.exec("ALTER TABLE public.system_contracts DISABLE ROW LEVEL SECURITY");
+  DaemonProcess daemon(gate_config("policy_later", "  noop: {kind: noop}\n"), daemon_url);
+  REQUIRE(daemon.wait_for_log("ready"));
+  db.exec("ALTER TABLE public.system_contracts ENABLE ROW LEVEL SECURITY");
+  const auto later = insert_job(db, json::array({step(0, "noop")}));
+  contract_for(db, later, "ACTIVE", "{payments}");
+  REQUIRE(daemon.wait_for_log("contract.table: public.system_contracts cannot be read"));
+  CHECK(status_of(db, later) == "PENDING");
+  CHECK(db.scalar("SELECT count(*) FROM public.hook_calls") == "0");
+  db.exec("ALTER TABLE public.system_contracts DISABLE ROW LEVEL SECURITY");
+  CHECK(eventually([&] { return status_of(db, later) == "COMPLETED" && status_of(db, id) == "COMPLETED"; }, 20s));
+  CHECK(db.scalar("SELECT count(*) FROM public.hook_calls") == "0");
 }
 
 TEST_CASE("a contracts table that becomes unreadable while the daemon runs leaves jobs PENDING, and they run once it "
