@@ -192,9 +192,18 @@ std::optional<nlohmann::json> Store::job_get(const std::string& job_id) {
 
 std::vector<std::pair<std::string, std::string>> Store::jobs_verify(const std::optional<std::string>& since) {
   return translate_errors([&] {
-    pqxx::read_transaction r(impl_->conn);
     std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& row : r.exec_prepared("jobs_verify", since)) out.emplace_back(row[0].c_str(), row[1].c_str());
+    try {
+      pqxx::read_transaction r(impl_->conn);
+      for (const auto& row : r.exec_prepared("jobs_verify", since)) out.emplace_back(row[0].c_str(), row[1].c_str());
+    } catch (const pqxx::sql_error& e) {
+      // sessions run with row_security off: a policy the table's owner put on a table verify reads fails the
+      // read rather than running its code (or hiding rows), and is itself the finding
+      if (detail::sqlstate_of(e) != "42501" || std::string_view(e.what()).find("row-level security") == std::string_view::npos)
+        throw;
+      out.emplace_back("governance_jobs", "not read: " + detail::first_line(e.what()) +
+                                              " (its policies are not govjobd's; nothing else was checked)");
+    }
     return out;
   });
 }

@@ -311,3 +311,21 @@ TEST_CASE("contract windows and deadlines at infinity or past the years a daemon
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit() == 0);
 }
+
+TEST_CASE("a date window past the years a timestamp holds reads as infinity: the job runs, the claims do not fail",
+          "[contract]") {
+  TestDatabase db;
+  db.exec("CREATE TABLE public.dated_contracts (contract_id uuid PRIMARY KEY, status varchar(20) NOT NULL, "
+          "affected_capabilities varchar[] NOT NULL, activation_window_start date, activation_window_end date)");
+  const auto id = insert_job(db, json::array({step(0, "noop")}));
+  db.exec("INSERT INTO public.dated_contracts SELECT contract_id, 'ACTIVE', '{payments}', '2000-01-01', '300000-01-01' "
+          "FROM governance_jobs WHERE job_id = '" + id + "'");
+  DaemonProcess daemon(gate_config("dated", "  noop: {kind: noop}\n", true, "  table: public.dated_contracts\n"), db.url(),
+                       {"--exit-when-idle"});
+  REQUIRE(daemon.wait_exit() == 0);
+  INFO(daemon.log_tail());
+  CHECK(status_of(db, id) == "COMPLETED");
+  CHECK(job_of(db, id).at("execution_evidence").at("govjobd").at("contract_gate").at("activation_window").at("end") ==
+        "9999-12-31T23:59:59.999999Z");
+  CHECK_THAT(daemon.log(), !Catch::Contains("claim failed"));
+}

@@ -68,6 +68,20 @@ TEST_CASE("every forgery the writer role tries is refused by the database", "[ro
   CHECK(db.scalar("SELECT heartbeat_at > now() - interval '1 minute' FROM govjobd.govjobd_workers") == "t");
 }
 
+TEST_CASE("govjobd verify reports a row security policy on the jobs table that applies to it, and runs none of its code",
+          "[roles]") {
+  TestDatabase db;
+  insert_job(db, json::array({step(0, "noop")}));
+  db.exec("CREATE TABLE public.hook_calls (by_role text); GRANT INSERT ON public.hook_calls TO PUBLIC; "
+          "CREATE FUNCTION public.audit_hook() RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN "
+          "INSERT INTO public.hook_calls VALUES (current_user); RETURN true; END $$; "
+          "CREATE POLICY hook ON governance_jobs FOR SELECT USING (public.audit_hook()); "
+          "ALTER TABLE governance_jobs ENABLE ROW LEVEL SECURITY");
+  const std::string out = verify_output(db.login_as("auditor", "govjobd_daemon"));
+  CHECK_THAT(out, Catch::Contains("governance_jobs  not read: ") && Catch::Contains("row-level security"));
+  CHECK(db.scalar("SELECT count(*) FROM public.hook_calls") == "0");
+}
+
 TEST_CASE("govjobd verify reports rows it cannot vouch for", "[roles]") {
   TestDatabase db;
   // the writer's table may hold columns of its own, of any name

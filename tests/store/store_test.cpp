@@ -153,7 +153,8 @@ TEST_CASE("cancel: a request signed with a name govjobd signs its own ends with 
   const std::string pending = enqueue(*store, "10000000-0000-0000-0000-000000000006");
   const std::string running = enqueue(*store, "10000000-0000-0000-0000-000000000007");
   db.exec("UPDATE governance_jobs SET status = 'RUNNING' WHERE job_id = '" + running + "'");
-  for (const std::string by : {"govjobd vm:1790", " GOVJOBD vm:1", "reaper:vm:1790", "vm:1790"}) {
+  for (const std::string by : {"govjobd vm:1790", " GOVJOBD vm:1", "govjobd\tvm:1", "\ngovjobd", "govjobd", "reaper:vm:1790",
+                               "vm:1790", "VM:1790 "}) {
     INFO(by);
     for (const auto& job : {pending, running})
       CHECK_THROWS_WITH(store->job_cancel({job, "daemon shutdown", by}),

@@ -2,8 +2,9 @@
 -- writer's powers, 2026-12-05). govjobd.job_cancel() took any requested_by: the writer could cancel a job
 -- "by govjobd vm:1790" with the reason "daemon shutdown", and its row then read word for word as the daemon's
 -- own shutdown cancel ("cancelled by govjobd <worker>: daemon shutdown"), a RUNNING job's too, since its
--- daemon writes the request's name into its end. Refused now: a name that, trimmed and in any case, starts
--- with "govjobd " or "reaper:" (how the daemon and its reaper sign), or is a daemon's worker_id.
+-- daemon writes the request's name into its end. Refused now: a name that, past any leading blanks or control
+-- characters and in any case, is "govjobd" or starts with "govjobd" and a blank or control character, or with
+-- "reaper:" (how the daemon and its reaper sign), or that is a daemon's worker_id (any case).
 CREATE OR REPLACE FUNCTION govjobd.job_cancel(job uuid, requested_by text, reason text) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, govjobd, pg_temp AS $$
 DECLARE
@@ -14,8 +15,9 @@ BEGIN
        OR length(reason) > 1000 THEN
         RETURN 'refused: requested_by (1 to 100 characters) and reason (at most 1000) are required';
     END IF;
-    IF lower(btrim(requested_by)) LIKE 'govjobd %' OR lower(btrim(requested_by)) LIKE 'reaper:%'
-       OR EXISTS (SELECT 1 FROM govjobd_workers w WHERE w.worker_id = btrim(job_cancel.requested_by)) THEN
+    IF requested_by ~* '^[[:space:][:cntrl:]]*(govjobd([[:space:][:cntrl:]]|$)|reaper:)'
+       OR EXISTS (SELECT 1 FROM govjobd_workers w
+                   WHERE lower(w.worker_id) = lower(btrim(job_cancel.requested_by, E' \t\r\n'))) THEN
         RETURN 'refused: requested_by may not be a name govjobd signs with (govjobd ..., reaper:..., a worker id)';
     END IF;
     cancel_text := format('cancelled by %s: %s', requested_by, reason);
