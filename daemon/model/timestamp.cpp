@@ -92,15 +92,23 @@ std::optional<Timestamp> parse_timestamp(std::string_view text) {
          microseconds{micros};
 }
 
+Timestamp first_instant() {
+  static const Timestamp first = *parse_timestamp("0001-01-01 00:00:00");
+  return first;
+}
+
+Timestamp last_instant() {
+  static const Timestamp last = *parse_timestamp("9999-12-31 23:59:59.999999");
+  return last;
+}
+
 std::optional<Timestamp> parse_bound(std::string_view text) {
   if (auto t = parse_timestamp(text)) return t;
-  static const Timestamp first = *parse_timestamp("0001-01-01 00:00:00");
-  static const Timestamp last = *parse_timestamp("9999-12-31 23:59:59.999999");
-  if (text == "infinity") return last;
-  if (text == "-infinity" || text.ends_with(" BC")) return first;
+  if (text == "infinity") return last_instant();
+  if (text == "-infinity" || text.ends_with(" BC")) return first_instant();
   std::size_t digits = 0;
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  if (digits > 4 && digits < text.size() && text[digits] == '-') return last;  // "10000-01-01 00:00:00"
+  if (digits > 4 && digits < text.size() && text[digits] == '-') return last_instant();  // "10000-01-01 00:00:00"
   return std::nullopt;
 }
 

@@ -37,8 +37,7 @@ inline std::optional<model::Timestamp> time_or_null(const pqxx::field& f) {
 // text cannot come with DateStyle ISO (set on every connection); it would read as the first instant.
 inline std::optional<model::Timestamp> bound_or_null(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
-  static const model::Timestamp first = *model::parse_timestamp("0001-01-01 00:00:00");
-  return model::parse_bound(f.c_str()).value_or(first);
+  return model::parse_bound(f.c_str()).value_or(model::first_instant());
 }
 
 // A list of strings as a JSON array (the queries read text[] parameters from JSON: any text is safe).

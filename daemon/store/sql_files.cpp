@@ -96,6 +96,12 @@ std::string for_contracts(std::string_view sql, const config::ContractSettings& 
                             quoted_identifier(c.window_end) + " WHERE false) AS gate_off";
   replace_all(out, "@contract_table@", contract.enabled ? contract_table_name(contract, jobs_schema, true) : empty);
   replace_all(out, "@contract_enabled@", contract.enabled ? "true" : "false");
+  // a window's edge as a timestamp: past what one holds (a date column runs to 5874897 AD), infinity
+  for (const char* key : {"window_start", "window_end"}) {
+    const std::string column = std::string("@contract.") + key + "@";
+    replace_all(out, std::string("@contract.") + key + "_at@",
+                "(CASE WHEN " + column + " > '294276-12-31' THEN 'infinity' ELSE " + column + "::timestamp END)");
+  }
   for (const auto& [key, name] : columns) replace_all(out, std::string("@contract.") + key + "@", quoted_identifier(*name));
   return out;
 }

@@ -45,7 +45,8 @@ std::string quoted_identifier(std::string_view name);
 std::string contract_table_name(const config::ContractSettings& contract, std::string_view jobs_schema, bool quoted);
 
 // The SQL of a query with the contract gate's names put in (queries/job_claim.sql): @contract_table@ and
-// @contract.COLUMN@, quoted, and @contract_enabled@ (true or false). With the gate off, @contract_table@
+// @contract.COLUMN@, quoted, @contract.window_start_at@ and @contract.window_end_at@ (the column as a timestamp,
+// infinity past what one holds), and @contract_enabled@ (true or false). With the gate off, @contract_table@
 // becomes an empty relation with the same columns: no table is read.
 std::string for_contracts(std::string_view sql, const config::ContractSettings& contract, std::string_view jobs_schema);
 

@@ -23,16 +23,12 @@ WITH me AS MATERIALIZED (
       FROM pauses p
      WHERE govjobd.pause_active(p.resumed_at, p.until)
 ), contracts AS NOT MATERIALIZED (
-    -- a window's edge past what a timestamp holds (a date column up to 5874897 AD) reads as infinity
     SELECT @contract.id@ AS id, left(@contract.status@::text, 100) AS status,
            CASE WHEN cardinality(@contract.affected_capabilities@) <= $7::bigint
                  AND octet_length(@contract.affected_capabilities@::text) <= $8::bigint
                 THEN to_jsonb(ARRAY(SELECT unnest(@contract.affected_capabilities@::text[])))::text END AS capabilities,
            cardinality(@contract.affected_capabilities@)::bigint AS capabilities_count,
-           (CASE WHEN @contract.window_start@ > '294276-12-31' THEN 'infinity'
-                 ELSE @contract.window_start@::timestamp END) AS window_start,
-           (CASE WHEN @contract.window_end@ > '294276-12-31' THEN 'infinity'
-                 ELSE @contract.window_end@::timestamp END) AS window_end
+           @contract.window_start_at@ AS window_start, @contract.window_end_at@ AS window_end
       FROM @contract_table@
 ), picked AS (
     SELECT j.job_id, j.created_at, j.route_targets, k.found, k.status, k.capabilities, k.capabilities_count,

@@ -21,8 +21,7 @@ WITH live AS MATERIALIZED (
      WHERE govjobd.pause_active(p.resumed_at, p.until)
 ), contracts AS NOT MATERIALIZED (
     SELECT @contract.id@ AS id, left(@contract.status@::text, 100) AS status,
-           (CASE WHEN @contract.window_start@ > '294276-12-31' THEN 'infinity'  -- a date past what a timestamp holds
-                 ELSE @contract.window_start@::timestamp END) AS window_start
+           @contract.window_start_at@ AS window_start
       FROM @contract_table@
 ), queue AS MATERIALIZED (
     SELECT j.job_id, j.contract_id, j.created_at, j.route_step_types, j.route_targets, j.pool
