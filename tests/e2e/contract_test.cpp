@@ -329,3 +329,25 @@ TEST_CASE("a date window past the years a timestamp holds reads as infinity: the
         "9999-12-31T23:59:59.999999Z");
   CHECK_THAT(daemon.log(), !Catch::Contains("claim failed"));
 }
+
+TEST_CASE("functions the writer makes in its schema, named like the ones the gate's window reading calls, are never "
+          "used", "[contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  // the same signatures as the built-ins: they would win, were the writer's schema searched first
+  db.exec("CREATE FUNCTION public.isfinite(timestamp) RETURNS boolean LANGUAGE plpgsql AS "
+          "$$ BEGIN RAISE EXCEPTION 'hijacked: isfinite'; END $$; "
+          "CREATE FUNCTION public.to_char(timestamp, text) RETURNS text LANGUAGE plpgsql AS "
+          "$$ BEGIN RAISE EXCEPTION 'hijacked: to_char'; END $$");  // jobs show's (tests/e2e/fleet_cli_test.cpp)
+  const auto open = insert_job(db, json::array({step(0, "noop")}));
+  contract_for(db, open, "ACTIVE", "{payments}", "NULL", "'infinity'");
+  const auto later = insert_job(db, json::array({step(0, "noop")}));  // its window's opening is computed
+  contract_for(db, later, "ACTIVE", "{payments}", kNow + " + interval '1 hour'");
+  DaemonProcess daemon(gate_config("hijack_window", "  noop: {kind: noop}\n"), db.url());
+  REQUIRE(eventually([&] { return status_of(db, open) == "COMPLETED"; }));
+  std::this_thread::sleep_for(1s);  // polls more, each computing when the window opens
+  CHECK(status_of(db, later) == "PENDING");
+  CHECK_THAT(daemon.log(), !Catch::Contains("hijacked") && !Catch::Contains("claim failed"));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit() == 0);
+}

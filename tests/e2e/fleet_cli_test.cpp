@@ -241,6 +241,15 @@ TEST_CASE("jobs show names the contract window a PENDING job waits for when the 
   REQUIRE(reasons_of(gated) == std::vector<std::string>{"contract_window"});
   CHECK(gated[0].at("window_start") == "2098-01-01T00:00:00.000000Z");
   CHECK(gated[0].at("contract_id") == db.scalar("SELECT contract_id FROM governance_jobs"));
+  // a window that never opens says so, and functions the writer makes like the ones it calls are not used
+  db.exec("CREATE FUNCTION public.isfinite(timestamp) RETURNS boolean LANGUAGE plpgsql AS "
+          "$$ BEGIN RAISE EXCEPTION 'hijacked: isfinite'; END $$; "
+          "CREATE FUNCTION public.to_char(timestamp, text) RETURNS text LANGUAGE plpgsql AS "
+          "$$ BEGIN RAISE EXCEPTION 'hijacked: to_char'; END $$");
+  db.exec("UPDATE public.system_contracts SET activation_window_start = 'infinity'");
+  const auto never = waiting_of(db, job, {"-c", config_file("gate_never.yaml", "contract:\n  enabled: true\n")});
+  REQUIRE(reasons_of(never) == std::vector<std::string>{"contract_window"});
+  CHECK(never[0].at("window_start") == "infinity");
 }
 
 TEST_CASE("status and workers show the fleet at a glance, as JSON and as text within 100 columns", "[cli][fleet]") {
