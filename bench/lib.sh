@@ -44,6 +44,7 @@ wal_syncs() {  # the cluster's WAL flushes so far (pg_stat_wal.wal_sync)
 GATE_OFF='(SELECT NULL::uuid AS "contract_id", NULL::text AS "status", NULL::text[] AS "affected_capabilities", NULL::timestamp AS "activation_window_start", NULL::timestamp AS "activation_window_end" WHERE false) AS gate_off'
 CLAIM_SQL=$(sed -e "s/@contract\.\(window_start\|window_end\)_at@/(CASE WHEN @contract.\1@ > '294276-12-31' THEN 'infinity' ELSE @contract.\1@::timestamp END)/g" \
   -e "s/@contract_table@/$GATE_OFF/g" -e 's/@contract_enabled@/false/g' -e 's/@contract\.id@/"contract_id"/g' \
+  -e 's/@claim\.ready@/j.window_opens_at IS NULL/g' \
   -e 's/@contract\.status@/"status"/g' -e 's/@contract\.affected_capabilities@/"affected_capabilities"/g' \
   -e 's/@contract\.window_start@/"activation_window_start"/g' -e 's/@contract\.window_end@/"activation_window_end"/g' \
   daemon/store/queries/job_claim.sql)

@@ -24,7 +24,8 @@ FleetWatch::FleetWatch(asio::io_context& io, DbWorker& db, const config::Setting
       ends_timer_(io, [this] {
         return std::clamp(settings_.worker.unroutable_after / 4, settings_.worker.poll_interval, milliseconds(60'000));
       }, true),
-      queue_timer_(io, [] { return milliseconds(15'000); }, true) {}
+      queue_timer_(io, [] { return milliseconds(15'000); }, true),
+      window_timer_(io, [this] { return settings_.worker.poll_interval; }, true) {}
 
 FleetWatch::~FleetWatch() { *alive_ = false; }
 
@@ -33,6 +34,7 @@ void FleetWatch::start(std::shared_ptr<health::HealthMonitor> monitor) {
   health_timer_.start([this] { refresh(); });
   ends_timer_.start([this] { look_for_ends(); });
   if (hooks_.queue) queue_timer_.start([this] { read_queue(); });
+  if (settings_.contract.enabled) window_timer_.start([this] { window_pass(); });
 }
 
 // The metrics' queue gauges: the whole fleet's PENDING jobs, as the database says (govjobd status's query).
@@ -55,6 +57,7 @@ void FleetWatch::stop() {
   health_timer_.stop();
   ends_timer_.stop();
   queue_timer_.stop();
+  window_timer_.stop();
 }
 
 store::WorkerServes serves_of(const config::Settings& settings) {
@@ -121,6 +124,35 @@ void FleetWatch::look_for_ends() {
       looking_ = false;
       if (stopped_) return;
       for (auto& job : jobs) hooks_.claim_to_end(std::move(job));
+    });
+  });
+}
+
+// One window pass; another at once while the jobs it reads hold scheduled starts it parks, each reading four
+// times as many while most of what it read was parked (100,000 scheduled starts ahead of the others are
+// parked in six passes, not a hundred of one per poll interval, each waiting for the claims between them). Parked or unparked jobs change
+// what a claim finds and when the next window opens: the claimer claims.
+void FleetWatch::window_pass() {
+  if (passing_ || stopped_ || !hooks_.may_look()) return;
+  passing_ = true;
+  db_.post([this, p = window_](store::Store& store) {
+    std::optional<store::WindowPassResult> out;
+    if (auto error = error_unless_unavailable([&] { out = store.jobs_window_pass(p); }))
+      spdlog::error("the window pass (scheduled starts) failed: {}", *error);
+    asio::post(io_, [this, out = std::move(out)] {
+      passing_ = false;
+      if (!out || stopped_) return;
+      window_.ready = out->ready;
+      window_.parked = out->parked_next;
+      // most of what it read was parked: a long run of scheduled starts, read in ever larger passes
+      window_.ready_limit = out->ready_full && out->parked * 2 > window_.ready_limit
+                                ? std::min(window_.ready_limit * 4, kMaxWindowRead)
+                                : store::WindowPassParams{}.ready_limit;
+      if (out->parked + out->unparked > 0) {
+        spdlog::debug("window pass: {} scheduled starts parked, {} unparked", out->parked, out->unparked);
+        hooks_.claim();
+      }
+      if (out->parked > 0 && out->ready_full) window_pass();
     });
   });
 }

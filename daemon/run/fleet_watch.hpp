@@ -29,7 +29,10 @@ store::WorkerServes serves_of(const config::Settings& settings);
 //   - health-aware claiming: a health snapshot in the background every poll interval, whose BLOCKED targets
 //     (or host) the claims avoid and the heartbeat records; no claim before the first one is in;
 //   - PENDING jobs no claim takes: those past their deadline, and those no live daemon serves after
-//     worker.unroutable_after, claimed one by one to be ended; holds a crash left are released.
+//     worker.unroutable_after, claimed one by one to be ended; holds a crash left are released;
+//   - scheduled starts (contract.enabled): a window pass every poll interval parks the jobs whose contract
+//     window opens later, so that claims do not walk them, and reads parked ones against their contracts again
+//     (docs/contract.md "Scheduled starts").
 class FleetWatch {
  public:
   struct Hooks {
@@ -56,6 +59,7 @@ class FleetWatch {
   void seen(const model::HealthSnapshot& snapshot);
   void look_for_ends();
   void read_queue();
+  void window_pass();
 
   boost::asio::io_context& io_;
   DbWorker& db_;
@@ -64,8 +68,10 @@ class FleetWatch {
   Hooks hooks_;
   std::shared_ptr<health::HealthMonitor> monitor_;
   std::optional<health::ClaimView> view_;
-  PeriodicTimer health_timer_, ends_timer_, queue_timer_;
-  bool refreshing_ = false, looking_ = false, reading_queue_ = false, stopped_ = false;
+  PeriodicTimer health_timer_, ends_timer_, queue_timer_, window_timer_;
+  static constexpr int kMaxWindowRead = 64'000;  // jobs a window pass reads at most (about 1 s for the database)
+  store::WindowPassParams window_;  // where the next window pass goes on, and how many it reads
+  bool refreshing_ = false, looking_ = false, reading_queue_ = false, passing_ = false, stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // a monitor's listener may outlive this
 };
 

@@ -72,6 +72,23 @@ struct JobsToEndParams {
   int limit = 100;
 };
 
+// A window pass (queries/jobs_window_pass.sql, docs/contract.md "Scheduled starts"): where each of its two
+// reads goes on from; none: from the start of its list.
+struct WindowPassPlace {
+  std::optional<std::string> after_at;  // created_at, or window_opens_at, as PostgreSQL writes it
+  std::optional<std::string> after_id;
+};
+struct WindowPassParams {
+  int ready_limit = 1000;   // jobs not parked read, in the claim's order
+  WindowPassPlace ready;
+  int parked_limit = 1000;  // parked jobs read again, in their opening's order
+  WindowPassPlace parked;
+};
+struct WindowPassResult {
+  long long parked = 0, unparked = 0;
+  WindowPassPlace ready, parked_next;  // where the next pass goes on (none: its list ended, start over)
+  bool ready_full = false;             // ready_limit jobs were read: more follow
+};
 
 // The jobs claimed, and rows a claim failed on that could not even be claimed alone (never tried again by
 // this daemon: see JobClaimParams::excluded).

@@ -106,4 +106,10 @@ std::string for_contracts(std::string_view sql, const config::ContractSettings& 
   return out;
 }
 
+std::string for_claim(std::string_view sql, bool by_id) {
+  std::string out(sql);
+  replace_all(out, "@claim.ready@", by_id ? "true" : "j.window_opens_at IS NULL");
+  return out;
+}
+
 }  // namespace govjobd::store

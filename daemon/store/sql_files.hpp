@@ -49,5 +49,8 @@ std::string contract_table_name(const config::ContractSettings& contract, std::s
 // infinity past what one holds), and @contract_enabled@ (true or false). With the gate off, @contract_table@
 // becomes an empty relation with the same columns: no table is read.
 std::string for_contracts(std::string_view sql, const config::ContractSettings& contract, std::string_view jobs_schema);
+// queries/job_claim.sql's walk: of the PENDING jobs not parked for their contract's window (a claim of the
+// oldest jobs, through their index), or of every PENDING job (a claim of one job by its id).
+std::string for_claim(std::string_view sql, bool by_id);
 
 }  // namespace govjobd::store

@@ -33,12 +33,12 @@ namespace {
 constexpr const char* kPreparedQueries[] = {
     "job_enqueue",       "job_find_by_contract", "job_list",            "job_get",
     "job_cancel",  "worker_register",     "worker_heartbeat", "worker_stop",
-    "job_claim",         "job_write_batch",      "job_cancel_requests", "job_reap_candidates", "job_reap",
+    "job_write_batch",      "job_cancel_requests", "job_reap_candidates", "job_reap",
     "jobs_pending_count", "signal_record",  "jobs_delete_terminal", "workers_delete_gone", "jobs_verify",
     "job_claim_candidates", "job_claim_isolated", "contract_columns", "jobs_to_end", "target_holds_release",
     "pause_insert", "pause_resume", "pause_list", "job_waiting", "jobs_pending_age", "jobs_count_by_status",
     "target_holds_list", "worker_list", "job_wake_pass", "job_transitions_after", "transition_last_id", "job_status",
-    "job_ids_between"};
+    "job_ids_between", "jobs_window_pass"};
 
 // One row of queries/job_list.sql.
 JobSummary job_summary_of(const pqxx::row& row) {
@@ -79,6 +79,13 @@ Store::Impl::Impl(const std::string& url, std::string schema, config::ContractSe
                           "SET search_path = ") +
               kSearchPath);
   for (const char* name : kPreparedQueries) conn.prepare(name, sql(query(name)));
+  // the claim twice: of the oldest jobs, walking those not parked; of one job by its id, parked or not
+  conn.prepare("job_claim", sql(for_claim(query("job_claim"), false)));
+  conn.prepare(kClaimById, sql(for_claim(query("job_claim"), true)));
+}
+
+const char* Store::Impl::claim_statement(const std::optional<std::string>& only) {
+  return only ? kClaimById : "job_claim";
 }
 
 std::string Store::Impl::sql(std::string_view text) const {

@@ -146,6 +146,9 @@ class Store {
   // With the contract gate on: what keeps the claim from reading the contracts table as configured (missing
   // table or column, a type it cannot read, no SELECT for this role), each naming its config key; empty: none.
   std::vector<std::string> contract_table_problems();
+  // With the contract gate on: parks the scheduled starts among the next jobs of the claim's walk, and reads
+  // parked jobs against their contract rows again (store_contract.cpp, queries/jobs_window_pass.sql).
+  WindowPassResult jobs_window_pass(const WindowPassParams& p);
   long long signal_record(const SignalRow& signal);  // the signal's id
   // Retention: one batch each; return how many jobs, or worker rows, were deleted.
   int jobs_delete_terminal(const JobsDeleteTerminalParams& p);

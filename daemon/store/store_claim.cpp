@@ -109,7 +109,7 @@ std::string Store::Impl::claim_plan_setting(const std::optional<std::string>& on
 void Store::Impl::claim_in(pqxx::transaction_base& t, const JobClaimParams& p, const std::optional<std::string>& only,
                            ClaimResult& out) {
   // one message, one implicit transaction: the setting, then the claim, whose rows are the message's last result
-  add_claim_rows(t.exec(claim_plan_setting(only) + "; " + execute_text("job_claim", claim_params(p, only))), out);
+  add_claim_rows(t.exec(claim_plan_setting(only) + "; " + execute_text(claim_statement(only), claim_params(p, only))), out);
 }
 
 void Store::Impl::release_partial_holds(const ClaimResult& out) {

@@ -32,6 +32,9 @@ struct Store::Impl {
   void claim_in(pqxx::transaction_base& t, const JobClaimParams& p, const std::optional<std::string>& only, ClaimResult& out);
   // The claim's plan mode, a statement sent before it in its message (store_claim.cpp).
   static std::string claim_plan_setting(const std::optional<std::string>& only);
+  // The prepared claim for a claim of the oldest jobs (only: none) or of one job by its id.
+  static const char* claim_statement(const std::optional<std::string>& only);
+  static constexpr const char* kClaimById = "job_claim_by_id";
   // The rows of a claim statement added to `out`.
   void add_claim_rows(const pqxx::result& rows, ClaimResult& out) const;
   // `EXECUTE name(...)` of a prepared query with these parameters as quoted literals, for several statements

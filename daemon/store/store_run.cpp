@@ -199,7 +199,7 @@ WriteAndClaim Store::Impl::write_and_claim(const std::vector<JobWrite>& writes, 
   std::vector<std::string> texts;
   for (const auto& indexes : statements) texts.push_back(execute_text("job_write_batch", statement_params(writes, indexes)));
   texts.push_back(claim_plan_setting(claim.only));  // for the claim alone: the writes are sent before it
-  texts.push_back(execute_text("job_claim", claim_params(claim, claim.only)));
+  texts.push_back(execute_text(claim_statement(claim.only), claim_params(claim, claim.only)));
   pqxx::nontransaction n(conn);
   pqxx::pipeline pipe(n);
   pipe.retain(static_cast<int>(texts.size()) + 1);  // sent together, by complete()

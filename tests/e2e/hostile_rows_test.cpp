@@ -85,7 +85,7 @@ TEST_CASE("a claim statement that fails whichever job it claims fails no job: th
   // Stands in for an error of the statement, not of a row it claims (an infinite activation window's
   // subtraction was one): a statement trigger, which fires whether or not the claim takes a row.
   db.exec("CREATE FUNCTION test_claims_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-          "IF current_query() LIKE '%EXECUTE job_claim(%' THEN "
+          "IF current_query() LIKE '%EXECUTE job_claim(%' OR current_query() LIKE '%EXECUTE job_claim_by_id(%' THEN "
           "RAISE EXCEPTION 'the claim statement breaks' USING ERRCODE = '22003'; END IF; RETURN NULL; END $$; "
           "CREATE TRIGGER test_claims_fail BEFORE UPDATE ON governance_jobs FOR EACH STATEMENT "
           "EXECUTE FUNCTION test_claims_fail()");

@@ -97,14 +97,14 @@ TEST_CASE("migrate creates governance_jobs with exactly the documented columns o
       "execution_evidence health_snapshot_before health_snapshot_after created_at started_at completed_at "
       "timeout_at created_by";
   const std::string ours = "claimed_by lease_expires_at cancel_requested_at cancel_requested_by cancel_reason pool "
-                           "route_step_types route_targets";
+                           "route_step_types route_targets window_opens_at";
   CHECK(db.scalar("SELECT string_agg(column_name, ' ' ORDER BY ordinal_position) FROM information_schema.columns "
                   "WHERE table_name = 'governance_jobs'") == documented + " " + ours);
   // govjobd's own columns are nullable without defaults, so the creating system's inserts are unaffected
   CHECK(db.scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'governance_jobs' AND "
                   "column_name IN ('claimed_by','lease_expires_at','cancel_requested_at','cancel_requested_by',"
-                  "'cancel_reason','pool','route_step_types','route_targets') AND is_nullable = 'YES' AND "
-                  "column_default IS NULL") == "8");
+                  "'cancel_reason','pool','route_step_types','route_targets','window_opens_at') AND "
+                  "is_nullable = 'YES' AND column_default IS NULL") == "9");
   // the documented defaults
   db.exec("INSERT INTO governance_jobs (contract_id) VALUES ('00000000-0000-0000-0000-000000000001')");
   CHECK(db.scalar("SELECT status || ' ' || steps::text || ' ' || step_results::text || ' ' || current_step_index || "
@@ -112,7 +112,8 @@ TEST_CASE("migrate creates governance_jobs with exactly the documented columns o
                   "(abs(extract(epoch FROM created_at - (now() AT TIME ZONE 'UTC'))) < 60) FROM governance_jobs") ==
         "PENDING [] [] 0 0 system true true");
   for (const char* index : {"governance_jobs_status_created_at_idx", "governance_jobs_status_timeout_at_idx",
-                            "governance_jobs_pending_order_idx", "governance_jobs_running_lease_idx",
+                            "governance_jobs_pending_ready_idx", "governance_jobs_pending_parked_idx",
+                            "governance_jobs_running_lease_idx",
                             "governance_jobs_contract_id_key"})
     CHECK(db.scalar(std::string("SELECT count(*) FROM pg_indexes WHERE indexname = '") + index + "'") == "1");
   CHECK(db.scalar("SELECT to_regclass('governance_job_transitions') IS NOT NULL AND "

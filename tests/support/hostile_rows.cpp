@@ -58,6 +58,8 @@ std::vector<std::string> writer_forgeries(const std::string& done, const std::st
       insert + "'PENDING', " + result + ", NULL, NULL, NULL, NULL)",
       insert + R"('PENDING', '[]', '{"forged": true}', NULL, NULL, NULL))",
       insert + "'PENDING', '[]', NULL, 'w1', now() + interval '1 hour', NULL)",
+      // a job parked far ahead, as a window pass parks a scheduled start: no claim of the oldest would walk it
+      "INSERT INTO governance_jobs (contract_id, window_opens_at) VALUES (gen_random_uuid(), 'infinity')",
       "UPDATE governance_jobs SET status = 'RUNNING' " + job(pending),
       "UPDATE governance_jobs SET status = 'CANCELLED' " + job(pending),
       "UPDATE governance_jobs SET status_reason = 'All steps completed successfully' " + job(pending),

@@ -13,6 +13,9 @@
 -- read and never written; the store puts in its names, quoted. With the gate off it is an empty relation
 -- and no table is read. A job whose contract is ACTIVE and whose activation window opens later stays
 -- PENDING (a scheduled start); every other job is claimed with what its contract row held, bounded.
+-- Scheduled starts a daemon's window pass parked (window_opens_at, migration 21) are not walked: a claim of the
+-- oldest jobs reads only those not parked (@claim.ready@: `j.window_opens_at IS NULL`, their index; a claim of
+-- one job by its id: `true`), and unparks those whose opening came, for the claims after it.
 WITH me AS MATERIALIZED (
     SELECT ARRAY(SELECT jsonb_array_elements_text($9::jsonb)) AS step_types,
            ARRAY(SELECT jsonb_array_elements_text($10::jsonb)) AS targets,
@@ -54,7 +57,8 @@ WITH me AS MATERIALIZED (
       FROM governance_jobs j
       CROSS JOIN me
       LEFT JOIN LATERAL (SELECT true AS found, c.* FROM contracts c WHERE c.id = j.contract_id LIMIT 1) k ON true
-     WHERE j.status = 'PENDING' AND j.job_id <> ALL ($5::uuid[]) AND ($6::uuid IS NULL OR j.job_id = $6::uuid)
+     WHERE j.status = 'PENDING' AND @claim.ready@ AND j.job_id <> ALL ($5::uuid[])
+       AND ($6::uuid IS NULL OR j.job_id = $6::uuid)
        AND ($15::bool OR (
            NOT coalesce(k.status = 'ACTIVE' AND k.window_start > now() AT TIME ZONE 'UTC', false)
            -- a job this daemon can run entirely (a malformed one, route NULL, every daemon claims and fails)
@@ -92,14 +96,27 @@ WITH me AS MATERIALIZED (
       ORDER BY p.created_at, p.job_id
       LIMIT $2::int)
 ), window_held AS (
-    -- when the claim found fewer jobs than asked: the earliest window opening of the jobs left PENDING for it
-    -- (@contract_enabled@: the planner drops this scan of the queue when the gate is off)
-    SELECT min(k.window_start) AS opens
-      FROM governance_jobs j
-      JOIN LATERAL (SELECT c.status, c.window_start FROM contracts c WHERE c.id = j.contract_id LIMIT 1) k ON true
-     WHERE @contract_enabled@ AND j.status = 'PENDING' AND k.status = 'ACTIVE' AND k.window_start > now() AT TIME ZONE 'UTC'
-       AND isfinite(k.window_start)  -- infinity never opens (and cannot be subtracted from)
+    -- when the claim found fewer jobs than asked: the earliest opening of the parked jobs (their index's first
+    -- entry; infinity never opens). A scheduled job not parked yet keeps the claims going at each poll (left
+    -- behind, below) until a window pass parks it.
+    SELECT min(q.window_opens_at) AS opens
+      FROM governance_jobs q
+     WHERE @contract_enabled@ AND q.status = 'PENDING' AND q.window_opens_at IS NOT NULL
+       AND q.window_opens_at > now() AT TIME ZONE 'UTC' AND isfinite(q.window_opens_at)
        AND (SELECT count(*) FROM picked) < $2::int
+), unparked AS (
+    -- parked jobs whose opening came, claimable from the next claim on (this statement's snapshot still sees
+    -- them parked); with the gate off, every parked job (the gate was on when they were parked). Not the job
+    -- this claim asks for by its id: one statement updates a row once.
+    UPDATE governance_jobs j SET window_opens_at = NULL
+     WHERE j.job_id IN (SELECT q.job_id FROM governance_jobs q
+                         WHERE q.status = 'PENDING' AND q.window_opens_at IS NOT NULL
+                           AND (NOT @contract_enabled@ OR q.window_opens_at <= now() AT TIME ZONE 'UTC')
+                           AND q.job_id IS DISTINCT FROM $6::uuid
+                         ORDER BY q.window_opens_at, q.job_id
+                         LIMIT 1000
+                           FOR UPDATE SKIP LOCKED)
+    RETURNING j.job_id
 ), wanted AS (
     -- exclusive targets: the targets of the chosen jobs (each is its job's first)
     SELECT f.target, f.job_id FROM firsts f WHERE f.job_id IN (SELECT c.job_id FROM chosen c)
@@ -122,7 +139,7 @@ WITH me AS MATERIALIZED (
            lease_expires_at = (now() AT TIME ZONE 'UTC') + make_interval(secs => $3::bigint / 1000.0),
            -- a job's results, evidence and snapshot after are the daemon's from here on: what a writer left
            -- there (preset) is not among them
-           step_results = '[]'::jsonb, execution_evidence = NULL, health_snapshot_after = NULL,
+           step_results = '[]'::jsonb, execution_evidence = NULL, health_snapshot_after = NULL, window_opens_at = NULL,
            total_steps = CASE WHEN jsonb_typeof(j.steps) = 'array' THEN jsonb_array_length(j.steps) ELSE 0 END,
            -- the first step starts with the claim (one commit less per job); a malformed list keeps its value
            current_step_index = coalesce((
@@ -161,14 +178,17 @@ WITH me AS MATERIALIZED (
   ORDER BY c.created_at, c.job_id)
 UNION ALL
 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       (SELECT extract(epoch FROM h.opens - now() AT TIME ZONE 'UTC')::float8 FROM window_held h),
+       -- (0 when this claim unparked jobs: the next claim takes them, 10 ms from now)
+       CASE WHEN EXISTS (SELECT 1 FROM unparked) THEN 0::float8
+            ELSE (SELECT extract(epoch FROM h.opens - now() AT TIME ZONE 'UTC')::float8 FROM window_held h) END,
        (SELECT count(*) FROM held h WHERE h.job_id NOT IN (SELECT job_id FROM runnable)),
        -- a full claim says true without looking: true only ever adds a claim (after a full one the claimer
        -- claims again when it can, and a claim that comes back short looks). Otherwise the claimed rows are
        -- still PENDING in this statement's snapshot: at most $2 + 1 live entries read, and the entries of
        -- jobs other claims took until no snapshot needs them
-       CASE WHEN (SELECT count(*) FROM runnable) >= $2::int THEN true
-            ELSE (SELECT count(*) FROM (SELECT 1 FROM governance_jobs q WHERE q.status = 'PENDING' LIMIT $2::int + 1) q)
+       CASE WHEN (SELECT count(*) FROM runnable) >= $2::int OR EXISTS (SELECT 1 FROM unparked) THEN true
+            ELSE (SELECT count(*) FROM (SELECT 1 FROM governance_jobs q
+                                         WHERE q.status = 'PENDING' AND q.window_opens_at IS NULL LIMIT $2::int + 1) q)
                  > (SELECT count(*) FROM runnable) END,
        -- the slots left empty by picked jobs left PENDING for a target another picked job or another claim
        -- took: the next claim may take the jobs behind them (the claimer's next, with the slots this one's jobs free)

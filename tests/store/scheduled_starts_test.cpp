@@ -1,0 +1,183 @@
+// Scheduled starts (migration 21, queries/jobs_window_pass.sql, docs/contract.md): a window pass parks the jobs
+// whose contract window opens later, the claim of the oldest jobs walks only the others, and a parked job comes
+// back when its opening comes, its window moves earlier or its contract stops being ACTIVE.
+#include <chrono>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "config/settings.hpp"
+#include "daemon/store/store.hpp"
+#include "tests/support/store_helpers.hpp"
+#include "tests/support/test_database.hpp"
+
+using namespace govjobd::store;
+using govjobd::testing::TestDatabase;
+
+namespace {
+
+const std::string kNow = "(now() AT TIME ZONE 'UTC')";
+
+govjobd::config::ContractSettings gate(bool enabled = true) {
+  govjobd::config::ContractSettings c;
+  c.enabled = enabled;
+  return c;
+}
+
+std::unique_ptr<Store> gated_store(TestDatabase& db, bool enabled = true) {
+  return Store::connect(db.url(), "public", gate(enabled));
+}
+
+// `count` jobs created `age` ago, each with its contract row, ACTIVE, opening at `start` (an SQL expression).
+void jobs_opening(TestDatabase& db, int count, const std::string& age, const std::string& start) {
+  db.exec("INSERT INTO governance_jobs (contract_id, steps, total_steps, created_at) SELECT gen_random_uuid(), "
+          "'[{\"step_index\": 0, \"step_type\": \"noop\", \"target\": \"payments\", \"parameters\": {}}]', 1, " +
+          kNow + " - interval '" + age + "' FROM generate_series(1, " + std::to_string(count) + ")");
+  db.exec("INSERT INTO public.system_contracts SELECT j.contract_id, 'ACTIVE', '{payments}', " + start +
+          ", NULL FROM governance_jobs j WHERE NOT EXISTS (SELECT 1 FROM public.system_contracts c "
+          "WHERE c.contract_id = j.contract_id)");
+}
+
+void create_contracts(TestDatabase& db) {
+  db.exec("CREATE TABLE public.system_contracts (contract_id uuid PRIMARY KEY, status varchar(20) NOT NULL, "
+          "affected_capabilities varchar[] NOT NULL, activation_window_start timestamp, activation_window_end timestamp)");
+}
+
+// Lookups of contract rows by their key so far, every session's (a session's counts reach the view when it ends).
+long long contract_lookups(TestDatabase& db) {
+  db.exec("SELECT pg_stat_clear_snapshot()");
+  return std::stoll(db.scalar("SELECT coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = 'system_contracts'"));
+}
+
+// Waits (at most 30 s) until the lookups counted pass `at_least`.
+long long lookups_past(TestDatabase& db, long long at_least) {
+  for (int i = 0; i < 300; ++i) {
+    if (const long long n = contract_lookups(db); n >= at_least) return n;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  FAIL("the contracts table's statistics did not arrive within 30 s");
+  return 0;
+}
+
+// Window passes until the list of jobs not parked was read to its end; the jobs parked in all.
+long long pass_to_end(Store& store) {
+  WindowPassParams p;
+  long long parked = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const auto out = store.jobs_window_pass(p);
+    parked += out.parked;
+    p.ready = out.ready;
+    p.parked = out.parked_next;
+    if (!out.ready_full) return parked;
+  }
+  FAIL("the window passes never reached the end of the queue");
+  return parked;
+}
+
+// The jobs all change one target: claimed side by side here (exclusive targets would take one at a time).
+JobClaimParams claim_of(int limit) {
+  auto claim = govjobd::testing::noop_claim("worker-a", limit);
+  claim.exclusive_targets = false;
+  return claim;
+}
+
+long long parked_count(TestDatabase& db) {
+  return std::stoll(db.scalar("SELECT count(*) FROM governance_jobs WHERE status = 'PENDING' AND window_opens_at IS NOT NULL"));
+}
+
+}  // namespace
+
+TEST_CASE("scheduled starts a window pass parked are not walked by the claims of the oldest jobs", "[store][contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  constexpr int kScheduled = 3'000;
+  jobs_opening(db, kScheduled, "1 hour", kNow + " + interval '1 day'");
+  jobs_opening(db, 4, "1 minute", "NULL");
+  db.exec("ANALYZE governance_jobs; ANALYZE public.system_contracts");
+  const long long start = contract_lookups(db);
+
+  // before any pass, a claim reads the contract of every scheduled job ahead of the one it takes
+  gated_store(db)->job_claim(claim_of(1));
+  const long long walked = lookups_past(db, start + kScheduled) - start;
+  CHECK(walked >= kScheduled);
+
+  {
+    auto store = gated_store(db);
+    CHECK(pass_to_end(*store) == kScheduled);
+    CHECK(pass_to_end(*store) == 0);  // a pass parks a job once
+  }
+  CHECK(parked_count(db) == kScheduled);
+  CHECK(db.scalar("SELECT count(*) FROM governance_jobs j JOIN public.system_contracts c USING (contract_id) "
+                  "WHERE j.window_opens_at = c.activation_window_start") == std::to_string(kScheduled));
+  const long long after_passes = lookups_past(db, start + walked + kScheduled);
+
+  // now a claim reads the contracts of the jobs it takes, and of none of the parked ones
+  const auto claimed = gated_store(db)->job_claim(claim_of(4));
+  CHECK(claimed.jobs.size() == 3);
+  REQUIRE(claimed.window_opens_in);  // it says when the first parked job's window opens: in about a day
+  CHECK(*claimed.window_opens_in > std::chrono::hours(23));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(contract_lookups(db) - after_passes < 100);
+  CHECK(parked_count(db) == kScheduled);
+}
+
+TEST_CASE("a parked job comes back when its window opens or moves earlier, or its contract stops being ACTIVE",
+          "[store][contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  jobs_opening(db, 3, "1 hour", kNow + " + interval '1 day'");
+  jobs_opening(db, 1, "1 minute", kNow + " + interval '2 seconds'");
+  auto store = gated_store(db);
+  REQUIRE(pass_to_end(*store) == 4);
+  CHECK(store->job_claim(claim_of(4)).jobs.empty());
+
+  // one window moved earlier (opened), one contract SUSPENDED: the next pass unparks both, and claims take them
+  db.exec("UPDATE public.system_contracts SET activation_window_start = " + kNow + " - interval '1 second' WHERE "
+          "contract_id = (SELECT contract_id FROM governance_jobs ORDER BY created_at, job_id LIMIT 1)");
+  db.exec("UPDATE public.system_contracts SET status = 'SUSPENDED' WHERE contract_id = (SELECT contract_id FROM "
+          "governance_jobs ORDER BY created_at, job_id OFFSET 1 LIMIT 1)");
+  // a third window moved later: still parked, at its new opening
+  db.exec("UPDATE public.system_contracts SET activation_window_start = activation_window_start + interval '1 day' "
+          "WHERE contract_id = (SELECT contract_id FROM governance_jobs ORDER BY created_at, job_id OFFSET 2 LIMIT 1)");
+  WindowPassParams p;
+  const auto pass = store->jobs_window_pass(p);
+  CHECK(pass.unparked == 2);
+  CHECK(pass.parked == 1);  // its opening written again
+  CHECK(db.scalar("SELECT count(*) FROM governance_jobs j JOIN public.system_contracts c USING (contract_id) "
+                  "WHERE j.window_opens_at = c.activation_window_start") == "2");
+  const auto claimed = store->job_claim(claim_of(4));
+  CHECK(claimed.jobs.size() == 2);
+
+  // the last one's opening comes: the claim then unparks it and says to claim again at once; the next takes it
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  const auto first = store->job_claim(claim_of(4));
+  CHECK(first.jobs.empty());
+  REQUIRE(first.window_opens_in);
+  CHECK(first.window_opens_in->count() == 0);
+  CHECK(store->job_claim(claim_of(4)).jobs.size() == 1);
+  CHECK(parked_count(db) == 1);
+}
+
+TEST_CASE("with the contract gate off a claim unparks every parked job, and a claim by id takes a parked one",
+          "[store][contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  jobs_opening(db, 3, "1 hour", kNow + " + interval '1 day'");
+  REQUIRE(pass_to_end(*gated_store(db)) == 3);
+
+  // a claim to end one (its deadline passed) takes it parked as it is
+  auto gated = gated_store(db);
+  auto forced = claim_of(1);
+  forced.only = db.scalar("SELECT job_id FROM governance_jobs ORDER BY created_at, job_id LIMIT 1");
+  forced.force = true;
+  const auto ended = gated->job_claim(forced);
+  REQUIRE(ended.jobs.size() == 1);
+  CHECK(db.scalar("SELECT window_opens_at IS NULL FROM governance_jobs WHERE job_id = '" + *forced.only + "'") == "t");
+  CHECK(parked_count(db) == 2);
+
+  // the gate turned off: the first claim unparks the others, the next claims them
+  auto open = gated_store(db, false);
+  CHECK(open->job_claim(claim_of(4)).jobs.empty());
+  CHECK(parked_count(db) == 0);
+  CHECK(open->job_claim(claim_of(4)).jobs.size() == 2);
+}
