@@ -1,6 +1,9 @@
 #include "executors/config_update_executor.hpp"
 
 #include <algorithm>
+#include <iomanip>
+#include <ostream>
+#include <streambuf>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -20,6 +23,34 @@ namespace {
 
 using nlohmann::json;
 static_assert(config::kMaxYamlToJsonDepth == model::kMaxJsonDepth);
+
+// An output buffer that keeps the first `limit` bytes written to it and counts them all.
+class BoundedText : public std::streambuf {
+ public:
+  explicit BoundedText(std::size_t limit) : limit_(limit) {}
+  std::size_t total() const { return total_; }
+  std::string take() { return std::move(text_); }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (c != traits_type::eof()) {
+      const char ch = traits_type::to_char_type(c);
+      xsputn(&ch, 1);
+    }
+    return traits_type::not_eof(c);
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    const auto count = static_cast<std::size_t>(n);
+    total_ += count;
+    if (text_.size() < limit_) text_.append(s, std::min(count, limit_ - text_.size()));
+    return n;
+  }
+
+ private:
+  std::size_t limit_;
+  std::size_t total_ = 0;
+  std::string text_;
+};
 
 StepExecution failed(std::string error) { return StepExecution::ended(StepOutcome::Failed, std::move(error)); }
 
@@ -72,11 +103,25 @@ std::string render(const std::string& path, const std::string& text, const YAML:
                    const config::ConfigKey& key, const json& new_value, std::string& out) {
   if (is_yaml(path)) {
     auto splice = splice_yaml_scalar(text, yaml, key, new_value);
+    if (splice.error.empty() && splice.text.size() > kMaxConfigFileBytes)
+      return fmt::format("{} would hold {} bytes, more than the {} a config file may hold; nothing changed", path,
+                         splice.text.size(), kMaxConfigFileBytes);
     out = std::move(splice.text);
     return splice.error;
   }
   if (std::string error = config::set_at(document, key, new_value); !error.empty()) return error;
-  out = document.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  // indented, as people write it, into a buffer that keeps kMaxConfigFileBytes at most and counts the rest
+  BoundedText text_out(kMaxConfigFileBytes);
+  std::ostream stream(&text_out);
+  try {
+    stream << std::setw(2) << document << "\n";
+  } catch (const json::exception& e) {
+    return fmt::format("{}: the new document cannot be written as JSON ({})", path, e.what());
+  }
+  if (text_out.total() > kMaxConfigFileBytes)
+    return fmt::format("{} would hold {} bytes, more than the {} a config file may hold; nothing changed", path,
+                       text_out.total(), kMaxConfigFileBytes);
+  out = text_out.take();
   return "";
 }
 
@@ -100,7 +145,7 @@ StepExecution update_config_file(const config::ConfigFileSettings& file, const j
   std::string text;
   json document;
   YAML::Node yaml;
-  if (std::string error = locked.read(text); !error.empty()) return failed(error);
+  if (std::string error = locked.read(text, kMaxConfigFileBytes); !error.empty()) return failed(error);
   if (std::string error = parse_document(path, text, document, yaml); !error.empty()) return failed(error);
 
   std::string error;

@@ -25,6 +25,11 @@ namespace govjobd::executors {
 // rename, fsync of the directory. A YAML file has only the value's text replaced (comments and layout
 // kept), so only an existing scalar can be changed there. Blocking; the executor runs it off the loop.
 // `before_rename` runs just before the final check (tests).
+// The most a config file may hold, read or as written again: 4 MiB. A step's new_value nested deep would
+// otherwise grow the file many times over once indented (a 1 MB value, 95 levels deep: 98 MB), and the next
+// step would read it whole.
+inline constexpr std::size_t kMaxConfigFileBytes = 4u << 20;
+
 StepExecution update_config_file(const config::ConfigFileSettings& file, const nlohmann::json& parameters,
                                  const Deadline& deadline, const std::function<void()>& before_rename = {});
 

@@ -96,8 +96,11 @@ std::string LockedFile::open(const std::string& path, bool follow_symlink, stead
   }
 }
 
-std::string LockedFile::read(std::string& text) {
+std::string LockedFile::read(std::string& text, std::size_t limit) {
   text.clear();
+  if (read_.st_size > 0 && static_cast<std::size_t>(read_.st_size) > limit)
+    return fmt::format("{} holds {} bytes, more than the {} a config file may hold; nothing changed", path_,
+                       static_cast<long long>(read_.st_size), limit);
   char buf[64 * 1024];
   for (;;) {
     const ssize_t n = ::read(fd_, buf, sizeof buf);
@@ -105,6 +108,8 @@ std::string LockedFile::read(std::string& text) {
     if (n < 0) return fmt::format("cannot read {}: {}", path_, errno_text());
     if (n == 0) return "";
     text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > limit)  // grew since it was opened
+      return fmt::format("{} holds more than the {} bytes a config file may hold; nothing changed", path_, limit);
   }
 }
 

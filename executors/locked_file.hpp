@@ -22,8 +22,9 @@ class LockedFile {
   // the problem is the deadline.
   std::string open(const std::string& path, bool follow_symlink, std::chrono::steady_clock::time_point deadline,
                    bool& timed_out);
-  // The whole file, read through the locked descriptor. Returns "" or the problem.
-  std::string read(std::string& text);
+  // The whole file, read through the locked descriptor, when it holds at most `limit` bytes. Returns "" or the
+  // problem (a larger file: its size, nothing read past the limit).
+  std::string read(std::string& text, std::size_t limit);
   // Writes `text` to a temporary file beside it with the file's owner, group and mode, fsyncs it, checks
   // that the file is still the one read (same device, inode, size and mtime: nothing replaced or rewrote
   // it meanwhile), renames it over the file and fsyncs the directory. `before_rename` runs just before the

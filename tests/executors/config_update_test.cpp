@@ -338,3 +338,29 @@ TEST_CASE("config_update survives every JSON type in every parameter", "[config_
       }
   }
 }
+
+TEST_CASE("config_update bounds a config file to 4 MiB, read or written: a value that indenting would grow past it "
+          "fails the step, and a larger file is not read", "[config_update]") {
+  TempDir dir;
+  const auto file = dir.path / "app.json";
+  const std::string before = R"({"limits": {"max": 1}})";
+  std::ofstream(file) << before;
+  // 100,000 zeros 95 arrays deep: under 0.3 MB as JSON, about 20 MB once each element has a line of its own
+  json value = json::array();
+  for (int i = 0; i < 100'000; ++i) value.push_back(0);
+  for (int depth = 0; depth < 95; ++depth) value = json::array({value});
+  auto r = update(file, {{"key", "grow.a"}, {"new_value", value}});
+  CHECK(r.outcome == StepOutcome::Failed);
+  CHECK_THAT(r.error, Catch::Contains("would hold") && Catch::Contains("more than the 4194304 a config file may hold; nothing changed"));
+  CHECK(read(file) == before);
+  // a value that fits is written indented, as before
+  r = update(file, {{"key", "grow.b"}, {"new_value", json::array({json::array({1, 2})})}});
+  CHECK(r.outcome == StepOutcome::Completed);
+  CHECK(read(file) == "{\n  \"grow\": {\n    \"b\": [\n      [\n        1,\n        2\n      ]\n    ]\n  },\n  \"limits\": {\n    \"max\": 1\n  }\n}\n");
+  // a file larger than the bound is refused before it is read
+  const auto big = dir.path / "big.json";
+  std::ofstream(big) << "{\"pad\": \"" << std::string(executors::kMaxConfigFileBytes, 'x') << "\"}";
+  r = update(big, {{"key", "limits.max"}, {"new_value", 2}});
+  CHECK(r.outcome == StepOutcome::Failed);
+  CHECK_THAT(r.error, Catch::Contains("bytes, more than the 4194304 a config file may hold; nothing changed"));
+}
