@@ -56,7 +56,9 @@ std::string resolve_job_id(store::Store& store, const std::string& text) {
 }
 
 std::string json_text(const nlohmann::json& j, int indent) {
-  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+  // every character past ASCII as \uXXXX: a writer's text (bidi controls, U+2028, C1 codes) reaches a terminal
+  // or a line-by-line reader as it is written, never as what it would do there
+  return j.dump(indent, ' ', true, nlohmann::json::error_handler_t::replace);
 }
 
 std::optional<std::chrono::milliseconds> since_duration(const std::string& text) {

@@ -108,7 +108,7 @@ int command_pauses(const CommonOptions& common, const PausesOptions& o) {
   constexpr int kLimit = 1000;
   const auto pauses = open_store(common)->pause_list(o.all, kLimit);
   if (o.json) {
-    for (const auto& p : pauses) fmt::print("{}\n", pause_json(p).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    for (const auto& p : pauses) fmt::print("{}\n", json_text(pause_json(p)));
     return run::kExitOk;
   }
   fmt::print("{}", pause_table(pauses, o.all));

@@ -88,13 +88,14 @@ int command_jobs_show(const CommonOptions& common, const ShowOptions& options) {
   const auto settings = load_config(common);
   const auto store = open_store(settings);
   const std::string job_id = resolve_job_id(*store, options.job_id);
-  auto job = store->job_get(job_id);
+  auto job = store->job_get(job_id, settings.worker.max_job_bytes);
   if (!job) throw InputError(fmt::format("job {} not found", job_id));
   // why it is not running (docs/fleet.md); none when it was claimed meanwhile
   if ((*job)["status"] == "PENDING")
     if (auto waiting = store->job_waiting(job_id, settings.worker.lease_timeout); !waiting.empty())
       (*job)["waiting"] = std::move(waiting);
-  fmt::print("{}", options.json ? json_text(*job, 2) + "\n" : job_timeline(*job));
+  // --json on one line: indented, a writer's value nested deep grew the output with the square of its depth
+  fmt::print("{}", options.json ? json_text(*job) + "\n" : job_timeline(*job));
   return run::kExitOk;
 }
 

@@ -93,12 +93,15 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 std::string step_text(const json& step, const json& result, const json& before) {
   const std::string target = text_at(step, "target");
   const auto took = seconds_between(result, "started_at", "completed_at");
-  std::string out = one_line(fmt::format("  #{}  {}  {}  {}  {}", text_at(step, "step_index"), text_at(step, "step_type"),
-                                         target, result.is_null() ? "not run" : text_at(result, "status"),
-                                         took ? duration_text(*took) : "-")) + "\n";
+  // what govjobd recorded first, the writer's texts after it, each cut: a long step type or target cannot push
+  // the status out of sight, nor pass for one
+  std::string out = one_line(fmt::format("  #{}  {}  {}  {}  {}", one_line(text_at(step, "step_index"), 12),
+                                         result.is_null() ? "not run" : one_line(text_at(result, "status"), 12),
+                                         took ? duration_text(*took) : "-", one_line(text_at(step, "step_type"), 40),
+                                         one_line(target, 60))) + "\n";
   const json& after = member(result, "health_after");
   if (!after.is_null())
-      out += one_line(fmt::format("      health  {} {} -> {}  system {} -> {}", target, state_of(before, target),
+      out += one_line(fmt::format("      health  target {} -> {}  system {} -> {}", state_of(before, target),
                                 state_of(after, target), system_state_of(before), system_state_of(after))) + "\n";
   if (const json& error = member(result, "error"); !error.is_null())
     out += one_line("      error   " + first_line(text_of(error))) + "\n";

@@ -13,7 +13,7 @@ namespace {
 
 constexpr int kListLimit = 1000;  // pauses, held targets and workers listed at most
 
-std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+std::string dump(const nlohmann::json& j) { return json_text(j); }
 
 nlohmann::json texts_or_null(const std::optional<std::vector<std::string>>& texts) {
   return texts ? nlohmann::json(*texts) : nlohmann::json();

@@ -185,10 +185,10 @@ std::vector<JobSummary> Store::job_list(const JobListParams& p) {
   });
 }
 
-std::optional<nlohmann::json> Store::job_get(const std::string& job_id) {
+std::optional<nlohmann::json> Store::job_get(const std::string& job_id, long long max_value_bytes) {
   return translate_errors([&]() -> std::optional<nlohmann::json> {
     pqxx::read_transaction r(impl_->conn);
-    const auto rows = r.exec_prepared("job_get", job_id);
+    const auto rows = r.exec_prepared("job_get", job_id, max_value_bytes);
     if (rows.empty()) return std::nullopt;
     auto job = nlohmann::json::parse(rows[0][0].c_str());
     mark_utc(job);

@@ -105,7 +105,8 @@ class Store {
 
   std::string job_enqueue(const JobEnqueueParams& params);  // the new job_id
   std::vector<JobSummary> job_list(const JobListParams& params);
-  std::optional<nlohmann::json> job_get(const std::string& job_id);  // every column plus "transitions"
+  // Every column plus "transitions"; a column's value larger than max_value_bytes as JSON text is a note of its size.
+  std::optional<nlohmann::json> job_get(const std::string& job_id, long long max_value_bytes = 8 << 20);
   CancelOutcome job_cancel(const JobCancelParams& params);
   // Every broken invariant of the recorded evidence: (job_id, problem). `since`: created_at lower bound.
   std::vector<std::pair<std::string, std::string>> jobs_verify(const std::optional<std::string>& since);

@@ -1,5 +1,13 @@
--- $1 job_id. Every column of the job (the creating system's and ours) plus its transitions in order.
-SELECT (to_jsonb(j) || jsonb_build_object('transitions', (
+-- $1 job_id, $2 the largest value shown (bytes of JSON text, worker.max_job_bytes). Every column of the job
+-- (the creating system's and ours) plus its transitions in order. A column's value larger than $2 (a writer's
+-- row may hold up to a gigabyte in each) is shown as a note of its size instead, so that what an operator's
+-- command reads and prints stays bounded.
+SELECT ((SELECT jsonb_object_agg(e.key, CASE WHEN octet_length(e.value::text) > $2::bigint
+                                             THEN to_jsonb(format('(not shown: %s bytes of JSON, more than worker.max_job_bytes)',
+                                                                  octet_length(e.value::text)))
+                                             ELSE e.value END)
+           FROM jsonb_each(to_jsonb(j)) e)
+        || jsonb_build_object('transitions', (
             SELECT coalesce(jsonb_agg(to_jsonb(t) - 'transition_id' ORDER BY t.transition_id), '[]'::jsonb)
               FROM governance_job_transitions t
              WHERE t.job_id = j.job_id)))::text
