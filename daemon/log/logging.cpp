@@ -126,6 +126,18 @@ void configure_cli() {
   spdlog::set_default_logger(logger);
 }
 
+namespace {
+
+// What a terminal or a log viewer would act on rather than show: C1 controls, the line and paragraph
+// separators, and the format characters that reorder or hide text (bidi embeddings, overrides and isolates,
+// zero-width ones, the byte order mark).
+bool invisible(char32_t c) {
+  return (c >= 0x80 && c <= 0x9f) || c == 0x061c || c == 0x180e || (c >= 0x200b && c <= 0x200f) ||
+         (c >= 0x2028 && c <= 0x202e) || (c >= 0x2060 && c <= 0x206f) || c == 0xfeff || (c >= 0xfff9 && c <= 0xfffb);
+}
+
+}  // namespace
+
 std::string escape_line(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -138,7 +150,8 @@ std::string escape_line(std::string_view text) {
       continue;
     }
     if (n == 1) {
-      if (c == '\n') out += "\\n";
+      if (c == '\\') out += "\\\\";  // a writer's own "\n" text never reads as an escaped line break
+      else if (c == '\n') out += "\\n";
       else if (c == '\r') out += "\\r";
       else if (c == '\t') out += "\\t";
       else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
@@ -146,11 +159,8 @@ std::string escape_line(std::string_view text) {
       ++i;
       continue;
     }
-    const auto c1 = static_cast<unsigned char>(text[i + 1]);
-    const bool c1_control = c == 0xc2 && c1 >= 0x80 && c1 <= 0x9f;  // U+0080..U+009F
-    const bool line_separator = c == 0xe2 && c1 == 0x80 && (text[i + 2] == '\xa8' || text[i + 2] == '\xa9');
-    if (c1_control) out += fmt::format("\\u{:04x}", c1);
-    else if (line_separator) out += fmt::format("\\u{:04x}", 0x2000 + static_cast<unsigned char>(text[i + 2]) - 0x80);
+    const char32_t point = model::utf8_code_point(text.substr(i, n));
+    if (invisible(point)) out += fmt::format("\\u{:04x}", static_cast<unsigned>(point));
     else out.append(text.substr(i, n));
     i += n;
   }

@@ -46,4 +46,13 @@ std::string replace_invalid_utf8(std::string_view text, bool nul_too) {
   return out;
 }
 
+char32_t utf8_code_point(std::string_view sequence) {
+  if (sequence.empty()) return 0;
+  const auto lead = static_cast<unsigned char>(sequence[0]);
+  if (sequence.size() == 1) return lead;
+  char32_t point = lead & (0xff >> (sequence.size() + 1));
+  for (std::size_t k = 1; k < sequence.size(); ++k) point = (point << 6) | (static_cast<unsigned char>(sequence[k]) & 0x3f);
+  return point;
+}
+
 }  // namespace govjobd::model

@@ -10,6 +10,9 @@ namespace govjobd::model {
 // byte, truncated, overlong, surrogate, beyond U+10FFFF).
 std::size_t utf8_sequence_length(std::string_view text, std::size_t i);
 
+// The code point of one valid sequence (as utf8_sequence_length measured it).
+char32_t utf8_code_point(std::string_view sequence);
+
 // True when every byte belongs to a valid sequence.
 bool is_valid_utf8(std::string_view text);
 

@@ -19,7 +19,18 @@ TEST_CASE("escape_line escapes C1 controls, Unicode line separators and bytes th
 }
 
 TEST_CASE("escape_line leaves printable text alone, UTF-8 included", "[logging]") {
-  const std::string text = "job 6012ca75 step 1 RUNNING -> FAILED: exit code 4: disk full \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 \\n";
+  const std::string text = "job 6012ca75 step 1 RUNNING -> FAILED: exit code 4: disk full \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
   CHECK(escape_line(text) == text);
   CHECK(escape_line("") == "");
+}
+
+TEST_CASE("escape_line escapes what reorders or hides text, and a backslash, so that nothing a writer wrote reads as "
+          "what it is not", "[logging]") {
+  // "ops" + RIGHT-TO-LEFT OVERRIDE + "nimda" shows as "opsadmin" where bidi applies
+  CHECK(escape_line("by ops\xe2\x80\xaenimda") == "by ops\\u202enimda");
+  CHECK(escape_line("iso\xe2\x81\xa6late\xe2\x81\xa9 zw\xe2\x80\x8bsp bom\xef\xbb\xbf alm\xd8\x9c") ==
+        "iso\\u2066late\\u2069 zw\\u200bsp bom\\ufeff alm\\u061c");
+  // a writer's own backslash-n is not an escaped line break
+  CHECK(escape_line("a\\nb") == "a\\\\nb");
+  CHECK(escape_line("a\nb") == "a\\nb");
 }
