@@ -98,7 +98,14 @@ TEST_CASE("fleet: a job no live daemon serves ends FAILED naming what is missing
                               json::array({step(0, "noop", json::object(), 30, "web-2")}).dump() + "', 'red') RETURNING job_id");
   const auto malformed = db.scalar("INSERT INTO governance_jobs (contract_id, steps) VALUES (gen_random_uuid(), "
                                    "'[{\"step_index\": \"zero\", \"step_type\": \"format_disk\"}]') RETURNING job_id");
+  // created_at is the writer's: one in the future or at infinity does not keep such a job waiting for good
+  std::vector<std::string> undated;
+  for (const char* when : {"'infinity'", "now() + interval '100 years'"})
+    undated.push_back(db.scalar("INSERT INTO governance_jobs (contract_id, steps, created_at) VALUES (gen_random_uuid(), '" +
+                                json::array({step(0, "noop", json::object(), 30, "db-2")}).dump() + "', " + when +
+                                ") RETURNING job_id"));
   REQUIRE(all_ended(db));
+  for (const auto& id : undated) CHECK(job_of(db, id).at("status_reason") == "no live daemon serves target db-2");
   // a step type: the creator's rule, that step FAILED and the others SKIPPED
   CHECK(job_of(db, type).at("status_reason") == "Step 1 failed: No handler registered for step type: format_disk");
   CHECK(step_statuses(job_of(db, type)) == std::vector<std::string>{"SKIPPED", "FAILED"});

@@ -5,6 +5,8 @@
 --   - those no live daemon serves (no live worker's serves_* cover all of their step types, targets and
 --     pool), created longer than unroutable_after ago, and not held by a pause, once this daemon too has been
 --     alive that long (a fleet restarting together does not fail what a daemon not yet back serves).
+--     created_at is the writer's: one it cannot have meant (NULL, infinite, more than a minute ahead of the
+--     database's clock) counts as long ago, else such a job would wait for good.
 --     With what is missing: the first step type, target or pool no live daemon serves at all, or, when each
 --     is served somewhere, that no one daemon serves them together; and the step type, when it is one (its
 --     first step then fails as the creator's rule says: "No handler registered for step type: X").
@@ -28,7 +30,8 @@ WITH live AS (
     SELECT DISTINCT j.route_step_types, j.route_targets, j.pool
       FROM governance_jobs j
      WHERE j.status = 'PENDING' AND j.route_step_types IS NOT NULL AND EXISTS (SELECT 1 FROM me)
-       AND j.created_at < (now() AT TIME ZONE 'UTC') - make_interval(secs => $3::bigint / 1000.0)
+       AND NOT coalesce(j.created_at BETWEEN (now() AT TIME ZONE 'UTC') - make_interval(secs => $3::bigint / 1000.0)
+                                        AND (now() AT TIME ZONE 'UTC') + interval '1 minute', false)
 ), unserved AS (
     SELECT r.route_step_types, r.route_targets, r.pool,
            (SELECT s FROM unnest(r.route_step_types) s
@@ -61,7 +64,8 @@ UNION ALL
    JOIN unserved u ON u.route_step_types = j.route_step_types AND u.route_targets = j.route_targets
                   AND u.pool IS NOT DISTINCT FROM j.pool
   WHERE j.status = 'PENDING' AND (j.timeout_at IS NULL OR j.timeout_at > now() AT TIME ZONE 'UTC')
-    AND j.created_at < (now() AT TIME ZONE 'UTC') - make_interval(secs => $3::bigint / 1000.0)
+    AND NOT coalesce(j.created_at BETWEEN (now() AT TIME ZONE 'UTC') - make_interval(secs => $3::bigint / 1000.0)
+                                       AND (now() AT TIME ZONE 'UTC') + interval '1 minute', false)
     AND NOT EXISTS (SELECT 1 FROM paused p
                      WHERE govjobd.pause_matches(p.step_type, p.target_glob, p.pool, j.route_step_types,
                                                  j.route_targets, j.pool))
