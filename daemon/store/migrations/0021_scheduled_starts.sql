@@ -2,8 +2,8 @@
 --
 -- A job whose contract is ACTIVE and whose activation window opens later stays PENDING. The claim walks the
 -- PENDING jobs in age order and read each such job's contract row before it found one it could take: with
--- 20,000 scheduled jobs older than the others, about 90 ms a claim and 105 jobs/s (one daemon, concurrency
--- 10; 2,088 jobs/s with them parked), and every daemon of a fleet paid it for every claim.
+-- 20,000 scheduled jobs older than the others, about 100 ms a claim and 96 jobs/s (one daemon, concurrency
+-- 10; 2,102 jobs/s with them parked), and every daemon of a fleet paid it for every claim.
 --
 -- window_opens_at is govjobd's, nullable, without a default: NULL for every job a writer inserts. A daemon's
 -- window pass (queries/jobs_window_pass.sql) parks a scheduled job by writing there the opening its contract
