@@ -141,6 +141,7 @@ void FleetWatch::window_pass() {
       spdlog::error("the window pass (scheduled starts) failed: {}", *error);
     asio::post(io_, [this, out = std::move(out)] {
       passing_ = false;
+      if (!out) window_.ready_limit = store::WindowPassParams{}.ready_limit;  // a large one failed: not again
       if (!out || stopped_) return;
       window_.ready = out->ready;
       window_.parked = out->parked_next;

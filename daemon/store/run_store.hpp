@@ -79,7 +79,8 @@ struct WindowPassPlace {
   std::optional<std::string> after_id;
 };
 struct WindowPassParams {
-  int ready_limit = 1000;   // jobs not parked read, in the claim's order
+  int head_limit = 200;     // the first jobs of the claim's order, read by every pass
+  int ready_limit = 1000;   // jobs not parked read, in the claim's order, after `ready`
   WindowPassPlace ready;
   int parked_limit = 1000;  // parked jobs read again, in their opening's order
   WindowPassPlace parked;

@@ -98,7 +98,7 @@ WindowPassResult Store::jobs_window_pass(const WindowPassParams& p) {
   return translate_errors([&] { return detail::skipped_on_timeout("the window pass", [&] {
     pqxx::nontransaction w(impl_->conn);  // one statement, atomic by itself
     const auto r = w.exec_prepared1("jobs_window_pass", p.ready_limit, p.ready.after_at, p.ready.after_id,
-                                    p.parked_limit, p.parked.after_at, p.parked.after_id);
+                                    p.parked_limit, p.parked.after_at, p.parked.after_id, p.head_limit);
     WindowPassResult out;
     out.parked = r[0].as<long long>();
     out.unparked = r[1].as<long long>();

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <thread>
 
+#include <pqxx/pqxx>
+
 #include <catch2/catch.hpp>
 
 #include "config/settings.hpp"
@@ -180,4 +182,38 @@ TEST_CASE("with the contract gate off a claim unparks every parked job, and a cl
   CHECK(open->job_claim(claim_of(4)).jobs.empty());
   CHECK(parked_count(db) == 0);
   CHECK(open->job_claim(claim_of(4)).jobs.size() == 2);
+}
+
+TEST_CASE("a claim that unparks jobs wakes every daemon: another's claim beside it saw them parked", "[store][contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  jobs_opening(db, 1, "1 minute", kNow + " + interval '1 second'");
+  auto store = gated_store(db);
+  REQUIRE(pass_to_end(*store) == 1);
+  pqxx::connection listener(db.url());
+  govjobd::testing::Notifications payloads(listener, "govjobd_jobs");  // LISTENs
+  CHECK(store->job_claim(claim_of(4)).jobs.empty());  // before the opening: nothing, no wake
+  listener.await_notification(0, 200'000);
+  CHECK(payloads.seen.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CHECK(store->job_claim(claim_of(4)).jobs.empty());  // unparks it
+  for (int i = 0; i < 20 && payloads.seen.empty(); ++i) listener.await_notification(0, 100'000);
+  CHECK(payloads.seen == std::vector<std::string>{""});
+}
+
+TEST_CASE("every window pass reads the head of the claim's order, behind the place its reading had reached",
+          "[store][contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  jobs_opening(db, 5, "1 minute", "NULL");
+  auto store = gated_store(db);
+  WindowPassParams p;
+  p.ready_limit = 2;
+  const auto first = store->jobs_window_pass(p);
+  REQUIRE(first.ready.after_at);  // its place: after the second job
+  // a scheduled start the writer dates before every other job: behind that place
+  jobs_opening(db, 1, "1 day", kNow + " + interval '1 day'");
+  p.ready = first.ready;
+  CHECK(store->jobs_window_pass(p).parked == 1);
+  CHECK(parked_count(db) == 1);
 }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "daemon/model/job_status.hpp"
+#include "tests/support/store_helpers.hpp"
 #include "tests/support/test_database.hpp"
 
 using govjobd::testing::TestDatabase;
@@ -251,11 +252,7 @@ TEST_CASE("a statement inserting one PENDING job names it in its NOTIFY, one of 
           "nobody, and no content of the row reaches the payload", "[trigger]") {
   TestDatabase db;
   pqxx::connection listener(db.url());
-  struct Payloads : pqxx::notification_receiver {
-    using notification_receiver::notification_receiver;
-    std::vector<std::string> seen;
-    void operator()(const std::string& payload, int) override { seen.push_back(payload); }
-  } payloads(listener, "govjobd_jobs");  // LISTENs
+  govjobd::testing::Notifications payloads(listener, "govjobd_jobs");  // LISTENs
   auto next = [&] {
     for (int i = 0; i < 20 && payloads.seen.empty(); ++i) listener.await_notification(0, 100'000);
     listener.await_notification(0, 200'000);  // any further notification would arrive with the first

@@ -99,10 +99,11 @@ WITH me AS MATERIALIZED (
     -- when the claim found fewer jobs than asked: the earliest opening of the parked jobs (their index's first
     -- entry; infinity never opens). A scheduled job not parked yet keeps the claims going at each poll (left
     -- behind, below) until a window pass parks it.
+    -- (`< 'infinity'`, not isfinite(): an index condition, so that jobs parked for good are never read)
     SELECT min(q.window_opens_at) AS opens
       FROM governance_jobs q
      WHERE @contract_enabled@ AND q.status = 'PENDING' AND q.window_opens_at IS NOT NULL
-       AND q.window_opens_at > now() AT TIME ZONE 'UTC' AND isfinite(q.window_opens_at)
+       AND q.window_opens_at > now() AT TIME ZONE 'UTC' AND q.window_opens_at < 'infinity'::timestamp
        AND (SELECT count(*) FROM picked) < $2::int
 ), unparked AS (
     -- parked jobs whose opening came, claimable from the next claim on (this statement's snapshot still sees
@@ -178,8 +179,9 @@ WITH me AS MATERIALIZED (
   ORDER BY c.created_at, c.job_id)
 UNION ALL
 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       -- (0 when this claim unparked jobs: the next claim takes them, 10 ms from now)
-       CASE WHEN EXISTS (SELECT 1 FROM unparked) THEN 0::float8
+       -- (0 when this claim unparked jobs: the next claim takes them, 10 ms from now; and every daemon is woken,
+       -- since a claim of another daemon that ran beside this one saw them parked and found no opening ahead)
+       CASE WHEN EXISTS (SELECT 1 FROM unparked) THEN (SELECT 0::float8 FROM (SELECT pg_notify('govjobd_jobs', '')) w)
             ELSE (SELECT extract(epoch FROM h.opens - now() AT TIME ZONE 'UTC')::float8 FROM window_held h) END,
        (SELECT count(*) FROM held h WHERE h.job_id NOT IN (SELECT job_id FROM runnable)),
        -- a full claim says true without looking: true only ever adds a claim (after a full one the claimer
@@ -188,7 +190,8 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, N
        -- jobs other claims took until no snapshot needs them
        CASE WHEN (SELECT count(*) FROM runnable) >= $2::int OR EXISTS (SELECT 1 FROM unparked) THEN true
             ELSE (SELECT count(*) FROM (SELECT 1 FROM governance_jobs q
-                                         WHERE q.status = 'PENDING' AND q.window_opens_at IS NULL LIMIT $2::int + 1) q)
+                                         WHERE q.status = 'PENDING' AND q.window_opens_at IS NULL
+                                         ORDER BY q.created_at, q.job_id LIMIT $2::int + 1) q)  -- the claim's index
                  > (SELECT count(*) FROM runnable) END,
        -- the slots left empty by picked jobs left PENDING for a target another picked job or another claim
        -- took: the next claim may take the jobs behind them (the claimer's next, with the slots this one's jobs free)

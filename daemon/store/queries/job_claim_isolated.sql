@@ -7,7 +7,7 @@ WITH claimed AS (
            lease_expires_at = (now() AT TIME ZONE 'UTC') + make_interval(secs => $3::bigint / 1000.0),
            -- the daemon's from here on, as job_claim.sql's (what a writer left there is not read: the job fails
            -- for the claim's error)
-           step_results = '[]'::jsonb, execution_evidence = NULL, health_snapshot_after = NULL
+           step_results = '[]'::jsonb, execution_evidence = NULL, health_snapshot_after = NULL, window_opens_at = NULL
      WHERE job_id = $1::uuid AND status = 'PENDING'
     RETURNING job_id, contract_id, timeout_at, started_at, created_at
 ), transitions AS (

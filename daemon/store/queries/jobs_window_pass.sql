@@ -4,7 +4,10 @@
 -- $1 at most this many jobs not parked to read, in the claim's order, after ($2 created_at, $3 job_id) (NULL:
 -- from the oldest); $4 at most this many parked jobs to read, in their opening's order, after ($5
 -- window_opens_at, $6 job_id) (NULL: from the first). The daemon keeps both places and starts over at the
--- end of each list, so that every job is read again within a bounded number of passes.
+-- end of each list, so that every job is read again within a bounded number of passes. $7: the first this many
+-- jobs of the claim's order are read by every pass too, wherever the place is: that is where claims walk, and
+-- a scheduled start may land there behind the place (an old created_at, a window moved after a claim
+-- unparked its job at the old opening).
 -- A job read gets the opening its contract row gives it now (ACTIVE, window_start later than now: parked
 -- until then; infinity: parked for good, until the row changes), or NULL (claimable). Only the jobs whose
 -- value changes are written, each locked without waiting (a claim or a writer holds it: the next pass).
@@ -13,6 +16,12 @@
 WITH contracts AS NOT MATERIALIZED (
     SELECT @contract.id@ AS id, left(@contract.status@::text, 100) AS status, @contract.window_start_at@ AS window_start
       FROM @contract_table@
+), head AS MATERIALIZED (
+    SELECT j.job_id, j.contract_id
+      FROM governance_jobs j
+     WHERE j.status = 'PENDING' AND j.window_opens_at IS NULL
+     ORDER BY j.created_at, j.job_id
+     LIMIT $7::int
 ), ready AS MATERIALIZED (
     SELECT j.job_id, j.created_at, j.contract_id
       FROM governance_jobs j
@@ -30,6 +39,8 @@ WITH contracts AS NOT MATERIALIZED (
 ), decided AS (
     SELECT x.job_id, h.opens
       FROM (SELECT r.job_id, r.contract_id, NULL::timestamp AS was FROM ready r
+            UNION  -- a job in both is read once
+            SELECT h.job_id, h.contract_id, NULL::timestamp FROM head h
             UNION ALL
             SELECT p.job_id, p.contract_id, p.window_opens_at FROM parked p) x
       LEFT JOIN LATERAL (SELECT k.window_start AS opens FROM contracts k
