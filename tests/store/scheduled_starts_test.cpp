@@ -217,3 +217,13 @@ TEST_CASE("every window pass reads the head of the claim's order, behind the pla
   CHECK(store->jobs_window_pass(p).parked == 1);
   CHECK(parked_count(db) == 1);
 }
+
+TEST_CASE("a window pass that may not read the contracts table skips its round: not run again as a lost connection, "
+          "which would hold the claims' database thread", "[store][contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  jobs_opening(db, 1, "1 minute", kNow + " + interval '1 day'");
+  auto store = Store::connect(db.login_as("daemon", "govjobd_daemon"), "public", gate());  // no SELECT on it
+  CHECK_THROWS_WITH(store->jobs_window_pass(WindowPassParams{}),
+                    Catch::StartsWith("this round skipped: ") && Catch::Contains("permission denied"));
+}
