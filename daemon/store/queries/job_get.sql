@@ -2,9 +2,13 @@
 -- (the creating system's and ours) plus its transitions in order. A column's value larger than $2 (a writer's
 -- row may hold up to a gigabyte in each) is shown as a note of its size instead, so that what an operator's
 -- command reads and prints stays bounded.
+-- A value nested deeper than 100 levels (the daemon's own bound) shows as a note too: a program reading it
+-- whole would recurse as deep (14,000 levels crashed the command built with the sanitizers).
 SELECT ((SELECT jsonb_object_agg(e.key, CASE WHEN octet_length(e.value::text) > $2::bigint
                                              THEN to_jsonb(format('(not shown: %s bytes of JSON, more than worker.max_job_bytes)',
                                                                   octet_length(e.value::text)))
+                                             WHEN jsonb_path_exists(e.value, 'strict $.**{100}')
+                                             THEN to_jsonb('(not shown: nested deeper than 100 levels)'::text)
                                              ELSE e.value END)
            FROM jsonb_each(to_jsonb(j)) e)
         || jsonb_build_object('transitions', (
