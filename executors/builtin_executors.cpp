@@ -1,5 +1,7 @@
 #include "executors/builtin_executors.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
@@ -42,8 +44,11 @@ void SleepExecutor::start(const model::JobStep& step, const StepContext& context
     return;
   }
   const Deadline deadline = step_deadline(step, context);
+  // at most a year: the deadline comes first anyway (a step's timeout is at most a week), and a larger count of
+  // seconds (1e10) overflowed the clock's nanoseconds into the past: the step COMPLETED at once
+  constexpr double kLongest = 365.0 * 24 * 3600;
   const auto wanted = steady::now() + std::chrono::duration_cast<steady::duration>(
-                                          std::chrono::duration<double>(seconds->get<double>()));
+                                          std::chrono::duration<double>(std::min(seconds->get<double>(), kLongest)));
   const bool deadline_first = deadline.at < wanted;
   run->timer.expires_at(deadline_first ? deadline.at : wanted);
   run->timer.async_wait([run, deadline, deadline_first](const boost::system::error_code&) {

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <stdexcept>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
 #include "daemon/model/jsonb_safe.hpp"
@@ -35,23 +37,32 @@ std::vector<std::string> step_argv(const config::ExecutorSettings& s, const mode
 }
 
 // Each string, number or boolean parameter as GOVJOBD_PARAM_<KEY> (a string that is empty, too long or holds
-// a NUL is left out: it would not survive the environment).
-void add_parameter_variables(std::map<std::string, std::string>& env, const nlohmann::json& parameters) {
+// a NUL is left out: it would not survive the environment). Two keys that become one name ("dry_run" and
+// "dry~run") would give the program one of two values the row holds: the step fails instead, naming them.
+std::string add_parameter_variables(std::map<std::string, std::string>& env, const nlohmann::json& parameters) {
+  std::map<std::string, std::string> key_of;  // variable name -> the parameter key it came from
   for (const auto& [key, value] : parameters.items()) {
+    if (!value.is_string() && !value.is_number() && !value.is_boolean()) continue;
+    const std::string name = env_name_for(key);
+    if (const auto [at, fresh] = key_of.emplace(name, key); !fresh)
+      return fmt::format("parameters: keys '{}' and '{}' both become the environment variable {}; nothing run",
+                         at->second, key, name);
     if (value.is_string()) {
       const auto& s = value.get_ref<const std::string&>();
-      if (!s.empty() && s.size() <= kMaxParametersEnvBytes && s.find('\0') == std::string::npos)
-        env[env_name_for(key)] = s;
-    } else if (value.is_number() || value.is_boolean()) {
-      env[env_name_for(key)] = value.dump();
+      if (!s.empty() && s.size() <= kMaxParametersEnvBytes && s.find('\0') == std::string::npos) env[name] = s;
+    } else {
+      env[name] = value.dump();
     }
   }
+  return "";
 }
 
+// The step's environment, or the reason it has none (parameters that would contradict each other there).
 std::map<std::string, std::string> step_environment(const config::ExecutorSettings& s, const model::JobStep& step,
-                                                    const StepContext& context) {
+                                                    const StepContext& context, std::string& error) {
   std::map<std::string, std::string> env = process::inherited_environment(s.env);
-  for (const auto& [name, value] : s.set_env) env[name] = value;
+  error = add_parameter_variables(env, step.parameters);
+  for (const auto& [name, value] : s.set_env) env[name] = value;  // the operator's word over a job's
   env["GOVJOBD_JOB_ID"] = context.job_id;
   env["GOVJOBD_CONTRACT_ID"] = context.contract_id;
   env["GOVJOBD_WORKER_ID"] = context.worker_id.empty() ? std::string("-") : context.worker_id;
@@ -60,7 +71,6 @@ std::map<std::string, std::string> step_environment(const config::ExecutorSettin
   env["GOVJOBD_TARGET"] = step.target.empty() ? std::string("-") : step.target;
   const std::string parameters = step.parameters.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (parameters.size() <= kMaxParametersEnvBytes) env["GOVJOBD_PARAMETERS"] = parameters;
-  add_parameter_variables(env, step.parameters);
   return env;
 }
 
@@ -152,7 +162,12 @@ void ProcessExecutor::start(const model::JobStep& step, const StepContext& conte
   const Deadline deadline = step_deadline(step, context);
   process::Spec spec;
   spec.argv = step_argv(*settings_, step, context);
-  spec.env = step_environment(*settings_, step, context);
+  std::string error;
+  spec.env = step_environment(*settings_, step, context, error);
+  if (!error.empty()) {
+    boost::asio::post(io_, [done = std::move(done), error] { done(StepExecution::ended(StepOutcome::Failed, error)); });
+    return;
+  }
   spec.stdin_bytes = stdin_document(step, context);
   spec.workdir = settings_->workdir;
   spec.identity = identity_;

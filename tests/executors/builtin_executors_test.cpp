@@ -85,6 +85,13 @@ TEST_CASE("sleep waits parameters.seconds, honours its deadline and cancel", "[b
   early.cancel = already;
   CHECK(run(sleep, io, testing::make_step(30, {{"seconds", 30}}), early).outcome == StepOutcome::Cancelled);
 
+  // more seconds than the clock's nanoseconds hold still wait for the deadline, not for a wrapped-around time
+  for (const double seconds : {1e10, 9223372037.0, 1e300}) {
+    auto huge = run(sleep, io, testing::make_step(1, {{"seconds", seconds}}));
+    CHECK(huge.outcome == StepOutcome::TimedOut);
+    CHECK(huge.duration >= 900ms);
+  }
+
   auto bad = run(sleep, io, testing::make_step(30, {{"seconds", "ten"}}));
   CHECK(bad.outcome == StepOutcome::Failed);
   CHECK(bad.error == "parameters.seconds: expected a non-negative number");

@@ -229,6 +229,22 @@ TEST_CASE("the step arrives as JSON on stdin and in an allowlisted environment",
   for (const auto& line : env) CHECK(line.find("must-not-pass") == std::string::npos);
 }
 
+TEST_CASE("parameters whose keys become one environment variable fail the step, nothing run; the operator's set_env "
+          "is not overridden by a parameter", "[process]") {
+  const auto marker = std::filesystem::temp_directory_path() / ("govjobd-ran-" + testing::unique_marker());
+  auto settings = process_settings({"/bin/sh", "-c", "touch " + marker.string()});
+  auto r = run_process_step(settings, make_step(30, {{"dry_run", true}, {"dry~run", false}}));
+  CHECK(r.outcome == StepOutcome::Failed);
+  CHECK(r.error == "parameters: keys 'dry_run' and 'dry~run' both become the environment variable GOVJOBD_PARAM_DRY_RUN; "
+                   "nothing run");
+  CHECK_FALSE(std::filesystem::exists(marker));
+  settings.command = {"/bin/sh", "-c", "echo \"$GOVJOBD_PARAM_MODE\""};
+  settings.set_env = {{"GOVJOBD_PARAM_MODE", "operator"}};
+  auto fixed = run_process_step(settings, make_step(30, {{"mode", "job"}}));
+  REQUIRE(fixed.outcome == StepOutcome::Completed);
+  CHECK(fixed.output.at("stdout") == "operator\n");
+}
+
 TEST_CASE("output: json takes the last stdout line as the output object", "[process]") {
   auto settings = process_settings({"/bin/sh", "-c", "echo progress; echo '{\"changed\": true, \"count\": 2}'"});
   settings.output = "json";
