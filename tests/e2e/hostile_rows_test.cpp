@@ -147,6 +147,27 @@ TEST_CASE("a job whose steps are larger than worker.max_job_bytes fails without 
              Catch::Contains("larger than worker.max_job_bytes (10000); not fetched"));
 }
 
+TEST_CASE("a job whose steps hold numbers that run to a gigabyte written out fails without being written out, "
+          "and the jobs behind it run", "[hostile]") {
+  TestDatabase db;
+  // 9,000 numbers of 131,072 digits each, kept by jsonb in about 2.5 kB (the claim once wrote them out: a
+  // gigabyte, out of memory, seconds for every claim that took it); and one below 1e-300
+  const std::string huge = db.scalar(
+      "INSERT INTO governance_jobs (contract_id, steps) SELECT gen_random_uuid(), jsonb_build_array(jsonb_build_object("
+      "'step_index', 0, 'step_type', 'noop', 'target', 't', 'parameters', jsonb_build_object('n', "
+      "(SELECT jsonb_agg(('1e131071')::numeric) FROM generate_series(1, 9000))))) RETURNING job_id");
+  const std::string tiny = db.scalar(
+      "INSERT INTO governance_jobs (contract_id, steps) VALUES (gen_random_uuid(), "
+      "'[{\"step_index\": 0, \"step_type\": \"noop\", \"parameters\": {\"x\": 1e-400}}]') RETURNING job_id");
+  const auto valid = valid_jobs_behind(db, 2);
+  const auto started = std::chrono::steady_clock::now();
+  run_until_idle(db, "numbers", "  concurrency: 2\n", valid);
+  CHECK(std::chrono::steady_clock::now() - started < 30s);
+  for (const auto& id : {huge, tiny})  // its row read without its steps (written out, they are the gigabyte)
+    CHECK(db.scalar("SELECT status || ': ' || status_reason FROM governance_jobs WHERE job_id = '" + id + "'") ==
+          "FAILED: invalid steps: steps holds a number past 1e300 or within 1e-300 of 0; not fetched");
+}
+
 TEST_CASE("a job that arrives with step_results, evidence or a snapshot after is failed before its first step, "
           "and what it held is not kept", "[hostile]") {
   TestDatabase db;

@@ -172,7 +172,12 @@ WITH me AS MATERIALIZED (
         NULL::bool AS left_behind, NULL::bigint AS dropped, pickup.seconds, p.preset
    FROM claimed c
    JOIN runnable p ON p.job_id = c.job_id
-  CROSS JOIN LATERAL (SELECT t AS text, octet_length(t)::bigint AS bytes FROM (SELECT c.steps::text AS t) s) size
+  -- a number past +-1e300, or within 1e-300 of 0, is kept by jsonb in a few bytes and runs as text to as many
+  -- digits as its exponent says (9,000 of 1e131071 in a 2.5 kB row: a gigabyte, out of memory, for every claim
+  -- that took it): such steps are not written out, and the job fails (bytes -1)
+  CROSS JOIN LATERAL (SELECT jsonb_path_exists(c.steps, 'strict $.** ? (@.type() == "number" && (@ > 1e300 || @ < -1e300 || (@ != 0 && @ < 1e-300 && @ > -1e-300)))') AS extreme) x
+  CROSS JOIN LATERAL (SELECT t AS text, CASE WHEN x.extreme THEN -1 ELSE octet_length(t) END::bigint AS bytes
+                        FROM (SELECT CASE WHEN NOT x.extreme THEN c.steps::text END AS t) s) size
   -- the metrics' pickup: created_at is the writer's (NULL or infinite: unknown, any finite value subtracts)
   CROSS JOIN LATERAL (SELECT CASE WHEN isfinite(c.created_at)
                                   THEN extract(epoch FROM c.started_at - c.created_at)::float8 END AS seconds) pickup
