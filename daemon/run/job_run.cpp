@@ -136,8 +136,6 @@ Task<void> JobRun::steps() {
 }
 
 // Everything that makes a job unrunnable is found before its first step: nothing is half-done.
-constexpr std::string_view kExtremeNumber = "steps holds a number past 1e300 or within 1e-300 of 0; not fetched";
-
 std::optional<EndReason> JobRun::preflight() {
   // Results or evidence a writer left would read as the daemon's. The claim cleared them: the reason is their one
   // trace, so it comes first whatever else is wrong (each step SKIPPED when the steps can be read).
@@ -148,10 +146,12 @@ std::optional<EndReason> JobRun::preflight() {
   }
   if (!job_.contract_id) return EndReason::of(Kind::NoContract, std::nullopt, job_.job_id);
   if (job_.claim_error) return EndReason::of(Kind::ClaimFailed, std::nullopt, *job_.claim_error);
-  if (!job_.steps_json && job_.steps_bytes)  // -1: the claim's mark for numbers past 1e300 (job_claim.sql)
-    return EndReason::of(Kind::InvalidSteps, std::nullopt, *job_.steps_bytes < 0 ? std::string(kExtremeNumber)
-                         : fmt::format("steps is {} bytes as JSON, larger than worker.max_job_bytes ({}); not fetched",
-                                       *job_.steps_bytes, env_.max_job_bytes));
+  if (!job_.steps_json && job_.steps_bytes)  // -1: the claim's mark (job_claim.sql)
+    return EndReason::of(Kind::InvalidSteps, std::nullopt, *job_.steps_bytes < 0
+        ? fmt::format("{} is nested deeper than 100 levels or holds a number past 1e300 or within 1e-300 of 0; "
+                      "not fetched", job_.steps_unreadable.value_or("steps"))
+        : fmt::format("steps is {} bytes as JSON, larger than worker.max_job_bytes ({}); not fetched",
+                      *job_.steps_bytes, env_.max_job_bytes));
   if (!job_.steps_json) return EndReason::of(Kind::InvalidSteps, std::nullopt, "steps is NULL");
   auto parsed = model::parse_steps_text(*job_.steps_json);
   if (!parsed.ok()) return EndReason::of(Kind::InvalidSteps, std::nullopt, parsed.problems_text());

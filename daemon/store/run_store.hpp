@@ -38,6 +38,9 @@ struct ClaimedJob {
   // array of 2 entries), execution_evidence" (step_results NULL, [] or JSON null is none). The claim started
   // them over; the job fails before its first step (queries/job_claim.sql).
   std::optional<std::string> preset;
+  // Steps the claim would not write out (steps_bytes -1): where they nest past 100 levels or hold a number
+  // past 1e300, "steps[0].step_index" (queries/job_claim.sql)
+  std::optional<std::string> steps_unreadable;
 };
 
 struct JobClaimParams {

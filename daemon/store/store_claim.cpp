@@ -27,6 +27,7 @@ ClaimedJob claimed_job_of(const pqxx::row& r, const std::optional<std::string>& 
                  time_or_null(r[4]).value_or(model::now_utc()), or_null<int>(r[5]), or_null<long long>(r[6]), std::nullopt,
                  std::nullopt, false, std::nullopt, std::nullopt, or_null<double>(r[17]), text_or_null(r[18])};
   if (contract_table) job.contract = detail::contract_facts_of(r, 7, *contract_table);
+  job.steps_unreadable = text_or_null(r[19]);
   return job;
 }
 

@@ -11,6 +11,7 @@
 #include "tests/support/hostile_rows.hpp"
 #include "tests/support/job_helpers.hpp"
 #include "tests/support/occurrences.hpp"
+#include "tests/support/run_process.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace govjobd::testing;
@@ -165,7 +166,12 @@ TEST_CASE("a job whose steps hold numbers that run to a gigabyte written out fai
   CHECK(std::chrono::steady_clock::now() - started < 30s);
   for (const auto& id : {huge, tiny})  // its row read without its steps (written out, they are the gigabyte)
     CHECK(db.scalar("SELECT status || ': ' || status_reason FROM governance_jobs WHERE job_id = '" + id + "'") ==
-          "FAILED: invalid steps: steps holds a number past 1e300 or within 1e-300 of 0; not fetched");
+          "FAILED: invalid steps: steps[0].parameters is nested deeper than 100 levels or holds a number past 1e300 or "
+          "within 1e-300 of 0; not fetched");
+  const auto shown = run_process({GOVJOBD_BINARY, "jobs", "show", "--json", huge},
+                                 {{"GOVJOBD_DATABASE_URL", db.url()}, {"GOVJOBD_CONFIG", ""}});
+  CHECK(shown.exit_code == 0);
+  CHECK_THAT(shown.out, Catch::Contains("(not shown: holds a number past 1e300 or within 1e-300 of 0)"));
 }
 
 TEST_CASE("a job that arrives with step_results, evidence or a snapshot after is failed before its first step, "

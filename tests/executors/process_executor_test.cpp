@@ -229,7 +229,7 @@ TEST_CASE("the step arrives as JSON on stdin and in an allowlisted environment",
   for (const auto& line : env) CHECK(line.find("must-not-pass") == std::string::npos);
 }
 
-TEST_CASE("parameters whose keys become one environment variable fail the step, nothing run; the operator's set_env "
+TEST_CASE("parameters whose keys become one environment variable fail the step, nothing run, and the operator's set_env "
           "is not overridden by a parameter", "[process]") {
   const auto marker = std::filesystem::temp_directory_path() / ("govjobd-ran-" + testing::unique_marker());
   auto settings = process_settings({"/bin/sh", "-c", "touch " + marker.string()});

@@ -169,15 +169,27 @@ WITH me AS MATERIALIZED (
 (SELECT c.job_id::text, c.contract_id::text, CASE WHEN size.bytes <= $4::bigint THEN size.text END, c.timeout_at,
         c.started_at, c.current_step_index, size.bytes, coalesce(p.found, false), p.status, p.capabilities,
         p.capabilities_count, p.window_start, p.window_end, NULL::float8 AS window_opens_in, NULL::bigint AS partial,
-        NULL::bool AS left_behind, NULL::bigint AS dropped, pickup.seconds, p.preset
+        NULL::bool AS left_behind, NULL::bigint AS dropped, pickup.seconds, p.preset, unreadable.place
    FROM claimed c
    JOIN runnable p ON p.job_id = c.job_id
   -- a number past +-1e300, or within 1e-300 of 0, is kept by jsonb in a few bytes and runs as text to as many
   -- digits as its exponent says (9,000 of 1e131071 in a 2.5 kB row: a gigabyte, out of memory, for every claim
-  -- that took it): such steps are not written out, and the job fails (bytes -1)
-  CROSS JOIN LATERAL (SELECT jsonb_path_exists(c.steps, 'strict $.** ? (@.type() == "number" && (@ > 1e300 || @ < -1e300 || (@ != 0 && @ < 1e-300 && @ > -1e-300)))') AS extreme) x
+  -- that took it): such steps are not written out, and the job fails (bytes -1). So are steps nested deeper
+  -- than 100 levels (the parser's bound), where the test for numbers stops (a jsonpath walk of 14,000 levels
+  -- runs out of stack)
+  CROSS JOIN LATERAL (SELECT jsonb_path_exists(c.steps, 'strict $.**{100}')
+                             OR jsonb_path_exists(c.steps, 'strict $.**{0 to 99} ? (@.type() == "number" && (@ > 1e300 || @ < -1e300 || (@ != 0 && @ < 1e-300 && @ > -1e-300)))')
+                             AS extreme) x
   CROSS JOIN LATERAL (SELECT t AS text, CASE WHEN x.extreme THEN -1 ELSE octet_length(t) END::bigint AS bytes
                         FROM (SELECT CASE WHEN NOT x.extreme THEN c.steps::text END AS t) s) size
+  -- where, for the reason: the first field of a step that holds it ("steps[0].step_index"), else the steps
+  CROSS JOIN LATERAL (SELECT CASE WHEN x.extreme THEN coalesce((
+      SELECT format('steps[%s].%s', s.i - 1, f.k)
+        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(c.steps) = 'array' THEN c.steps ELSE '[]' END) WITH ORDINALITY s(e, i)
+       CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(s.e) = 'object' THEN s.e ELSE '{}' END) f(k, v)
+       WHERE jsonb_path_exists(f.v, 'strict $.**{98}')
+          OR jsonb_path_exists(f.v, 'strict $.**{0 to 97} ? (@.type() == "number" && (@ > 1e300 || @ < -1e300 || (@ != 0 && @ < 1e-300 && @ > -1e-300)))')
+       ORDER BY s.i, f.k LIMIT 1), 'steps') END AS place) unreadable
   -- the metrics' pickup: created_at is the writer's (NULL or infinite: unknown, any finite value subtracts)
   CROSS JOIN LATERAL (SELECT CASE WHEN isfinite(c.created_at)
                                   THEN extract(epoch FROM c.started_at - c.created_at)::float8 END AS seconds) pickup
@@ -201,4 +213,4 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, N
        -- the slots left empty by picked jobs left PENDING for a target another picked job or another claim
        -- took: the next claim may take the jobs behind them (the claimer's next, with the slots this one's jobs free)
        least($2::int, (SELECT count(*) FROM picked)) - (SELECT count(*) FROM runnable),
-       NULL, NULL
+       NULL, NULL, NULL
