@@ -45,6 +45,7 @@ GATE_OFF='(SELECT NULL::uuid AS "contract_id", NULL::text AS "status", NULL::tex
 CLAIM_SQL=$(sed -e "s/@contract\.\(window_start\|window_end\)_at@/(CASE WHEN @contract.\1@ > '294276-12-31' THEN 'infinity' ELSE @contract.\1@::timestamp END)/g" \
   -e "s/@contract_table@/$GATE_OFF/g" -e 's/@contract_enabled@/false/g' -e 's/@contract\.id@/"contract_id"/g' \
   -e 's/@claim\.ready@/j.window_opens_at IS NULL/g' \
+  -e "s/@claim\.unpark@/SELECT NULL::uuid AS job_id WHERE false/g" \
   -e 's/@contract\.status@/"status"/g' -e 's/@contract\.affected_capabilities@/"affected_capabilities"/g' \
   -e 's/@contract\.window_start@/"activation_window_start"/g' -e 's/@contract\.window_end@/"activation_window_end"/g' \
   daemon/store/queries/job_claim.sql)

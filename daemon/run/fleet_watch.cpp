@@ -34,7 +34,7 @@ void FleetWatch::start(std::shared_ptr<health::HealthMonitor> monitor) {
   health_timer_.start([this] { refresh(); });
   ends_timer_.start([this] { look_for_ends(); });
   if (hooks_.queue) queue_timer_.start([this] { read_queue(); });
-  if (settings_.contract.enabled) window_timer_.start([this] { window_pass(); });
+  window_timer_.start([this] { window_pass(); });
 }
 
 // The metrics' queue gauges: the whole fleet's PENDING jobs, as the database says (govjobd status's query).
@@ -130,12 +130,16 @@ void FleetWatch::look_for_ends() {
 
 // One window pass; another at once while the jobs it reads hold scheduled starts it parks, each reading four
 // times as many while most of what it read was parked (100,000 scheduled starts ahead of the others are
-// parked in six passes, not a hundred of one per poll interval, each waiting for the claims between them). Parked or unparked jobs change
-// what a claim finds and when the next window opens: the claimer claims.
+// parked in six passes, not a hundred of one per poll interval, each waiting for the claims between them).
+// Parked or unparked jobs change what a claim finds and when the next window opens: the claimer claims.
+// With the contract gate off, a pass reads only parked jobs (parked while it was on): every one is unparked
+// (its contract, as the gate off sees it, is gone), a thousand at a time, at once while more follow.
 void FleetWatch::window_pass() {
   if (passing_ || stopped_ || !hooks_.may_look()) return;
   passing_ = true;
-  db_.post([this, p = window_](store::Store& store) {
+  auto p = window_;
+  if (!settings_.contract.enabled) p.head_limit = p.ready_limit = 0;
+  db_.post([this, p](store::Store& store) {
     std::optional<store::WindowPassResult> out;
     if (auto error = error_unless_unavailable([&] { out = store.jobs_window_pass(p); }))
       spdlog::error("the window pass (scheduled starts) failed: {}", *error);
@@ -153,7 +157,7 @@ void FleetWatch::window_pass() {
         spdlog::debug("window pass: {} scheduled starts parked, {} unparked", out->parked, out->unparked);
         hooks_.claim();
       }
-      if (out->parked > 0 && out->ready_full) window_pass();
+      if ((out->parked > 0 && out->ready_full) || (out->unparked > 0 && out->parked_next.after_id)) window_pass();
     });
   });
 }

@@ -38,16 +38,20 @@ inline std::string transient_message(const pqxx::sql_error& e) {
          first_line(e.what());
 }
 
-// A periodic read (the fleet's looks at the queue) that ran out of statement_timeout: running it again at once
-// would time out again and hold the database thread that claims, so the round is skipped, as an error the
-// caller logs, and the next period tries again.
+// A periodic round (the fleet's looks at the queue, the window pass) that ran out of statement_timeout, or
+// that a grant revoked or a row security policy refused (42501): running it again at once, as for a lost
+// connection, would fail again and hold the database thread that claims (and the claim names a refusal
+// itself). The round is skipped, as an error the caller logs, and the next period tries again.
 template <class F>
-auto skipped_on_timeout(const char* round, F&& f) -> decltype(f()) {
+auto skipped_round(const char* round, F&& f) -> decltype(f()) {
   try {
     return std::forward<F>(f)();
   } catch (const pqxx::sql_error& e) {
-    if (e.sqlstate() == "57014")
+    const std::string state = sqlstate_of(e);
+    if (state == "57014")
       throw std::runtime_error(std::string(round) + " ran out of statement_timeout, this round skipped: " + first_line(e.what()));
+    if (state == "42501")
+      throw std::runtime_error(std::string(round) + " was refused, this round skipped: " + first_line(e.what()));
     throw;
   }
 }

@@ -50,7 +50,8 @@ std::string contract_table_name(const config::ContractSettings& contract, std::s
 // becomes an empty relation with the same columns: no table is read.
 std::string for_contracts(std::string_view sql, const config::ContractSettings& contract, std::string_view jobs_schema);
 // queries/job_claim.sql's walk: of the PENDING jobs not parked for their contract's window (a claim of the
-// oldest jobs, through their index), or of every PENDING job (a claim of one job by its id).
-std::string for_claim(std::string_view sql, bool by_id);
+// oldest jobs, through their index), or of every PENDING job (a claim of one job by its id); and, with the
+// contract gate on, the unparking of jobs whose opening came (queries/job_claim_unpark.sql).
+std::string for_claim(std::string_view sql, bool by_id, bool contract_enabled);
 
 }  // namespace govjobd::store

@@ -80,8 +80,8 @@ Store::Impl::Impl(const std::string& url, std::string schema, config::ContractSe
               kSearchPath);
   for (const char* name : kPreparedQueries) conn.prepare(name, sql(query(name)));
   // the claim twice: of the oldest jobs, walking those not parked; of one job by its id, parked or not
-  conn.prepare("job_claim", sql(for_claim(query("job_claim"), false)));
-  conn.prepare(kClaimById, sql(for_claim(query("job_claim"), true)));
+  conn.prepare("job_claim", sql(for_claim(query("job_claim"), false, contract.enabled)));
+  conn.prepare(kClaimById, sql(for_claim(query("job_claim"), true, contract.enabled)));
 }
 
 const char* Store::Impl::claim_statement(const std::optional<std::string>& only) {

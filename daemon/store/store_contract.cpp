@@ -95,22 +95,14 @@ std::vector<std::string> Store::contract_table_problems() {
 }
 
 WindowPassResult Store::jobs_window_pass(const WindowPassParams& p) {
-  return translate_errors([&] { return detail::skipped_on_timeout("the window pass", [&] {
+  return translate_errors([&] { return detail::skipped_round("the window pass", [&] {
     pqxx::nontransaction w(impl_->conn);  // one statement, atomic by itself
-    pqxx::row r;
-    try {
-      r = w.exec_prepared1("jobs_window_pass", p.ready_limit, p.ready.after_at, p.ready.after_id, p.parked_limit,
-                           p.parked.after_at, p.parked.after_id, p.head_limit);
-    } catch (const pqxx::sql_error& e) {
-      // a grant revoked or a row security policy turned on: not a lost connection to run the pass again for
-      // (that would hold the database thread the claims need, and the claim names the problem itself)
-      if (detail::sqlstate_of(e) != "42501") throw;
-      throw std::runtime_error("this round skipped: " + detail::first_line(e.what()));
-    }
+    const pqxx::row r = w.exec_prepared1("jobs_window_pass", p.ready_limit, p.ready.after_at, p.ready.after_id,
+                                         p.parked_limit, p.parked.after_at, p.parked.after_id, p.head_limit);
     WindowPassResult out;
     out.parked = r[0].as<long long>();
     out.unparked = r[1].as<long long>();
-    out.ready_full = r[4].as<long long>() >= p.ready_limit;
+    out.ready_full = p.ready_limit > 0 && r[4].as<long long>() >= p.ready_limit;
     // a list read to its end starts over; so does a place PostgreSQL cannot go on from (a NULL created_at)
     if (out.ready_full && !r[2].is_null()) out.ready = {r[2].c_str(), r[3].c_str()};
     if (r[7].as<long long>() >= p.parked_limit && !r[5].is_null()) out.parked_next = {r[5].c_str(), r[6].c_str()};

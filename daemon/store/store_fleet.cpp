@@ -96,7 +96,7 @@ std::vector<nlohmann::json> Store::job_waiting(const std::string& job_id, std::c
 }
 
 FleetStatus Store::fleet_status(const FleetStatusParams& p) {
-  return translate_errors([&] { return detail::skipped_on_timeout("the queue's status", [&] {
+  return translate_errors([&] { return detail::skipped_round("the queue's status", [&] {
     pqxx::read_transaction r(impl_->conn);
     FleetStatus out;
     const auto age = r.exec_prepared1("jobs_pending_age");

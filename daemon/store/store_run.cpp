@@ -267,7 +267,7 @@ int Store::job_reap(const JobReapParams& p, const std::function<ReapDecision(con
 }
 
 std::vector<JobToEnd> Store::jobs_to_end(const JobsToEndParams& p) {
-  return translate_errors([&] { return detail::skipped_on_timeout("the look for jobs to end", [&] {
+  return translate_errors([&] { return detail::skipped_round("the look for jobs to end", [&] {
     pqxx::read_transaction r(impl_->conn);
     std::vector<JobToEnd> out;
     for (const auto& row : r.exec_prepared("jobs_to_end", p.worker_id, p.lease.count(), p.unroutable_after.count(), p.limit))
@@ -277,7 +277,7 @@ std::vector<JobToEnd> Store::jobs_to_end(const JobsToEndParams& p) {
 }
 
 int Store::target_holds_release() {
-  return translate_errors([&] { return detail::skipped_on_timeout("the release of stale target holds", [&] {
+  return translate_errors([&] { return detail::skipped_round("the release of stale target holds", [&] {
     pqxx::nontransaction w(impl_->conn);
     return w.exec_prepared("target_holds_release")[0][0].as<int>();
   }); });

@@ -160,7 +160,7 @@ TEST_CASE("a parked job comes back when its window opens or moves earlier, or it
   CHECK(parked_count(db) == 1);
 }
 
-TEST_CASE("with the contract gate off a claim unparks every parked job, and a claim by id takes a parked one",
+TEST_CASE("with the contract gate off a window pass unparks every parked job, and a claim by id takes a parked one",
           "[store][contract]") {
   TestDatabase db;
   create_contracts(db);
@@ -177,9 +177,20 @@ TEST_CASE("with the contract gate off a claim unparks every parked job, and a cl
   CHECK(db.scalar("SELECT window_opens_at IS NULL FROM governance_jobs WHERE job_id = '" + *forced.only + "'") == "t");
   CHECK(parked_count(db) == 2);
 
-  // the gate turned off: the first claim unparks the others, the next claims them
+  // the gate turned off: its claims leave parked jobs alone (no UPDATE in their plan); its window pass, which
+  // reads only parked jobs, unparks them, and the next claim takes them
   auto open = gated_store(db, false);
   CHECK(open->job_claim(claim_of(4)).jobs.empty());
+  CHECK(parked_count(db) == 2);
+  WindowPassParams parked_only;
+  parked_only.head_limit = parked_only.ready_limit = 0;
+  parked_only.parked_limit = 1;  // a thousand a pass in the daemon: another pass at once while more follow
+  const auto first = open->jobs_window_pass(parked_only);
+  CHECK(first.unparked == 1);
+  CHECK_FALSE(first.ready_full);
+  REQUIRE(first.parked_next.after_id);
+  parked_only.parked = first.parked_next;
+  CHECK(open->jobs_window_pass(parked_only).unparked == 1);
   CHECK(parked_count(db) == 0);
   CHECK(open->job_claim(claim_of(4)).jobs.size() == 2);
 }
@@ -218,12 +229,26 @@ TEST_CASE("every window pass reads the head of the claim's order, behind the pla
   CHECK(parked_count(db) == 1);
 }
 
-TEST_CASE("a window pass that may not read the contracts table skips its round: not run again as a lost connection, "
-          "which would hold the claims' database thread", "[store][contract]") {
+// Each periodic round runs on the claims' database thread: one a grant or a policy refuses must not run again
+// at once as after a lost connection (that held the thread, and the claim that names the problem never ran).
+TEST_CASE("every periodic round a grant or a row security policy refuses skips its round instead of running again",
+          "[store][contract]") {
   TestDatabase db;
   create_contracts(db);
   jobs_opening(db, 1, "1 minute", kNow + " + interval '1 day'");
-  auto store = Store::connect(db.login_as("daemon", "govjobd_daemon"), "public", gate());  // no SELECT on it
-  CHECK_THROWS_WITH(store->jobs_window_pass(WindowPassParams{}),
-                    Catch::StartsWith("this round skipped: ") && Catch::Contains("permission denied"));
+  const auto refused = Catch::Contains("was refused, this round skipped: ");
+  const auto denied = Catch::Contains("permission denied");
+  const auto by_policy = Catch::Contains("row-level security");  // (a matcher combined keeps its parts' addresses)
+  SECTION("a window pass that may not read the contracts table") {
+    auto store = Store::connect(db.login_as("daemon", "govjobd_daemon"), "public", gate());  // no SELECT on it
+    CHECK_THROWS_WITH(store->jobs_window_pass(WindowPassParams{}), refused && denied);
+  }
+  SECTION("every round, with a policy the writer put on its jobs table") {
+    auto store = Store::connect(db.login_as("daemon", "govjobd_daemon"), "public", gate(false));
+    db.exec("ALTER TABLE governance_jobs ENABLE ROW LEVEL SECURITY");
+    CHECK_THROWS_WITH(store->jobs_window_pass(WindowPassParams{}), refused && by_policy);
+    CHECK_THROWS_WITH(store->jobs_to_end(JobsToEndParams{"w1"}), refused && by_policy);
+    CHECK_THROWS_WITH(store->target_holds_release(), refused && by_policy);
+    CHECK_THROWS_WITH(store->fleet_status(FleetStatusParams{}), refused && by_policy);
+  }
 }

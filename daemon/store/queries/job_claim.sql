@@ -106,18 +106,9 @@ WITH me AS MATERIALIZED (
        AND q.window_opens_at > now() AT TIME ZONE 'UTC' AND q.window_opens_at < 'infinity'::timestamp
        AND (SELECT count(*) FROM picked) < $2::int
 ), unparked AS (
-    -- parked jobs whose opening came, claimable from the next claim on (this statement's snapshot still sees
-    -- them parked); with the gate off, every parked job (the gate was on when they were parked). Not the job
-    -- this claim asks for by its id: one statement updates a row once.
-    UPDATE governance_jobs j SET window_opens_at = NULL
-     WHERE j.job_id IN (SELECT q.job_id FROM governance_jobs q
-                         WHERE q.status = 'PENDING' AND q.window_opens_at IS NOT NULL
-                           AND (NOT @contract_enabled@ OR q.window_opens_at <= now() AT TIME ZONE 'UTC')
-                           AND q.job_id IS DISTINCT FROM $6::uuid
-                         ORDER BY q.window_opens_at, q.job_id
-                         LIMIT 1000
-                           FOR UPDATE SKIP LOCKED)
-    RETURNING j.job_id
+    -- the gate on: parked jobs whose opening came (queries/job_claim_unpark.sql); off: none (a daemon's window
+    -- pass unparks what was parked while it was on, docs/contract.md)
+    @claim.unpark@
 ), wanted AS (
     -- exclusive targets: the targets of the chosen jobs (each is its job's first)
     SELECT f.target, f.job_id FROM firsts f WHERE f.job_id IN (SELECT c.job_id FROM chosen c)
@@ -175,11 +166,8 @@ WITH me AS MATERIALIZED (
   -- a number past +-1e300, or within 1e-300 of 0, is kept by jsonb in a few bytes and runs as text to as many
   -- digits as its exponent says (9,000 of 1e131071 in a 2.5 kB row: a gigabyte, out of memory, for every claim
   -- that took it): such steps are not written out, and the job fails (bytes -1). So are steps nested deeper
-  -- than 100 levels (the parser's bound), where the test for numbers stops (a jsonpath walk of 14,000 levels
-  -- runs out of stack)
-  CROSS JOIN LATERAL (SELECT jsonb_path_exists(c.steps, 'strict $.**{100}')
-                             OR jsonb_path_exists(c.steps, 'strict $.**{0 to 99} ? (@.type() == "number" && (@ > 1e300 || @ < -1e300 || (@ != 0 && @ < 1e-300 && @ > -1e-300)))')
-                             AS extreme) x
+  -- than 100 levels (the parser's bound), where the test for numbers stops (migration 22)
+  CROSS JOIN LATERAL (SELECT govjobd.json_unwritable(c.steps, 100) AS extreme) x
   CROSS JOIN LATERAL (SELECT t AS text, CASE WHEN x.extreme THEN -1 ELSE octet_length(t) END::bigint AS bytes
                         FROM (SELECT CASE WHEN NOT x.extreme THEN c.steps::text END AS t) s) size
   -- where, for the reason: the first field of a step that holds it ("steps[0].step_index"), else the steps
@@ -187,8 +175,7 @@ WITH me AS MATERIALIZED (
       SELECT format('steps[%s].%s', s.i - 1, f.k)
         FROM jsonb_array_elements(CASE WHEN jsonb_typeof(c.steps) = 'array' THEN c.steps ELSE '[]' END) WITH ORDINALITY s(e, i)
        CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(s.e) = 'object' THEN s.e ELSE '{}' END) f(k, v)
-       WHERE jsonb_path_exists(f.v, 'strict $.**{98}')
-          OR jsonb_path_exists(f.v, 'strict $.**{0 to 97} ? (@.type() == "number" && (@ > 1e300 || @ < -1e300 || (@ != 0 && @ < 1e-300 && @ > -1e-300)))')
+       WHERE govjobd.json_unwritable(f.v, 98)  -- 100 levels within the steps
        ORDER BY s.i, f.k LIMIT 1), 'steps') END AS place) unreadable
   -- the metrics' pickup: created_at is the writer's (NULL or infinite: unknown, any finite value subtracts)
   CROSS JOIN LATERAL (SELECT CASE WHEN isfinite(c.created_at)

@@ -3,12 +3,10 @@
 -- row may hold up to a gigabyte in each) is shown as a note of its size instead, so that what an operator's
 -- command reads and prints stays bounded.
 -- A value nested deeper than 100 levels (the daemon's own bound) shows as a note too: a program reading it
--- whole would recurse as deep (14,000 levels crashed the command built with the sanitizers).
--- So does one holding a number past 1e300 or within 1e-300 of 0, before anything writes it out (job_claim.sql).
-SELECT ((SELECT jsonb_object_agg(e.key, CASE WHEN jsonb_path_exists(e.value, 'strict $.**{100}')
-                                             THEN to_jsonb('(not shown: nested deeper than 100 levels)'::text)
-                                             WHEN jsonb_path_exists(e.value, 'strict $.**{0 to 99} ? (@.type() == "number" && (@ > 1e300 || @ < -1e300 || (@ != 0 && @ < 1e-300 && @ > -1e-300)))')
-                                             THEN to_jsonb('(not shown: holds a number past 1e300 or within 1e-300 of 0)'::text)
+-- whole would recurse as deep (14,000 levels crashed the command built with the sanitizers). So does one
+-- holding a number past 1e300 or within 1e-300 of 0, before anything writes it out (migration 22).
+SELECT ((SELECT jsonb_object_agg(e.key, CASE WHEN govjobd.json_unwritable(e.value, 100)
+                                             THEN to_jsonb('(not shown: nested deeper than 100 levels or holds a number past 1e300 or within 1e-300 of 0)'::text)
                                              WHEN octet_length(e.value::text) > $2::bigint
                                              THEN to_jsonb(format('(not shown: %s bytes of JSON, more than worker.max_job_bytes)',
                                                                   octet_length(e.value::text)))
