@@ -27,10 +27,10 @@ struct ClaimedJob {
   std::optional<std::string> claim_error; // the claim statement failed on this row: claimed alone, steps unread
   std::optional<model::ContractFacts> contract;  // the contract gate on: what the job's contract row held
   // Claimed to be ended, whatever its routing (JobClaimParams::force): its deadline passed, or no live
-  // daemon serves it (`unserved` says what is missing; `unserved_step_type` when it is a step type).
+  // daemon serves it (`unserved` says what is missing; `unserved_step_types` the step types among it).
   bool forced = false;
   std::optional<std::string> unserved;
-  std::optional<std::string> unserved_step_type;
+  std::vector<std::string> unserved_step_types;
   // created_at (the writer's value) to started_at, in seconds, for the metrics; none when created_at is NULL
   // or infinite (unknown). Negative when the writer's created_at is in the future.
   std::optional<double> pickup_seconds;
@@ -65,7 +65,7 @@ struct JobClaimParams {
 struct JobToEnd {
   std::string job_id;
   std::optional<std::string> unserved;
-  std::optional<std::string> unserved_step_type;  // the first step type no live daemon has an executor for
+  std::vector<std::string> unserved_step_types;  // its step types no live daemon has an executor for
 };
 
 struct JobsToEndParams {

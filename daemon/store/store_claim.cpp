@@ -25,7 +25,7 @@ using detail::time_or_null;
 ClaimedJob claimed_job_of(const pqxx::row& r, const std::optional<std::string>& contract_table) {
   ClaimedJob job{r[0].c_str(), text_or_null(r[1]), text_or_null(r[2]), bound_or_null(r[3]),
                  time_or_null(r[4]).value_or(model::now_utc()), or_null<int>(r[5]), or_null<long long>(r[6]), std::nullopt,
-                 std::nullopt, false, std::nullopt, std::nullopt, or_null<double>(r[17]), text_or_null(r[18]),
+                 std::nullopt, false, std::nullopt, {}, or_null<double>(r[17]), text_or_null(r[18]),
                  text_or_null(r[19])};
   if (contract_table) job.contract = detail::contract_facts_of(r, 7, *contract_table);
   return job;
@@ -51,7 +51,7 @@ void add_claimed(const pqxx::result& rows, const std::optional<std::string>& con
 ClaimedJob isolated_job_of(const pqxx::row& r, const std::string& claim_error) {
   return {r[0].c_str(), text_or_null(r[1]), std::nullopt, bound_or_null(r[2]),
           time_or_null(r[3]).value_or(model::now_utc()), std::nullopt, std::nullopt, claim_error, std::nullopt, false,
-          std::nullopt, std::nullopt, or_null<double>(r[4]), std::nullopt, std::nullopt};
+          std::nullopt, {}, or_null<double>(r[4]), std::nullopt, std::nullopt};
 }
 
 // A uuid[] literal of job ids ('{}' for none); ids come from the database, never from job data.

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "daemon/store/pg_errors.hpp"
@@ -105,6 +106,18 @@ std::vector<WriteResult> write_all(pqxx::transaction_base& t, const std::vector<
     const auto params = statement_params(writes, statements[s]);
     return t.exec_prepared("job_write_batch", pqxx::prepare::make_dynamic_params(params));
   });
+}
+
+// queries/jobs_to_end.sql's step types no live daemon serves: a JSON array of strings the route trigger
+// wrote (NULL: none). Anything else reads as none: the job then ends naming what is missing.
+std::vector<std::string> step_types_of(const pqxx::field& f) {
+  std::vector<std::string> out;
+  if (f.is_null()) return out;
+  const auto types = nlohmann::json::parse(f.c_str(), nullptr, false);
+  if (!types.is_array()) return out;
+  for (const auto& t : types)
+    if (t.is_string()) out.push_back(t.get<std::string>());
+  return out;
 }
 
 }  // namespace
@@ -271,7 +284,7 @@ std::vector<JobToEnd> Store::jobs_to_end(const JobsToEndParams& p) {
     pqxx::read_transaction r(impl_->conn);
     std::vector<JobToEnd> out;
     for (const auto& row : r.exec_prepared("jobs_to_end", p.worker_id, p.lease.count(), p.unroutable_after.count(), p.limit))
-      out.push_back({row[0].c_str(), text_or_null(row[1]), text_or_null(row[2])});
+      out.push_back({row[0].c_str(), text_or_null(row[1]), step_types_of(row[2])});
     return out;
   }); });
 }

@@ -92,7 +92,10 @@ TEST_CASE("fleet: each job runs only on a daemon that serves its step types, tar
 TEST_CASE("fleet: a job no live daemon serves ends FAILED naming what is missing, malformed ones still fail fast", "[fleet]") {
   TestDatabase db;
   auto a = daemon_named(db, "host-a", kNoop, "  targets: ['web-*']\n  unroutable_after: 1s\n");
-  const auto type = insert_job(db, json::array({step(0, "noop", json::object(), 30, "web-1"), step(1, "format_disk", json::object(), 30, "web-1")}));
+  // (the creator's step_type is any string; the first unserved step in order fails, not the first by name)
+  const auto type = insert_job(db, json::array({step(0, "noop", json::object(), 30, "web-1"),
+                                                step(1, "zeta deploy", json::object(), 30, "web-1"),
+                                                step(2, "alpha_check", json::object(), 30, "web-1")}));
   const auto target = insert_job(db, json::array({step(0, "noop", json::object(), 30, "db-1")}));
   const auto pool = db.scalar("INSERT INTO governance_jobs (contract_id, steps, pool) VALUES (gen_random_uuid(), '" +
                               json::array({step(0, "noop", json::object(), 30, "web-2")}).dump() + "', 'red') RETURNING job_id");
@@ -107,8 +110,8 @@ TEST_CASE("fleet: a job no live daemon serves ends FAILED naming what is missing
   REQUIRE(all_ended(db));
   for (const auto& id : undated) CHECK(job_of(db, id).at("status_reason") == "no live daemon serves target db-2");
   // a step type: the creator's rule, that step FAILED and the others SKIPPED
-  CHECK(job_of(db, type).at("status_reason") == "Step 1 failed: No handler registered for step type: format_disk");
-  CHECK(step_statuses(job_of(db, type)) == std::vector<std::string>{"SKIPPED", "FAILED"});
+  CHECK(job_of(db, type).at("status_reason") == "Step 1 failed: No handler registered for step type: zeta deploy");
+  CHECK(step_statuses(job_of(db, type)) == std::vector<std::string>{"SKIPPED", "FAILED", "SKIPPED"});
   CHECK(job_of(db, target).at("status_reason") == "no live daemon serves target db-1");
   CHECK(step_statuses(job_of(db, target)) == std::vector<std::string>{"SKIPPED"});
   CHECK(job_of(db, pool).at("status_reason") == "no live daemon serves pool red");

@@ -178,7 +178,7 @@ TEST_CASE("a job that arrives with step_results, evidence or a snapshot after is
           "and what it held is not kept", "[hostile]") {
   TestDatabase db;
   // As a role the writer's trigger trusts (the test's superuser): a forged result for step 0 with a forged
-  // snapshot after, an object, a scalar; JSON null holds no result and runs.
+  // snapshot after, an object, a scalar; JSON null holds no result, evidence or snapshot, and runs.
   const std::vector<std::pair<std::string, std::string>> preset = {
       {R"(step_results = '[{"step_index": 0, "status": "FORGED", "output": {"target": "t"}}]',
           health_snapshot_after = '{"forged": true}')",
@@ -192,7 +192,9 @@ TEST_CASE("a job that arrives with step_results, evidence or a snapshot after is
     db.exec("UPDATE governance_jobs SET " + set + " WHERE job_id = '" + ids.back() + "'");
   }
   const std::string null_results = insert_job(db, json::array({step(0, "noop")}));
-  db.exec("UPDATE governance_jobs SET step_results = 'null'::jsonb WHERE job_id = '" + null_results + "'");
+  // (an UPDATE: no insert trigger turns them into SQL NULL first)
+  db.exec("UPDATE governance_jobs SET step_results = 'null', execution_evidence = 'null', health_snapshot_after = 'null', "
+          "health_snapshot_before = 'null' WHERE job_id = '" + null_results + "'");
   auto valid = valid_jobs_behind(db, 2);
   valid.push_back(null_results);
   run_until_idle(db, "preset", "  concurrency: 2\n", valid);
@@ -207,6 +209,8 @@ TEST_CASE("a job that arrives with step_results, evidence or a snapshot after is
     CHECK_FALSE(job.at("execution_evidence").contains("forged"));
     CHECK(job.at("health_snapshot_after").is_null());
   }
+  CHECK(job_of(db, null_results).at("status") == "COMPLETED");
   CHECK(job_of(db, null_results).at("step_results").size() == 1);
+  CHECK(job_of(db, null_results).at("health_snapshot_before").contains("captured_at"));
   CHECK_THAT(verify_output(db.url()), Catch::Contains("clean"));
 }

@@ -26,14 +26,19 @@ TEST_CASE("the writer role may insert PENDING jobs, read them and request cancel
   pqxx::connection writer(writer_url);
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(insert_as(writer, "[" + valid_step_text(0) + "]"));
+  // as an ORM writes None for the columns that hold nothing yet: JSON null (migration 22: read as none)
+  ids.push_back(scalar_as(writer, "INSERT INTO governance_jobs (contract_id, steps, step_results, execution_evidence, "
+                                  "health_snapshot_before, health_snapshot_after) VALUES (gen_random_uuid(), '[" +
+                                  valid_step_text(0) + "]', 'null', 'null', 'null', 'null') RETURNING job_id"));
   const std::string cancelled = insert_as(writer, "[" + valid_step_text(0) + "]");
   CHECK(scalar_as(writer, "SELECT govjobd.job_cancel('" + cancelled + "', 'creator', 'contract revoked')") == "CANCELLED");
-  CHECK(scalar_as(writer, "SELECT count(*) FROM governance_jobs") == "4");
+  CHECK(scalar_as(writer, "SELECT count(*) FROM governance_jobs") == "5");
 
   const auto config = write_daemon_config("roles", kRolesExecutors, "  concurrency: 2\n");
   DaemonProcess daemon(config, daemon_url, {"--exit-when-idle"});
   REQUIRE(daemon.wait_exit(60s) == 0);
   for (const auto& id : ids) CHECK(status_of(db, id) == "COMPLETED");
+  CHECK(job_of(db, ids.back()).at("health_snapshot_before").contains("captured_at"));  // govjobd's, not JSON null
   CHECK(status_of(db, cancelled) == "CANCELLED");
   // retention as the daemon role deletes terminal jobs
   pqxx::connection as_daemon(daemon_url);

@@ -181,6 +181,12 @@ TEST_CASE("row contract: every end govjobd writes reads as the creator's own", "
   add("preset results", json::array({step(0, "noop"), step(1, "noop")}));
   db.exec(R"(UPDATE governance_jobs SET step_results = '[{"step_index": 0, "status": "COMPLETED"}]' WHERE job_id = ')" +
           ids["preset results"] + "'");
+  // steps never written out (a number past 1e300: 1e131071 is 131,072 digits as text, queries/job_claim.sql;
+  // 1e305 here, which a reader of the row can still parse as a double)
+  add("unwritable steps", json::array({step(0, "noop"), step(1, "noop")}));
+  db.exec("UPDATE governance_jobs SET steps = jsonb_set(steps, '{1,parameters}', '{\"n\": 1e305}') WHERE job_id = '" +
+          ids["unwritable steps"] + "'");
+  jobs["unwritable steps"] = json::array();  // never fetched: no step is known, none has a result; the rest as any end
   const std::string invalid = db.scalar("INSERT INTO governance_jobs (contract_id, steps) VALUES (gen_random_uuid(), "
                                         "'{\"step_index\": 0}') RETURNING job_id");
   DaemonProcess daemon(config, db.url());
@@ -212,6 +218,9 @@ TEST_CASE("row contract: every end govjobd writes reads as the creator's own", "
     CHECK_THAT(job_of(db, ids["health-blocked"]).at("status_reason").get<std::string>(), Catch::StartsWith("Step 1 failed: blocked by health: vault BLOCKED"));
     CHECK_THAT(job_of(db, ids["preset results"]).at("status_reason").get<std::string>(),
                Catch::StartsWith("invalid job: written before it ran: step_results (an array of 1 entry); "));
+    CHECK(job_of(db, ids["unwritable steps"]).at("status_reason") ==
+          "invalid steps: steps[1].parameters is nested deeper than 100 levels or holds a number past 1e300 or "
+          "within 1e-300 of 0; not fetched");
     CHECK(job_of(db, ids["cancelled"]).at("status") == "CANCELLED");
     CHECK(job_of(db, ids["cancelled"]).at("status_reason") == "Step 0 failed: cancelled by carol: window moved");
   }

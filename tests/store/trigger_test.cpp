@@ -291,7 +291,7 @@ TEST_CASE("every govjobd function has a pinned search_path and lives in the sche
   CHECK(db.scalar("SELECT count(*) FROM pg_proc WHERE pronamespace = 'govjobd'::regnamespace AND prosqlbody IS NULL AND "
                   "NOT coalesce(proconfig::text LIKE '%search_path=pg_catalog, govjobd, pg_temp%', false)") == "0");
   CHECK(db.scalar("SELECT string_agg(proname, ' ' ORDER BY proname) FROM pg_proc "
-                  "WHERE pronamespace = 'govjobd'::regnamespace AND prosqlbody IS NOT NULL") == "glob_like pause_active pause_matches serves worker_live");
+                  "WHERE pronamespace = 'govjobd'::regnamespace AND prosqlbody IS NOT NULL") == "glob_like json_absent json_unwritable pause_active pause_matches serves worker_live");
   CHECK(db.scalar("SELECT count(*) FROM pg_class WHERE relname IN ('governance_job_transitions', 'govjobd_workers', "
                   "'govjobd_schema_migrations') AND relnamespace = 'govjobd'::regnamespace") == "3");
 }

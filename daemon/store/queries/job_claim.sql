@@ -38,8 +38,8 @@ WITH me AS MATERIALIZED (
            k.window_start, k.window_end,
            -- what a writer left in the columns govjobd records (a PENDING job has none of it): the claim starts
            -- them over, the job fails naming them. A large value is named by its stored size, never expanded.
-           -- (jsonb's = expands both sides: the stored size goes first)
-           CASE WHEN j.execution_evidence IS NULL AND j.health_snapshot_after IS NULL
+           -- (jsonb's = expands both sides: the stored size goes first; JSON null, as an ORM writes None, is none)
+           CASE WHEN govjobd.json_absent(j.execution_evidence) AND govjobd.json_absent(j.health_snapshot_after)
                  AND (j.step_results IS NULL OR CASE WHEN pg_column_size(j.step_results) <= 64
                                                      THEN j.step_results = '[]'::jsonb ELSE false END)
                 THEN NULL  -- nearly every job
@@ -52,8 +52,8 @@ WITH me AS MATERIALIZED (
                     THEN format('step_results (an array of %s %s)', jsonb_array_length(j.step_results),
                                 CASE WHEN jsonb_array_length(j.step_results) = 1 THEN 'entry' ELSE 'entries' END)
                     ELSE format('step_results (a JSON %s)', jsonb_typeof(j.step_results)) END,
-               CASE WHEN j.execution_evidence IS NOT NULL THEN 'execution_evidence' END,
-               CASE WHEN j.health_snapshot_after IS NOT NULL THEN 'health_snapshot_after' END), '') END AS preset
+               CASE WHEN NOT govjobd.json_absent(j.execution_evidence) THEN 'execution_evidence' END,
+               CASE WHEN NOT govjobd.json_absent(j.health_snapshot_after) THEN 'health_snapshot_after' END), '') END AS preset
       FROM governance_jobs j
       CROSS JOIN me
       LEFT JOIN LATERAL (SELECT true AS found, c.* FROM contracts c WHERE c.id = j.contract_id LIMIT 1) k ON true

@@ -37,7 +37,9 @@ WITH w AS (
                      FROM jsonb_array_elements(coalesce(w.append_results, '[]'::jsonb)) r
                     WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(j.step_results, '[]'::jsonb)) e
                                        WHERE e -> 'step_index' = r -> 'step_index')), '[]'::jsonb) END,
-           health_snapshot_before = coalesce(j.health_snapshot_before, w.health_before),  -- the creator's, when set, stays
+           -- the creator's, when set, stays (JSON null is not a snapshot)
+           health_snapshot_before = CASE WHEN govjobd.json_absent(j.health_snapshot_before) THEN w.health_before
+                                         ELSE j.health_snapshot_before END,
            health_snapshot_after = coalesce(w.health_after, j.health_snapshot_after),
            status = coalesce(w.terminal_status, j.status),
            status_reason = coalesce(w.status_reason, j.status_reason),
