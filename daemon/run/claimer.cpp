@@ -171,14 +171,14 @@ void Claimer::claim_to_end(store::JobToEnd job) {
   p.force = true;
   ++ends_in_flight_;
   db_.post([this, p = std::move(p), unserved = std::move(job.unserved),
-            step_types = std::move(job.unserved_step_types)](store::Store& store) {
+            step_types = std::move(job.served_step_types)](store::Store& store) {
     store::ClaimResult result;
     const auto error = error_unless_unavailable([&] { result = store.job_claim(p); });
     if (error) spdlog::error("claim of job {} to end it failed: {}", *p.only, *error);
     asio::post(io_, [this, unserved, step_types, result = std::move(result)]() mutable {
       for (auto& job : result.jobs) {
         job.unserved = unserved;
-        job.unserved_step_types = step_types;
+        job.served_step_types = step_types;
         hooks_.start_job(std::move(job));
       }
       --ends_in_flight_;

@@ -157,7 +157,9 @@ void FleetWatch::window_pass() {
         spdlog::debug("window pass: {} scheduled starts parked, {} unparked", out->parked, out->unparked);
         hooks_.claim();
       }
-      if ((out->parked > 0 && out->ready_full) || (out->unparked > 0 && out->parked_next.after_id)) window_pass();
+      const bool more = (out->parked > 0 && out->ready_full) || (out->unparked > 0 && out->parked_next.after_id);
+      passes_at_once_ = more && passes_at_once_ < kMaxPassesAtOnce ? passes_at_once_ + 1 : 0;
+      if (passes_at_once_ > 0) window_pass();
     });
   });
 }

@@ -71,6 +71,10 @@ class FleetWatch {
   PeriodicTimer health_timer_, ends_timer_, queue_timer_, window_timer_;
   static constexpr int kMaxWindowRead = 64'000;  // jobs a window pass reads at most (about 1 s for the database)
   store::WindowPassParams window_;  // where the next window pass goes on, and how many it reads
+  // passes run at once, one after another, at most: then the next waits for the timer (contract rows changed
+  // under every pass could otherwise keep a daemon passing back to back)
+  static constexpr int kMaxPassesAtOnce = 8;
+  int passes_at_once_ = 0;
   bool refreshing_ = false, looking_ = false, reading_queue_ = false, passing_ = false, stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // a monitor's listener may outlive this
 };

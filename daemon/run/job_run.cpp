@@ -159,9 +159,9 @@ std::optional<EndReason> JobRun::preflight() {
   // Claimed whatever its routing, pauses and holds only to end it (docs/fleet.md): it never runs a step, even
   // when this host's clock is behind the database's that saw its deadline pass, or the writer moved it since.
   if (job_.forced) {
-    for (const auto& step : steps_)  // the creator's rule for a type nobody has a handler for: the first FAILED
-      for (const auto& type : job_.unserved_step_types)
-        if (step.step_type == type) return EndReason::of(Kind::NoHandler, step.step_index, step.step_type);
+    if (const auto& served = job_.served_step_types)  // the creator's rule for a type without a handler
+      for (const auto& step : steps_)                  // (steps_: in step_index order): the first one FAILED
+        if (!served->contains(step.step_type)) return EndReason::of(Kind::NoHandler, step.step_index, step.step_type);
     if (job_.unserved) return EndReason::of(Kind::Unserved, std::nullopt, *job_.unserved);
     return EndReason::of(Kind::JobTimeoutBeforeStart, std::nullopt,
                          job_.timeout_at ? model::format_timestamp(*job_.timeout_at) : "NULL: cleared after it passed");

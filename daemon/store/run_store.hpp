@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,10 +28,11 @@ struct ClaimedJob {
   std::optional<std::string> claim_error; // the claim statement failed on this row: claimed alone, steps unread
   std::optional<model::ContractFacts> contract;  // the contract gate on: what the job's contract row held
   // Claimed to be ended, whatever its routing (JobClaimParams::force): its deadline passed, or no live
-  // daemon serves it (`unserved` says what is missing; `unserved_step_types` the step types among it).
+  // daemon serves it (`unserved` says what is missing; `served_step_types`, when a step type is among it, the
+  // step types the live daemons serve).
   bool forced = false;
   std::optional<std::string> unserved;
-  std::vector<std::string> unserved_step_types;
+  std::optional<std::set<std::string>> served_step_types;
   // created_at (the writer's value) to started_at, in seconds, for the metrics; none when created_at is NULL
   // or infinite (unknown). Negative when the writer's created_at is in the future.
   std::optional<double> pickup_seconds;
@@ -65,7 +67,8 @@ struct JobClaimParams {
 struct JobToEnd {
   std::string job_id;
   std::optional<std::string> unserved;
-  std::vector<std::string> unserved_step_types;  // its step types no live daemon has an executor for
+  // a step type no live daemon has an executor for is among what is missing: those they have
+  std::optional<std::set<std::string>> served_step_types;
 };
 
 struct JobsToEndParams {

@@ -108,15 +108,16 @@ std::vector<WriteResult> write_all(pqxx::transaction_base& t, const std::vector<
   });
 }
 
-// queries/jobs_to_end.sql's step types no live daemon serves: a JSON array of strings the route trigger
-// wrote (NULL: none). Anything else reads as none: the job then ends naming what is missing.
-std::vector<std::string> step_types_of(const pqxx::field& f) {
-  std::vector<std::string> out;
-  if (f.is_null()) return out;
+// queries/jobs_to_end.sql's step types the live daemons serve (their configs' executor names): a JSON array
+// of strings, or NULL when no step type is among what is missing. Anything else reads as NULL: the job then
+// ends naming what is missing.
+std::optional<std::set<std::string>> step_types_of(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
   const auto types = nlohmann::json::parse(f.c_str(), nullptr, false);
-  if (!types.is_array()) return out;
+  if (!types.is_array()) return std::nullopt;
+  std::set<std::string> out;
   for (const auto& t : types)
-    if (t.is_string()) out.push_back(t.get<std::string>());
+    if (t.is_string()) out.insert(t.get<std::string>());
   return out;
 }
 

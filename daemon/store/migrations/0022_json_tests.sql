@@ -19,8 +19,9 @@ GRANT EXECUTE ON FUNCTION govjobd.json_unwritable(jsonb, integer) TO govjobd_dae
 
 -- A column of the writer's that holds nothing: SQL NULL, or JSON null (an ORM writes None as JSON null unless
 -- told otherwise). Measured by its stored size first, so that a large value is never read to be compared.
+-- (STABLE, as pg_column_size is: a function declared less volatile than its body is not inlined)
 CREATE OR REPLACE FUNCTION govjobd.json_absent(value jsonb) RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     RETURN value IS NULL OR CASE WHEN pg_column_size(value) <= 64 THEN value = 'null'::jsonb ELSE false END;
 ALTER FUNCTION govjobd.json_absent(jsonb) OWNER TO govjobd_owner;
 REVOKE ALL ON FUNCTION govjobd.json_absent(jsonb) FROM PUBLIC;

@@ -8,9 +8,10 @@
 --     created_at is the writer's: one it cannot have meant (NULL, infinite, more than a minute ahead of the
 --     database's clock) counts as long ago, else such a job would wait for good.
 --     With what is missing: the first step type, target or pool no live daemon serves at all, or, when each
---     is served somewhere, that no one daemon serves them together; and the step types no live daemon serves
---     (the first step with one of them, in step_index order, then fails as the creator's rule says: "No
---     handler registered for step type: X").
+--     is served somewhere, that no one daemon serves them together; and, when a step type is among what is
+--     missing, every step type the live daemons serve (their configs' names, never the writer's: a route may
+--     hold 1,000 types of 100 bytes), so that the first step in step_index order whose type is not among
+--     them fails, as the creator's rule says: "No handler registered for step type: X".
 -- A malformed job (route NULL) is claimable by any daemon and never listed here for routing.
 WITH live AS (
     SELECT w.serves_step_types, w.serves_targets, coalesce(w.serves_pools, '{}') AS serves_pools
@@ -33,12 +34,13 @@ WITH live AS (
      WHERE j.status = 'PENDING' AND j.route_step_types IS NOT NULL AND EXISTS (SELECT 1 FROM me)
        AND NOT coalesce(j.created_at BETWEEN (now() AT TIME ZONE 'UTC') - make_interval(secs => $3::bigint / 1000.0)
                                         AND (now() AT TIME ZONE 'UTC') + interval '1 minute', false)
+), served AS MATERIALIZED (
+    SELECT coalesce(to_jsonb(array_agg(DISTINCT t)), '[]'::jsonb)::text AS step_types
+      FROM live w CROSS JOIN LATERAL unnest(w.serves_step_types) t
 ), unserved AS (
     SELECT r.route_step_types, r.route_targets, r.pool,
-           -- every step type of the route no live daemon serves (the daemon fails the first step, in the
-           -- job's order, whose type is one of them); NULL: none
-           (SELECT to_jsonb(array_agg(s))::text FROM unnest(r.route_step_types) s
-             WHERE NOT EXISTS (SELECT 1 FROM live w WHERE s = ANY (w.serves_step_types))) AS missing_step_types,
+           EXISTS (SELECT 1 FROM unnest(r.route_step_types) s
+                    WHERE NOT EXISTS (SELECT 1 FROM live w WHERE s = ANY (w.serves_step_types))) AS type_missing,
            coalesce(
                (SELECT 'no live daemon serves step type ' || s FROM unnest(r.route_step_types) s
                  WHERE NOT EXISTS (SELECT 1 FROM live w WHERE s = ANY (w.serves_step_types)) ORDER BY s LIMIT 1),
@@ -62,7 +64,7 @@ WITH live AS (
   ORDER BY j.created_at, j.job_id
   LIMIT $4::int)
 UNION ALL
-(SELECT j.job_id::text, left(u.missing, 1000), u.missing_step_types
+(SELECT j.job_id::text, left(u.missing, 1000), CASE WHEN u.type_missing THEN (SELECT step_types FROM served) END
    FROM governance_jobs j
    JOIN unserved u ON u.route_step_types = j.route_step_types AND u.route_targets = j.route_targets
                   AND u.pool IS NOT DISTINCT FROM j.pool

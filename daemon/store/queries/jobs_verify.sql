@@ -7,7 +7,7 @@ WITH jobs AS (
     -- queries/job_claim.sql). A CTE of its own: the writer's table may have a column of any name.
     SELECT job_id FROM jobs
      WHERE coalesce(step_results, '[]'::jsonb) NOT IN ('[]'::jsonb, 'null'::jsonb)
-        OR execution_evidence IS NOT NULL OR health_snapshot_after IS NOT NULL
+        OR NOT govjobd.json_absent(execution_evidence) OR NOT govjobd.json_absent(health_snapshot_after)
 ), last_transition AS (
     SELECT DISTINCT ON (t.job_id) t.job_id, t.to_status
       FROM governance_job_transitions t JOIN jobs j USING (job_id)
@@ -73,9 +73,20 @@ SELECT 'governance_jobs', format('trigger %s runs %s, which is not govjobd''s', 
  WHERE t.tgrelid = to_regclass(@jobs_schema_literal@ || '.governance_jobs') AND NOT t.tgisinternal
    AND p.pronamespace <> 'govjobd'::regnamespace
 UNION ALL
-SELECT 'governance_jobs', format('govjobd''s trigger %s is disabled', t.tgname)
+-- ('R', ENABLE REPLICA TRIGGER, fires only in sessions with session_replication_role = replica: off for all others)
+SELECT 'governance_jobs', format('govjobd''s trigger %s is %s', t.tgname,
+                                 CASE t.tgenabled WHEN 'D' THEN 'disabled' ELSE 'enabled for replication sessions only' END)
   FROM pg_trigger t
- WHERE t.tgrelid = to_regclass(@jobs_schema_literal@ || '.governance_jobs') AND NOT t.tgisinternal AND t.tgenabled = 'D'
+ WHERE t.tgrelid = to_regclass(@jobs_schema_literal@ || '.governance_jobs') AND NOT t.tgisinternal
+   AND t.tgenabled NOT IN ('O', 'A')
+UNION ALL
+SELECT 'governance_jobs', format('govjobd''s trigger %s is missing: dropped by the table''s owner', n.name)
+  FROM unnest(ARRAY['govjobd_absent_json', 'govjobd_guard_job_status', 'govjobd_guard_job_status_insert',
+                    'govjobd_guard_window', 'govjobd_guard_writer', 'govjobd_guard_writer_delete',
+                    'govjobd_guard_writer_truncate', 'govjobd_notify_cancel', 'govjobd_notify_pending',
+                    'govjobd_route_job']) n(name)
+ WHERE NOT EXISTS (SELECT 1 FROM pg_trigger t
+                    WHERE t.tgrelid = to_regclass(@jobs_schema_literal@ || '.governance_jobs') AND t.tgname = n.name)
 UNION ALL
 SELECT 'governance_jobs', format('rule %s is not govjobd''s', rulename)
   FROM pg_rules WHERE schemaname = @jobs_schema_literal@ AND tablename = 'governance_jobs'
