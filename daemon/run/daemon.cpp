@@ -201,7 +201,8 @@ bool Daemon::start_services() {
       [this](const model::HealthSnapshot& snapshot) { metrics_.health_observed(snapshot); },
       settings_.metrics.listen.empty() ? std::function<void(const store::FleetStatus&)>() : [this](const store::FleetStatus& q) {
         metrics_.set_queue(q.pending, q.oldest_pending_age_seconds.value_or(0), q.pending_by_reason);
-      }});
+      },
+      [this](const std::string& round) { metrics_.round_failed(round); }});
   upkeep_ = std::make_unique<Upkeep>(io_, *db_, *writes_, settings_, who_, metrics_, Upkeep::Hooks{
       [this] { return jobs_->ids(); }, [this] { return db_up_; }, [this](bool ok) { if (ok) claimer_->claim(); },
       [this] {

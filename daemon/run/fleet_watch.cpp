@@ -43,13 +43,18 @@ void FleetWatch::read_queue() {
   reading_queue_ = true;
   db_.post([this, p = store::FleetStatusParams{settings_.worker.lease_timeout, 10'000}](store::Store& store) {
     std::optional<store::FleetStatus> status;
-    if (auto error = error_unless_unavailable([&] { status = store.fleet_status(p); }))
-      spdlog::warn("reading the queue for the metrics failed: {}", *error);
-    asio::post(io_, [this, status = std::move(status)] {
+    const auto error = error_unless_unavailable([&] { status = store.fleet_status(p); });
+    if (error) spdlog::warn("reading the queue for the metrics failed: {}", *error);
+    asio::post(io_, [this, status = std::move(status), failed = error.has_value()] {
+      if (failed) this->failed("queue");
       reading_queue_ = false;
       if (status && !stopped_) hooks_.queue(*status);
     });
   });
+}
+
+void FleetWatch::failed(const std::string& round) {
+  if (hooks_.round_failed) hooks_.round_failed(round);
 }
 
 void FleetWatch::stop() {
@@ -115,12 +120,14 @@ void FleetWatch::look_for_ends() {
   store::JobsToEndParams p{worker_id_, settings_.worker.lease_timeout, settings_.worker.unroutable_after, 100};
   db_.post([this, p](store::Store& store) {
     std::vector<store::JobToEnd> jobs;
-    if (auto error = error_unless_unavailable([&] { jobs = store.jobs_to_end(p); }))
-      spdlog::error("looking for PENDING jobs past their deadline or served by no live daemon failed: {}", *error);
+    const auto error = error_unless_unavailable([&] { jobs = store.jobs_to_end(p); });
+    if (error) spdlog::error("looking for PENDING jobs past their deadline or served by no live daemon failed: {}", *error);
     // holds a crash left between a claim and their release
-    if (auto error = error_unless_unavailable([&] { store.target_holds_release(); }))
-      spdlog::error("releasing stale target holds failed: {}", *error);
-    asio::post(io_, [this, jobs = std::move(jobs)]() mutable {
+    const auto release_error = error_unless_unavailable([&] { store.target_holds_release(); });
+    if (release_error) spdlog::error("releasing stale target holds failed: {}", *release_error);
+    asio::post(io_, [this, jobs = std::move(jobs), failed = error.has_value(), release_failed = release_error.has_value()]() mutable {
+      if (failed) this->failed("jobs_to_end");
+      if (release_failed) this->failed("holds_release");
       looking_ = false;
       if (stopped_) return;
       for (auto& job : jobs) hooks_.claim_to_end(std::move(job));
@@ -141,9 +148,10 @@ void FleetWatch::window_pass() {
   if (!settings_.contract.enabled) p.head_limit = p.ready_limit = 0;
   db_.post([this, p](store::Store& store) {
     std::optional<store::WindowPassResult> out;
-    if (auto error = error_unless_unavailable([&] { out = store.jobs_window_pass(p); }))
-      spdlog::error("the window pass (scheduled starts) failed: {}", *error);
-    asio::post(io_, [this, out = std::move(out)] {
+    const auto error = error_unless_unavailable([&] { out = store.jobs_window_pass(p); });
+    if (error) spdlog::error("the window pass (scheduled starts) failed: {}", *error);
+    asio::post(io_, [this, out = std::move(out), failed = error.has_value()] {
+      if (failed) this->failed("window_pass");
       passing_ = false;
       if (!out) window_.ready_limit = store::WindowPassParams{}.ready_limit;  // a large one failed: not again
       if (!out || stopped_) return;

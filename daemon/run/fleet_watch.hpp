@@ -41,6 +41,7 @@ class FleetWatch {
     std::function<bool()> may_look;                       // database up, not draining
     std::function<void(const model::HealthSnapshot&)> observed;  // every snapshot (the health gauges)
     std::function<void(const store::FleetStatus&)> queue;        // the queue's figures (metrics on): every 15 s
+    std::function<void(const std::string&)> round_failed;        // a round failed or was skipped (its name)
   };
   FleetWatch(boost::asio::io_context& io, DbWorker& db, const config::Settings& settings, std::string worker_id,
              Hooks hooks);
@@ -60,6 +61,7 @@ class FleetWatch {
   void look_for_ends();
   void read_queue();
   void window_pass();
+  void failed(const std::string& round);  // on the loop
 
   boost::asio::io_context& io_;
   DbWorker& db_;

@@ -145,6 +145,9 @@ void Metrics::render_daemon(std::string& out) const {
          "Times no heartbeat committed for the lease fence: the daemon stopped claiming, and its running jobs unless "
          "worker.stop_steps_without_lease is off.");
   out += fmt::format("govjobd_lease_lapses_total {}\n", lease_lapses_);
+  header(out, "govjobd_rounds_failed_total", "counter",
+         "Periodic fleet rounds that failed or were skipped (timed out, refused by a grant or a row security policy).");
+  for (const auto& [round, n] : rounds_failed_) out += fmt::format("govjobd_rounds_failed_total{{round=\"{}\"}} {}\n", round, n);
   header(out, "govjobd_database_up", "gauge",
          "1 when the daemon's last database operation succeeded, 0 while it reconnects and before its first connection.");
   out += fmt::format("govjobd_database_up {}\n", database_up_ ? 1 : 0);

@@ -55,6 +55,9 @@ class Metrics {
   // No heartbeat committed for the lease fence (daemon/run/upkeep.hpp): claims stopped, running jobs stopped
   // unless worker.stop_steps_without_lease is off.
   void lease_lapsed() { ++lease_lapses_; }
+  // A periodic round of the fleet's (FleetWatch: "queue", "jobs_to_end", "holds_release", "window_pass") failed
+  // or was skipped (timed out, refused by a grant or a policy): it tries again at its next period.
+  void round_failed(const std::string& round) { ++rounds_failed_[round]; }
   // up: the daemon's last database operation or connection succeeded (false while it reconnects).
   void set_database(bool up, int reconnects) {
     database_up_ = up;
@@ -80,6 +83,7 @@ class Metrics {
   std::map<std::string, Histogram> job_seconds_;  // by final status
   long long reaped_ = 0;
   long long lease_lapses_ = 0;
+  std::map<std::string, long long> rounds_failed_{{"queue", 0}, {"jobs_to_end", 0}, {"holds_release", 0}, {"window_pass", 0}};
   int running_ = 0;
   std::map<std::string, int> health_;  // capability (and "system") -> 0 HEALTHY, 1 DEGRADED, 2 BLOCKED
   std::optional<model::Timestamp> health_at_;

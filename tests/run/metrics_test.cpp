@@ -53,6 +53,15 @@ TEST_CASE("lease lapses are counted from 0, once each", "[metrics]") {
   CHECK(metric_sum(m.render(), "govjobd_lease_lapses_total") == 2);
 }
 
+TEST_CASE("failed periodic rounds are counted by round, each from 0", "[metrics]") {
+  run::Metrics m;
+  for (const char* round : {"queue", "jobs_to_end", "holds_release", "window_pass"})
+    CHECK(m.render().find(std::string("govjobd_rounds_failed_total{round=\"") + round + "\"} 0\n") != std::string::npos);
+  m.round_failed("window_pass");
+  m.round_failed("window_pass");
+  CHECK(m.render().find("govjobd_rounds_failed_total{round=\"window_pass\"} 2\n") != std::string::npos);
+}
+
 TEST_CASE("the health gauges follow the latest snapshot: an older one is ignored, a removed capability goes", "[metrics]") {
   run::Metrics m;
   model::HealthSnapshot newer;
