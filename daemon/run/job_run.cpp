@@ -137,8 +137,7 @@ Task<void> JobRun::steps() {
 
 // Everything that makes a job unrunnable is found before its first step: nothing is half-done.
 std::optional<EndReason> JobRun::preflight() {
-  // Results or evidence a writer left would read as the daemon's. The claim cleared them: the reason is their one
-  // trace, so it comes first whatever else is wrong (each step SKIPPED when the steps can be read).
+  // What a writer left in results or evidence (cleared by the claim) is named first, whatever else is wrong.
   if (job_.preset) {
     if (job_.steps_json)
       if (auto parsed = model::parse_steps_text(*job_.steps_json); parsed.ok()) steps_ = std::move(parsed.steps);
@@ -317,6 +316,7 @@ Task<void> JobRun::end(EndReason why, json results, std::optional<model::HealthS
   w.terminal_status = std::string(model::to_string(why.status()));
   w.status_reason = why.text();
   w.transition_step_index = why.step_index;
+  if (why.step_index && at_step_ != why.step_index) w.current_step_index = why.step_index;  // as the creator's: N
   w.evidence = evidence(why, w.append_results, health_after);
   if (env_.on_ending) env_.on_ending();
   const store::WriteResult o = co_await env_.writer->write(std::move(w));

@@ -212,6 +212,7 @@ TEST_CASE("row contract: every end govjobd writes reads as the creator's own", "
     CHECK(status_of(db, ids["completed"]) == "COMPLETED");
     CHECK(job_of(db, ids["failed step"]).at("status_reason") == "Step 1 failed: exit code 4: disk full");
     CHECK(job_of(db, ids["no handler"]).at("status_reason") == "Step 1 failed: No handler registered for step type: format_disk");
+    CHECK(job_of(db, ids["no handler"]).at("current_step_index") == 1);  // the failed step's, as the creator's
     CHECK(job_of(db, ids["step timeout"]).at("status_reason") == "Step 0 failed: step timeout of 1s exceeded (SIGTERM)");
     CHECK(job_of(db, ids["job timeout"]).at("status_reason") == "Step 0 failed: job timeout exceeded (SIGTERM)");
     CHECK_THAT(job_of(db, ids["expired"]).at("status_reason").get<std::string>(), Catch::StartsWith("job timeout exceeded before it started (timeout_at "));
