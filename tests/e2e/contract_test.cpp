@@ -178,6 +178,17 @@ TEST_CASE("with the contract gate off no contracts table is read, and with it on
                                           "public.typed_contracts is public.contract_state[]; expected an array of text"));
 }
 
+TEST_CASE("with the contract gate off a job parked while it was on runs: the window pass unparks it, the claims do not",
+          "[contract]") {
+  TestDatabase db;
+  const auto id = insert_job(db, json::array({step(0, "noop")}));
+  db.exec("UPDATE governance_jobs SET window_opens_at = " + kNow + " + interval '1 day' WHERE job_id = '" + id + "'");
+  DaemonProcess off(gate_config("parked-off", "  noop: {kind: noop}\n", false), db.url());
+  CHECK(eventually([&] { return status_of(db, id) == "COMPLETED"; }, 30s));
+  off.signal(SIGTERM);
+  CHECK(off.wait_exit() == 0);
+}
+
 TEST_CASE("a row security policy on the contracts table never runs with a daemon's rights: refused at start, and "
           "turned on while it runs, jobs stay PENDING until it is off", "[contract]") {
   TestDatabase db;
