@@ -32,6 +32,14 @@ config::Settings load_config(const CommonOptions& common) {
 }
 
 std::unique_ptr<store::Store> open_store(const config::Settings& settings) {
+  auto store = open_store_unbounded(settings);
+  // every command's statement ends within these (a lock another session holds, a LOCK TABLE of the writer's,
+  // names itself instead of hanging the command); migrate's DDL waits as long as it must
+  store->set_timeouts({std::chrono::seconds(60), std::chrono::seconds(10)});
+  return store;
+}
+
+std::unique_ptr<store::Store> open_store_unbounded(const config::Settings& settings) {
   return store::Store::connect(settings.database.url, settings.database.jobs_schema, settings.contract);
 }
 

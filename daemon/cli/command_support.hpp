@@ -20,6 +20,8 @@ config::Settings load_config(const CommonOptions& common);
 // A store on the config's database, the contract gate as configured (why a job waits reads it).
 std::unique_ptr<store::Store> open_store(const config::Settings& settings);
 std::unique_ptr<store::Store> open_store(const CommonOptions& common);
+// The store without the commands' statement and lock timeouts (migrate: DDL waits as long as it must).
+std::unique_ptr<store::Store> open_store_unbounded(const config::Settings& settings);
 
 // InputError "WHAT 'TEXT' is not a UUID" unless it is one.
 void require_uuid(const std::string& what, const std::string& text);

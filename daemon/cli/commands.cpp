@@ -84,7 +84,7 @@ int command_check_config(const CommonOptions& common) {
 }
 
 int command_migrate(const CommonOptions& common) {
-  const auto report = open_store(common)->migrate();
+  const auto report = open_store_unbounded(load_config(common))->migrate();
   if (report.applied.empty())
     fmt::print("schema already at version {}; nothing to do\n", report.current_version);
   else

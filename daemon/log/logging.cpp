@@ -71,7 +71,9 @@ class JsonFormatter : public spdlog::formatter {
       if (!t_fields->from.empty()) j["from"] = t_fields->from;
       if (!t_fields->to.empty()) j["to"] = t_fields->to;
     }
-    const std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    // every character past ASCII as \uXXXX: a line separator (U+2028, U+0085), a bidi override or a C1
+    // control from a row never reaches the file raw, for a reader that splits lines on them
+    const std::string line = j.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) + "\n";
     dest.append(line.data(), line.data() + line.size());
   }
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(worker_); }
@@ -128,12 +130,17 @@ void configure_cli() {
 
 namespace {
 
-// What a terminal or a log viewer would act on rather than show: C1 controls, the line and paragraph
-// separators, and the format characters that reorder or hide text (bidi embeddings, overrides and isolates,
-// zero-width ones, the byte order mark).
+// What a terminal or a log viewer would act on rather than show, or show as nothing or as a plain space: C1
+// controls, the line and paragraph separators, the format characters that reorder or hide text (bidi
+// embeddings, overrides and isolates, zero-width ones, the byte order mark, the soft hyphen, the combining
+// grapheme joiner, variation selectors, tag characters), the blank fillers, and every space but U+0020 (a
+// writer's "govjobd\u00a0host-a" must not read as govjobd's own "govjobd host-a").
 bool invisible(char32_t c) {
-  return (c >= 0x80 && c <= 0x9f) || c == 0x061c || c == 0x180e || (c >= 0x200b && c <= 0x200f) ||
-         (c >= 0x2028 && c <= 0x202e) || (c >= 0x2060 && c <= 0x206f) || c == 0xfeff || (c >= 0xfff9 && c <= 0xfffb);
+  return (c >= 0x80 && c <= 0xa0) || c == 0xad || c == 0x34f || c == 0x061c || c == 0x115f || c == 0x1160 ||
+         c == 0x17b4 || c == 0x17b5 || c == 0x180e || (c >= 0x2000 && c <= 0x200f) || (c >= 0x2028 && c <= 0x202f) ||
+         (c >= 0x205f && c <= 0x206f) || c == 0x2800 || c == 0x3000 || c == 0x3164 || (c >= 0xfe00 && c <= 0xfe0f) ||
+         c == 0xfeff || c == 0xffa0 || (c >= 0xfff9 && c <= 0xfffb) || (c >= 0x1d173 && c <= 0x1d17a) ||
+         (c >= 0xe0000 && c <= 0xe0fff);
 }
 
 }  // namespace
@@ -160,7 +167,9 @@ std::string escape_line(std::string_view text) {
       continue;
     }
     const char32_t point = model::utf8_code_point(text.substr(i, n));
-    if (invisible(point)) out += fmt::format("\\u{:04x}", static_cast<unsigned>(point));
+    if (invisible(point))  // (past U+FFFF as \U and eight digits: \ue0041 would read as U+E004 and "1")
+      out += point > 0xffff ? fmt::format("\\U{:08x}", static_cast<unsigned>(point))
+                            : fmt::format("\\u{:04x}", static_cast<unsigned>(point));
     else out.append(text.substr(i, n));
     i += n;
   }

@@ -20,14 +20,17 @@ std::string shown_status(const std::optional<std::string>& status) {
   return plain ? *status : json(*status).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-// Every step whose target is not among the capabilities, "; "-joined; empty when there is none.
+// Every step whose target is not among the capabilities, "; "-joined (the first 10, then how many more);
+// empty when there is none.
 std::string targets_outside(const std::string& id, const std::vector<std::string>& capabilities,
                             const std::vector<model::JobStep>& steps) {
   std::string out;
+  std::size_t outside = 0;
   for (const auto& step : steps)
-    if (std::find(capabilities.begin(), capabilities.end(), step.target) == capabilities.end())
+    if (std::find(capabilities.begin(), capabilities.end(), step.target) == capabilities.end() && ++outside <= 10)
       out += fmt::format("{}step {}: target '{}' is not among contract {}'s affected capabilities", out.empty() ? "" : "; ",
                          step.step_index, step.target, id);
+  if (outside > 10) out += fmt::format("; and {} more steps", outside - 10);
   return out;
 }
 

@@ -197,8 +197,7 @@ bool Daemon::start_services() {
       [this] { return fleet_->view(); }, [this] { return recorder_->end_due(); }, [this] { lifecycle_->job_finished(); }});
   fleet_ = std::make_unique<FleetWatch>(io_, *db_, settings_, who_.worker_id, FleetWatch::Hooks{
       [this] { claimer_->claim(); }, [this](store::JobToEnd job) { claimer_->claim_to_end(std::move(job)); },
-      [this] { return db_up_ && !lifecycle_->draining(); },
-      [this](const model::HealthSnapshot& snapshot) { metrics_.health_observed(snapshot); },
+      [this] { return db_up_ && !lifecycle_->draining(); }, [this](const model::HealthSnapshot& s) { metrics_.health_observed(s); },
       settings_.metrics.listen.empty() ? std::function<void(const store::FleetStatus&)>() : [this](const store::FleetStatus& q) {
         metrics_.set_queue(q.pending, q.oldest_pending_age_seconds.value_or(0), q.pending_by_reason);
       },

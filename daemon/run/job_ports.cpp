@@ -3,6 +3,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
 
 #include "daemon/run/recorder.hpp"
 #include "executors/executor_registry.hpp"
@@ -11,6 +12,16 @@
 namespace govjobd::run {
 
 namespace asio = boost::asio;
+
+std::string refusals_of(const StepRunner& runner, const std::vector<model::JobStep>& steps) {
+  std::string out;
+  std::size_t refused = 0;
+  for (const auto& step : steps)
+    if (auto why = runner.refusal(step); why && ++refused <= kMaxRefusalsShown)
+      out += fmt::format("{}step {}.{}", out.empty() ? "" : "; ", step.step_index, *why);
+  if (refused > kMaxRefusalsShown) out += fmt::format("; and {} more steps refused", refused - kMaxRefusalsShown);
+  return out;
+}
 
 namespace {
 

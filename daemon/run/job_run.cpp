@@ -170,11 +170,9 @@ std::optional<EndReason> JobRun::preflight() {
   if (!contract.allowed) return EndReason::of(Kind::ContractRefused, std::nullopt, contract.reason);
   for (const auto& step : steps_)  // the creator's rule: the first step without a handler fails, the rest SKIPPED
     if (!env_.steps->handler(step.step_type)) return EndReason::of(Kind::NoHandler, step.step_index, step.step_type);
-  std::string refused;  // no executor, or a target or timeout its config does not allow
-  for (const auto& step : steps_)
-    if (auto why = env_.steps->refusal(step))
-      refused += fmt::format("{}step {}.{}", refused.empty() ? "" : "; ", step.step_index, *why);
-  if (!refused.empty()) return EndReason::of(Kind::InvalidSteps, std::nullopt, refused);
+  // no executor, or a target or timeout its config does not allow
+  if (auto refused = refusals_of(*env_.steps, steps_); !refused.empty())
+    return EndReason::of(Kind::InvalidSteps, std::nullopt, refused);
   if (job_.timeout_at && *job_.timeout_at <= model::now_utc())
     return EndReason::of(Kind::JobTimeoutBeforeStart, std::nullopt, model::format_timestamp(*job_.timeout_at));
   return std::nullopt;

@@ -32,10 +32,17 @@ inline bool transient(const pqxx::sql_error& e) {
   return state.starts_with("08") || state.starts_with("57") || state == "55P03" || state.empty() || state == "42501";
 }
 
-// What a transient error is called in the logs: a missing grant by its name, not as a lost connection.
+// What a transient error is called in the logs: a missing grant, a lock another session held past lock_timeout
+// (a writer's LOCK TABLE on its contracts table stops every claim: not to be read as a network fault) or a
+// statement past statement_timeout by their names, not as a lost connection.
 inline std::string transient_message(const pqxx::sql_error& e) {
-  return (sqlstate_of(e) == "42501" ? "a grant is missing, to be run again: " : "database unreachable: ") +
-         first_line(e.what());
+  const std::string state = sqlstate_of(e);
+  const char* what = state == "42501"   ? "a grant is missing, to be run again: "
+                     : state == "55P03" ? "another session held a lock this statement needed past lock_timeout (a "
+                                          "LOCK TABLE, a long transaction), to be run again: "
+                     : state == "57014" ? "a statement ran past statement_timeout, to be run again: "
+                                        : "database unreachable: ";
+  return what + first_line(e.what());
 }
 
 // A periodic round (the fleet's looks at the queue, the window pass) that ran out of statement_timeout, or

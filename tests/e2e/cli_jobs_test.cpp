@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/job_helpers.hpp"
@@ -310,4 +311,26 @@ TEST_CASE("jobs list, jobs show and status take a writer's infinite created_at",
   const auto status = cli_run({"status"}, db.url());
   INFO(status.out << status.err);
   CHECK(status.exit_code == 0);
+}
+
+TEST_CASE("jobs list cuts a writer's long texts, and a command waits at most 10 s for a lock another session holds",
+          "[cli]") {
+  TestDatabase db;
+  const auto id = insert_job(db, json::array({step(0, "noop")}));
+  db.exec("UPDATE governance_jobs SET status_reason = repeat('A', 200000) WHERE job_id = '" + id + "'");
+  const auto listed = cli_run({"jobs", "list", "--json"}, db.url());
+  REQUIRE(listed.exit_code == 0);
+  CHECK(listed.out.size() < 5000);  // 200 kB of reason: its first 1,000 characters and its size
+  CHECK_THAT(listed.out, Catch::Contains("... (200000 bytes)"));
+
+  // the writer's LOCK TABLE (here on the jobs table) held past the command's lock_timeout: named, not hung
+  pqxx::connection locker(db.url());
+  pqxx::work lock(locker);
+  lock.exec("LOCK TABLE governance_jobs IN ACCESS EXCLUSIVE MODE");
+  const auto started = std::chrono::steady_clock::now();
+  const auto status = cli_run({"status"}, db.url());
+  CHECK(std::chrono::steady_clock::now() - started < 50s);
+  CHECK(status.exit_code != 0);
+  CHECK_THAT(status.err, Catch::Contains("lock_timeout"));
+  lock.abort();
 }

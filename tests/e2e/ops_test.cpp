@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -97,12 +98,16 @@ TEST_CASE("JSON log lines parse back with the job's fields", "[ops]") {
   const auto config = write_daemon_config("json", "  noop: {kind: noop}\n", "  concurrency: 2\n");
   std::ofstream(config, std::ios::app) << "logging: {format: json}\n";
   const auto id = insert(db);
+  // a row's LINE SEPARATOR and RIGHT-TO-LEFT OVERRIDE, in the reason of a malformed job: escaped as \uXXXX
+  db.exec("INSERT INTO governance_jobs (contract_id, steps) VALUES (gen_random_uuid(), "
+          "'[{\"step_index\": \"0\u2028{\\\"level\\\": \\\"info\\\"}\u202ex\", \"step_type\": \"noop\"}]')");
   DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
   REQUIRE(daemon.wait_exit() == 0);
   std::istringstream lines(daemon.log());
   int parsed = 0;
   bool transition = false, step = false;
   for (std::string line; std::getline(lines, line);) {
+    CHECK(std::all_of(line.begin(), line.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; }));
     const json j = json::parse(line);  // every line is JSON
     ++parsed;
     for (const char* key : {"ts", "level", "msg", "worker"}) CHECK(j.contains(key));

@@ -34,3 +34,12 @@ TEST_CASE("escape_line escapes what reorders or hides text, and a backslash, so 
   CHECK(escape_line("a\\nb") == "a\\\\nb");
   CHECK(escape_line("a\nb") == "a\\nb");
 }
+
+TEST_CASE("escape_line escapes what shows as nothing or as a plain space: a writer's name cannot read as govjobd's",
+          "[logging]") {
+  // NO-BREAK SPACE, COMBINING GRAPHEME JOINER, SOFT HYPHEN, an EN SPACE, HANGUL FILLER
+  CHECK(escape_line("govjobd\xc2\xa0host-a") == "govjobd\\u00a0host-a");
+  CHECK(escape_line("govjobd\xcd\x8f host\xc2\xad" "-a\xe2\x80\x82" "x\xe3\x85\xa4") == "govjobd\\u034f host\\u00ad-a\\u2002x\\u3164");
+  // a tag character and a variation selector past U+FFFF: eight digits, never read as four and a letter
+  CHECK(escape_line("a\xf3\xa0\x81\x81" "b\xf3\xa0\x84\x80") == "a\\U000e0041b\\U000e0100");
+}

@@ -207,6 +207,14 @@ TEST_CASE("JobRun: invalid steps and refused steps end the job before any step r
     CHECK(h.steps->ran.empty());
     CHECK(h.end().status_reason == "invalid steps: step 0.target: not allowed; step 1.target: not allowed");
   }
+  SECTION("a thousand steps refused: ten named, then how many more (not a megabyte of reason and log line)") {
+    Harness h;
+    h.steps->refusals["noop"] = "target: not allowed";
+    h.start(1000);
+    const std::string reason = h.end().status_reason.value();
+    CHECK(reason.starts_with("invalid steps: step 0.target: not allowed; step 1.target"));
+    CHECK(reason.ends_with("step 9.target: not allowed; and 990 more steps refused"));
+  }
 }
 
 TEST_CASE("JobRun contains an error of its own handling: the job ends FAILED, Execution error", "[jobrun]") {

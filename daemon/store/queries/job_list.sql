@@ -5,8 +5,15 @@
 -- matches neither filter rather than failing the list, nor does a target or step type that is not a string.
 -- age_seconds: since created_at; duration_seconds: started_at to completed_at, or to now while RUNNING;
 -- NULL when a timestamp is infinite (the writer's created_at may be: subtracting it would fail the list).
-SELECT job_id::text, contract_id::text, status, status_reason, current_step_index, total_steps,
-       created_at, started_at, completed_at, timeout_at, created_by,
+-- The writer's texts are cut to 1,000 characters (a status_reason of 100 MB took the command 400 MB a row):
+-- their stored size is read without reading them, and only the first characters are read.
+SELECT job_id::text, contract_id::text, status,
+       CASE WHEN octet_length(status_reason) > 4000
+            THEN left(status_reason, 1000) || format('... (%s bytes)', octet_length(status_reason))
+            ELSE status_reason END,
+       current_step_index, total_steps, created_at, started_at, completed_at, timeout_at,
+       CASE WHEN octet_length(created_by) > 4000
+            THEN left(created_by, 1000) || format('... (%s bytes)', octet_length(created_by)) ELSE created_by END,
        CASE WHEN isfinite(created_at) THEN extract(epoch FROM (now() AT TIME ZONE 'UTC') - created_at)::float8 END
            AS age_seconds,
        CASE WHEN isfinite(started_at) AND isfinite(completed_at) IS NOT false
