@@ -122,7 +122,10 @@ TEST_CASE("govjobd verify reports rows it cannot vouch for", "[roles]") {
           "ALTER TABLE governance_jobs DISABLE TRIGGER govjobd_guard_writer; "
           // off as well for every session that is not a replication one; and one gone
           "ALTER TABLE governance_jobs ENABLE REPLICA TRIGGER govjobd_route_job; "
-          "DROP TRIGGER govjobd_guard_window ON governance_jobs");
+          "DROP TRIGGER govjobd_guard_window ON governance_jobs; "
+          // made again under its name, with another of govjobd's functions and a WHEN that never holds
+          "DROP TRIGGER govjobd_guard_job_status ON governance_jobs; CREATE TRIGGER govjobd_guard_job_status BEFORE "
+          "UPDATE ON governance_jobs FOR EACH ROW WHEN (false) EXECUTE FUNCTION govjobd.govjobd_route_job()");
   // JSON null where nothing is yet (an ORM's None, written by an UPDATE): nothing to report
   db.exec("UPDATE governance_jobs SET execution_evidence = 'null', health_snapshot_after = 'null' WHERE job_id = '" + job + "'");
   const std::string out = verify_output(db.url());
@@ -131,6 +134,7 @@ TEST_CASE("govjobd verify reports rows it cannot vouch for", "[roles]") {
   CHECK_THAT(out, Catch::Contains("governance_jobs  govjobd's trigger govjobd_route_job is enabled for replication sessions only"));
   CHECK_THAT(out, Catch::Contains("governance_jobs  govjobd's trigger govjobd_guard_window is missing: dropped by the table's owner"));
   CHECK_THAT(out, !Catch::Contains(job + "  PENDING with results"));
+  CHECK_THAT(out, Catch::Contains("governance_jobs  govjobd's trigger govjobd_guard_job_status is not as govjobd made it"));
   CHECK_THAT(out, Catch::Contains(forged) && Catch::Contains("COMPLETED with no transition recorded"));
   CHECK_THAT(out, Catch::Contains(primed + "  PENDING with results, evidence, a snapshot after"));
   CHECK_THAT(out, Catch::Contains(after_pending + "  PENDING with results, evidence, a snapshot after"));

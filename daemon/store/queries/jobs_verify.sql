@@ -80,13 +80,28 @@ SELECT 'governance_jobs', format('govjobd''s trigger %s is %s', t.tgname,
  WHERE t.tgrelid = to_regclass(@jobs_schema_literal@ || '.governance_jobs') AND NOT t.tgisinternal
    AND t.tgenabled NOT IN ('O', 'A')
 UNION ALL
-SELECT 'governance_jobs', format('govjobd''s trigger %s is missing: dropped by the table''s owner', n.name)
-  FROM unnest(ARRAY['govjobd_absent_json', 'govjobd_guard_job_status', 'govjobd_guard_job_status_insert',
-                    'govjobd_guard_window', 'govjobd_guard_writer', 'govjobd_guard_writer_delete',
-                    'govjobd_guard_writer_truncate', 'govjobd_notify_cancel', 'govjobd_notify_pending',
-                    'govjobd_route_job']) n(name)
- WHERE NOT EXISTS (SELECT 1 FROM pg_trigger t
-                    WHERE t.tgrelid = to_regclass(@jobs_schema_literal@ || '.governance_jobs') AND t.tgname = n.name)
+-- Each of govjobd's triggers as migrate made it: its function, the events it fires on (tgtype) and whether it
+-- has a WHEN. An owner's trigger of the same name (dropped and made again) calling another govjobd function,
+-- on other events or behind a WHEN of its own, is not one (a helper's audit, 2026-12-05). A WHEN rewritten on a
+-- trigger that has one is not seen here: the owner is as trusted as an administrator (docs/security.md).
+SELECT 'governance_jobs', CASE WHEN t.oid IS NULL
+                               THEN format('govjobd''s trigger %s is missing: dropped by the table''s owner', n.name)
+                               ELSE format('govjobd''s trigger %s is not as govjobd made it (its function, events or WHEN): '
+                                           'made again by the table''s owner', n.name) END
+  FROM (VALUES ('govjobd_absent_json', 'govjobd_absent_json', 7, true),
+               ('govjobd_guard_job_status', 'govjobd_guard_job_status', 19, true),
+               ('govjobd_guard_job_status_insert', 'govjobd_guard_job_status', 7, true),
+               ('govjobd_guard_window', 'govjobd_guard_window', 23, true),
+               ('govjobd_guard_writer', 'govjobd_guard_writer', 23, true),
+               ('govjobd_guard_writer_delete', 'govjobd_guard_writer', 11, false),
+               ('govjobd_guard_writer_truncate', 'govjobd_guard_writer', 34, false),
+               ('govjobd_notify_cancel', 'govjobd_notify_cancel', 17, true),
+               ('govjobd_notify_pending', 'govjobd_notify_pending', 4, false),
+               ('govjobd_route_job', 'govjobd_route_job', 23, false)) n(name, function, events, has_when)
+  LEFT JOIN pg_trigger t ON t.tgrelid = to_regclass(@jobs_schema_literal@ || '.governance_jobs') AND t.tgname = n.name
+  LEFT JOIN pg_proc p ON p.oid = t.tgfoid
+ WHERE t.oid IS NULL OR p.pronamespace <> 'govjobd'::regnamespace OR p.proname <> n.function
+    OR t.tgtype <> n.events OR (t.tgqual IS NOT NULL) <> n.has_when
 UNION ALL
 SELECT 'governance_jobs', format('rule %s is not govjobd''s', rulename)
   FROM pg_rules WHERE schemaname = @jobs_schema_literal@ AND tablename = 'governance_jobs'
