@@ -38,12 +38,9 @@ WITH live AS (
     SELECT coalesce(to_jsonb(array_agg(DISTINCT t)), '[]'::jsonb)::text AS step_types
       FROM live w CROSS JOIN LATERAL unnest(w.serves_step_types) t
 ), unserved AS (
-    SELECT r.route_step_types, r.route_targets, r.pool,
-           EXISTS (SELECT 1 FROM unnest(r.route_step_types) s
-                    WHERE NOT EXISTS (SELECT 1 FROM live w WHERE s = ANY (w.serves_step_types))) AS type_missing,
+    SELECT r.route_step_types, r.route_targets, r.pool, m.step_type IS NOT NULL AS type_missing,
            coalesce(
-               (SELECT 'no live daemon serves step type ' || s FROM unnest(r.route_step_types) s
-                 WHERE NOT EXISTS (SELECT 1 FROM live w WHERE s = ANY (w.serves_step_types)) ORDER BY s LIMIT 1),
+               'no live daemon serves step type ' || m.step_type,
                (SELECT 'no live daemon serves target ' || t FROM unnest(r.route_targets) t
                  WHERE NOT EXISTS (SELECT 1 FROM live w
                                     WHERE govjobd.serves('{}', ARRAY[t], NULL, '{}', w.serves_targets, '{}'))
@@ -54,6 +51,10 @@ WITH live AS (
                    || coalesce('; targets ' || nullif(array_to_string(r.route_targets, ', '), ''), '')
                    || coalesce('; pool ' || r.pool, '') || ' together') AS missing
       FROM routes r
+      -- the first of its step types (by name) no live daemon serves, if any: named in `missing`
+      LEFT JOIN LATERAL (SELECT s AS step_type FROM unnest(r.route_step_types) s
+                          WHERE NOT EXISTS (SELECT 1 FROM live w WHERE s = ANY (w.serves_step_types))
+                          ORDER BY s LIMIT 1) m ON true
      WHERE NOT EXISTS (SELECT 1 FROM live w
                         WHERE govjobd.serves(r.route_step_types, r.route_targets, r.pool, w.serves_step_types,
                                              w.serves_targets, w.serves_pools))
