@@ -40,6 +40,18 @@ inline std::optional<model::Timestamp> bound_or_null(const pqxx::field& f) {
   return model::parse_bound(f.c_str()).value_or(model::first_instant());
 }
 
+// A text[] column or list read as JSON (to_jsonb(...)::text): its strings (JSON nulls in it left out); none
+// when NULL, JSON null, or text that does not parse.
+inline std::optional<std::vector<std::string>> texts_or_null(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  const auto array = nlohmann::json::parse(f.c_str(), nullptr, false);
+  if (!array.is_array()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& item : array)
+    if (item.is_string()) out.push_back(item.get<std::string>());
+  return out;
+}
+
 // A list of strings as a JSON array (the queries read text[] parameters from JSON: any text is safe).
 inline std::string json_list(const std::vector<std::string>& items) {
   return nlohmann::json(items).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

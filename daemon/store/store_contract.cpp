@@ -19,16 +19,9 @@ model::ContractFacts contract_facts_of(const pqxx::row& r, int first, const std:
   f.found = r[first].as<bool>();
   f.status = text_or_null(r[first + 1]);
   f.capabilities_count = or_null<long long>(r[first + 3]);
-  if (!r[first + 2].is_null()) {
-    // written by to_jsonb: an array of strings and nulls; text that does not parse (bytes of a non-UTF-8
-    // database) leaves the capabilities unread, and the gate refuses the job
-    const auto list = nlohmann::json::parse(r[first + 2].c_str(), nullptr, false);
-    if (list.is_array()) {
-      f.capabilities.emplace();
-      for (const auto& item : list)
-        if (item.is_string()) f.capabilities->push_back(item.get<std::string>());
-    }
-  }
+  // written by to_jsonb: an array of strings and nulls; text that does not parse (bytes of a non-UTF-8
+  // database) leaves the capabilities unread, and the gate refuses the job
+  f.capabilities = texts_or_null(r[first + 2]);
   f.window_start = bound_or_null(r[first + 4]);  // infinity: never opens; -infinity: closed for good
   f.window_end = bound_or_null(r[first + 5]);
   return f;

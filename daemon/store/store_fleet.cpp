@@ -12,17 +12,6 @@ using namespace detail;  // the row readers and translate_errors
 
 namespace {
 
-// A text[] column read as JSON (to_jsonb(...)::text): none when NULL.
-std::optional<std::vector<std::string>> texts_or_null(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  const auto array = nlohmann::json::parse(f.c_str());
-  if (!array.is_array()) return std::nullopt;  // a NULL array reads as JSON null
-  std::vector<std::string> out;
-  for (const auto& item : array)
-    if (item.is_string()) out.push_back(item.get<std::string>());
-  return out;
-}
-
 // One row of queries/pause_list.sql.
 Pause pause_of(const pqxx::row& r) {
   return {r[0].as<long long>(), text_or_null(r[1]), text_or_null(r[2]),       text_or_null(r[3]),

@@ -21,6 +21,7 @@ namespace {
 using detail::or_default;
 using detail::or_null;
 using detail::text_or_null;
+using detail::texts_or_null;
 using detail::time_or_null;
 using detail::json_list;
 
@@ -112,13 +113,9 @@ std::vector<WriteResult> write_all(pqxx::transaction_base& t, const std::vector<
 // of strings, or NULL when no step type is among what is missing. Anything else reads as NULL: the job then
 // ends naming what is missing.
 std::optional<std::set<std::string>> step_types_of(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  const auto types = nlohmann::json::parse(f.c_str(), nullptr, false);
-  if (!types.is_array()) return std::nullopt;
-  std::set<std::string> out;
-  for (const auto& t : types)
-    if (t.is_string()) out.insert(t.get<std::string>());
-  return out;
+  auto types = texts_or_null(f);
+  if (!types) return std::nullopt;
+  return std::set<std::string>(types->begin(), types->end());
 }
 
 }  // namespace
