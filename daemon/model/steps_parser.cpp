@@ -1,12 +1,12 @@
 #include "daemon/model/steps_parser.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <limits>
 #include <map>
 
 #include <fmt/format.h>
 
+#include "daemon/model/bounded_list.hpp"
 #include "daemon/model/jsonb_safe.hpp"
 #include "daemon/model/utf8.hpp"
 
@@ -21,14 +21,10 @@ std::string StepProblem::text() const {
 }
 
 std::string StepsParse::problems_text() const {
-  std::string out;
-  const std::size_t shown = std::min(problems.size(), kMaxReportedProblems);
-  for (std::size_t i = 0; i < shown; ++i) {
-    if (i) out += "; ";
-    out += problems[i].text();
-  }
-  if (problems.size() > shown) out += fmt::format("; and {} more problems", problems.size() - shown);
-  return out;
+  BoundedList list(kMaxReportedProblems);
+  for (const auto& p : problems)
+    if (list.count()) list.add(p.text());
+  return list.text("problems");
 }
 
 std::string describe_json_value(const json& value) {

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "daemon/model/bounded_list.hpp"
+
 namespace govjobd::run {
 
 using nlohmann::json;
@@ -20,18 +22,16 @@ std::string shown_status(const std::optional<std::string>& status) {
   return plain ? *status : json(*status).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-// Every step whose target is not among the capabilities, "; "-joined (the first 10, then how many more);
-// empty when there is none.
+// Every step whose target is not among the capabilities, "; "-joined (model::kMaxStepsNamed, then how many
+// more); empty when there is none.
 std::string targets_outside(const std::string& id, const std::vector<std::string>& capabilities,
                             const std::vector<model::JobStep>& steps) {
-  std::string out;
-  std::size_t outside = 0;
+  model::BoundedList list(model::kMaxStepsNamed);
   for (const auto& step : steps)
-    if (std::find(capabilities.begin(), capabilities.end(), step.target) == capabilities.end() && ++outside <= 10)
-      out += fmt::format("{}step {}: target '{}' is not among contract {}'s affected capabilities", out.empty() ? "" : "; ",
-                         step.step_index, step.target, id);
-  if (outside > 10) out += fmt::format("; and {} more steps", outside - 10);
-  return out;
+    if (std::find(capabilities.begin(), capabilities.end(), step.target) == capabilities.end() && list.count())
+      list.add(fmt::format("step {}: target '{}' is not among contract {}'s affected capabilities", step.step_index,
+                           step.target, id));
+  return list.text("steps");
 }
 
 std::string refusal(const std::string& id, const model::ContractFacts& f, const std::vector<model::JobStep>& steps,

@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include "daemon/model/bounded_list.hpp"
 #include "daemon/run/recorder.hpp"
 #include "executors/executor_registry.hpp"
 #include "health/health_monitor.hpp"
@@ -14,13 +15,10 @@ namespace govjobd::run {
 namespace asio = boost::asio;
 
 std::string refusals_of(const StepRunner& runner, const std::vector<model::JobStep>& steps) {
-  std::string out;
-  std::size_t refused = 0;
+  model::BoundedList list(model::kMaxStepsNamed);
   for (const auto& step : steps)
-    if (auto why = runner.refusal(step); why && ++refused <= kMaxRefusalsShown)
-      out += fmt::format("{}step {}.{}", out.empty() ? "" : "; ", step.step_index, *why);
-  if (refused > kMaxRefusalsShown) out += fmt::format("; and {} more steps refused", refused - kMaxRefusalsShown);
-  return out;
+    if (auto why = runner.refusal(step); why && list.count()) list.add(fmt::format("step {}.{}", step.step_index, *why));
+  return list.text("steps refused");
 }
 
 namespace {

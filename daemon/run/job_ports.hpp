@@ -45,10 +45,8 @@ class StepRunner {
   virtual Task<executors::StepExecution> run(const model::JobStep& step, executors::StepContext context) = 0;
 };
 
-// Why these steps cannot run here ("step 1.target: ..."; "; "-joined), at most the first kMaxRefusalsShown
-// named and then how many more (a 1,000-step job must not make a megabyte reason and log line), or "" when
-// every step can run.
-inline constexpr std::size_t kMaxRefusalsShown = 10;
+// Why these steps cannot run here ("step 1.target: ..."; "; "-joined), at most model::kMaxStepsNamed named
+// and then how many more (model::BoundedList), or "" when every step can run.
 std::string refusals_of(const StepRunner& runner, const std::vector<model::JobStep>& steps);
 
 class HealthObserver {
