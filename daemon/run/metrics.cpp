@@ -161,9 +161,9 @@ void Metrics::render_queue(std::string& out) const {
   if (!queue_known_) return;
   header(out, "govjobd_pending_jobs", "gauge", "PENDING jobs in the database (the whole fleet's queue).");
   out += fmt::format("govjobd_pending_jobs {}\n", pending_);
-  header(out, "govjobd_oldest_pending_age_seconds", "gauge", "Age of the oldest PENDING job (0: none).");
+  header(out, "govjobd_oldest_pending_age_seconds", "gauge", "Age of the oldest PENDING job not parked for its contract window (0: none).");
   out += fmt::format("govjobd_oldest_pending_age_seconds {:.3f}\n", oldest_pending_seconds_);
-  header(out, "govjobd_pending_jobs_by_reason", "gauge", "PENDING jobs by why they wait (the oldest 10,000 classified).");
+  header(out, "govjobd_pending_jobs_by_reason", "gauge", "PENDING jobs by why they wait (all those parked; of the others the oldest 10,000).");
   for (const auto& [reason, n] : pending_by_reason_)
     out += fmt::format("govjobd_pending_jobs_by_reason{{reason=\"{}\"}} {}\n", escape_label(reason), n);
 }

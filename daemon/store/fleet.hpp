@@ -82,15 +82,17 @@ struct WorkerList {
 
 struct FleetStatusParams {
   std::chrono::milliseconds lease{30'000};  // a worker that beat within it is live
-  int classify_limit = 10'000;              // the oldest PENDING jobs classified by waiting reason
+  int classify_limit = 10'000;              // the oldest PENDING jobs not parked classified by waiting reason
 };
 
 // The PENDING queue for operators and metrics.
 struct FleetStatus {
   long long pending = 0;
-  std::optional<double> oldest_pending_age_seconds;  // none: nothing PENDING
+  std::optional<double> oldest_pending_age_seconds;  // none: nothing PENDING but parked jobs
   std::map<std::string, long long> pending_by_reason;  // every key of kWaitingReasons, over the jobs classified
-  long long classified = 0;  // how many of the oldest PENDING jobs were classified (at most classify_limit)
+  // how many PENDING jobs were classified: every parked job (contract_window), and the oldest of the others
+  // (at most classify_limit)
+  long long classified = 0;
 };
 
 }  // namespace govjobd::store

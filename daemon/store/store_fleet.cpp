@@ -92,6 +92,8 @@ FleetStatus Store::fleet_status(const FleetStatusParams& p) {
     out.pending = age[0].as<long long>();
     out.oldest_pending_age_seconds = or_null<double>(age[1]);
     for (const auto reason : kWaitingReasons) out.pending_by_reason[std::string(reason)] = 0;
+    // parked jobs wait for their contract windows: all counted so, none among the jobs classified below
+    out.classified = out.pending_by_reason["contract_window"] = age[2].as<long long>();
     // a row per reason, a job's in order: its first row classifies it
     std::string last;
     for (const auto& row : r.exec_prepared("job_waiting", std::optional<std::string>(), p.classify_limit,

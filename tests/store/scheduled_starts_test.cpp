@@ -278,3 +278,27 @@ TEST_CASE("every periodic round a grant or a row security policy refuses skips i
     CHECK_THROWS_WITH(store->fleet_status(FleetStatusParams{}), refused && by_policy);
   }
 }
+
+// Parked jobs wait for their contract windows: counted so, outside the age behind GovjobdBacklogOld (a start
+// scheduled a week ahead fired it 30 minutes after its insert) and outside the jobs classified one by one (as
+// many as the classification reads, parked ahead of the rest, hid a paused job behind them).
+TEST_CASE("the queue's status counts parked jobs as waiting for their windows and classifies the others",
+          "[store][contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  auto store = gated_store(db);
+  jobs_opening(db, 5, "2 days", kNow + " + interval '7 days'");
+  REQUIRE(pass_to_end(*store) == 5);
+  jobs_opening(db, 1, "1 hour", "NULL");  // ACTIVE, no window: it may run, but a pause holds it
+  db.exec("INSERT INTO govjobd.pauses (reason, paused_by) VALUES ('incident', 'test')");
+  FleetStatusParams p;
+  p.classify_limit = 3;
+  const FleetStatus status = store->fleet_status(p);
+  CHECK(status.pending == 6);
+  CHECK(status.classified == 6);
+  CHECK(status.pending_by_reason.at("contract_window") == 5);
+  CHECK(status.pending_by_reason.at("paused") == 1);
+  REQUIRE(status.oldest_pending_age_seconds);
+  CHECK(*status.oldest_pending_age_seconds > 3500);
+  CHECK(*status.oldest_pending_age_seconds < 7200);  // the paused job's hour, not the parked jobs' two days
+}
