@@ -83,6 +83,7 @@ nlohmann::json status_json(const StatusView& v) {
                                                                       : nlohmann::json()},
           {"pending_by_reason", f.pending_by_reason},
           {"classified", f.classified},
+          {"parked", f.parked},
           {"pauses", pauses},
           {"held_targets", holds},
           {"daemons", {{"live", v.workers.live}, {"lost", v.workers.lost}, {"stopped", v.workers.stopped}}}};
@@ -114,9 +115,11 @@ void print_status(const StatusView& v) {
   TextTable reasons(columns, 2);
   reasons.add(row);
   fmt::print("{}", reasons.render());
-  if (f.classified < f.pending)
-    fmt::print("  ({} of {} PENDING jobs classified: every parked one, and the oldest of the others)\n", f.classified,
-               f.pending);
+  if (f.classified < f.pending && f.parked > 0)
+    fmt::print("  ({} of {} PENDING jobs classified: the {} parked for their windows, and the oldest others)\n",
+               f.classified, f.pending, f.parked);
+  else if (f.classified < f.pending)
+    fmt::print("  (the {} oldest of {} PENDING jobs classified)\n", f.classified, f.pending);
   fmt::print("daemons: live {}, lost {}, stopped {}\n", v.workers.live, v.workers.lost, v.workers.stopped);
   fmt::print("active pauses: {}\n", v.pauses.size());
   if (!v.pauses.empty()) fmt::print("{}", pause_table(v.pauses, false, 2));

@@ -88,10 +88,13 @@ struct FleetStatusParams {
 // The PENDING queue for operators and metrics.
 struct FleetStatus {
   long long pending = 0;
-  std::optional<double> oldest_pending_age_seconds;  // none: nothing PENDING but parked jobs
+  // the oldest job's wait, a parked one's since its opening came; none: nothing PENDING but parked jobs
+  std::optional<double> oldest_pending_age_seconds;
   std::map<std::string, long long> pending_by_reason;  // every key of kWaitingReasons, over the jobs classified
-  // how many PENDING jobs were classified: every parked job (contract_window), and the oldest of the others
-  // (at most classify_limit)
+  // jobs parked for activation windows still to open: all counted under contract_window, whatever else holds
+  // them (jobs show lists each reason of one)
+  long long parked = 0;
+  // how many PENDING jobs were classified: the parked, and the oldest of the others (at most classify_limit)
   long long classified = 0;
 };
 

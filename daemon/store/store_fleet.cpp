@@ -86,14 +86,16 @@ std::vector<nlohmann::json> Store::job_waiting(const std::string& job_id, std::c
 
 FleetStatus Store::fleet_status(const FleetStatusParams& p) {
   return translate_errors([&] { return detail::skipped_round("the queue's status", [&] {
-    pqxx::read_transaction r(impl_->conn);
+    // one snapshot for both statements: a job unparked between them would count twice, one parked in neither
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> r(impl_->conn);
     FleetStatus out;
     const auto age = r.exec_prepared1("jobs_pending_age");
     out.pending = age[0].as<long long>();
     out.oldest_pending_age_seconds = or_null<double>(age[1]);
     for (const auto reason : kWaitingReasons) out.pending_by_reason[std::string(reason)] = 0;
-    // parked jobs wait for their contract windows: all counted so, none among the jobs classified below
-    out.classified = out.pending_by_reason["contract_window"] = age[2].as<long long>();
+    // jobs parked for windows still to open: all counted as waiting for them, none among the jobs classified below
+    out.parked = age[2].as<long long>();
+    out.classified = out.pending_by_reason["contract_window"] = out.parked;
     // a row per reason, a job's in order: its first row classifies it
     std::string last;
     for (const auto& row : r.exec_prepared("job_waiting", std::optional<std::string>(), p.classify_limit,

@@ -315,5 +315,5 @@ TEST_CASE("status classifies at most the 10000 oldest PENDING jobs and says so",
   CHECK(s.at("jobs").at("PENDING") == 10'001);
   CHECK(s.at("classified") == 10'000);
   CHECK(s.at("pending_by_reason").at("unserved") == 10'000);
-  CHECK_THAT(cli({"status"}, db.url()).out, Catch::Contains("10000 of 10001 PENDING jobs classified"));
+  CHECK_THAT(cli({"status"}, db.url()).out, Catch::Contains("the 10000 oldest of 10001 PENDING jobs"));
 }

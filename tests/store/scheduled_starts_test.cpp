@@ -281,24 +281,36 @@ TEST_CASE("every periodic round a grant or a row security policy refuses skips i
 
 // Parked jobs wait for their contract windows: counted so, outside the age behind GovjobdBacklogOld (a start
 // scheduled a week ahead fired it 30 minutes after its insert) and outside the jobs classified one by one (as
-// many as the classification reads, parked ahead of the rest, hid a paused job behind them).
+// many as the classification reads, parked ahead of the rest, hid a paused job behind them). One whose
+// opening came waits like any other, since its opening. A job parked for a window still to open counts under
+// contract_window whatever else holds it (here the pause too); `jobs show` lists each of its reasons.
 TEST_CASE("the queue's status counts parked jobs as waiting for their windows and classifies the others",
           "[store][contract]") {
   TestDatabase db;
   create_contracts(db);
   auto store = gated_store(db);
-  jobs_opening(db, 5, "2 days", kNow + " + interval '7 days'");
-  REQUIRE(pass_to_end(*store) == 5);
+  jobs_opening(db, 6, "3 days", kNow + " + interval '7 days'");
+  REQUIRE(pass_to_end(*store) == 6);
+  // one whose opening came two hours ago, not unparked yet (no claim or pass reached it)
+  const std::string due = db.scalar("SELECT job_id FROM governance_jobs ORDER BY job_id LIMIT 1");
+  db.exec("UPDATE governance_jobs SET window_opens_at = " + kNow + " - interval '2 hours' WHERE job_id = '" + due + "'");
   jobs_opening(db, 1, "1 hour", "NULL");  // ACTIVE, no window: it may run, but a pause holds it
   db.exec("INSERT INTO govjobd.pauses (reason, paused_by) VALUES ('incident', 'test')");
   FleetStatusParams p;
   p.classify_limit = 3;
   const FleetStatus status = store->fleet_status(p);
-  CHECK(status.pending == 6);
-  CHECK(status.classified == 6);
+  CHECK(status.pending == 7);
+  CHECK(status.parked == 5);
+  CHECK(status.classified == 7);
   CHECK(status.pending_by_reason.at("contract_window") == 5);
-  CHECK(status.pending_by_reason.at("paused") == 1);
+  CHECK(status.pending_by_reason.at("paused") == 2);
   REQUIRE(status.oldest_pending_age_seconds);
-  CHECK(*status.oldest_pending_age_seconds > 3500);
-  CHECK(*status.oldest_pending_age_seconds < 7200);  // the paused job's hour, not the parked jobs' two days
+  CHECK(*status.oldest_pending_age_seconds > 7000);  // the due job's two hours since its opening,
+  CHECK(*status.oldest_pending_age_seconds < 7400);  // not the parked jobs' three days
+  const std::string parked = db.scalar("SELECT job_id FROM governance_jobs WHERE window_opens_at > " + kNow + " LIMIT 1");
+  std::vector<std::string> reasons;
+  for (const auto& r : store->job_waiting(parked, std::chrono::seconds(30))) reasons.push_back(r.at("reason"));
+  REQUIRE(reasons.size() >= 2);  // (no daemon is live here: unserved too)
+  CHECK(reasons[0] == "paused");
+  CHECK(reasons[1] == "contract_window");
 }

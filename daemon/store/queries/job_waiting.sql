@@ -1,4 +1,4 @@
--- $1 job ids (a JSON array of uuids; NULL: the oldest PENDING jobs not parked), $2 at most this many jobs, $3 the lease
+-- $1 job ids (a JSON array of uuids; NULL: the oldest PENDING jobs not parked for a window still to open), $2 at most this many jobs, $3 the lease
 -- (ms): a worker not stopped that beat within it is live (as jobs_to_end.sql), $4 with details (jobs show) or
 -- the reasons alone (status).
 -- Why each PENDING job is not running (docs/fleet.md), a row per reason, the claim's order of reasons, ranked:
@@ -24,20 +24,31 @@ WITH live AS MATERIALIZED (
            @contract.window_start_at@ AS window_start
       FROM @contract_table@
 ), queue AS MATERIALIZED (
-    -- the jobs asked for, parked or not; or the oldest not parked (the claim's index): the parked ones wait for
-    -- their contract windows and are counted as such (jobs_pending_age.sql), never classified one by one, so
-    -- that $2 of them ahead cannot hide a paused or unserved job behind them
-    (SELECT j.job_id, j.contract_id, j.created_at, j.route_step_types, j.route_targets, j.pool
-       FROM governance_jobs j
-      WHERE $1::jsonb IS NOT NULL AND j.status = 'PENDING'
-        AND j.job_id IN (SELECT e::uuid FROM jsonb_array_elements_text($1::jsonb) e)
-      LIMIT $2::int)
-    UNION ALL
-    (SELECT j.job_id, j.contract_id, j.created_at, j.route_step_types, j.route_targets, j.pool
-       FROM governance_jobs j
-      WHERE $1::jsonb IS NULL AND j.status = 'PENDING' AND j.window_opens_at IS NULL
-      ORDER BY j.created_at, j.job_id
-      LIMIT $2::int)
+    -- the jobs asked for, parked or not; or the oldest of those not parked for a window still to open (the
+    -- claim's index, and the parked jobs' for those whose opening came): the others wait for their contract
+    -- windows and are counted as such (jobs_pending_age.sql), never classified one by one, so that $2 of them
+    -- ahead cannot hide a paused or unserved job behind them
+    SELECT q.* FROM (
+        (SELECT j.job_id, j.contract_id, j.created_at, j.route_step_types, j.route_targets, j.pool
+           FROM governance_jobs j
+          WHERE $1::jsonb IS NOT NULL AND j.status = 'PENDING'
+            AND j.job_id IN (SELECT e::uuid FROM jsonb_array_elements_text($1::jsonb) e)
+          LIMIT $2::int)
+        UNION ALL
+        (SELECT j.job_id, j.contract_id, j.created_at, j.route_step_types, j.route_targets, j.pool
+           FROM governance_jobs j
+          WHERE $1::jsonb IS NULL AND j.status = 'PENDING' AND j.window_opens_at IS NULL
+          ORDER BY j.created_at, j.job_id
+          LIMIT $2::int)
+        UNION ALL
+        (SELECT j.job_id, j.contract_id, j.created_at, j.route_step_types, j.route_targets, j.pool
+           FROM governance_jobs j
+          WHERE $1::jsonb IS NULL AND j.status = 'PENDING' AND j.window_opens_at IS NOT NULL
+            AND j.window_opens_at <= now() AT TIME ZONE 'UTC'
+          ORDER BY j.window_opens_at, j.job_id
+          LIMIT $2::int)) q
+     ORDER BY q.created_at, q.job_id
+     LIMIT $2::int
 ), jobs AS MATERIALIZED (
     -- serving: the live daemons that serve all of the job (none for a malformed job: every daemon claims it)
     SELECT q.*, ARRAY(SELECT w.worker_id FROM live w
