@@ -293,7 +293,8 @@ TEST_CASE("the queue's status counts parked jobs as waiting for their windows an
   REQUIRE(pass_to_end(*store) == 6);
   // one whose opening came two hours ago, not unparked yet (no claim or pass reached it)
   const std::string due = db.scalar("SELECT job_id FROM governance_jobs ORDER BY job_id LIMIT 1");
-  db.exec("UPDATE governance_jobs SET window_opens_at = " + kNow + " - interval '2 hours' WHERE job_id = '" + due + "'");
+  db.exec("UPDATE governance_jobs SET window_opens_at = " + kNow + " - interval '2 hours' WHERE job_id = '" + due +
+          "'");
   jobs_opening(db, 1, "1 hour", "NULL");  // ACTIVE, no window: it may run, but a pause holds it
   db.exec("INSERT INTO govjobd.pauses (reason, paused_by) VALUES ('incident', 'test')");
   FleetStatusParams p;
@@ -307,10 +308,36 @@ TEST_CASE("the queue's status counts parked jobs as waiting for their windows an
   REQUIRE(status.oldest_pending_age_seconds);
   CHECK(*status.oldest_pending_age_seconds > 7000);  // the due job's two hours since its opening,
   CHECK(*status.oldest_pending_age_seconds < 7400);  // not the parked jobs' three days
-  const std::string parked = db.scalar("SELECT job_id FROM governance_jobs WHERE window_opens_at > " + kNow + " LIMIT 1");
+  const std::string parked =
+      db.scalar("SELECT job_id FROM governance_jobs WHERE window_opens_at > " + kNow + " LIMIT 1");
   std::vector<std::string> reasons;
   for (const auto& r : store->job_waiting(parked, std::chrono::seconds(30))) reasons.push_back(r.at("reason"));
   REQUIRE(reasons.size() >= 2);  // (no daemon is live here: unserved too)
   CHECK(reasons[0] == "paused");
   CHECK(reasons[1] == "contract_window");
+}
+
+// Nothing in a row makes the queue's status fail or lie about its age: an infinite created_at (the writer's),
+// and openings an owner who disabled the guard wrote itself ('-infinity': due, no age; 'infinity': parked).
+TEST_CASE("the queue's status takes infinite created_at and opening values", "[store][contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  auto store = gated_store(db);
+  jobs_opening(db, 4, "1 hour", "NULL");
+  db.exec("ALTER TABLE governance_jobs DISABLE TRIGGER USER");
+  db.exec("UPDATE governance_jobs SET created_at = 'infinity' "
+          "WHERE job_id = (SELECT min(job_id::text)::uuid FROM governance_jobs)");
+  db.exec("UPDATE governance_jobs SET created_at = '-infinity', window_opens_at = '-infinity' "
+          "WHERE job_id = (SELECT max(job_id::text)::uuid FROM governance_jobs)");
+  db.exec("UPDATE governance_jobs SET window_opens_at = 'infinity' WHERE job_id = (SELECT job_id FROM governance_jobs "
+          "WHERE isfinite(created_at) ORDER BY job_id LIMIT 1)");
+  db.exec("ALTER TABLE governance_jobs ENABLE TRIGGER USER");
+  const FleetStatus status = store->fleet_status(FleetStatusParams{});
+  CHECK(status.pending == 4);
+  CHECK(status.parked == 1);
+  CHECK(status.classified == 4);
+  CHECK(status.pending_by_reason.at("contract_window") == 1);
+  REQUIRE(status.oldest_pending_age_seconds);  // the one finite job's hour; the infinite values are no age
+  CHECK(*status.oldest_pending_age_seconds > 3500);
+  CHECK(*status.oldest_pending_age_seconds < 3700);
 }
