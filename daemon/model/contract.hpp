@@ -13,6 +13,7 @@ namespace govjobd::model {
 struct ContractFacts {
   std::string table;  // the contracts table, schema-qualified, for reason texts
   bool found = false;
+  bool duplicated = false;  // more than one row holds the job's contract_id: which of them governs is unknown
   std::optional<std::string> status;  // none: NULL; at most 100 characters of it
   // none: NULL, or more than the claim reads (then capabilities_count says how many)
   std::optional<std::vector<std::string>> capabilities;

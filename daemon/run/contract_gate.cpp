@@ -37,6 +37,8 @@ std::string targets_outside(const std::string& id, const std::vector<std::string
 std::string refusal(const std::string& id, const model::ContractFacts& f, const std::vector<model::JobStep>& steps,
                     model::Timestamp now) {
   if (!f.found) return fmt::format("contract {} not found in {}", id, f.table);
+  if (f.duplicated)
+    return fmt::format("contract {} has more than one row in {}: which of them governs the job is unknown", id, f.table);
   if (f.status != "ACTIVE") return fmt::format("contract {} is {}, not ACTIVE", id, shown_status(f.status));
   if (f.window_end && now >= *f.window_end)
     return fmt::format("contract {}: activation window closed at {}", id, model::format_timestamp(*f.window_end));
@@ -68,6 +70,7 @@ ContractDecision decide_contract(const std::string& contract_id, const std::opti
   e["table"] = facts.table;
   e["contract_id"] = contract_id;
   e["contract_found"] = facts.found;
+  if (facts.duplicated) e["contract_rows"] = "more than one";
   e["contract_status"] = facts.status ? json(*facts.status) : json();
   e["activation_window"] = {{"start", model::optional_to_json(facts.window_start)},
                             {"end", model::optional_to_json(facts.window_end)}};

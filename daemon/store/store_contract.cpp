@@ -16,7 +16,9 @@ namespace detail {
 model::ContractFacts contract_facts_of(const pqxx::row& r, int first, const std::string& table) {
   model::ContractFacts f;
   f.table = table;
-  f.found = r[first].as<bool>();
+  const auto rows = r[first].as<long long>();  // rows with the job's contract_id: 0, 1, or 2 for two or more
+  f.found = rows > 0;
+  f.duplicated = rows > 1;
   f.status = text_or_null(r[first + 1]);
   f.capabilities_count = or_null<long long>(r[first + 3]);
   // written by to_jsonb: an array of strings and nulls; text that does not parse (bytes of a non-UTF-8

@@ -107,6 +107,32 @@ TEST_CASE("the contract gate fails a job before its first step when its contract
   CHECK_THAT(daemon.log(), Catch::Contains("job " + draft + " step - RUNNING -> FAILED: contract "));
 }
 
+TEST_CASE("a contract with two rows in a creator's table without a unique key fails its job, whichever row the "
+          "claim reads first; the table's other jobs run", "[contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  db.exec("ALTER TABLE public.system_contracts DROP CONSTRAINT system_contracts_pkey");
+  SideEffects effects;
+  const auto config = gate_config("twice", effects.executor("touch"));
+  const auto twice = insert_job(db, json::array({step(0, "touch")}));
+  contract_for(db, twice, "ACTIVE", "{payments}");  // first in the table: the row a claim's lookup reads
+  contract_for(db, twice, "EXPIRED", "{payments}");
+  const auto once = insert_job(db, json::array({step(0, "touch")}));
+  contract_for(db, once, "ACTIVE", "{payments}");
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
+  REQUIRE(daemon.wait_exit() == 0);
+  CHECK(status_of(db, once) == "COMPLETED");
+  CHECK(reason_of(db, twice) == "contract " + contract_of(db, twice) +
+                                    " has more than one row in public.system_contracts: which of them governs the job is unknown");
+  const json job = job_of(db, twice);
+  CHECK(job.at("status") == "FAILED");
+  CHECK(step_statuses(job) == std::vector<std::string>{"SKIPPED"});
+  const json& gate = job.at("execution_evidence").at("govjobd").at("contract_gate");
+  CHECK(gate.at("decision") == "refused");
+  CHECK(gate.at("contract_rows") == "more than one");
+  CHECK(effects.counts() == std::map<std::string, int>{{once + " 0", 1}});
+}
+
 TEST_CASE("a job before its contract's activation window stays PENDING, then runs once the window opens", "[contract]") {
   TestDatabase db;
   create_contracts(db);

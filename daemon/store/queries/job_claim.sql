@@ -158,7 +158,7 @@ WITH me AS MATERIALIZED (
 -- NOTIFY tells it that a hold was released or a target is healthy again), and how many of the slots asked for
 -- it left empty because picked jobs stayed PENDING for their targets
 (SELECT c.job_id::text, c.contract_id::text, CASE WHEN size.bytes <= $4::bigint THEN size.text END, c.timeout_at,
-        c.started_at, c.current_step_index, size.bytes, coalesce(p.found, false), p.status, p.capabilities,
+        c.started_at, c.current_step_index, size.bytes, contract_rows.n, p.status, p.capabilities,
         p.capabilities_count, p.window_start, p.window_end, NULL::float8 AS window_opens_in, NULL::bigint AS partial,
         NULL::bool AS left_behind, NULL::bigint AS dropped, pickup.seconds, p.preset, unreadable.place
    FROM claimed c
@@ -177,6 +177,11 @@ WITH me AS MATERIALIZED (
        CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(s.e) = 'object' THEN s.e ELSE '{}' END) f(k, v)
        WHERE govjobd.json_unwritable(f.v, 98)  -- 100 levels within the steps
        ORDER BY s.i, f.k LIMIT 1), 'steps') END AS place) unreadable
+  -- the contract rows with the job's contract_id, 0, 1 or 2 (more than one: which governs is unknown, the job
+  -- fails). Counted for the claimed jobs only, 2 rows read at most whatever the creator's table holds.
+  CROSS JOIN LATERAL (SELECT CASE WHEN p.found THEN (SELECT count(*) FROM (SELECT FROM contracts k2
+                                                                         WHERE k2.id = c.contract_id LIMIT 2) d)
+                                  ELSE 0 END AS n) contract_rows
   -- the metrics' pickup: created_at is the writer's (NULL or infinite: unknown, any finite value subtracts)
   CROSS JOIN LATERAL (SELECT CASE WHEN isfinite(c.created_at)
                                   THEN extract(epoch FROM c.started_at - c.created_at)::float8 END AS seconds) pickup
