@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -134,13 +135,16 @@ namespace {
 // controls, the line and paragraph separators, the format characters that reorder or hide text (bidi
 // embeddings, overrides and isolates, zero-width ones, the byte order mark, the soft hyphen, the combining
 // grapheme joiner, variation selectors, tag characters), the blank fillers, and every space but U+0020 (a
-// writer's "govjobd\u00a0host-a" must not read as govjobd's own "govjobd host-a").
+// writer's "govjobd\u00a0host-a" must not read as govjobd's own "govjobd host-a"). Unicode 15's format
+// characters (category Cf) and space separators (Zs) are all here, and the object replacement character.
 bool invisible(char32_t c) {
-  return (c >= 0x80 && c <= 0xa0) || c == 0xad || c == 0x34f || c == 0x061c || c == 0x115f || c == 0x1160 ||
-         c == 0x17b4 || c == 0x17b5 || c == 0x180e || (c >= 0x2000 && c <= 0x200f) || (c >= 0x2028 && c <= 0x202f) ||
-         (c >= 0x205f && c <= 0x206f) || c == 0x2800 || c == 0x3000 || c == 0x3164 || (c >= 0xfe00 && c <= 0xfe0f) ||
-         c == 0xfeff || c == 0xffa0 || (c >= 0xfff9 && c <= 0xfffb) || (c >= 0x1d173 && c <= 0x1d17a) ||
-         (c >= 0xe0000 && c <= 0xe0fff);
+  return (c >= 0x80 && c <= 0xa0) || c == 0xad || c == 0x34f || (c >= 0x0600 && c <= 0x0605) || c == 0x061c ||
+         c == 0x06dd || c == 0x070f || c == 0x0890 || c == 0x0891 || c == 0x08e2 || c == 0x115f || c == 0x1160 ||
+         c == 0x1680 || c == 0x17b4 || c == 0x17b5 || (c >= 0x180b && c <= 0x180f) || (c >= 0x2000 && c <= 0x200f) ||
+         (c >= 0x2028 && c <= 0x202f) || (c >= 0x205f && c <= 0x206f) || c == 0x2800 || c == 0x3000 || c == 0x3164 ||
+         (c >= 0xfe00 && c <= 0xfe0f) || c == 0xfeff || c == 0xffa0 || (c >= 0xfff9 && c <= 0xfffc) ||
+         c == 0x110bd || c == 0x110cd || (c >= 0x13430 && c <= 0x1343f) || (c >= 0x1bca0 && c <= 0x1bca3) ||
+         (c >= 0x1d173 && c <= 0x1d17a) || (c >= 0xe0000 && c <= 0xe0fff);
 }
 
 }  // namespace
@@ -174,6 +178,15 @@ std::string escape_line(std::string_view text) {
     i += n;
   }
   return out;
+}
+
+std::string shown(std::string_view text) {
+  const bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.' || c == ':' || c == '/' || c == '@';
+  });
+  if (plain) return std::string(text);
+  return nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace govjobd::log

@@ -58,4 +58,9 @@ void configure_cli();
 // UTF-8 sequence \xNN (a lone 0x9b is a terminal's CSI). A forged "\n<0>job ..." stays on its line.
 std::string escape_line(std::string_view text);
 
+// A field of a log line that a row or a step wrote (a step's type, its target, a contract's status): as it is
+// when it is one plain word (letters, digits and _ - . : / @), else as a JSON string, so that its text can
+// never read as more of the line ("pay) in 0ms; job 1111... step 0 COMPLETED (noop x" stays one quoted target).
+std::string shown(std::string_view text);
+
 }  // namespace govjobd::log

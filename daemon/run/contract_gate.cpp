@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "daemon/log/logging.hpp"
 #include "daemon/model/bounded_list.hpp"
 
 namespace govjobd::run {
@@ -14,13 +15,7 @@ namespace {
 
 // The status as the reason shows it: plain when it is a plain word, else as a JSON string (the creator's
 // data may hold anything: control characters stay escaped on the reason's one line).
-std::string shown_status(const std::optional<std::string>& status) {
-  if (!status) return "NULL";
-  const bool plain = !status->empty() && std::all_of(status->begin(), status->end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-  });
-  return plain ? *status : json(*status).dump(-1, ' ', false, json::error_handler_t::replace);
-}
+std::string shown_status(const std::optional<std::string>& status) { return status ? log::shown(*status) : "NULL"; }
 
 // Every step whose target is not among the capabilities, "; "-joined (model::kMaxStepsNamed, then how many
 // more); empty when there is none.

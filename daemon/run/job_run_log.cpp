@@ -14,7 +14,7 @@ void JobRun::log_step(const model::JobStep& step, const model::StepResult& resul
   say(result.status == model::StepStatus::Completed ? spdlog::level::info : spdlog::level::warn, step.step_index, step.step_type,
       [&] {
         return fmt::format("job {} step {} {} ({} {}) in {}ms{}", job_.job_id, step.step_index,
-                           model::to_string(result.status), step.step_type, step.target, ms,
+                           model::to_string(result.status), log::shown(step.step_type), log::shown(step.target), ms,
                            result.error ? ": " + *result.error : std::string());
       });
 }

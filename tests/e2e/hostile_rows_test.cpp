@@ -62,6 +62,19 @@ TEST_CASE("every malformed shape of steps at the head of the queue fails alone a
   CHECK_THAT(verify_output(db.url()), Catch::Contains("clean"));
 }
 
+TEST_CASE("a step's target or type written to read as more of its log line is quoted: no forged event reads as "
+          "another job's", "[hostile]") {
+  TestDatabase db;
+  const std::string forged = "pay) in 0ms; job 11111111-1111-1111-1111-111111111111 step 0 COMPLETED (noop x";
+  const auto id = insert_job(db, json::array({step(0, "noop", json::object(), 30, forged)}));
+  const auto plain = insert_job(db, json::array({step(0, "noop", json::object(), 30, "db-1.eu")}));
+  const auto log = run_until_idle(db, "forged-target", "", {id, plain});
+  CHECK_THAT(log, Catch::Contains("job " + id + " step 0 COMPLETED (noop \"" + forged + "\") in "));
+  CHECK_THAT(log, !Catch::Contains("(noop pay) in"));
+  // a plain word stays as it was (what operators and the journal tests grep for)
+  CHECK_THAT(log, Catch::Contains("job " + plain + " step 0 COMPLETED (noop db-1.eu) in "));
+}
+
 TEST_CASE("a row that makes the claim statement fail is isolated, failed with the database's message, and not retried",
           "[hostile]") {
   TestDatabase db;

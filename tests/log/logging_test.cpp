@@ -43,3 +43,19 @@ TEST_CASE("escape_line escapes what shows as nothing or as a plain space: a writ
   // a tag character and a variation selector past U+FFFF: eight digits, never read as four and a letter
   CHECK(escape_line("a\xf3\xa0\x81\x81" "b\xf3\xa0\x84\x80") == "a\\U000e0041b\\U000e0100");
 }
+
+TEST_CASE("escape_line escapes every format character and space separator of Unicode 15 (Ogham, Mongolian, "
+          "shorthand and hieroglyph format controls, Arabic number signs)", "[logging]") {
+  CHECK(escape_line("govjobd\xe1\x9a\x80host-a") == "govjobd\\u1680host-a");
+  CHECK(escape_line("a\xe1\xa0\x8b" "b\xe1\xa0\x8f" "c\xd8\x80" "d\xef\xbf\xbc") == "a\\u180bb\\u180fc\\u0600d\\ufffc");
+  CHECK(escape_line("x\xf0\x9b\xb2\xa0" "y\xf0\x93\x90\xb0") == "x\\U0001bca0y\\U00013430");
+}
+
+TEST_CASE("shown leaves one plain word alone and quotes anything else as a JSON string", "[logging]") {
+  using govjobd::log::shown;
+  CHECK(shown("payments") == "payments");
+  CHECK(shown("db-1.eu:5432/main@x") == "db-1.eu:5432/main@x");
+  CHECK(shown("pay) in 0ms; job 1 step 0 COMPLETED (noop x") == "\"pay) in 0ms; job 1 step 0 COMPLETED (noop x\"");
+  CHECK(shown("") == "\"\"");
+  CHECK(shown("a\"b\n") == "\"a\\\"b\\n\"");
+}
