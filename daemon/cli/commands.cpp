@@ -175,7 +175,7 @@ int command_verify(const CommonOptions& common, const std::optional<std::string>
     if (json)
       fmt::print("{}\n", json_text({{"job_id", job}, {"problem", problem}}));
     else
-      fmt::print("{}  {}\n", job, problem);
+      fmt::print("{}  {}\n", log::escape_line(job), log::escape_line(problem));  // names an owner chose, rows' values
   if (json) {
     if (!problems.empty()) fmt::print(stderr, "verify: {} problems\n", problems.size());
     return problems.empty() ? run::kExitOk : run::kExitFailure;

@@ -119,6 +119,9 @@ TEST_CASE("govjobd verify reports rows it cannot vouch for", "[roles]") {
   // code the table's owner attaches runs with a daemon's rights when a daemon writes a job
   db.exec("CREATE FUNCTION public.owner_hook() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; "
           "CREATE TRIGGER owner_hook BEFORE UPDATE ON governance_jobs FOR EACH ROW EXECUTE FUNCTION public.owner_hook(); "
+          // named to rewrite the terminal's line as a clean run
+          "CREATE TRIGGER U&\"zz\\000d\\001b[2Kverify: clean\" BEFORE UPDATE ON governance_jobs FOR EACH ROW "
+          "EXECUTE FUNCTION public.owner_hook(); "
           "ALTER TABLE governance_jobs DISABLE TRIGGER govjobd_guard_writer; "
           // off as well for every session that is not a replication one; and one gone
           "ALTER TABLE governance_jobs ENABLE REPLICA TRIGGER govjobd_route_job; "
@@ -130,6 +133,9 @@ TEST_CASE("govjobd verify reports rows it cannot vouch for", "[roles]") {
   db.exec("UPDATE governance_jobs SET execution_evidence = 'null', health_snapshot_after = 'null' WHERE job_id = '" + job + "'");
   const std::string out = verify_output(db.url());
   CHECK_THAT(out, Catch::Contains("governance_jobs  trigger owner_hook runs public.owner_hook, which is not govjobd's"));
+  CHECK_THAT(out, Catch::Contains("governance_jobs  trigger zz\\r\\x1b[2Kverify: clean runs public.owner_hook"));
+  CHECK(out.find('\r') == std::string::npos);
+  CHECK(out.find('\x1b') == std::string::npos);
   CHECK_THAT(out, Catch::Contains("governance_jobs  govjobd's trigger govjobd_guard_writer is disabled"));
   CHECK_THAT(out, Catch::Contains("governance_jobs  govjobd's trigger govjobd_route_job is enabled for replication sessions only"));
   CHECK_THAT(out, Catch::Contains("governance_jobs  govjobd's trigger govjobd_guard_window is missing: dropped by the table's owner"));

@@ -154,7 +154,11 @@ TEST_CASE("cancel: a request signed with a name govjobd signs its own ends with 
   const std::string running = enqueue(*store, "10000000-0000-0000-0000-000000000007");
   db.exec("UPDATE governance_jobs SET status = 'RUNNING' WHERE job_id = '" + running + "'");
   for (const std::string by : {"govjobd vm:1790", " GOVJOBD vm:1", "govjobd\tvm:1", "\ngovjobd", "govjobd", "reaper:vm:1790",
-                               "vm:1790", "VM:1790 "}) {
+                               "vm:1790", "VM:1790 ",
+                               // Unicode's blanks and invisible characters: no-break, narrow no-break, ideographic and
+                               // Ogham spaces, a zero-width space, a soft hyphen (migration 23)
+                               "govjobd\xc2\xa0vm:1790", "govjobd\xe2\x80\xafvm:1", "\xe3\x80\x80govjobd vm:1",
+                               "govjobd\xe1\x9a\x80vm:1", "\xe2\x80\x8bvm:1790", "vm:1790\xc2\xad"}) {
     INFO(by);
     for (const auto& job : {pending, running})
       CHECK_THROWS_WITH(store->job_cancel({job, "daemon shutdown", by}),
