@@ -79,10 +79,16 @@ void Claimer::claim() {
 // A claim for a slot or two joins the batch: it saves a commit (a WAL flush). A larger one goes beside the batch,
 // on its own connection, where it overlaps it: measured, a claim of 10 or 50 joined to its round's ends cost 15
 // to 25 % of the jobs/s at concurrency 10 and 50 (two backends at work instead of one).
-bool Claimer::joins_batch(int free) const { return free <= kJoinAtMost && hooks_.end_due && hooks_.end_due(); }
+bool Claimer::joins_batch(int free) const {
+  return !failing_ && free <= kJoinAtMost && hooks_.end_due && hooks_.end_due();
+}
 
 std::optional<Recorder::ClaimAlong> Claimer::claim_along() {
   const bool waited = std::exchange(along_, false);
+  if (failing_) {
+    if (waited) claim();  // alone
+    return std::nullopt;
+  }
   if (in_flight_ || !(waited || may_wait_ || left_behind_)) return std::nullopt;
   const Load load = hooks_.load();
   const int free = free_slots(load);
@@ -190,6 +196,7 @@ void Claimer::claim_to_end(store::JobToEnd job) {
 void Claimer::claimed(store::ClaimResult result, bool failed, int asked_for, std::chrono::steady_clock::time_point asked_at,
                       std::vector<WakeRanks::Wake> wakes) {
   in_flight_ = false;
+  failing_ = failed;
   // the wakes this claim did not take go to the next rank (whether anyone took them, the pass reads)
   std::erase_if(wakes, [&result](const WakeRanks::Wake& w) {
     return std::any_of(result.jobs.begin(), result.jobs.end(), [&w](const store::ClaimedJob& j) { return j.job_id == w.job_id; });

@@ -113,6 +113,9 @@ class Claimer {
   bool in_flight_ = false, again_ = false, posted_ = false, left_behind_ = false, may_wait_ = false;
   int ends_in_flight_ = 0;  // claims to end a job (claim_to_end) not back yet
   bool along_ = false;  // a claim waits for the write batch about to go (claim_along)
+  // the last claim failed (a writer's LOCK TABLE held it past its second, say): claims go alone on the claims'
+  // connection until one passes, and no write batch waits for one
+  bool failing_ = false;
   WakeRanks ranks_;
   std::vector<WakeRanks::Wake> wakes_;            // this daemon's turn: for the next claim
   std::set<std::string> backups_;                 // this daemon is next after the one whose turn it is

@@ -41,9 +41,10 @@ std::optional<std::string> error_unless_unavailable(F&& f) {
 class DbWorker {
  public:
   // on_state(up) runs on the loop when the connection goes down or comes back.
-  // `contract`: the contract gate, for this connection's claims (Store::connect).
+  // `contract`: the contract gate, for this connection's claims (Store::connect). `lock_timeout`: the longest any
+  // statement of this connection waits for a lock another session holds (statement_timeout is 60 s).
   DbWorker(boost::asio::io_context& io, std::string url, std::string jobs_schema, config::ContractSettings contract,
-           std::function<void(bool up)> on_state);
+           std::chrono::milliseconds lock_timeout, std::function<void(bool up)> on_state);
   ~DbWorker();
   DbWorker(const DbWorker&) = delete;
   DbWorker& operator=(const DbWorker&) = delete;
@@ -73,6 +74,7 @@ class DbWorker {
   std::string url_;
   std::string jobs_schema_;
   config::ContractSettings contract_;
+  std::chrono::milliseconds lock_timeout_;
   std::function<void(bool)> on_state_;
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -45,8 +45,18 @@ inline std::string transient_message(const pqxx::sql_error& e) {
   return what + first_line(e.what());
 }
 
-// A periodic round (the fleet's looks at the queue, the window pass) that ran out of statement_timeout, or
-// that a grant revoked or a row security policy refused (42501): running it again at once, as for a lost
+// A claim that waited past its lock_timeout (a second: queries/job_claim_plan.sql): not a lost connection to
+// reconnect and run again at once, which held every task behind it, but a claim that failed; the claimer
+// claims again at its next poll.
+inline std::string claim_lock_message(bool contract_gate, const pqxx::sql_error& e) {
+  return std::string("the claim waited a second for a lock another session holds (a LOCK TABLE, a long "
+                     "transaction") +
+         (contract_gate ? ", on the contracts table or a table of the jobs'" : "") +
+         "); no job claimed, jobs stay PENDING, claimed again at the next poll: " + first_line(e.what());
+}
+
+// A periodic round (the fleet's looks at the queue, the window pass) that ran out of statement_timeout or
+// lock_timeout, or that a grant revoked or a row security policy refused (42501): running it again at once, as for a lost
 // connection, would fail again and hold the database thread that claims (and the claim names a refusal
 // itself). The round is skipped, as an error the caller logs, and the next period tries again.
 template <class F>
@@ -59,6 +69,9 @@ auto skipped_round(const char* round, F&& f) -> decltype(f()) {
       throw std::runtime_error(std::string(round) + " ran out of statement_timeout, this round skipped: " + first_line(e.what()));
     if (state == "42501")
       throw std::runtime_error(std::string(round) + " was refused, this round skipped: " + first_line(e.what()));
+    if (state == "55P03")  // the claims' connection waits a second (daemon.cpp): a writer's LOCK TABLE, say
+      throw std::runtime_error(std::string(round) + " waited past lock_timeout for a lock another session holds, "
+                               "this round skipped: " + first_line(e.what()));
     throw;
   }
 }

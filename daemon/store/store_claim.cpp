@@ -93,7 +93,8 @@ void Store::Impl::add_claim_rows(const pqxx::result& rows, ClaimResult& out) con
 // says (one generic plan through the PENDING index), a claim of one job by its id for that id (a custom plan:
 // its primary-key lookup).
 std::string Store::Impl::claim_plan_setting(const std::optional<std::string>& only) {
-  if (only) return "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)";
+  // (the lock bound as for the oldest jobs: queries/job_claim_plan.sql)
+  if (only) return "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('lock_timeout', '1s', true)";
   static const std::string oldest = [] {  // the statement without its comment lines
     std::string out;
     const std::string_view text = query("job_claim_plan");
@@ -105,6 +106,16 @@ std::string Store::Impl::claim_plan_setting(const std::optional<std::string>& on
     return out;
   }();
   return oldest;
+}
+
+void Store::Impl::prepare_claim(const std::optional<std::string>& only) {
+  const char* name = claim_statement(only);
+  if (claims_prepared.contains(name)) return;
+  pqxx::work w(conn);
+  w.exec0("SET LOCAL lock_timeout = '1s'");
+  conn.prepare_now(name);  // a statement prepared stays so past its transaction's end
+  w.commit();
+  claims_prepared.insert(name);
 }
 
 void Store::Impl::claim_in(pqxx::transaction_base& t, const JobClaimParams& p, const std::optional<std::string>& only,
@@ -128,6 +139,7 @@ ClaimResult Store::job_claim(const JobClaimParams& p) {
     const std::string excluded = uuid_array(p.excluded);
     const auto claim = [&](const std::optional<std::string>& only, ClaimResult& out) {
       {
+        impl_->prepare_claim(only);
         pqxx::nontransaction w(impl_->conn);  // one statement, atomic by itself: no BEGIN and COMMIT round trips
         impl_->claim_in(w, p, only, out);
       }
@@ -139,6 +151,7 @@ ClaimResult Store::job_claim(const JobClaimParams& p) {
       for (auto& job : out.jobs) job.forced = p.force;
       return out;
     } catch (const pqxx::sql_error& e) {
+      if (detail::sqlstate_of(e) == "55P03") throw std::runtime_error(detail::claim_lock_message(impl_->contract.enabled, e));
       // the contracts table cannot be read as configured (dropped, altered, a grant revoked): no row's doing.
       // A missing grant may be another table's (the jobs table's): the database says whether it is this one.
       const bool contracts_unreadable =
@@ -172,6 +185,7 @@ std::optional<std::string> Store::claim_of_none_fails(const JobClaimParams& p) {
   none.excluded.push_back(kNoJob);
   try {
     ClaimResult nothing;
+    impl_->prepare_claim(kNoJob);
     pqxx::nontransaction w(impl_->conn);
     impl_->claim_in(w, none, kNoJob, nothing);
     return std::nullopt;

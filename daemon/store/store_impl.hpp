@@ -3,6 +3,7 @@
 // Private to daemon/store: the connection behind a Store, shared by the files that implement it.
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ struct Store::Impl {
   pqxx::connection conn;
   std::string jobs_schema;  // where the jobs table is (valid_schema_name)
   config::ContractSettings contract;  // the contract gate: the claim reads this table when enabled
+  std::set<std::string> claims_prepared;  // prepare_claim's, on this connection
 
   // A query or migration's SQL for this jobs schema.
   std::string sql(std::string_view text) const;
@@ -32,6 +34,10 @@ struct Store::Impl {
   void claim_in(pqxx::transaction_base& t, const JobClaimParams& p, const std::optional<std::string>& only, ClaimResult& out);
   // The claim's plan mode, a statement sent before it in its message (store_claim.cpp).
   static std::string claim_plan_setting(const std::optional<std::string>& only);
+  // Prepares the claim statement on this connection, if it is not yet, waiting at most a second for the locks its
+  // planning takes (the contracts table's too, with the gate on): as the claim itself (claim_plan_setting).
+  // Called before the claim's transaction opens.
+  void prepare_claim(const std::optional<std::string>& only);
   // The prepared claim for a claim of the oldest jobs (only: none) or of one job by its id.
   static const char* claim_statement(const std::optional<std::string>& only);
   static constexpr const char* kClaimById = "job_claim_by_id";

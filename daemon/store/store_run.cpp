@@ -206,6 +206,7 @@ std::vector<WriteResult> Store::job_write_batch(const std::vector<JobWrite>& wri
 // SELECT 1 fails); the writes are idempotent and the claim runs last, so that replay runs nothing twice (the
 // claim's plan setting then ends with its own statement, and the claim is planned as PostgreSQL chooses).
 WriteAndClaim Store::Impl::write_and_claim(const std::vector<JobWrite>& writes, const JobClaimParams& claim) {
+  prepare_claim(claim.only);  // before the writes: a lock its planning waits for must not hold them
   const auto statements = statements_of(writes);
   std::vector<std::string> texts;
   for (const auto& indexes : statements) texts.push_back(execute_text("job_write_batch", statement_params(writes, indexes)));
@@ -226,12 +227,15 @@ WriteAndClaim Store::Impl::write_and_claim(const std::vector<JobWrite>& writes, 
 
 WriteAndClaim Store::job_write_and_claim(const std::vector<JobWrite>& writes, const JobClaimParams& claim) {
   WriteAndClaim out;
+  std::optional<std::string> lock_wait;
   const bool joined = translate_errors([&] {
     try {
       out = impl_->write_and_claim(writes, claim);
       return true;
     } catch (const pqxx::sql_error& e) {  // nothing of `out` holds: everything rolled back
-      if (detail::transient(e) && e.sqlstate() != "57014") throw;  // run again, all of it
+      // the claim's second for a lock ran out: the writes go alone, the claim waits for the next poll
+      if (detail::sqlstate_of(e) == "55P03") lock_wait = detail::claim_lock_message(impl_->contract.enabled, e);
+      else if (detail::transient(e) && e.sqlstate() != "57014") throw;  // run again, all of it
       out = WriteAndClaim{};
       return false;  // rolled back: each on its own, where a refusal is told apart
     }
@@ -241,6 +245,10 @@ WriteAndClaim Store::job_write_and_claim(const std::vector<JobWrite>& writes, co
     return out;
   }
   out.writes = job_write_batch(writes);
+  if (lock_wait) {
+    out.claim_error = std::move(lock_wait);
+    return out;
+  }
   try {  // the writes have committed: a claim that fails now must not run them again
     out.claim = job_claim(claim);
   } catch (const std::exception& e) {

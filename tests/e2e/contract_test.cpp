@@ -388,3 +388,35 @@ TEST_CASE("functions the writer makes in its schema, named like the ones the gat
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit() == 0);
 }
+
+TEST_CASE("a writer's LOCK TABLE on its contracts table fails claims after a second and holds up nothing else: the "
+          "running jobs' ends are recorded and the heartbeat goes on while it lasts", "[contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  SideEffects effects;
+  // two slots for six jobs: a slot that frees claims with its job's end (one transaction), which the lock held
+  // with it, and the heartbeat behind it on that connection, until the lock went (the lease lapsed meanwhile)
+  const auto config = write_daemon_config("locked", effects.fast_executor("slow", 1500),
+                                          "  concurrency: 2\n  lease_timeout: 6s\n  heartbeat_interval: 500ms\n");
+  std::ofstream(config, std::ios::app) << "contract:\n  enabled: true\n";
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) {  // each with its contract before a daemon runs
+    ids.push_back(insert_job(db, json::array({step(0, "slow")})));
+    contract_for(db, ids.back(), "ACTIVE", "{payments}");
+  }
+  DaemonProcess daemon(config, db.url());
+  REQUIRE(eventually([&] { return jobs_by_status(db)["RUNNING"] == 2; }, 10s));
+  pqxx::connection locker(db.url());
+  pqxx::work lock(locker);
+  lock.exec("LOCK TABLE public.system_contracts IN ACCESS EXCLUSIVE MODE");
+  const auto locked_at = std::chrono::steady_clock::now();
+  // the two running jobs end and are recorded with the lock held; no other job starts
+  CHECK(eventually([&] { return jobs_by_status(db)["COMPLETED"] == 2; }, 6s));
+  std::this_thread::sleep_for(locked_at + 9s - std::chrono::steady_clock::now());  // past the lease
+  INFO(daemon.log_tail(20000));
+  CHECK(jobs_by_status(db) == std::map<std::string, int>{{"COMPLETED", 2}, {"PENDING", 4}});
+  CHECK_THAT(daemon.log(), Catch::Contains("the claim waited a second for a lock another session holds"));
+  CHECK_THAT(daemon.log(), !Catch::Contains("no heartbeat recorded"));
+  lock.abort();
+  CHECK(eventually([&] { return jobs_by_status(db)["COMPLETED"] == 6; }, 30s));
+}
