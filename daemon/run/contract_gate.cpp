@@ -35,6 +35,9 @@ std::string refusal(const std::string& id, const model::ContractFacts& f, const 
   if (f.duplicated)
     return fmt::format("contract {} has more than one row in {}: which of them governs the job is unknown", id, f.table);
   if (f.status != "ACTIVE") return fmt::format("contract {} is {}, not ACTIVE", id, shown_status(f.status));
+  if (f.window_start && f.window_end && *f.window_end <= *f.window_start)
+    return fmt::format("contract {}: activation window is empty: it closes at {}, not after it opens at {}", id,
+                       model::format_timestamp(*f.window_end), model::format_timestamp(*f.window_start));
   if (f.window_end && now >= *f.window_end)
     return fmt::format("contract {}: activation window closed at {}", id, model::format_timestamp(*f.window_end));
   if (f.window_start && now < *f.window_start)

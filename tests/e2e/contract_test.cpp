@@ -133,6 +133,26 @@ TEST_CASE("a contract with two rows in a creator's table without a unique key fa
   CHECK(effects.counts() == std::map<std::string, int>{{once + " 0", 1}});
 }
 
+TEST_CASE("a job whose contract window closes before it opens fails at once, not parked until an opening that "
+          "opens nothing", "[contract]") {
+  TestDatabase db;
+  create_contracts(db);
+  SideEffects effects;
+  const auto config = gate_config("empty-window", effects.executor("touch"));
+  const auto past_end = insert_job(db, json::array({step(0, "touch")}));
+  contract_for(db, past_end, "ACTIVE", "{payments}", kNow + " + interval '1 day'", kNow + " - interval '1 day'");
+  const auto never = insert_job(db, json::array({step(0, "touch")}));
+  contract_for(db, never, "ACTIVE", "{payments}", "'infinity'", kNow + " - interval '1 hour'");
+  DaemonProcess daemon(config, db.url(), {"--exit-when-idle"});
+  REQUIRE(daemon.wait_exit() == 0);
+  for (const auto& id : {past_end, never}) {
+    INFO(id);
+    CHECK(status_of(db, id) == "FAILED");
+    CHECK_THAT(reason_of(db, id), Catch::StartsWith("contract " + contract_of(db, id) + ": activation window is empty: it closes at "));
+  }
+  CHECK(effects.counts().empty());
+}
+
 TEST_CASE("a job before its contract's activation window stays PENDING, then runs once the window opens", "[contract]") {
   TestDatabase db;
   create_contracts(db);

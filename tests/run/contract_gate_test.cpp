@@ -74,6 +74,12 @@ TEST_CASE("contract gate: each refusal says which", "[contract]") {
   later.window_start = kNow + 1s;
   CHECK(decide_contract(kId, later, steps_on({"payments"}), kNow).reason ==
         "contract " + kId + ": activation window opens at 2026-12-01T12:00:01.000000Z");
+  ContractFacts empty = active();  // ends before it opens: it never opens, even with both ahead
+  empty.window_start = kNow + 2h;
+  empty.window_end = kNow + 1h;
+  CHECK(decide_contract(kId, empty, steps_on({"payments"}), kNow).reason ==
+        "contract " + kId + ": activation window is empty: it closes at 2026-12-01T13:00:00.000000Z, not after it "
+        "opens at 2026-12-01T14:00:00.000000Z");
   CHECK(decide_contract(kId, active({"ledger"}), steps_on({"ledger", "payments", "dns"}), kNow).reason ==
         "step 1: target 'payments' is not among contract " + kId + "'s affected capabilities; step 2: target 'dns' is "
         "not among contract " + kId + "'s affected capabilities");

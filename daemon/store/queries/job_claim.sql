@@ -60,7 +60,9 @@ WITH me AS MATERIALIZED (
      WHERE j.status = 'PENDING' AND @claim.ready@ AND j.job_id <> ALL ($5::uuid[])
        AND ($6::uuid IS NULL OR j.job_id = $6::uuid)
        AND ($15::bool OR (
-           NOT coalesce(k.status = 'ACTIVE' AND k.window_start > now() AT TIME ZONE 'UTC', false)
+           -- (a window that ends before it opens never opens: its job is claimed, and the gate fails it)
+           NOT coalesce(k.status = 'ACTIVE' AND k.window_start > now() AT TIME ZONE 'UTC'
+                        AND (k.window_end IS NULL OR k.window_end > k.window_start), false)
            -- a job this daemon can run entirely (a malformed one, route NULL, every daemon claims and fails)
            AND (j.route_step_types IS NULL OR (
                    govjobd.serves(j.route_step_types, j.route_targets, j.pool, me.step_types, me.targets, me.pools)

@@ -21,7 +21,7 @@ WITH live AS MATERIALIZED (
      WHERE govjobd.pause_active(p.resumed_at, p.until)
 ), contracts AS NOT MATERIALIZED (
     SELECT @contract.id@ AS id, left(@contract.status@::text, 100) AS status,
-           @contract.window_start_at@ AS window_start
+           @contract.window_start_at@ AS window_start, @contract.window_end_at@ AS window_end
       FROM @contract_table@
 ), queue AS MATERIALIZED (
     -- the jobs asked for, parked or not; or the oldest of those not parked for a window still to open (the
@@ -77,8 +77,9 @@ WITH live AS MATERIALIZED (
                                                       CASE WHEN isfinite(k.window_start)  -- else 'infinity': never opens
                                                            THEN to_char(k.window_start, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
                                                            ELSE k.window_start::text END)
-          FROM (SELECT c.status, c.window_start FROM contracts c WHERE c.id = j.contract_id LIMIT 1) k
+          FROM (SELECT c.status, c.window_start, c.window_end FROM contracts c WHERE c.id = j.contract_id LIMIT 1) k
          WHERE @contract_enabled@ AND k.status = 'ACTIVE' AND k.window_start > now() AT TIME ZONE 'UTC'
+           AND (k.window_end IS NULL OR k.window_end > k.window_start)
         UNION ALL
         SELECT 3, 'unserved',
                CASE WHEN $4::bool THEN jsonb_build_object('missing', (

@@ -8,13 +8,15 @@
 -- jobs of the claim's order are read by every pass too, wherever the place is: that is where claims walk, and
 -- a scheduled start may land there behind the place (an old created_at, a window moved after a claim
 -- unparked its job at the old opening).
--- A job read gets the opening its contract row gives it now (ACTIVE, window_start later than now: parked
+-- A job read gets the opening its contract row gives it now (ACTIVE, window_start later than now and before
+-- window_end, if any: parked
 -- until then; infinity: parked for good, until the row changes), or NULL (claimable). Only the jobs whose
 -- value changes are written, each locked without waiting (a claim or a writer holds it: the next pass).
 -- A job unparked here (its window moved earlier, its contract no longer ACTIVE or gone) wakes the daemons.
 -- Returns the jobs parked and unparked, and how far each read went (NULL: the list ended: start over).
 WITH contracts AS NOT MATERIALIZED (
-    SELECT @contract.id@ AS id, left(@contract.status@::text, 100) AS status, @contract.window_start_at@ AS window_start
+    SELECT @contract.id@ AS id, left(@contract.status@::text, 100) AS status, @contract.window_start_at@ AS window_start,
+           @contract.window_end_at@ AS window_end
       FROM @contract_table@
 ), head AS MATERIALIZED (
     SELECT j.job_id, j.contract_id
@@ -46,6 +48,7 @@ WITH contracts AS NOT MATERIALIZED (
       LEFT JOIN LATERAL (SELECT k.window_start AS opens FROM contracts k
                           WHERE k.id = x.contract_id AND k.status = 'ACTIVE'
                             AND k.window_start > now() AT TIME ZONE 'UTC'
+                            AND (k.window_end IS NULL OR k.window_end > k.window_start)  -- one that can open
                           LIMIT 1) h ON true
      WHERE h.opens IS DISTINCT FROM x.was
 ), locked AS (
