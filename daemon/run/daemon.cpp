@@ -117,10 +117,10 @@ RunEnv Daemon::env() {
 int Daemon::run() {
   process::prepare_process_for_children();
   if (!open_files_cover(settings_)) return kExitConfig;
-  // claims on db_, or on writes_ in a write batch (ClaimAlong); db_ waits 1 s for a lock (docs/security.md, 13)
-  db_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, settings_.contract, 1s,
+  // claims (and with them the contract gate's reads) go on db_, or on writes_ in a write batch (ClaimAlong)
+  db_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, settings_.contract,
                                    [this](bool up) { on_db_state(db_up_, up); });
-  writes_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, settings_.contract, 30s,
+  writes_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, settings_.contract,
                                        [this](bool up) { on_db_state(writes_up_, up); });
   recorder_ = std::make_unique<Recorder>(io_, *writes_, [this] {
     return claimer_ ? claimer_->claim_along() : std::optional<Recorder::ClaimAlong>();

@@ -12,9 +12,9 @@ namespace govjobd::run {
 using namespace std::chrono_literals;
 
 DbWorker::DbWorker(boost::asio::io_context& io, std::string url, std::string jobs_schema, config::ContractSettings contract,
-                   std::chrono::milliseconds lock_timeout, std::function<void(bool)> on_state)
+                   std::function<void(bool)> on_state)
     : io_(io), url_(std::move(url)), jobs_schema_(std::move(jobs_schema)), contract_(std::move(contract)),
-      lock_timeout_(lock_timeout), on_state_(std::move(on_state)), thread_([this] { loop(); }) {}
+      on_state_(std::move(on_state)), thread_([this] { loop(); }) {}
 
 DbWorker::~DbWorker() { stop(0ms); }
 
@@ -55,7 +55,7 @@ bool DbWorker::ensure_connected(std::unique_lock<std::mutex>& lock) {
     lock.unlock();
     try {
       store_ = store::Store::connect(url_, jobs_schema_, contract_);
-      store_->set_timeouts({.statement = 60s, .lock = lock_timeout_});
+      store_->set_timeouts({.statement = 60s, .lock = 30s});
     } catch (const std::exception& e) {
       spdlog::warn("database unavailable, retrying in {}ms: {}", wait.count(), e.what());
     }

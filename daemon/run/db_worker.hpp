@@ -41,10 +41,9 @@ std::optional<std::string> error_unless_unavailable(F&& f) {
 class DbWorker {
  public:
   // on_state(up) runs on the loop when the connection goes down or comes back.
-  // `contract`: the contract gate, for this connection's claims (Store::connect). `lock_timeout`: the longest any
-  // statement of this connection waits for a lock another session holds (statement_timeout is 60 s).
+  // `contract`: the contract gate, for this connection's claims (Store::connect).
   DbWorker(boost::asio::io_context& io, std::string url, std::string jobs_schema, config::ContractSettings contract,
-           std::chrono::milliseconds lock_timeout, std::function<void(bool up)> on_state);
+           std::function<void(bool up)> on_state);
   ~DbWorker();
   DbWorker(const DbWorker&) = delete;
   DbWorker& operator=(const DbWorker&) = delete;
@@ -74,7 +73,6 @@ class DbWorker {
   std::string url_;
   std::string jobs_schema_;
   config::ContractSettings contract_;
-  std::chrono::milliseconds lock_timeout_;
   std::function<void(bool)> on_state_;
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -45,14 +45,10 @@ inline std::string transient_message(const pqxx::sql_error& e) {
   return what + first_line(e.what());
 }
 
-// A claim that waited past its lock_timeout (a second: queries/job_claim_plan.sql): not a lost connection to
-// reconnect and run again at once, which held every task behind it, but a claim that failed; the claimer
-// claims again at its next poll.
-inline std::string claim_lock_message(bool contract_gate, const pqxx::sql_error& e) {
-  return std::string("the claim waited a second for a lock another session holds (a LOCK TABLE, a long "
-                     "transaction") +
-         (contract_gate ? ", on the contracts table or a table of the jobs'" : "") +
-         "); no job claimed, jobs stay PENDING, claimed again at the next poll: " + first_line(e.what());
+// A claim whose contracts table stayed locked past a second (GJ006, migration 24): a claim that failed, not a
+// refusal of the claim's request; the claimer claims again at its next poll.
+inline std::string claim_lock_message(const pqxx::sql_error& e) {
+  return first_line(e.what()) + "; no job claimed, jobs stay PENDING, claimed again at the next poll";
 }
 
 // A periodic round (the fleet's looks at the queue, the window pass) that ran out of statement_timeout or
@@ -69,9 +65,9 @@ auto skipped_round(const char* round, F&& f) -> decltype(f()) {
       throw std::runtime_error(std::string(round) + " ran out of statement_timeout, this round skipped: " + first_line(e.what()));
     if (state == "42501")
       throw std::runtime_error(std::string(round) + " was refused, this round skipped: " + first_line(e.what()));
-    if (state == "55P03")  // the claims' connection waits a second (daemon.cpp): a writer's LOCK TABLE, say
-      throw std::runtime_error(std::string(round) + " waited past lock_timeout for a lock another session holds, "
-                               "this round skipped: " + first_line(e.what()));
+    if (state == "55P03" || state == "GJ006")  // a writer's LOCK TABLE, say: the contracts table's waits a second
+      throw std::runtime_error(std::string(round) + " waited for a lock another session holds, this round skipped: " +
+                               first_line(e.what()));
     throw;
   }
 }

@@ -93,8 +93,7 @@ void Store::Impl::add_claim_rows(const pqxx::result& rows, ClaimResult& out) con
 // says (one generic plan through the PENDING index), a claim of one job by its id for that id (a custom plan:
 // its primary-key lookup).
 std::string Store::Impl::claim_plan_setting(const std::optional<std::string>& only) {
-  // (the lock bound as for the oldest jobs: queries/job_claim_plan.sql)
-  if (only) return "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('lock_timeout', '1s', true)";
+  if (only) return "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)";
   static const std::string oldest = [] {  // the statement without its comment lines
     std::string out;
     const std::string_view text = query("job_claim_plan");
@@ -108,11 +107,20 @@ std::string Store::Impl::claim_plan_setting(const std::optional<std::string>& on
   return oldest;
 }
 
+std::string Store::Impl::claim_setting(const std::optional<std::string>& only) const {
+  const std::string lock = contract_lock_call(contract, jobs_schema);
+  return lock.empty() ? claim_plan_setting(only) : claim_plan_setting(only) + ", " + lock;
+}
+
+void Store::Impl::lock_contracts(pqxx::transaction_base& t) const {
+  if (contract.enabled) t.exec("SELECT " + contract_lock_call(contract, jobs_schema));
+}
+
 void Store::Impl::prepare_claim(const std::optional<std::string>& only) {
   const char* name = claim_statement(only);
-  if (claims_prepared.contains(name)) return;
+  if (!contract.enabled || claims_prepared.contains(name)) return;  // gate off: prepared at its first use
   pqxx::work w(conn);
-  w.exec0("SET LOCAL lock_timeout = '1s'");
+  lock_contracts(w);  // held to the commit: the planning waits for nothing there
   conn.prepare_now(name);  // a statement prepared stays so past its transaction's end
   w.commit();
   claims_prepared.insert(name);
@@ -121,7 +129,7 @@ void Store::Impl::prepare_claim(const std::optional<std::string>& only) {
 void Store::Impl::claim_in(pqxx::transaction_base& t, const JobClaimParams& p, const std::optional<std::string>& only,
                            ClaimResult& out) {
   // one message, one implicit transaction: the setting, then the claim, whose rows are the message's last result
-  add_claim_rows(t.exec(claim_plan_setting(only) + "; " + execute_text(claim_statement(only), claim_params(p, only))), out);
+  add_claim_rows(t.exec(claim_setting(only) + "; " + execute_text(claim_statement(only), claim_params(p, only))), out);
 }
 
 void Store::Impl::release_partial_holds(const ClaimResult& out) {
@@ -151,7 +159,7 @@ ClaimResult Store::job_claim(const JobClaimParams& p) {
       for (auto& job : out.jobs) job.forced = p.force;
       return out;
     } catch (const pqxx::sql_error& e) {
-      if (detail::sqlstate_of(e) == "55P03") throw std::runtime_error(detail::claim_lock_message(impl_->contract.enabled, e));
+      if (detail::sqlstate_of(e) == "GJ006") throw std::runtime_error(detail::claim_lock_message(e));
       // the contracts table cannot be read as configured (dropped, altered, a grant revoked): no row's doing.
       // A missing grant may be another table's (the jobs table's): the database says whether it is this one.
       const bool contracts_unreadable =

@@ -91,9 +91,11 @@ std::vector<std::string> Store::contract_table_problems() {
 
 WindowPassResult Store::jobs_window_pass(const WindowPassParams& p) {
   return translate_errors([&] { return detail::skipped_round("the window pass", [&] {
-    pqxx::nontransaction w(impl_->conn);  // one statement, atomic by itself
+    pqxx::work w(impl_->conn);  // one statement, after the contracts table's lock with the gate on
+    impl_->lock_contracts(w);
     const pqxx::row r = w.exec_prepared1("jobs_window_pass", p.ready_limit, p.ready.after_at, p.ready.after_id,
                                          p.parked_limit, p.parked.after_at, p.parked.after_id, p.head_limit);
+    w.commit();
     WindowPassResult out;
     out.parked = r[0].as<long long>();
     out.unparked = r[1].as<long long>();

@@ -88,6 +88,7 @@ FleetStatus Store::fleet_status(const FleetStatusParams& p) {
   return translate_errors([&] { return detail::skipped_round("the queue's status", [&] {
     // one snapshot for both statements: a job unparked between them would count twice, one parked in neither
     pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> r(impl_->conn);
+    impl_->lock_contracts(r);  // job_waiting.sql reads it with the gate on
     FleetStatus out;
     const auto age = r.exec_prepared1("jobs_pending_age");
     out.pending = age[0].as<long long>();

@@ -34,9 +34,12 @@ struct Store::Impl {
   void claim_in(pqxx::transaction_base& t, const JobClaimParams& p, const std::optional<std::string>& only, ClaimResult& out);
   // The claim's plan mode, a statement sent before it in its message (store_claim.cpp).
   static std::string claim_plan_setting(const std::optional<std::string>& only);
-  // Prepares the claim statement on this connection, if it is not yet, waiting at most a second for the locks its
-  // planning takes (the contracts table's too, with the gate on): as the claim itself (claim_plan_setting).
-  // Called before the claim's transaction opens.
+  // claim_plan_setting, and with the gate on the contracts table's lock (govjobd.lock_contracts: a second at most)
+  std::string claim_setting(const std::optional<std::string>& only) const;
+  // With the gate on, takes the contracts table's lock in `t` (GJ006 past a second); nothing with it off.
+  void lock_contracts(pqxx::transaction_base& t) const;
+  // With the gate on, prepares the claim statement on this connection, if it is not yet, with the contracts
+  // table's lock taken first (its planning takes it): as the claim itself. Called before the claim's transaction.
   void prepare_claim(const std::optional<std::string>& only);
   // The prepared claim for a claim of the oldest jobs (only: none) or of one job by its id.
   static const char* claim_statement(const std::optional<std::string>& only);

@@ -210,7 +210,7 @@ WriteAndClaim Store::Impl::write_and_claim(const std::vector<JobWrite>& writes, 
   const auto statements = statements_of(writes);
   std::vector<std::string> texts;
   for (const auto& indexes : statements) texts.push_back(execute_text("job_write_batch", statement_params(writes, indexes)));
-  texts.push_back(claim_plan_setting(claim.only));  // for the claim alone: the writes are sent before it
+  texts.push_back(claim_setting(claim.only));  // for the claim alone: the writes are sent before it
   texts.push_back(execute_text(claim_statement(claim.only), claim_params(claim, claim.only)));
   pqxx::nontransaction n(conn);
   pqxx::pipeline pipe(n);
@@ -233,8 +233,9 @@ WriteAndClaim Store::job_write_and_claim(const std::vector<JobWrite>& writes, co
       out = impl_->write_and_claim(writes, claim);
       return true;
     } catch (const pqxx::sql_error& e) {  // nothing of `out` holds: everything rolled back
-      // the claim's second for a lock ran out: the writes go alone, the claim waits for the next poll
-      if (detail::sqlstate_of(e) == "55P03") lock_wait = detail::claim_lock_message(impl_->contract.enabled, e);
+      // the claim's second for the contracts table's lock ran out: the writes go alone, the claim waits for the
+      // next poll (claimed again here, it would hold this connection, and the heartbeat, a second more)
+      if (detail::sqlstate_of(e) == "GJ006") lock_wait = detail::claim_lock_message(e);
       else if (detail::transient(e) && e.sqlstate() != "57014") throw;  // run again, all of it
       out = WriteAndClaim{};
       return false;  // rolled back: each on its own, where a refusal is told apart

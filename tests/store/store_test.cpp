@@ -158,7 +158,9 @@ TEST_CASE("cancel: a request signed with a name govjobd signs its own ends with 
                                // Unicode's blanks and invisible characters: no-break, narrow no-break, ideographic and
                                // Ogham spaces, a zero-width space, a soft hyphen (migration 23)
                                "govjobd\xc2\xa0vm:1790", "govjobd\xe2\x80\xafvm:1", "\xe3\x80\x80govjobd vm:1",
-                               "govjobd\xe1\x9a\x80vm:1", "\xe2\x80\x8bvm:1790", "vm:1790\xc2\xad"}) {
+                               "govjobd\xe1\x9a\x80vm:1", "\xe2\x80\x8bvm:1790", "vm:1790\xc2\xad",
+                               // a tag character (past U+FFFF), an Arabic number sign
+                               "govjobd\xf3\xa0\x80\xa0vm:1", "govjobd\xd8\x80vm:1"}) {
     INFO(by);
     for (const auto& job : {pending, running})
       CHECK_THROWS_WITH(store->job_cancel({job, "daemon shutdown", by}),

@@ -3,13 +3,16 @@
 -- U+202F in any glibc locale), [[:space:]] left out the no-break and other Unicode spaces: the writer's
 -- 'govjobd' + U+00A0 + 'host-a' with the reason 'daemon shutdown' was taken, and the job's status_reason, step
 -- error and CANCELLED transition read byte for byte as the daemon's own shutdown cancel but for that one
--- character. The same characters as the log's escape (daemon/log/logging.cpp, invisible()) in the Basic
--- Multilingual Plane count as blanks here, before "govjobd", after it, and around a worker id.
+-- character. The same characters as the log's escape (daemon/log/logging.cpp, invisible()) count as blanks
+-- here, before "govjobd", after it, and around a worker id (tag characters and variation selectors included).
 CREATE OR REPLACE FUNCTION govjobd.job_cancel(job uuid, requested_by text, reason text) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, govjobd, pg_temp AS $$
 DECLARE
     -- one blank or invisible character (a regular expression's bracket expression)
-    blank constant text := '[[:space:][:cntrl:]\u00a0\u00ad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180f\u2000-\u200f\u2028-\u202f\u205f-\u206f\u2800\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0]';
+    blank constant text := '[[:space:][:cntrl:]\u00a0\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160'
+                            '\u1680\u17b4\u17b5\u180b-\u180f\u2000-\u200f\u2028-\u202f\u205f-\u206f\u2800\u3000\u3164'
+                            '\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffc\U000110bd\U000110cd\U00013430-\U0001343f'
+                            '\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]';
     current_status text;
     cancel_text text;
 BEGIN

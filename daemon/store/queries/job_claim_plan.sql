@@ -11,11 +11,8 @@
 --   without (its few rows, by target and by age) stay.
 -- A claim of one job by its id is not planned so: it keeps a custom plan, its primary-key lookup, which these
 -- switches would trade for a walk of the queue.
--- - Every claim (by its id too, store_claim.cpp) waits at most a second for a lock another session holds: a
---   claim joined to a write batch shares its transaction, and a writer's LOCK TABLE on its contracts table
---   once held the batch's ends, and the heartbeat behind them on that connection, for as long as it lasted
---   (leases lapsed; docs/security.md, 12). The claim then fails, the writes go alone, and claims run again at
---   the next poll.
+-- With the contract gate on, the store adds govjobd.lock_contracts(table) to this statement, for every claim
+-- (store_claim.cpp, claim_setting): the contracts table's lock, waited for a second at most (migration 24).
 SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),
        set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true),
-       set_config('enable_incremental_sort', 'off', true), set_config('lock_timeout', '1s', true)
+       set_config('enable_incremental_sort', 'off', true)
