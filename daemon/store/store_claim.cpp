@@ -198,6 +198,7 @@ std::optional<std::string> Store::claim_of_none_fails(const JobClaimParams& p) {
     impl_->claim_in(w, none, kNoJob, nothing);
     return std::nullopt;
   } catch (const pqxx::sql_error& e) {
+    if (detail::sqlstate_of(e) == "GJ006") throw std::runtime_error(detail::claim_lock_message(e));  // locked meanwhile
     if (detail::transient(e) && e.sqlstate() != "57014") throw;
     return detail::first_line(e.what());
   }
@@ -218,6 +219,8 @@ ClaimResult Store::claim_isolating(const JobClaimParams& p, const std::string& e
       claim_one(id, out);
     } catch (const pqxx::sql_error& e) {
       if (detail::transient(e) && e.sqlstate() != "57014") throw;
+      // the contracts table locked meanwhile (GJ006): no row's doing; the jobs claimed so far run, the rest wait
+      if (detail::sqlstate_of(e) == "GJ006") break;
       claim_alone(p, id, detail::first_line(e.what()), out);
     }
   }

@@ -236,7 +236,9 @@ WriteAndClaim Store::job_write_and_claim(const std::vector<JobWrite>& writes, co
       // the claim's second for the contracts table's lock ran out: the writes go alone, the claim waits for the
       // next poll (claimed again here, it would hold this connection, and the heartbeat, a second more)
       if (detail::sqlstate_of(e) == "GJ006") lock_wait = detail::claim_lock_message(e);
-      else if (detail::transient(e) && e.sqlstate() != "57014") throw;  // run again, all of it
+      // run again, all of it: a lost connection. Not a grant revoked (42501: the writes alone tell whose it
+      // is), which ran the batch again and again, and held its ends and the heartbeat behind it meanwhile
+      else if (detail::transient(e) && e.sqlstate() != "57014" && detail::sqlstate_of(e) != "42501") throw;
       out = WriteAndClaim{};
       return false;  // rolled back: each on its own, where a refusal is told apart
     }

@@ -409,10 +409,15 @@ TEST_CASE("functions the writer makes in its schema, named like the ones the gat
   CHECK(daemon.wait_exit() == 0);
 }
 
-TEST_CASE("a writer's LOCK TABLE on its contracts table fails claims after a second and holds up nothing else: the "
-          "running jobs' ends are recorded and the heartbeat goes on while it lasts", "[contract]") {
+TEST_CASE("a writer's LOCK TABLE on its contracts table, or a grant it revokes, fails claims and holds up nothing "
+          "else: the running jobs' ends are recorded and the heartbeat goes on while it lasts", "[contract]") {
   TestDatabase db;
   create_contracts(db);
+  // the daemon's own login, granted the contract columns alone (as a creator may grant them)
+  const std::string daemon_url = db.login_as("gate", "govjobd_daemon");
+  const std::string grant = "GRANT SELECT (contract_id, status, affected_capabilities, activation_window_start, "
+                            "activation_window_end) ON public.system_contracts TO " + db.name() + "_gate";
+  db.exec(grant);
   SideEffects effects;
   // two slots for six jobs: a slot that frees claims with its job's end (one transaction), which the lock held
   // with it, and the heartbeat behind it on that connection, until the lock went (the lease lapsed meanwhile)
@@ -424,26 +429,34 @@ TEST_CASE("a writer's LOCK TABLE on its contracts table fails claims after a sec
     ids.push_back(insert_job(db, json::array({step(0, "slow")})));
     contract_for(db, ids.back(), "ACTIVE", "{payments}");
   }
-  DaemonProcess daemon(config, db.url());
+  DaemonProcess daemon(config, daemon_url);
   // the first two end, and the claim of the next two goes with their ends (on the writes' connection, which
-  // prepares the claim there): the lock is taken while those run
+  // prepares the claim there): the lock is taken, or the grant revoked, while those run
   REQUIRE(eventually([&] {
     auto by = jobs_by_status(db);
     return by["COMPLETED"] == 2 && by["RUNNING"] == 2;
   }, 15s));
   pqxx::connection locker(db.url());
   pqxx::work lock(locker);
-  lock.exec("LOCK TABLE public.system_contracts IN ACCESS EXCLUSIVE MODE");
+  std::string logged;
+  SECTION("a LOCK TABLE") {
+    lock.exec("LOCK TABLE public.system_contracts IN ACCESS EXCLUSIVE MODE");
+    logged = "claim failed: the contracts table public.system_contracts is locked by another session (a LOCK TABLE, "
+             "a long transaction): no claim waits for it more than a second; no job claimed, jobs stay PENDING";
+  }
+  SECTION("a grant revoked") {
+    db.exec("REVOKE SELECT ON public.system_contracts FROM " + db.name() + "_gate");
+    logged = "claim failed: contract.table: public.system_contracts cannot be read (permission denied";
+  }
   const auto locked_at = std::chrono::steady_clock::now();
   // the two running jobs end and are recorded with the lock held; no other job starts
   CHECK(eventually([&] { return jobs_by_status(db)["COMPLETED"] == 4; }, 6s));
   std::this_thread::sleep_for(locked_at + 9s - std::chrono::steady_clock::now());  // past the lease
   INFO(daemon.log_tail(20000));
   CHECK(jobs_by_status(db) == std::map<std::string, int>{{"COMPLETED", 4}, {"PENDING", 2}});
-  CHECK_THAT(daemon.log(), Catch::Contains("claim failed: the contracts table public.system_contracts is locked by "
-                                           "another session (a LOCK TABLE, a long transaction): no claim waits for it "
-                                           "more than a second; no job claimed, jobs stay PENDING"));
+  CHECK_THAT(daemon.log(), Catch::Contains(logged));
   CHECK_THAT(daemon.log(), !Catch::Contains("no heartbeat recorded"));
   lock.abort();
+  db.exec(grant);
   CHECK(eventually([&] { return jobs_by_status(db)["COMPLETED"] == 6; }, 30s));
 }
