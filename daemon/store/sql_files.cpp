@@ -83,13 +83,6 @@ std::string contract_table_name(const config::ContractSettings& contract, std::s
   return quoted_identifier(schema) + "." + quoted_identifier(name);
 }
 
-std::string contract_lock_call(const config::ContractSettings& contract, std::string_view jobs_schema) {
-  if (!contract.enabled) return {};
-  std::string literal;
-  for (const char c : contract_table_name(contract, jobs_schema, true)) literal += c == '\'' ? std::string("''") : std::string(1, c);
-  return "govjobd.lock_contracts('" + literal + "')";
-}
-
 std::string for_contracts(std::string_view sql, const config::ContractSettings& contract, std::string_view jobs_schema) {
   const auto& c = contract.columns;
   const std::pair<const char*, const std::string*> columns[] = {

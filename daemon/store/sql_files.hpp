@@ -43,9 +43,6 @@ std::string quoted_identifier(std::string_view name);
 // The contracts table as the claim names it: contract.table, in `jobs_schema` when not schema-qualified; quoted
 // (`"public"."system_contracts"`), or for messages plain (`public.system_contracts`).
 std::string contract_table_name(const config::ContractSettings& contract, std::string_view jobs_schema, bool quoted);
-// With the gate on, the call that takes the contracts table's lock for a claim's transaction, waiting at most a
-// second (migration 24: govjobd.lock_contracts, GJ006 past it); with the gate off, empty.
-std::string contract_lock_call(const config::ContractSettings& contract, std::string_view jobs_schema);
 
 // The SQL of a query with the contract gate's names put in (queries/job_claim.sql): @contract_table@ and
 // @contract.COLUMN@, quoted, @contract.window_start_at@ and @contract.window_end_at@ (the column as a timestamp,

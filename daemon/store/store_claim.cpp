@@ -107,13 +107,16 @@ std::string Store::Impl::claim_plan_setting(const std::optional<std::string>& on
   return oldest;
 }
 
-std::string Store::Impl::claim_setting(const std::optional<std::string>& only) const {
-  const std::string lock = contract_lock_call(contract, jobs_schema);
-  return lock.empty() ? claim_plan_setting(only) : claim_plan_setting(only) + ", " + lock;
+std::string Store::Impl::contract_lock_call() {
+  return "govjobd.lock_contracts(" + conn.quote(contract_table_name(contract, jobs_schema, true)) + ")";
 }
 
-void Store::Impl::lock_contracts(pqxx::transaction_base& t) const {
-  if (contract.enabled) t.exec("SELECT " + contract_lock_call(contract, jobs_schema));
+std::string Store::Impl::claim_setting(const std::optional<std::string>& only) {
+  return contract.enabled ? claim_plan_setting(only) + ", " + contract_lock_call() : claim_plan_setting(only);
+}
+
+void Store::Impl::lock_contracts(pqxx::transaction_base& t) {
+  if (contract.enabled) t.exec("SELECT " + contract_lock_call());
 }
 
 void Store::Impl::prepare_claim(const std::optional<std::string>& only) {

@@ -34,10 +34,13 @@ struct Store::Impl {
   void claim_in(pqxx::transaction_base& t, const JobClaimParams& p, const std::optional<std::string>& only, ClaimResult& out);
   // The claim's plan mode, a statement sent before it in its message (store_claim.cpp).
   static std::string claim_plan_setting(const std::optional<std::string>& only);
-  // claim_plan_setting, and with the gate on the contracts table's lock (govjobd.lock_contracts: a second at most)
-  std::string claim_setting(const std::optional<std::string>& only) const;
+  // The call that takes the contracts table's lock for the rest of its transaction, waiting a second at most
+  // (migration 24: govjobd.lock_contracts, GJ006 past it). With the gate on only.
+  std::string contract_lock_call();
+  // claim_plan_setting, and with the gate on the contracts table's lock (contract_lock_call)
+  std::string claim_setting(const std::optional<std::string>& only);
   // With the gate on, takes the contracts table's lock in `t` (GJ006 past a second); nothing with it off.
-  void lock_contracts(pqxx::transaction_base& t) const;
+  void lock_contracts(pqxx::transaction_base& t);
   // With the gate on, prepares the claim statement on this connection, if it is not yet, with the contracts
   // table's lock taken first (its planning takes it): as the claim itself. Called before the claim's transaction.
   void prepare_claim(const std::optional<std::string>& only);
