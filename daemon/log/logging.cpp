@@ -137,6 +137,7 @@ namespace {
 // grapheme joiner, variation selectors, tag characters), the blank fillers, and every space but U+0020 (a
 // writer's "govjobd\u00a0host-a" must not read as govjobd's own "govjobd host-a"). Unicode 15's format
 // characters (category Cf) and space separators (Zs) are all here, and the object replacement character.
+// Migration 23's blanks of a cancel's requester are this same set: pg's blanks test compares them.
 bool invisible(char32_t c) {
   return (c >= 0x80 && c <= 0xa0) || c == 0xad || c == 0x34f || (c >= 0x0600 && c <= 0x0605) || c == 0x061c ||
          c == 0x06dd || c == 0x070f || c == 0x0890 || c == 0x0891 || c == 0x08e2 || c == 0x115f || c == 0x1160 ||
