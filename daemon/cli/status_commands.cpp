@@ -84,6 +84,7 @@ nlohmann::json status_json(const StatusView& v) {
           {"pending_by_reason", f.pending_by_reason},
           {"classified", f.classified},
           {"parked", f.parked},
+          {"notify_queue_usage", f.notify_queue_usage},
           {"pauses", pauses},
           {"held_targets", holds},
           {"daemons", {{"live", v.workers.live}, {"lost", v.workers.lost}, {"stopped", v.workers.stopped}}}};
@@ -120,6 +121,9 @@ void print_status(const StatusView& v) {
                f.classified, f.pending, f.parked);
   else if (f.classified < f.pending)
     fmt::print("  (the {} oldest of {} PENDING jobs classified)\n", f.classified, f.pending);
+  // from 1 %: a session that listens and does not read holds the queue's tail; full, every NOTIFY fails
+  if (f.notify_queue_usage >= 0.01)
+    fmt::print("NOTIFY queue: {:.1f} % full (a session that listens and does not read holds it)\n", 100 * f.notify_queue_usage);
   fmt::print("daemons: live {}, lost {}, stopped {}\n", v.workers.live, v.workers.lost, v.workers.stopped);
   fmt::print("active pauses: {}\n", v.pauses.size());
   if (!v.pauses.empty()) fmt::print("{}", pause_table(v.pauses, false, 2));

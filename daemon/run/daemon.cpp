@@ -104,8 +104,7 @@ class Daemon {
 Daemon::Daemon(config::Settings settings, DaemonOptions options)
     : settings_(std::move(settings)), options_(std::move(options)),
       who_{settings_.worker.id.empty() ? default_worker_id() : settings_.worker.id, host_name(), ::getpid(), kVersion} {
-  const char* fault = std::getenv("GOVJOBD_TEST_FAULT_AFTER_STEP_TYPE");
-  fault_after_step_type_ = fault ? fault : "";
+  if (const char* fault = std::getenv("GOVJOBD_TEST_FAULT_AFTER_STEP_TYPE")) fault_after_step_type_ = fault;
 }
 
 RunEnv Daemon::env() {
@@ -122,9 +121,8 @@ int Daemon::run() {
                                    [this](bool up) { on_db_state(db_up_, up); });
   writes_ = std::make_unique<DbWorker>(io_, settings_.database.url, settings_.database.jobs_schema, settings_.contract,
                                        [this](bool up) { on_db_state(writes_up_, up); });
-  recorder_ = std::make_unique<Recorder>(io_, *writes_, [this] {
-    return claimer_ ? claimer_->claim_along() : std::optional<Recorder::ClaimAlong>();
-  });
+  recorder_ = std::make_unique<Recorder>(
+      io_, *writes_, [this] { return claimer_ ? claimer_->claim_along() : std::optional<Recorder::ClaimAlong>(); });
   writer_ = job_writer(*recorder_);
   signals_sink_ = std::make_shared<DbSignalSink>(io_, *writes_);
   if (!start_services()) {
@@ -198,9 +196,8 @@ bool Daemon::start_services() {
   fleet_ = std::make_unique<FleetWatch>(io_, *db_, settings_, who_.worker_id, FleetWatch::Hooks{
       [this] { claimer_->claim(); }, [this](store::JobToEnd job) { claimer_->claim_to_end(std::move(job)); },
       [this] { return db_up_ && !lifecycle_->draining(); }, [this](const model::HealthSnapshot& s) { metrics_.health_observed(s); },
-      settings_.metrics.listen.empty() ? std::function<void(const store::FleetStatus&)>() : [this](const store::FleetStatus& q) {
-        metrics_.set_queue(q.pending, q.oldest_pending_age_seconds.value_or(0), q.pending_by_reason);
-      },
+      settings_.metrics.listen.empty() ? std::function<void(const store::FleetStatus&)>()
+                                       : [this](const store::FleetStatus& q) { metrics_.set_queue(q); },
       [this](const std::string& round) { metrics_.round_failed(round); }});
   upkeep_ = std::make_unique<Upkeep>(io_, *db_, *writes_, settings_, who_, metrics_, Upkeep::Hooks{
       [this] { return jobs_->ids(); }, [this] { return db_up_; }, [this](bool ok) { if (ok) claimer_->claim(); },

@@ -28,6 +28,7 @@ Heartbeat::Outcome Heartbeat::run_once(MaintenanceStore& store, const std::vecto
         {who_.worker_id, running, lease_, fleet.blocked_targets, fleet.host_blocked, fleet.serves, fleet.backup_for});
     out.live_workers = std::move(beat.live_workers);
     out.still_pending = std::move(beat.still_pending);
+    out.notify_queue_usage = beat.notify_queue_usage;
     if (!beat.worker_known) {
       store.worker_register(who_.worker_id, who_.host, who_.pid, who_.version, fleet.serves);
       out.registered = true;

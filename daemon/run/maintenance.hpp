@@ -55,6 +55,7 @@ class Heartbeat {
     std::string error;          // why it failed, when it did not commit
     std::vector<std::string> live_workers;   // as the beat read them
     std::vector<std::string> still_pending;  // of FleetState::backup_for
+    double notify_queue_usage = 0;           // how full PostgreSQL's NOTIFY queue is, 0 to 1
   };
   Heartbeat(WorkerIdentity who, std::chrono::milliseconds lease) : who_(std::move(who)), lease_(lease) {}
   // A lost connection (store::DatabaseUnavailable) goes through: the database thread runs the round again.

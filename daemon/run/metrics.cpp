@@ -94,11 +94,11 @@ void Metrics::health_observed(const model::HealthSnapshot& snapshot) {
   for (const auto& [name, cap] : snapshot.capabilities) health_[name] = state_value(cap.value("state", "BLOCKED"));
 }
 
-void Metrics::set_queue(long long pending, double oldest_pending_seconds, std::map<std::string, long long> by_reason) {
+void Metrics::set_queue(const store::FleetStatus& queue) {
   queue_known_ = true;
-  pending_ = pending;
-  oldest_pending_seconds_ = oldest_pending_seconds;
-  pending_by_reason_ = std::move(by_reason);
+  pending_ = queue.pending;
+  oldest_pending_seconds_ = queue.oldest_pending_age_seconds.value_or(0);
+  pending_by_reason_ = queue.pending_by_reason;
 }
 
 std::string Metrics::render() const {
@@ -141,6 +141,9 @@ void Metrics::render_daemon(std::string& out) const {
          unix_seconds(health_at_));
   sample(out, "govjobd_heartbeat_timestamp_seconds", "gauge", "When the database last accepted this daemon's heartbeat (Unix time).",
          unix_seconds(heartbeat_at_));
+  sample(out, "govjobd_notify_queue_usage_ratio", "gauge",
+         "How full PostgreSQL's NOTIFY queue is, 0 to 1, at the last heartbeat (full: a NOTIFY fails its transaction).",
+         notify_queue_usage_);
   header(out, "govjobd_lease_lapses_total", "counter",
          "Times no heartbeat committed for the lease fence: the daemon stopped claiming, and its running jobs unless "
          "worker.stop_steps_without_lease is off.");

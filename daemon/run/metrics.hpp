@@ -9,6 +9,7 @@
 #include "daemon/model/job_types.hpp"
 #include "daemon/run/end_reason.hpp"
 #include "daemon/run/process_stats.hpp"
+#include "daemon/store/fleet.hpp"
 
 namespace govjobd::run {
 
@@ -52,6 +53,8 @@ class Metrics {
   void health_observed(const model::HealthSnapshot& snapshot);
   // The database accepted this daemon's heartbeat (its worker row and its jobs' leases renewed).
   void heartbeat_recorded(model::Timestamp at) { heartbeat_at_ = at; }
+  // How full PostgreSQL's NOTIFY queue is, 0 to 1, as the last heartbeat read it.
+  void notify_queue_read(double usage) { notify_queue_usage_ = usage; }
   // No heartbeat committed for the lease fence (daemon/run/upkeep.hpp): claims stopped, running jobs stopped
   // unless worker.stop_steps_without_lease is off.
   void lease_lapsed() { ++lease_lapses_; }
@@ -65,7 +68,7 @@ class Metrics {
   }
   // The fleet's queue as the database says (docs/fleet.md): PENDING jobs, the oldest one's age, and PENDING
   // jobs by why they wait (paused | contract_window | unserved | target_blocked | target_held | slots).
-  void set_queue(long long pending, double oldest_pending_seconds, std::map<std::string, long long> by_reason);
+  void set_queue(const store::FleetStatus& queue);
   // Reads /proc/self (at most once a second, see ProcessSampler).
   std::string render() const;
 
@@ -88,6 +91,7 @@ class Metrics {
   std::map<std::string, int> health_;  // capability (and "system") -> 0 HEALTHY, 1 DEGRADED, 2 BLOCKED
   std::optional<model::Timestamp> health_at_;
   std::optional<model::Timestamp> heartbeat_at_;
+  std::optional<double> notify_queue_usage_;
   bool database_up_ = true;
   int reconnects_ = 0;
   bool queue_known_ = false;

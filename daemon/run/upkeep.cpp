@@ -1,5 +1,7 @@
 #include "daemon/run/upkeep.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -181,11 +183,12 @@ void Upkeep::beat() {
     StoreMaintenance adapter(store);
     const auto out = service.run_once(adapter, running, fleet);
     if (!out.error.empty()) spdlog::error("heartbeat failed: {}", out.error);
-    asio::post(io_, [this, ok = out.ok, live = out.live_workers, pending = out.still_pending, attempt, lease,
-                     wall = std::move(wall)]() mutable {
+    asio::post(io_, [this, ok = out.ok, live = out.live_workers, pending = out.still_pending,
+                     usage = out.notify_queue_usage, attempt, lease, wall = std::move(wall)]() mutable {
       heartbeat_in_flight_ = false;
       if (ok) metrics_.heartbeat_recorded(model::now_utc());
       if (ok) renewed(attempt, std::move(wall), lease);
+      if (ok) notify_queue_read(usage);
       if (ok && hooks_.beat_read) hooks_.beat_read(std::move(live), std::move(pending));
       if (ok == heartbeat_ok_) return;
       heartbeat_ok_ = ok;
@@ -193,6 +196,21 @@ void Upkeep::beat() {
       if (hooks_.heartbeat_changed) hooks_.heartbeat_changed(ok);
     });
   });
+}
+
+// A session that LISTENs and then stays in a transaction, or whose client stops reading, holds PostgreSQL's
+// NOTIFY queue (queries/notify_queue_usage.sql): full, every transaction that NOTIFYs fails, the creator's job
+// inserts among them. A warning from 10 %, again at each further 10 %; a note once it is under 10 % again.
+void Upkeep::notify_queue_read(double usage) {
+  metrics_.notify_queue_read(usage);
+  const int tenths = static_cast<int>(std::clamp(usage, 0.0, 1.0) * 10);
+  if (tenths > notify_queue_tenths_)
+    spdlog::warn("PostgreSQL's NOTIFY queue is {:.0f} % full: a session that listens and does not read holds it "
+                 "(PostgreSQL's log names it from 50 %); full, every NOTIFY fails, the creator's job inserts and this "
+                 "daemon's ends that release a held target among them", 100 * usage);
+  else if (tenths == 0 && notify_queue_tenths_ > 0)
+    spdlog::info("PostgreSQL's NOTIFY queue is under 10 % full again ({:.1f} %)", 100 * usage);
+  notify_queue_tenths_ = tenths;
 }
 
 void Upkeep::reap() {

@@ -63,6 +63,7 @@ class Upkeep {
   void arm_fence();
   void lease_lapsing();
   void stop_running();  // every running job, as a lost worker's (once lapsed: also jobs started since)
+  void notify_queue_read(double usage);  // the heartbeat's reading: the gauge, and a warning each 10 % up
   std::chrono::milliseconds lease() const { return settings_.worker.lease_timeout; }
 
   DbWorker& db_;
@@ -76,6 +77,7 @@ class Upkeep {
   struct Fence;  // the timer that fires fence_after() past the last heartbeat that succeeded
   std::unique_ptr<Fence> fence_;
   bool heartbeat_ok_ = true, heartbeat_in_flight_ = false, stopped_ = false, lapsed_ = false;
+  int notify_queue_tenths_ = 0;  // how full the NOTIFY queue was at the last warning, in tenths
 };
 
 }  // namespace govjobd::run

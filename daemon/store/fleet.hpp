@@ -96,6 +96,8 @@ struct FleetStatus {
   long long parked = 0;
   // how many PENDING jobs were classified: the parked, and the oldest of the others (at most classify_limit)
   long long classified = 0;
+  // how full PostgreSQL's NOTIFY queue is, 0 to 1 (queries/notify_queue_usage.sql)
+  double notify_queue_usage = 0;
 };
 
 }  // namespace govjobd::store

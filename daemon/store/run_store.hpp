@@ -181,6 +181,7 @@ struct HeartbeatResult {
   bool worker_known = false;  // false: no row for this worker (it must register again)
   std::vector<std::string> live_workers;   // heartbeat within the lease, not stopped, sorted (at most 1,000)
   std::vector<std::string> still_pending;  // of backup_for
+  double notify_queue_usage = 0;  // how full PostgreSQL's NOTIFY queue is, 0 to 1 (the whole cluster's)
 };
 
 struct CancelRequest {

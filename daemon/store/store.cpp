@@ -38,7 +38,7 @@ constexpr const char* kPreparedQueries[] = {
     "job_claim_candidates", "job_claim_isolated", "contract_columns", "jobs_to_end", "target_holds_release",
     "pause_insert", "pause_resume", "pause_list", "job_waiting", "jobs_pending_age", "jobs_count_by_status",
     "target_holds_list", "worker_list", "job_wake_pass", "job_transitions_after", "transition_last_id", "job_status",
-    "job_ids_between", "jobs_window_pass"};
+    "job_ids_between", "jobs_window_pass", "notify_queue_usage"};
 
 // One row of queries/job_list.sql.
 JobSummary job_summary_of(const pqxx::row& row) {

@@ -106,6 +106,7 @@ FleetStatus Store::fleet_status(const FleetStatusParams& p) {
       ++out.classified;
       ++out.pending_by_reason[row[1].c_str()];
     }
+    out.notify_queue_usage = r.exec_prepared1("notify_queue_usage")[0].as<double>();
     return out;
   }); });
 }

@@ -148,7 +148,7 @@ HeartbeatResult Store::worker_heartbeat(const WorkerHeartbeatParams& p) {
                                       nlohmann::json(p.backup_for).dump());
     w.commit();
     return HeartbeatResult{row[0].as<int>() > 0, nlohmann::json::parse(row[1].c_str()).get<std::vector<std::string>>(),
-                           nlohmann::json::parse(row[2].c_str()).get<std::vector<std::string>>()};
+                           nlohmann::json::parse(row[2].c_str()).get<std::vector<std::string>>(), row[3].as<double>()};
   });
 }
 

@@ -32,7 +32,7 @@ TEST_CASE("pickup: unknown and NaN are not observed, the future counts as 0, mor
 
 TEST_CASE("finished jobs and durations are labelled from the typed end reason, never its text", "[metrics]") {
   run::Metrics m;
-  auto why = run::EndReason::of(run::EndReason::Kind::Cancelled, std::nullopt, "x\"} 1\ngovjobd_forged 1", "eve");
+  auto why = run::EndReason::of(run::EndReason::Kind::Cancelled, std::nullopt, "x\"} 1\ngovjobd_forged 1", "eve-q7z");
   m.job_ended(why, 3);
   m.job_finished(run::EndReason::of(run::EndReason::Kind::WorkerLost, 0, "2026-01-01", "w\"9"), 2);
   m.jobs_reaped(2);
@@ -42,7 +42,7 @@ TEST_CASE("finished jobs and durations are labelled from the typed end reason, n
   CHECK(metric_sum(body, "govjobd_job_duration_seconds_count{status=\"CANCELLED\"}") == 1);
   CHECK(metric_sum(body, "govjobd_jobs_reaped_total") == 2);
   CHECK(body.find("forged") == std::string::npos);
-  CHECK(body.find("eve") == std::string::npos);
+  CHECK(body.find("eve-q7z") == std::string::npos);
 }
 
 TEST_CASE("lease lapses are counted from 0, once each", "[metrics]") {

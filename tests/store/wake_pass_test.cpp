@@ -1,5 +1,6 @@
 // The pass of a new job's wake (queries/job_wake_pass.sql) and the release's NOTIFY (migration 0013), with
-// the rows a hostile writer may leave: a malformed job has no route and is passed on as before.
+// the rows a hostile writer may leave: a malformed job has no route and is passed on as before. A NOTIFY queue
+// that a session which listens and does not read holds: its gauge, and the wakes left out (migration 0025).
 #include <memory>
 #include <string>
 #include <utility>
@@ -11,6 +12,7 @@
 #include "daemon/store/store.hpp"
 #include "tests/support/test_database.hpp"
 
+using govjobd::testing::HeldNotifyQueue;
 using govjobd::testing::TestDatabase;
 
 namespace {
@@ -95,4 +97,22 @@ TEST_CASE("a hold whose RUNNING job a superuser deleted is released by the sweep
   CHECK(store->target_holds_release() == 1);
   CHECK(db.scalar("SELECT count(*) FROM govjobd.target_holds") == "0");
   CHECK(arrived(listener, payloads) == std::vector<std::string>{waiting});
+}
+
+TEST_CASE("the queue's status reads how full PostgreSQL's NOTIFY queue is: a session that listens and stays in a "
+          "transaction holds it, and so does the heartbeat", "[store]") {
+  TestDatabase db;
+  auto store = govjobd::store::Store::connect(db.login_as("notify_gauge", "govjobd_daemon"));
+  HeldNotifyQueue queue(db.url());
+  // `govjobd status`'s reading, and the heartbeat's (the daemon's gauge)
+  const double usage = store->fleet_status({}).notify_queue_usage;
+  INFO("usage " << usage);
+  CHECK(usage > 0.0015);
+  CHECK(usage < 0.01);
+  store->worker_register("gauge", "h", 1, "v");
+  govjobd::store::WorkerHeartbeatParams beat_params;
+  beat_params.worker_id = "gauge";
+  const double beat = store->worker_heartbeat(beat_params).notify_queue_usage;
+  CHECK(beat > 0.0015);
+  CHECK(beat < 0.01);
 }

@@ -22,6 +22,16 @@ std::string admin_url() {
   return url;
 }
 
+HeldNotifyQueue::HeldNotifyQueue(const std::string& url) : holder_(url) {
+  pqxx::nontransaction(holder_).exec("LISTEN govjobd_test_held");  // a LISTEN takes effect at its commit
+  held_ = std::make_unique<pqxx::work>(holder_);
+  held_->exec("SELECT 1");
+  pqxx::connection sender(url);
+  pqxx::work send(sender);
+  send.exec("SELECT pg_notify('govjobd_test_held', g::text || repeat('x', 7900)) FROM generate_series(1, 2000) g");
+  send.commit();
+}
+
 std::string with_database(const std::string& url, const std::string& database) {
   // URI form only ("postgresql://user@host:port/db?params"), which is what scripts/test provides.
   const auto scheme = url.find("://");

@@ -4,7 +4,8 @@
 -- text), $9 its concurrency, $10 the jobs it was woken as backup for (jsonb array of uuid text; docs/fleet.md).
 -- Returns whether the worker row exists, the live workers (govjobd.worker_live: the ranks
 -- of "who claims a new job"; at most 1,000) and which of $10 are still PENDING and not left for a held target
--- (the release NOTIFYs those: migration 0013).
+-- (the release NOTIFYs those: migration 0013), and how full PostgreSQL's NOTIFY queue is, 0 to 1
+-- (queries/notify_queue_usage.sql says why it matters).
 -- Renews the worker and the leases of the jobs it knows it runs, no others: a job claimed in a
 -- transaction whose result was lost keeps its old lease and is reaped. A job row another session holds
 -- locked (the creating system's open transaction) is passed over, not waited for: the heartbeat must not
@@ -48,4 +49,5 @@ SELECT (SELECT count(*) FROM beat),
                  ORDER BY worker_id LIMIT 1000) w),
        (SELECT coalesce(jsonb_agg(j.job_id), '[]') FROM governance_jobs j
          WHERE j.status = 'PENDING' AND j.job_id IN (SELECT (jsonb_array_elements_text($10::jsonb))::uuid)
-           AND NOT EXISTS (SELECT 1 FROM target_holds h WHERE h.waiting_job = j.job_id))
+           AND NOT EXISTS (SELECT 1 FROM target_holds h WHERE h.waiting_job = j.job_id)),
+       pg_catalog.pg_notification_queue_usage()
