@@ -1,6 +1,7 @@
 #include "daemon/run/upkeep.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -200,17 +201,25 @@ void Upkeep::beat() {
 
 // A session that LISTENs and then stays in a transaction, or whose client stops reading, holds PostgreSQL's
 // NOTIFY queue (queries/notify_queue_usage.sql): full, every transaction that NOTIFYs fails, the creator's job
-// inserts among them. A warning from 10 %, again at each further 10 %; a note once it is under 10 % again.
+// inserts among them. A warning from 10 %, again at each further 10 %; a note once it is under 5 %. The mark
+// drops only half a step below it, so that a queue hovering at a boundary does not warn at each heartbeat.
 void Upkeep::notify_queue_read(double usage) {
+  if (!std::isfinite(usage)) return;
+  usage = std::clamp(usage, 0.0, 1.0);
   metrics_.notify_queue_read(usage);
-  const int tenths = static_cast<int>(std::clamp(usage, 0.0, 1.0) * 10);
-  if (tenths > notify_queue_tenths_)
+  const int tenths = static_cast<int>(usage * 10);
+  if (tenths > notify_queue_tenths_) {
     spdlog::warn("PostgreSQL's NOTIFY queue is {:.0f} % full: a session that listens and does not read holds it "
-                 "(PostgreSQL's log names it from 50 %); full, every NOTIFY fails, the creator's job inserts and this "
-                 "daemon's ends that release a held target among them", 100 * usage);
-  else if (tenths == 0 && notify_queue_tenths_ > 0)
-    spdlog::info("PostgreSQL's NOTIFY queue is under 10 % full again ({:.1f} %)", 100 * usage);
-  notify_queue_tenths_ = tenths;
+                 "(PostgreSQL's log names one from 50 %); full, every NOTIFY fails its transaction: the creator's job "
+                 "inserts, claims that unpark a scheduled start, ends that release a target a job waits on, the "
+                 "reaper's round", 100 * usage);
+    notify_queue_tenths_ = tenths;
+  } else if (notify_queue_tenths_ > 0 && usage < 0.05) {
+    spdlog::info("PostgreSQL's NOTIFY queue is under 5 % full again ({:.1f} %)", 100 * usage);
+    notify_queue_tenths_ = 0;
+  } else if (usage * 10 < notify_queue_tenths_ - 0.5) {
+    notify_queue_tenths_ = tenths;  // half a step below the last warning: the next step up warns again
+  }
 }
 
 void Upkeep::reap() {

@@ -77,7 +77,7 @@ class Upkeep {
   struct Fence;  // the timer that fires fence_after() past the last heartbeat that succeeded
   std::unique_ptr<Fence> fence_;
   bool heartbeat_ok_ = true, heartbeat_in_flight_ = false, stopped_ = false, lapsed_ = false;
-  int notify_queue_tenths_ = 0;  // how full the NOTIFY queue was at the last warning, in tenths
+  int notify_queue_tenths_ = 0;  // the NOTIFY queue's warned mark, in tenths (lowered half a step below it)
 };
 
 }  // namespace govjobd::run

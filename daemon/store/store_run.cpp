@@ -186,8 +186,9 @@ std::vector<WriteResult> Store::job_write_batch(const std::vector<JobWrite>& wri
     for (const auto& write : writes) {
       try {
         pqxx::work w(impl_->conn);
-        out.push_back(write_all(w, {write}, {{0}}).front());
-        w.commit();
+        WriteResult result = write_all(w, {write}, {{0}}).front();
+        w.commit();  // its outcome only once it is: a refusal at the commit (a deferred trigger) is its only one
+        out.push_back(std::move(result));
       } catch (const pqxx::sql_error& e) {
         if (detail::transient(e)) throw;  // the writes already made are made again harmlessly
         out.push_back(refused(e));

@@ -69,8 +69,10 @@ TEST_CASE("the blanks a cancel's requester may not sign behind are the character
       db.scalar("SELECT prosrc FROM pg_proc WHERE oid = 'govjobd.job_cancel(uuid, text, text)'::regprocedure"));
   // the database's own verdict on every code point (a UTF-8 database; surrogates are no characters)
   pqxx::work tx(db.sql());
+  // ~* as job_cancel matches (case-insensitively). The test database's collation is C: another locale could
+  // only add members of [:space:], and each of those is in the class's explicit list already.
   const auto rows = tx.exec_params("SELECT cp FROM generate_series(1, 1114111) cp "
-                                   "WHERE (cp < 55296 OR cp > 57343) AND chr(cp) ~ $1 ORDER BY cp",
+                                   "WHERE (cp < 55296 OR cp > 57343) AND chr(cp) ~* $1 ORDER BY cp",
                                    blank);
   std::vector<char32_t> in_sql;
   for (const auto& row : rows) in_sql.push_back(static_cast<char32_t>(row[0].as<long>()));

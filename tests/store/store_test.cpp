@@ -35,6 +35,14 @@ std::string enqueue(Store& store, const std::string& contract, int timeout_minut
   return store.job_enqueue({contract, kSteps, timeout_minutes, "tester"});
 }
 
+// Three jobs enqueued (contracts `prefix` + 0, 1, 2) and claimed by worker-a, in that order.
+std::vector<ClaimedJob> three_claimed(Store& store, const std::string& prefix) {
+  for (int i = 0; i < 3; ++i) enqueue(store, prefix + std::to_string(i));
+  auto jobs = store.job_claim(claim_of("worker-a", 3)).jobs;
+  REQUIRE(jobs.size() == 3);
+  return jobs;
+}
+
 }  // namespace
 
 TEST_CASE("enqueue writes the job and its first transition together", "[store]") {
@@ -278,9 +286,7 @@ TEST_CASE("a batch of writes: one statement for many jobs, a job written twice k
 TEST_CASE("a write the database refuses is Refused with its message - the others of its batch land", "[store]") {
   TestDatabase db;
   auto store = Store::connect(db.url());
-  for (int i = 0; i < 3; ++i) store->job_enqueue({"30000000-0000-0000-0000-00000000000" + std::to_string(i), kSteps, 60, "tester"});
-  const auto jobs = store->job_claim(claim_of("worker-a", 3)).jobs;
-  REQUIRE(jobs.size() == 3);
+  const auto jobs = three_claimed(*store, "30000000-0000-0000-0000-00000000000");
   auto end_of = [](const std::string& job_id, nlohmann::json output) {
     JobWrite w = end_write(job_id, "worker-a", "COMPLETED", "all steps completed");
     w.append_results = nlohmann::json::array({{{"step_index", 0}, {"status", "COMPLETED"}, {"output", std::move(output)}}});
@@ -317,6 +323,27 @@ TEST_CASE("a write the database refuses is Refused with its message - the others
   failed.status_reason = "the database refused the job's record: " + alone[0].refusal;
   CHECK(outcomes(store->job_write_batch({failed})) == std::vector<WriteOutcome>{WriteOutcome::Applied});
   CHECK(db.scalar("SELECT status FROM governance_jobs WHERE job_id = '" + jobs[1].job_id + "'") == "FAILED");
+}
+
+TEST_CASE("a write the database refuses at its commit (a deferred trigger another owner added) is Refused alone - "
+          "each outcome stays with its own write", "[store]") {
+  TestDatabase db;
+  auto store = Store::connect(db.url());
+  const auto jobs = three_claimed(*store, "31000000-0000-0000-0000-00000000000");
+  db.exec("CREATE FUNCTION public.refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+          "IF NEW.job_id = '" + jobs[1].job_id + "' AND NEW.status = 'COMPLETED' THEN RAISE EXCEPTION 'refused at commit'; "
+          "END IF; RETURN NULL; END $$");
+  db.exec("CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER UPDATE ON governance_jobs DEFERRABLE INITIALLY DEFERRED "
+          "FOR EACH ROW EXECUTE FUNCTION public.refuse_at_commit()");
+  std::vector<JobWrite> ends;
+  for (const auto& job : jobs) ends.push_back(end_write(job.job_id, "worker-a", "COMPLETED", "all steps completed"));
+  const auto results = store->job_write_batch(ends);
+  // one outcome per write, in order: before, the refused write's was counted Applied and Refused both, and the
+  // writes after it took their neighbours' (a healthy job failed for another's refusal, a refused one "ended")
+  CHECK(outcomes(results) == std::vector<WriteOutcome>{WriteOutcome::Applied, WriteOutcome::Refused, WriteOutcome::Applied});
+  REQUIRE(results.size() == 3);
+  CHECK_THAT(results[1].refusal, Catch::Contains("refused at commit"));
+  CHECK(db.scalar("SELECT string_agg(status, ' ' ORDER BY contract_id) FROM governance_jobs") == "COMPLETED RUNNING COMPLETED");
 }
 
 TEST_CASE("the reaper ends a job only when it witnessed its owner's silence, or after its hold", "[store]") {
@@ -419,9 +446,7 @@ TEST_CASE("a step's result written again (a write retried after its commit was l
           "order, whatever the creator left in step_results", "[store]") {
   TestDatabase db;
   auto store = Store::connect(db.url());
-  for (int i = 0; i < 3; ++i) store->job_enqueue({"31000000-0000-0000-0000-00000000000" + std::to_string(i), kSteps, 60, "tester"});
-  const auto jobs = store->job_claim(claim_of("worker-a", 3)).jobs;
-  REQUIRE(jobs.size() == 3);
+  const auto jobs = three_claimed(*store, "31000000-0000-0000-0000-00000000000");
   // what the creator left there: an array with an element that is no object, and one of step 5 as a decimal
   db.exec("UPDATE governance_jobs SET step_results = '[7, {\"step_index\": 5.0}]' WHERE job_id = '" + jobs[1].job_id + "'");
   auto result = [](const json& index) { return json{{"step_index", index}, {"status", "COMPLETED"}}; };

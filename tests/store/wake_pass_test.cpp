@@ -1,6 +1,6 @@
 // The pass of a new job's wake (queries/job_wake_pass.sql) and the release's NOTIFY (migration 0013), with
 // the rows a hostile writer may leave: a malformed job has no route and is passed on as before. A NOTIFY queue
-// that a session which listens and does not read holds: its gauge, and the wakes left out (migration 0025).
+// that a session which listens and does not read holds: how full it is, as the status and the heartbeat read it.
 #include <memory>
 #include <string>
 #include <utility>
